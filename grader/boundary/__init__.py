@@ -1,0 +1,1 @@
+"""Everything about running untrusted student code: codec, channel, proxies, worker, sandbox."""

@@ -1,0 +1,363 @@
+"""The untrusted side: a worker process that runs student code on request.
+
+This file is never imported by the grader. The trusted side reads its source and sends
+it, with the codec's source, to ``python -I -S -c BOOTSTRAP``; so the worker has no
+``grader`` package, no suites and no solutions on its path, and it receives the
+student's module sources as text (it needs no read access to any grader file).
+
+Before the first line of student code runs, the worker applies its limits: memory
+(RLIMIT_AS), output size (RLIMIT_FSIZE), CPU time, no core files; when started as
+root it drops to an unprivileged uid; then a seccomp filter denies creating processes,
+exec, ptrace, network sockets and raising limits. What it applied is reported once in
+the ``ready`` message, which is sent before any student code has run.
+"""
+
+# mypy: ignore-errors
+from __future__ import annotations
+
+import ctypes
+import importlib.abc
+import importlib.util
+import os
+import platform
+import random
+import resource
+import signal
+import sys
+import traceback
+
+import _grader_codec as codec  # installed in sys.modules by the bootstrap
+
+READ_FD: int
+WRITE_FD: int
+CONFIG: dict
+
+MAX_MESSAGE = 2000
+MAX_TRACEBACK = 4000
+
+
+# --- seccomp -------------------------------------------------------------------------
+
+_ARCHES = {
+    # machine: (AUDIT_ARCH, seccomp syscall nr, denied syscalls, clone, clone3, socket)
+    "x86_64": (
+        0xC000003E,
+        317,
+        {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101,
+         "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302},
+        56,
+        435,
+        41,
+    ),
+    "aarch64": (
+        0xC00000B7,
+        277,
+        {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_writev": 271,
+         "setrlimit": 164, "prlimit64": 261},
+        220,
+        435,
+        198,
+    ),
+}
+
+
+def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
+    spec = _ARCHES.get(machine)
+    if spec is None:
+        return None
+    audit_arch, _, denied, clone_nr, clone3_nr, socket_nr = spec
+    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    clone_thread, af_unix = 0x00010000, 1
+    # (code, k, jump-if-true label, jump-if-false label); ("label", name) marks a place.
+    ins: list[tuple] = [
+        (ld, 4, None, None),  # seccomp_data.arch
+        (jeq, audit_arch, None, "deny"),
+        (ld, 0, None, None),  # seccomp_data.nr
+        (jge, 0x40000000, "deny", None),  # x32 system calls
+    ]
+    ins += [(jeq, nr, "deny", None) for nr in denied.values() if nr is not None]
+    ins += [
+        (jeq, clone3_nr, "nosys", None),  # glibc then falls back to clone
+        (jeq, clone_nr, "clone", None),
+        (jeq, socket_nr, "socket", None),
+        (ret, allow, None, None),
+        ("label", "clone"),
+        (ld, 16, None, None),  # args[0], low word: clone flags
+        (jset, clone_thread, "allow", "deny"),  # threads yes, processes no
+        ("label", "socket"),
+        (ld, 16, None, None),  # args[0]: address family
+        (jeq, af_unix, "allow", "deny"),
+        ("label", "allow"),
+        (ret, allow, None, None),
+        ("label", "deny"),
+        (ret, eperm, None, None),
+        ("label", "nosys"),
+        (ret, enosys, None, None),
+    ]
+    labels, pos = {}, 0
+    for item in ins:
+        if item[0] == "label":
+            labels[item[1]] = pos
+        else:
+            pos += 1
+    program = []
+    for item in ins:
+        if item[0] == "label":
+            continue
+        code, k, jt, jf = item
+        here = len(program)
+        program.append((code, labels[jt] - here - 1 if jt else 0, labels[jf] - here - 1 if jf else 0, k))
+    return program
+
+
+def install_seccomp() -> bool:
+    machine = platform.machine()
+    prog = _seccomp_program(machine)
+    if prog is None:
+        return False
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    filters = (SockFilter * len(prog))(*[SockFilter(*ins) for ins in prog])
+    fprog = SockFprog(len(prog), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        return False
+    seccomp_nr = _ARCHES[machine][1]
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog): all threads.
+    rc = libc.syscall(seccomp_nr, 1, 1, ctypes.byref(fprog))
+    return rc == 0
+
+
+# --- limits and privileges ------------------------------------------------------------
+
+
+def apply_limits(limits: dict) -> list[str]:
+    applied = []
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    memory_mb = limits.get("memory_mb")
+    if memory_mb:
+        size = int(memory_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        applied.append(f"memory {memory_mb} MB")
+    output_bytes = limits.get("output_bytes")
+    if output_bytes:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+        applied.append(f"output {output_bytes // 1024} KB")
+    cpu_s = limits.get("cpu_s")
+    if cpu_s:
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_s), int(cpu_s) + 2))
+        applied.append(f"cpu {cpu_s} s")
+    return applied
+
+
+def _others_can_read(path: str) -> bool:
+    """Every directory from / down to path is readable and searchable by other users."""
+    import stat
+
+    path = os.path.realpath(path)
+    while True:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return False
+        if stat.S_ISDIR(mode) and (mode & 0o005) != 0o005:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def drop_privileges() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    # An unprivileged uid must still be able to import the standard library and numpy;
+    # where Python lives in a private home (pyenv under /root), stay as we are.
+    if not all(_others_can_read(p) for p in [sys.base_prefix, sys.prefix, *sys.path] if p and os.path.exists(p)):
+        return None
+    try:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    except OSError:
+        return None
+    return "unprivileged uid"
+
+
+# --- student modules ------------------------------------------------------------------
+
+
+class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves the student's modules from the sources the trusted side sent."""
+
+    def __init__(self, sources: dict) -> None:
+        self.sources = sources  # module name -> [display path, source bytes]
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.sources:
+            return importlib.util.spec_from_loader(fullname, self, origin=self.sources[fullname][0])
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        filename, source = self.sources[module.__name__]
+        module.__file__ = filename
+        code = compile(source, filename, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+
+
+# --- the request loop -----------------------------------------------------------------
+
+
+class Worker:
+    def __init__(self, read_fd: int, write_fd: int, student_files: set) -> None:
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self.student_files = student_files
+        self.objects: dict[int, object] = {}
+        self.next_id = 1
+        self.codec = codec.Codec(self._to_handle, self._from_ext)
+
+    # values that are not plain data stay here, behind a handle
+    def _to_handle(self, obj):
+        hid = self.next_id
+        self.next_id += 1
+        self.objects[hid] = obj
+        name = type(obj).__name__
+        payload = codec.msgpack.packb([hid, str(name)[:100], bool(callable(obj))])
+        return codec.msgpack.ExtType(codec.EXT_HANDLE, payload)
+
+    def _from_ext(self, code, data):
+        if code == codec.EXT_HANDLE:
+            hid = codec.msgpack.unpackb(data)[0]
+            return self.objects[hid]
+        if code == codec.EXT_CALLBACK:
+            return self._make_callback(codec.msgpack.unpackb(data))
+        raise codec.CodecError(f"unknown extension {code}")
+
+    def _make_callback(self, cb_id):
+        def callback(*args, **kwargs):
+            self.send(["cb", cb_id, list(args), kwargs])
+            reply = self.serve(until_callback_reply=True)
+            if reply[0] == "cberr":
+                raise RuntimeError(reply[1])
+            return reply[1]
+
+        callback.__name__ = "f"
+        return callback
+
+    def send(self, message) -> None:
+        try:
+            payload = self.codec.pack(message)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unsendable array dtype
+            payload = self.codec.pack(["err", "TypeError", f"the value could not be sent to the grader: {exc}", ""])
+        codec.write_frame(self.write_fd, payload)
+
+    def _error(self, exc: BaseException) -> list:
+        tb = traceback.extract_tb(exc.__traceback__)
+        frames = [f for f in tb if f.filename in self.student_files]
+        text = "".join(traceback.format_list(frames))[-MAX_TRACEBACK:]
+        if isinstance(exc, SystemExit):
+            message = f"your code called sys.exit({exc.code!r})"
+        else:
+            try:
+                message = str(exc)
+            except Exception:  # noqa: BLE001
+                message = "(the exception's message could not be read)"
+        if isinstance(exc, OSError) and getattr(exc, "errno", None) == 27:  # EFBIG
+            return ["err", "OutputLimit", "your code printed more output than allowed", text]
+        return ["err", type(exc).__name__[:100], message[:MAX_MESSAGE], text]
+
+    def handle(self, request) -> list:
+        op = request[0]
+        if op == "load":
+            module = importlib.import_module(request[1])
+            return ["ok", module]
+        if op == "getattr":
+            return ["ok", getattr(request[1], request[2])]
+        if op == "setattr":
+            setattr(request[1], request[2], request[3])
+            return ["ok", None]
+        if op == "getitem":
+            return ["ok", request[1][request[2]]]
+        if op == "call":
+            target = request[1]
+            args, kwargs = request[2], request[3]
+            result = target(*args, **kwargs)
+            # Arguments the student may have changed in place go back for syncing.
+            synced = [a if _mutable(a) else None for a in args]
+            synced_kw = {k: v for k, v in kwargs.items() if _mutable(v)}
+            return ["ok", result, synced, synced_kw]
+        if op == "seed":
+            import numpy
+
+            random.seed(request[1])
+            numpy.random.seed(request[1])
+            return ["ok", None]
+        if op == "release":
+            for hid in request[1]:
+                self.objects.pop(hid, None)
+            return ["ok", None]
+        raise ValueError(f"unknown request {op!r}")
+
+    def serve(self, until_callback_reply: bool = False):
+        while True:
+            frame = codec.read_frame(self.read_fd)
+            if frame is None:
+                os._exit(0)
+            try:
+                request = self.codec.unpack(frame)
+            except Exception as exc:  # noqa: BLE001
+                self.send(["err", "ProtocolError", str(exc), ""])
+                continue
+            if until_callback_reply and request[0] in ("cbret", "cberr"):
+                return request
+            try:
+                reply = self.handle(request)
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                reply = self._error(exc)
+            self.send(reply)
+
+
+def _mutable(value) -> bool:
+    import numpy
+
+    return isinstance(value, (numpy.ndarray, list, dict))
+
+
+def main() -> None:
+    config = CONFIG
+    os.chdir(config.get("cwd", "/"))
+    # Imported before the limits, so the memory cap is for the student's own work.
+    import collections, copy, functools, itertools, math, numpy, typing  # noqa: E401, F401
+
+    student_files = set()
+    sources = {}
+    for name, (display, source) in config["sources"].items():
+        sources[name] = (display, source)
+        student_files.add(display)
+    isolation = apply_limits(config.get("limits", {}))
+    if config.get("drop_privileges", True):
+        dropped = drop_privileges()
+        if dropped:
+            isolation.append(dropped)
+    if config.get("seccomp", True) and install_seccomp():
+        isolation.append("seccomp: no processes, exec, ptrace or network")
+    sys.meta_path.insert(0, SourceFinder(sources))
+    sys.argv = ["student"]
+    worker = Worker(READ_FD, WRITE_FD, student_files)
+    worker.send(["ready", isolation])
+    del globals()["CONFIG"]
+    worker.serve()
+
+
+main()

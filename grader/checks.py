@@ -1,0 +1,181 @@
+"""Assertions for suites that talk to the student and never give the answer away.
+
+Every failure is a ``Feedback`` whose text is shown to the student as it is: what was
+called (shapes, dtype, seed), what was wrong (type, shape, dtype, worst element and its
+relative error against the tolerance) — never the expected value or the test's code.
+Shape and dtype problems are reported before values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from grader.boundary.proxy import Proxy, type_name
+
+
+class Feedback(AssertionError):
+    """A failed check, phrased for the student."""
+
+
+def describe_array(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"{x.dtype} array of shape {x.shape}"
+    return type_name(x)
+
+
+def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> str:
+    """A readable description of a call: arrays by dtype and shape, scalars by value."""
+
+    def show(v: Any) -> str:
+        if isinstance(v, np.ndarray):
+            return f"<{v.dtype} {v.shape}>"
+        if isinstance(v, Proxy):
+            return f"<{type_name(v)}>"
+        if callable(v):
+            return "f"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k!r}: {show(x)}" for k, x in v.items()) + "}"
+        return repr(v)
+
+    parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
+    text = f"{name}({', '.join(parts)})"
+    if seed is not None:
+        text += f" [inputs from seed {seed}]"
+    return text
+
+
+def _nothing_returned(call: str) -> Feedback:
+    return Feedback(f"{call} returned None. Did you forget a `return` statement?")
+
+
+def expect_int01(value: Any, call: str) -> int:
+    """A gate's output: the Python int 0 or 1 (bool and numpy types are refused)."""
+    if value is None:
+        raise _nothing_returned(call)
+    if type(value) is not int:
+        raise Feedback(f"{call} returned a {type_name(value)} ({_short(value)}); return the Python int 0 or 1.")
+    if value not in (0, 1):
+        raise Feedback(f"{call} returned {value}; a perceptron outputs only 0 or 1.")
+    return value
+
+
+def expect_value(value: Any, expected: Any, call: str, what: str = "result") -> None:
+    """Exact comparison for small discrete answers; the message names the call only."""
+    if value != expected:
+        raise Feedback(f"{call} returned {_short(value)}, which is not the right {what} for this input.")
+
+
+def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, kind: str = "f") -> np.ndarray:
+    """Type, then shape, then dtype kind ('f' float, 'b' bool, 'i' int, 'n' any number)."""
+    if value is None:
+        raise _nothing_returned(call)
+    if not isinstance(value, np.ndarray):
+        raise Feedback(f"{call} returned a {type_name(value)}; expected a numpy array.")
+    if shape is not None and value.shape != tuple(shape):
+        raise Feedback(f"{call} returned shape {value.shape}; expected shape {tuple(shape)}.")
+    if kind == "f" and value.dtype.kind != "f":
+        raise Feedback(f"{call} returned dtype {value.dtype}; expected a floating-point array.")
+    if kind == "n" and value.dtype.kind not in "iuf":
+        raise Feedback(f"{call} returned dtype {value.dtype}; expected a numeric array.")
+    if kind in ("b", "i") and value.dtype.kind not in (kind + ("u" if kind == "i" else "")):
+        raise Feedback(f"{call} returned dtype {value.dtype}.")
+    return value
+
+
+def expect_number(value: Any, call: str) -> float:
+    """A Python or numpy real scalar (or a 0-d array); returns it as float."""
+    if value is None:
+        raise _nothing_returned(call)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
+        raise Feedback(f"{call} returned a {type_name(value)}; expected a single number.")
+    if isinstance(value, np.ndarray):
+        if value.size != 1 or value.dtype.kind not in "iuf":
+            raise Feedback(f"{call} returned a {describe_array(value)}; expected a single number.")
+        value = value.reshape(())[()]
+    return float(value)
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    call: str,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    kind: str = "f",
+) -> None:
+    """Compare an array (or scalar) with the reference, reporting only the student's side."""
+    expected_arr = np.asarray(expected)
+    if expected_arr.ndim == 0 and not isinstance(actual, np.ndarray):
+        number = expect_number(actual, call)
+        _check_values(np.asarray(number), expected_arr, call, rtol, atol)
+        return
+    arr = expect_array(actual, call, shape=expected_arr.shape, kind=kind)
+    _check_values(arr, expected_arr, call, rtol, atol)
+
+
+def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float, atol: float) -> None:
+    arr = arr.astype(np.float64, copy=False)
+    expected = expected.astype(np.float64, copy=False)
+    finite = np.isfinite(arr)
+    if not finite.all() and np.isfinite(expected).all():
+        idx = _index(np.argmax(~finite), arr.shape)
+        raise Feedback(
+            f"{call}: your result contains {arr[idx] if arr.ndim else arr} at {_where(idx)}. "
+            "Look for overflow (exp of a large number), log(0) or a division by zero."
+        )
+    excess = np.abs(arr - expected) - (atol + rtol * np.abs(expected))
+    if np.all(excess <= 0):
+        return
+    flat = int(np.argmax(excess))
+    idx = _index(flat, arr.shape)
+    got = float(arr[idx]) if arr.ndim else float(arr)
+    ref = float(expected[idx]) if expected.ndim else float(expected)
+    rel = abs(got - ref) / max(abs(ref), 1e-12)
+    wrong = int(np.count_nonzero(excess > 0))
+    raise Feedback(
+        f"{call}: {wrong} of {max(arr.size, 1)} value(s) are off. Worst {_where(idx)}: "
+        f"you returned {got:.6g}, relative error {rel:.2e} (allowed {rtol:.0e})."
+    )
+
+
+def assert_gradient(
+    analytic: Any,
+    numeric: np.ndarray,
+    call: str,
+    good: float = 1e-7,
+    wrong: float = 1e-2,
+    threshold: float = 1e-5,
+) -> None:
+    """Compare a backward pass with a numerical gradient using the relative error
+    |a - n| / max(|a|, |n|): below ``good`` is right, above ``wrong`` is a bug."""
+    arr = expect_array(analytic, call, shape=numeric.shape)
+    denom = np.maximum(np.maximum(np.abs(arr), np.abs(numeric)), 1e-8)
+    rel = np.abs(arr - numeric) / denom
+    worst = float(rel.max()) if rel.size else 0.0
+    if worst <= threshold:
+        return
+    idx = _index(int(np.argmax(rel)), rel.shape)
+    verdict = "this is a bug in the backward pass" if worst > wrong else "this is suspicious"
+    raise Feedback(
+        f"{call}: gradient check failed. Relative error vs a numerical gradient is {worst:.2e} "
+        f"at {_where(idx)} (good < {good:.0e}, wrong > {wrong:.0e}); {verdict}."
+    )
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _where(idx: tuple[int, ...]) -> str:
+    return f"element [{', '.join(map(str, idx))}]" if idx else "the value"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return describe_array(value)
+    if isinstance(value, Proxy):
+        return f"an object of type {type_name(value)}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

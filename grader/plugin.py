@@ -1,0 +1,245 @@
+"""The pytest side of the grader (loaded with ``-p grader.plugin``).
+
+``--grader-target DIR --grader-chapter chapterN --grader-results FILE`` turns a pytest
+run over ``grader/suites/chapterN`` into a per-test record: status, points, visibility
+and a student-facing message. Student code is reached only through the ``student``
+fixture, which talks to a worker process across the trust boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.errors import NotAttempted, StudentCodeError, WorkerFault
+
+MAX_SOURCE_BYTES = 1_000_000
+MAX_SOURCE_FILES = 50
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader")
+    group.addoption("--grader-target", help="folder laid out like exercises/ to grade")
+    group.addoption("--grader-chapter", help="chapter id, e.g. chapter2")
+    group.addoption("--grader-results", help="where to write the JSON results")
+    group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
+    group.addoption("--grader-hide", action="append", default=[], help="extra path the sandbox hides")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "exercise(id): the catalog exercise a test belongs to")
+    config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
+    config.addinivalue_line("markers", "timeout_s(s): wall-clock budget for this test")
+    if config.getoption("grader_target"):
+        recorder = Recorder(config)
+        config.pluginmanager.register(recorder, "grader-recorder")
+        config.stash[RECORDER] = recorder
+
+
+class StudentCode:
+    """What a suite sees of the student's work: modules loaded across the boundary."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._modules: dict[str, Any] = {}
+        self._generation = -1
+
+    @property
+    def client(self) -> Any:
+        return self._recorder.client
+
+    def load(self, module: str) -> Any:
+        """The student's module ``<chapter>/<module>.py`` as a proxy."""
+        client = self.client
+        if self._generation != client.generation or client.proc is None:
+            self._modules.clear()
+        if module not in client.config.sources:
+            raise StudentCodeError(
+                "FileNotFoundError", f"{self._recorder.display_dir}/{module}.py was not found"
+            )
+        if module not in self._modules:
+            self._modules[module] = client.load(module)
+            self._generation = client.generation
+        return self._modules[module]
+
+    def seed(self, seed: int) -> None:
+        """Seed the student's random generators (np.random and random) before building."""
+        self.client.seed(seed)
+
+
+RECORDER = pytest.StashKey["Recorder"]()
+
+
+class Recorder:
+    def __init__(self, config: pytest.Config) -> None:
+        from grader.boundary.channel import WorkerClient, WorkerConfig
+        from grader.catalog import load_catalog
+
+        self.config = config
+        self.target = Path(config.getoption("grader_target")).resolve()
+        self.chapter_id = config.getoption("grader_chapter")
+        self.results_path = config.getoption("grader_results")
+        chapter = load_catalog().chapter(self.chapter_id)
+        self.chapter = chapter
+        self.display_dir = f"{self.target.name}/{chapter.id}"
+        self.results: dict[str, dict[str, Any]] = {}
+        self.internal: list[str] = []
+        self.started = time.monotonic()
+        _not_dumpable()
+        sources = _read_sources(self.target / chapter.id, self.display_dir)
+        extra_paths = _extra_paths(chapter.needs)
+        self.client = WorkerClient(
+            WorkerConfig(
+                sources=sources,
+                memory_mb=chapter.memory_mb,
+                call_timeout=chapter.test_timeout_s,
+                sandbox=config.getoption("grader_sandbox"),
+                hide_paths=list(config.getoption("grader_hide")),
+                extra_paths=extra_paths,
+            )
+        )
+        self.client.start()  # imports numpy while pytest collects
+        self.student_code = StudentCode(self)
+
+    # -- fixtures --------------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> StudentCode:
+        return self.student_code
+
+    # -- per test --------------------------------------------------------------------
+
+    def _meta(self, item: pytest.Item) -> dict[str, Any]:
+        ex = item.get_closest_marker("exercise")
+        pts = item.get_closest_marker("points")
+        hidden = Path(str(item.path)).stem.endswith("_hidden")
+        return {
+            "exercise": str(ex.args[0]) if ex else "unknown",
+            "name": item.name,
+            "max_score": float(pts.args[0]) if pts else 1.0,
+            "visibility": "hidden" if hidden else "public",
+        }
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        marker = item.get_closest_marker("timeout_s")
+        budget = float(marker.args[0]) if marker else self.chapter.test_timeout_s
+        self.client.deadline = time.monotonic() + budget
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+        outcome = yield
+        report = outcome.get_result()
+        key = item.nodeid
+        if key in self.results and self.results[key]["status"] != "passed":
+            return  # the first problem wins (e.g. setup error, then teardown)
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            status, message = self._classify(call, item)
+            entry = self._meta(item)
+            entry.update(
+                status=status,
+                score=entry["max_score"] if status == "passed" else 0.0,
+                message=message,
+                duration=round(call.duration, 4),
+            )
+            self.results[key] = entry
+        elif call.when == "teardown" and report.failed and key in self.results:
+            self._record_internal(item.nodeid, report)
+
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self.client.deadline = None
+
+    def _classify(self, call: pytest.CallInfo[None], item: pytest.Item) -> tuple[str, str]:
+        if call.excinfo is None:
+            return "passed", ""
+        exc = call.excinfo.value
+        from grader.checks import Feedback
+
+        if isinstance(exc, NotAttempted):
+            ex = item.get_closest_marker("exercise")
+            name = str(ex.args[0]).split(".", 1)[-1] if ex else "this function"
+            return "not_attempted", f"Not attempted yet: {name} still raises NotImplementedError."
+        if isinstance(exc, StudentCodeError):
+            text = f"Your code raised {exc.message}"
+            if exc.traceback:
+                text += "\n" + exc.traceback.rstrip()
+            return "error", text
+        if isinstance(exc, WorkerFault):
+            return exc.status, exc.message[0].upper() + exc.message[1:]
+        if isinstance(exc, Feedback):
+            return "failed", str(exc)
+        if isinstance(exc, AssertionError):
+            # A bare assert: its text would show the hidden test's source, so it stays here.
+            return "failed", "The result is not right for this input."
+        self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
+        return "error", (
+            "The check could not be completed with what your code returned "
+            f"(the grader hit {type(exc).__name__}). Make sure you return the documented type."
+        )
+
+    def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
+        self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.internal.append(f"collection of {report.nodeid}: {report.longreprtext[-2000:]}")
+
+    # -- the end ---------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        isolation = list(self.client.isolation)
+        self.client.close()
+        if not self.results_path:
+            return
+        data = {
+            "chapter": self.chapter.id,
+            "target": str(self.target),
+            "execution_time": round(time.monotonic() - self.started, 3),
+            "isolation": isolation,
+            "tests": list(self.results.values()),
+            "internal": self.internal,
+        }
+        Path(self.results_path).write_text(json.dumps(data), encoding="utf-8")
+
+
+def _read_sources(folder: Path, display_dir: str) -> dict[str, tuple[str, bytes]]:
+    sources: dict[str, tuple[str, bytes]] = {}
+    if not folder.is_dir():
+        return sources
+    for path in sorted(folder.glob("*.py"))[:MAX_SOURCE_FILES]:
+        if not path.is_file() or not path.stem.isidentifier():
+            continue
+        try:
+            data = path.read_bytes()[:MAX_SOURCE_BYTES]
+        except OSError:
+            continue
+        sources[path.stem] = (f"{display_dir}/{path.name}", data)
+    return sources
+
+
+def _extra_paths(needs: tuple[str, ...]) -> list[str]:
+    """Import paths the worker needs for heavy packages (found without importing them)."""
+    import importlib.util
+
+    paths = []
+    for name in needs:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            site = str(Path(spec.origin).resolve().parent.parent)
+            if site not in paths:
+                paths.append(site)
+    return paths
+
+
+def _not_dumpable() -> None:
+    """Keep other processes of our uid (the worker) out of /proc/<pid>/mem and friends."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass

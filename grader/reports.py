@@ -1,0 +1,172 @@
+"""Everything the terminal shows. The only module that imports rich."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.theme import Theme
+
+from grader.catalog import Catalog, Chapter, Exercise
+from grader.results import CheckReport, TestResult
+
+THEME = Theme(
+    {
+        "grade.pass": "bold green",
+        "grade.fail": "bold red",
+        "grade.todo": "yellow",
+        "grade.error": "bold magenta",
+        "grade.hint": "cyan",
+        "grade.dim": "dim",
+        "grade.title": "bold",
+    }
+)
+
+SYMBOL = {
+    "passed": ("✓", "grade.pass"),
+    "failed": ("✗", "grade.fail"),
+    "not_attempted": ("○", "grade.todo"),
+    "error": ("!", "grade.error"),
+    "timeout": ("⧗", "grade.error"),
+    "resource": ("!", "grade.error"),
+}
+LABEL = {
+    "passed": "passed",
+    "failed": "failed",
+    "not_attempted": "not attempted",
+    "error": "error",
+    "timeout": "timeout",
+    "resource": "over a limit",
+}
+
+
+def console(file: IO[str] | None = None, *, stderr: bool = False, width: int | None = None) -> Console:
+    return Console(
+        file=file,
+        stderr=stderr,
+        theme=THEME,
+        width=width,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def error(message: str) -> None:
+    console(stderr=True).print(Text("error: ", style="grade.fail") + Text(message))
+
+
+def plain(text: str, file: IO[str] | None = None) -> None:
+    (file or sys.stdout).write(text + "\n")
+
+
+def _exercise_status(tests: list[TestResult]) -> str:
+    statuses = {t.status for t in tests}
+    if statuses == {"passed"}:
+        return "passed"
+    if statuses == {"not_attempted"}:
+        return "not_attempted"
+    for bad in ("timeout", "resource", "error", "failed"):
+        if bad in statuses:
+            return bad
+    return "failed"
+
+
+def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en") -> None:
+    chapter = catalog.chapter(report.chapter)
+    grouped = report.by_exercise()
+    title = f"{chapter.id} · {chapter.title_text(lang)}"
+    table = Table(title=title, title_style="grade.title", show_edge=False, expand=False, pad_edge=False)
+    table.add_column("", width=1)
+    table.add_column("exercise")
+    table.add_column("tests", justify="right")
+    table.add_column("points", justify="right")
+    table.add_column("status")
+    order = [e.id for e in chapter.exercises] + [k for k in grouped if k not in catalog.exercises]
+    for ex_id in order:
+        tests = grouped.get(ex_id, [])
+        if not tests:
+            continue
+        status = _exercise_status(tests)
+        sym, style = SYMBOL[status]
+        passed = sum(t.status == "passed" for t in tests)
+        table.add_row(
+            Text(sym, style=style),
+            ex_id,
+            f"{passed}/{len(tests)}",
+            f"{sum(t.score for t in tests):g}/{sum(t.max_score for t in tests):g}",
+            Text(LABEL[status], style=style),
+        )
+    out.print(table)
+    out.print()
+    shown_hint: set[str] = set()
+    for ex_id in order:
+        problems = [t for t in grouped.get(ex_id, []) if t.status != "passed"]
+        if not problems:
+            continue
+        exercise = catalog.exercises.get(ex_id)
+        if all(t.status == "not_attempted" for t in problems) and exercise is not None:
+            _render_start_here(exercise, out, lang)
+            shown_hint.add(ex_id)
+            continue
+        out.print(Text(ex_id, style="grade.title"))
+        for t in problems:
+            sym, style = SYMBOL[t.status]
+            tag = " (hidden)" if t.visibility == "hidden" else ""
+            out.print(Text(f"  {sym} {t.name}{tag}", style=style))
+            for line in t.message.splitlines() or [""]:
+                out.print(Text("    " + line))
+        if exercise is not None and exercise.hints:
+            out.print(Text(f"    hint: grade hint {ex_id}", style="grade.hint"))
+        out.print()
+    _render_footer(report, out)
+
+
+def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:
+    sym, style = SYMBOL["not_attempted"]
+    out.print(Text(f"{sym} {exercise.id}", style=style) + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"))
+    if exercise.hints:
+        out.print(Text("    start here: ", style="grade.hint") + Text(exercise.hints[0].text(lang)))
+        if len(exercise.hints) > 1:
+            out.print(Text(f"    more hints: grade hint {exercise.id}", style="grade.hint"))
+
+
+def _render_footer(report: CheckReport, out: Console) -> None:
+    public = [t for t in report.tests if t.visibility == "public"]
+    hidden = [t for t in report.tests if t.visibility == "hidden"]
+    parts = [f"{sum(t.status == 'passed' for t in public)}/{len(public)} public checks passed"]
+    if hidden:
+        parts.append(f"{sum(t.status == 'passed' for t in hidden)}/{len(hidden)} hidden checks passed (hidden tests do not ship to students)")
+    score = f"score {report.score:g}/{report.max_score:g}"
+    style = "grade.pass" if report.all_passed else ("grade.todo" if report.score == 0 else "grade.fail")
+    out.print(Text(score, style=style) + Text(" · " + " · ".join(parts)) + Text(f" · {report.execution_time:.2f} s", style="grade.dim"))
+    if report.isolation:
+        out.print(Text("isolation: " + ", ".join(report.isolation), style="grade.dim"))
+
+
+def render_hint(exercise: Exercise, index: int | None, out: Console, lang: str = "en") -> None:
+    hints = exercise.hints
+    chosen = list(enumerate(hints, 1)) if index is None else [(index, hints[index - 1])]
+    body = Text()
+    for n, hint in chosen:
+        if body:
+            body.append("\n\n")
+        body.append(f"{n}/{len(hints)}  ", style="grade.hint")
+        body.append(hint.text(lang))
+    out.print(Panel(body, title=f"{exercise.id} — {exercise.summary_text(lang)}", title_align="left", expand=False))
+
+
+def render_list(catalog: Catalog, out: Console, lang: str = "en") -> None:
+    for chapter in catalog.chapters.values():
+        _render_chapter_list(chapter, out, lang)
+
+
+def _render_chapter_list(chapter: Chapter, out: Console, lang: str) -> None:
+    pts = sum(e.points for e in chapter.exercises)
+    out.print(Text(f"{chapter.id}", style="grade.title") + Text(f"  {chapter.title_text(lang)}  ({pts} points)"))
+    for e in chapter.exercises:
+        out.print(Text(f"  {e.id:<34}", style="grade.hint") + Text(f"{e.points:>3} pts  ") + Text(escape(e.summary_text(lang)), style="grade.dim"))

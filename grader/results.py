@@ -1,0 +1,105 @@
+"""Results of a check: plain frozen dataclasses, JSON and Gradescope forms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "not_attempted", "error", "timeout", "resource"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "not_attempted", "error", "timeout", "resource")
+Visibility = Literal["public", "hidden"]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    exercise: str  # catalog id, e.g. "chapter2.XOR"
+    name: str  # the test's requirement-style name, e.g. "test_xor_truth_table"
+    status: Status
+    score: float  # points earned (max_score when passed, else 0)
+    max_score: float  # points the test is worth
+    visibility: Visibility  # public tests ship with the release; hidden ones do not
+    message: str  # feedback for the student; never the hidden test's code or expected values
+    duration: float = 0.0  # seconds
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestResult:
+        return cls(
+            exercise=str(data["exercise"]),
+            name=str(data["name"]),
+            status=data["status"],
+            score=float(data["score"]),
+            max_score=float(data["max_score"]),
+            visibility=data["visibility"],
+            message=str(data.get("message", "")),
+            duration=float(data.get("duration", 0.0)),
+        )
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    chapter: str  # "chapter2"
+    target: str  # the folder that was graded
+    tests: tuple[TestResult, ...]
+    execution_time: float  # wall seconds for the whole check
+    isolation: tuple[str, ...] = field(default=())  # limits and sandbox the worker ran under
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    @property
+    def all_passed(self) -> bool:
+        return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    def by_exercise(self) -> dict[str, list[TestResult]]:
+        grouped: dict[str, list[TestResult]] = {}
+        for t in self.tests:
+            grouped.setdefault(t.exercise, []).append(t)
+        return grouped
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chapter": self.chapter,
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": round(self.execution_time, 3),
+            "isolation": list(self.isolation),
+            "tests": [asdict(t) for t in self.tests],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """Gradescope's results.json: hidden tests become visible after grades are published."""
+        return {
+            "score": self.score,
+            "execution_time": round(self.execution_time, 3),
+            "output": f"{self.chapter}: {self.score:g}/{self.max_score:g}",
+            "tests": [
+                {
+                    "name": f"{t.exercise}: {t.name}",
+                    "score": t.score,
+                    "max_score": t.max_score,
+                    "status": "passed" if t.status == "passed" else "failed",
+                    "output": f"[{t.status}] {t.message}".strip(),
+                    "visibility": "visible" if t.visibility == "public" else "after_published",
+                }
+                for t in self.tests
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        return cls(
+            chapter=str(data["chapter"]),
+            target=str(data.get("target", "")),
+            tests=tuple(TestResult.from_dict(t) for t in data["tests"]),
+            execution_time=float(data.get("execution_time", 0.0)),
+            isolation=tuple(data.get("isolation", [])),
+        )

@@ -1,0 +1,126 @@
+"""Run a chapter's suites in a fresh pytest process and read back its results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader.catalog import SUITES_DIR, Chapter
+from grader.errors import InternalError, UsageError
+from grader.results import CheckReport, TestResult
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_workspace(start: Path | None = None) -> Path:
+    """The folder holding ``exercises/``: the current folder or a parent, else the package's."""
+    here = (start or Path.cwd()).resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "exercises").is_dir() and (folder / "exercises" / "chapter2").exists():
+            return folder
+    if (PACKAGE_ROOT / "exercises").is_dir():
+        return PACKAGE_ROOT
+    raise UsageError("No exercises/ folder here or in a parent folder. Run grade from your course workspace.")
+
+
+def resolve_target(path: Path | None, solutions: bool) -> Path:
+    if path is not None and solutions:
+        raise UsageError("Use either --path or --solutions, not both.")
+    if path is not None:
+        target = path.expanduser().resolve()
+        if not target.is_dir():
+            raise UsageError(f"{path} is not a folder. --path takes a folder laid out like exercises/.")
+        return target
+    workspace = find_workspace()
+    if solutions:
+        target = workspace / "solutions"
+        if not target.is_dir():
+            raise UsageError("There is no solutions/ folder here (student releases do not include solutions).")
+        return target
+    return workspace / "exercises"
+
+
+def suite_files(chapter: Chapter, public_only: bool = False) -> list[Path]:
+    folder = SUITES_DIR / chapter.id
+    files = sorted(folder.glob("test_*.py"))
+    if public_only:
+        files = [f for f in files if not f.stem.endswith("_hidden")]
+    return files
+
+
+def run_check(
+    chapter: Chapter,
+    target: Path,
+    *,
+    public_only: bool = False,
+    sandbox: str = "auto",
+    hide: list[str] | None = None,
+    timeout: float | None = None,
+) -> CheckReport:
+    files = suite_files(chapter, public_only)
+    if not files:
+        raise InternalError(f"No test suites found for {chapter.id} in {SUITES_DIR / chapter.id}.")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
+        results_file = Path(tmp) / "results.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(SUITES_DIR / "pytest.ini"),
+            "--rootdir",
+            str(SUITES_DIR),
+            "-p",
+            "grader.plugin",
+            "-q",
+            "--no-header",
+            "-p",
+            "no:warnings",
+            "--grader-target",
+            str(target),
+            "--grader-chapter",
+            chapter.id,
+            "--grader-results",
+            str(results_file),
+            "--grader-sandbox",
+            sandbox,
+            *[f"--grader-hide={h}" for h in (hide or [])],
+            *[str(f) for f in files],
+        ]
+        env = dict(os.environ)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        budget = timeout or (60 + chapter.test_timeout_s * 3 * max(1, len(chapter.exercises)))
+        try:
+            proc = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmp,
+                timeout=budget,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from exc
+        if not results_file.exists():
+            tail = proc.stdout.decode("utf-8", "replace")[-3000:]
+            raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
+        data = json.loads(results_file.read_text(encoding="utf-8"))
+    internal = data.get("internal", [])
+    if internal and os.environ.get("GRADER_DEBUG"):
+        sys.stderr.write("\n".join(internal) + "\n")
+    return CheckReport(
+        chapter=chapter.id,
+        target=str(target),
+        tests=tuple(TestResult.from_dict(t) for t in data["tests"]),
+        execution_time=time.monotonic() - started,
+        isolation=tuple(data.get("isolation", [])),
+    )

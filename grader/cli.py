@@ -4,16 +4,14 @@ Heavy modules (numpy, pytest, rich) are imported inside commands, never at start
 
 from __future__ import annotations
 
-import enum
-import functools
-import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Optional
 
 import typer
 
-from grader.errors import EXIT_INTERNAL, EXIT_NOT_ALL_PASSED, EXIT_OK, GraderError
+from grader.clikit import Format, LangOpt, Sandbox, _guard, _lang
+from grader.errors import EXIT_INTERNAL, EXIT_NOT_ALL_PASSED, EXIT_OK
 
 app = typer.Typer(
     name="grade",
@@ -23,59 +21,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Lang(str, enum.Enum):
-    en = "en"
-    zh = "zh"
-
-
-class Format(str, enum.Enum):
-    text = "text"
-    json = "json"
-    gradescope = "gradescope"
-
-
-class Sandbox(str, enum.Enum):
-    auto = "auto"
-    bwrap = "bwrap"
-    none = "none"
-
-
-def default_lang() -> str:
-    for var in ("GRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
-
-
-def _lang(lang: Optional[Lang]) -> str:
-    return lang.value if lang is not None else default_lang()
-
-
-def _guard(fn: F) -> F:
-    """Turn grader errors into a message on stderr and a named exit code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GraderError as exc:
-            from grader import reports
-
-            reports.error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Language of hints and messages (default: from the locale).")]
-
 
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context) -> None:

@@ -1,0 +1,70 @@
+"""Shared pieces of the command line: option types, language choice, error guard.
+
+Command modules (``register(app)``) import from here; it stays light (typer + stdlib)."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+from typing import Annotated, Any, Callable, Optional, TypeVar
+
+import typer
+
+from grader.errors import GraderError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Lang(str, enum.Enum):
+    en = "en"
+    zh = "zh"
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+    gradescope = "gradescope"
+
+
+class Sandbox(str, enum.Enum):
+    auto = "auto"
+    bwrap = "bwrap"
+    none = "none"
+
+
+def default_lang() -> str:
+    for var in ("GRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _lang(lang: Optional[Lang]) -> str:
+    return lang.value if lang is not None else default_lang()
+
+
+def guard(fn: F) -> F:
+    """Turn grader errors into a message on stderr and a named exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GraderError as exc:
+            from grader import reports
+
+            reports.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_guard = guard
+
+LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Language of hints and messages (default: from the locale).")]
+
+

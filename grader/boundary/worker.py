@@ -40,11 +40,14 @@ MAX_TRACEBACK = 4000
 
 _ARCHES = {
     # machine: (AUDIT_ARCH, seccomp syscall nr, denied syscalls, clone, clone3, socket)
+    # Denied: new processes (fork/vfork; clone is checked below), exec, ptrace, writing
+    # another process's memory, raising limits, and sending signals to anyone.
     "x86_64": (
         0xC000003E,
         317,
         {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101,
-         "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302},
+         "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302,
+         "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424},
         56,
         435,
         41,
@@ -53,7 +56,8 @@ _ARCHES = {
         0xC00000B7,
         277,
         {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_writev": 271,
-         "setrlimit": 164, "prlimit64": 261},
+         "setrlimit": 164, "prlimit64": 261,
+         "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424},
         220,
         435,
         198,
@@ -173,6 +177,19 @@ def _others_can_read(path: str) -> bool:
         if parent == path:
             return True
         path = parent
+
+
+def drop_capabilities() -> bool:
+    """Root that cannot change uid still loses every capability (ptrace, DAC override...)."""
+    capset_nr = {"x86_64": 126, "aarch64": 91}.get(platform.machine())
+    if capset_nr is None:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; fails harmlessly past the last cap
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable for both words: all 0
+    return libc.syscall(capset_nr, ctypes.byref(header), ctypes.byref(data)) == 0
 
 
 def drop_privileges() -> str | None:
@@ -350,8 +367,10 @@ def main() -> None:
         dropped = drop_privileges()
         if dropped:
             isolation.append(dropped)
+        elif os.geteuid() == 0 and drop_capabilities():
+            isolation.append("root without capabilities")
     if config.get("seccomp", True) and install_seccomp():
-        isolation.append("seccomp: no processes, exec, ptrace or network")
+        isolation.append("seccomp: no processes, exec, ptrace, signals or network")
     sys.meta_path.insert(0, SourceFinder(sources))
     sys.argv = ["student"]
     worker = Worker(READ_FD, WRITE_FD, student_files)

@@ -9,6 +9,7 @@ fixture, which talks to a worker process across the trust boundary.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,12 @@ class Recorder:
             "tests": list(self.results.values()),
             "internal": self.internal,
         }
-        Path(self.results_path).write_text(json.dumps(data), encoding="utf-8")
+        # Written beside the target name and renamed over it: never follows a planted link.
+        final = Path(self.results_path)
+        partial = final.with_name(final.name + ".partial")
+        partial.unlink(missing_ok=True)
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(partial, final)
 
 
 def _read_sources(folder: Path, display_dir: str) -> dict[str, tuple[str, bytes]]:

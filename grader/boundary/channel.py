@@ -164,6 +164,7 @@ class WorkerClient:
                 "output_bytes": self.config.output_bytes,
             },
             "drop_privileges": mode != "bwrap",
+            "hide": [str(Path(p).resolve()) for p in self.hidden_paths()] if mode != "bwrap" else [],
             "seccomp": self.config.seccomp,
         }
         data = json.dumps(boot).encode()

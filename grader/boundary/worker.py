@@ -47,7 +47,8 @@ _ARCHES = {
         317,
         {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101,
          "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302,
-         "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424},
+         "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424,
+         "mount": 165, "umount2": 166, "unshare": 272, "setns": 308},
         56,
         435,
         41,
@@ -57,7 +58,8 @@ _ARCHES = {
         277,
         {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_writev": 271,
          "setrlimit": 164, "prlimit64": 261,
-         "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424},
+         "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424,
+         "mount": 40, "umount2": 39, "unshare": 97, "setns": 268},
         220,
         435,
         198,
@@ -177,6 +179,40 @@ def _others_can_read(path: str) -> bool:
         if parent == path:
             return True
         path = parent
+
+
+def private_filesystem(hide: list) -> bool:
+    """Without bubblewrap: a private mount namespace (a user namespace too when not root)
+    where every grader path is covered by an empty tmpfs and the rest is read-only."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if os.geteuid() != 0:
+        # Unprivileged: a user namespace gives us the right to mount in our own namespace.
+        if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
+            return False
+        return _hide_and_freeze(libc, hide)
+    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
+        return False
+    return _hide_and_freeze(libc, hide)
+
+
+def _hide_and_freeze(libc, hide: list) -> bool:
+    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec, ms_private = 1, 2, 4, 32, 4096, 16384, 1 << 18
+    if libc.mount(None, b"/", None, ms_rec | ms_private, None) != 0:
+        return False
+    for path in hide:
+        if os.path.isdir(path):
+            if libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", ms_nosuid | ms_nodev, b"size=64k,mode=755") != 0:
+                return False
+    # Every mount point becomes read-only, except the hidden (empty) ones.
+    with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+        points = [line.split()[1].replace("\\040", " ") for line in f]
+    hidden = {os.path.realpath(p) for p in hide}
+    for point in points:
+        if point in hidden:
+            continue
+        flags = ms_remount | ms_bind | ms_rdonly | ms_nosuid | ms_nodev
+        libc.mount(None, os.fsencode(point), None, flags, None)  # best effort per mount
+    return True
 
 
 def drop_capabilities() -> bool:
@@ -363,6 +399,9 @@ def main() -> None:
         sources[name] = (display, source)
         student_files.add(display)
     isolation = apply_limits(config.get("limits", {}))
+    if config.get("drop_privileges", True) and config.get("hide"):
+        if private_filesystem(config["hide"]):
+            isolation.append("private read-only file system, grader files hidden")
     if config.get("drop_privileges", True):
         dropped = drop_privileges()
         if dropped:
@@ -370,7 +409,7 @@ def main() -> None:
         elif os.geteuid() == 0 and drop_capabilities():
             isolation.append("root without capabilities")
     if config.get("seccomp", True) and install_seccomp():
-        isolation.append("seccomp: no processes, exec, ptrace, signals or network")
+        isolation.append("seccomp: no processes, exec, ptrace, signals, mounts or network")
     sys.meta_path.insert(0, SourceFinder(sources))
     sys.argv = ["student"]
     worker = Worker(READ_FD, WRITE_FD, student_files)

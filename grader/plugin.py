@@ -29,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-results", help="where to write the JSON results")
     group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
     group.addoption("--grader-hide", action="append", default=[], help="extra path the sandbox hides")
+    group.addoption("--grader-test-timeout", type=float, default=None, help="seconds per test (default: the chapter's)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,6 +87,7 @@ class Recorder:
         self.results_path = config.getoption("grader_results")
         chapter = load_catalog().chapter(self.chapter_id)
         self.chapter = chapter
+        self.test_timeout = config.getoption("grader_test_timeout") or chapter.test_timeout_s
         self.display_dir = f"{self.target.name}/{chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
         self.internal: list[str] = []
@@ -97,7 +99,7 @@ class Recorder:
             WorkerConfig(
                 sources=sources,
                 memory_mb=chapter.memory_mb,
-                call_timeout=chapter.test_timeout_s,
+                call_timeout=self.test_timeout,
                 sandbox=config.getoption("grader_sandbox"),
                 hide_paths=list(config.getoption("grader_hide")),
                 extra_paths=extra_paths,
@@ -128,7 +130,7 @@ class Recorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         marker = item.get_closest_marker("timeout_s")
-        budget = float(marker.args[0]) if marker else self.chapter.test_timeout_s
+        budget = float(marker.args[0]) if marker else self.test_timeout
         self.client.deadline = time.monotonic() + budget
 
     @pytest.hookimpl(hookwrapper=True)

@@ -61,6 +61,7 @@ def run_check(
     sandbox: str = "auto",
     hide: list[str] | None = None,
     timeout: float | None = None,
+    test_timeout: float | None = None,
 ) -> CheckReport:
     files = suite_files(chapter, public_only)
     if not files:
@@ -91,6 +92,7 @@ def run_check(
             "--grader-sandbox",
             sandbox,
             *[f"--grader-hide={h}" for h in (hide or [])],
+            *([f"--grader-test-timeout={test_timeout}"] if test_timeout else []),
             *[str(f) for f in files],
         ]
         env = dict(os.environ)

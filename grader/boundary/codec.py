@@ -30,6 +30,8 @@ ALLOWED_KINDS = frozenset("biufc")
 MAX_FRAME = 512 * 1024 * 1024  # a single message larger than this is refused
 MAX_NDIM = 32
 _HEADER = struct.Struct(">I")
+# Bound when the codec loads, so student code that rebinds builtins.int cannot break it.
+_PLAIN_BASES = (bool, int, float, str, bytes)
 
 
 class CodecError(ValueError):
@@ -115,9 +117,9 @@ class Codec:
             return msgpack.ExtType(EXT_SCALAR, encode_scalar(obj))
         # Subclasses of plain types are reduced to their base value: whatever a
         # subclass overrides (__eq__, __repr__, ...) stays behind.
-        for base in (bool, int, float, str, bytes):
+        for base in _PLAIN_BASES:
             if isinstance(obj, base):
-                return base(obj) if base is not bool else bool(obj)
+                return base(obj)
         if isinstance(obj, list):
             return [x for x in list.__iter__(obj)]
         if isinstance(obj, dict):

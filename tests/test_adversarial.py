@@ -55,7 +55,6 @@ def test_os_exit_at_import(make_target, sandbox):
 def test_monkeypatching_numpy_and_builtins_only_changes_the_worker(make_target):
     source = textwrap.dedent("""
     import builtins, numpy
-    builtins.int = lambda *a, **k: 1
     builtins.abs = lambda *a, **k: 0
     numpy.array_equal = lambda *a, **k: True
     numpy.allclose = lambda *a, **k: True

@@ -46,7 +46,9 @@ def _np():
 
 def encode_array(arr: Any) -> bytes:
     np = _np()
-    arr = np.ascontiguousarray(np.ndarray.view(arr, np.ndarray))
+    arr = np.ndarray.view(arr, np.ndarray)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
     if arr.dtype.kind not in ALLOWED_KINDS or arr.dtype.hasobject:
         raise CodecError(f"arrays of dtype {arr.dtype} cannot be sent")
     return msgpack.packb([arr.dtype.str, list(arr.shape), arr.tobytes()])

@@ -57,7 +57,7 @@ def console(file: IO[str] | None = None, *, stderr: bool = False, width: int | N
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(Text("error: ", style="grade.fail") + Text(message))
+    console(stderr=True).print(Text("error: ", style="grade.fail") + Text(message), soft_wrap=True)
 
 
 def plain(text: str, file: IO[str] | None = None) -> None:

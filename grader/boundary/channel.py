@@ -129,8 +129,10 @@ class WorkerClient:
         from_worker_r, from_worker_w = os.pipe()
         command = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)]
         mode = sandbox.choose(self.config.sandbox)
+        import_paths = _import_paths(self.config.extra_paths)
+        keep = sandbox.needed_paths(import_paths)
         if mode == "bwrap":
-            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir=self._workdir)
+            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir=self._workdir, keep=keep)
         env = dict(STUDENT_ENV)
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         self._output.seek(0)
@@ -153,7 +155,7 @@ class WorkerClient:
         self._ready = False
         self._sandbox_mode = mode
         boot = {
-            "paths": _import_paths(self.config.extra_paths),
+            "paths": import_paths,
             "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
             "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
             "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
@@ -164,7 +166,7 @@ class WorkerClient:
                 "output_bytes": self.config.output_bytes,
             },
             "drop_privileges": mode != "bwrap",
-            "hide": [str(Path(p).resolve()) for p in self.hidden_paths()] if mode != "bwrap" else [],
+            "hide": sandbox.safe_hides(self.hidden_paths(), keep) if mode != "bwrap" else [],
             "seccomp": self.config.seccomp,
         }
         data = json.dumps(boot).encode()

@@ -66,10 +66,55 @@ def choose(mode: str) -> str:
     return "none"
 
 
-def bwrap_command(command: list[str], hide: list[str], workdir: str) -> list[str]:
-    args = ["bwrap", *_base_args()]
+def needed_paths(import_paths: list[str]) -> list[str]:
+    """What the worker must still see: the interpreter, its prefixes and import paths."""
+    import sys
+    import sysconfig
+
+    paths = [
+        os.path.dirname(sys.executable),
+        os.path.dirname(os.path.realpath(sys.executable)),
+        sys.prefix,
+        sys.base_prefix,
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["platstdlib"],
+        *import_paths,
+    ]
+    seen: list[str] = []
+    for p in paths:
+        real = os.path.realpath(p)
+        for candidate in (os.path.abspath(p), real):
+            if candidate not in seen and os.path.exists(candidate):
+                seen.append(candidate)
+    return seen
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def safe_hides(hide: list[str], keep: list[str]) -> list[str]:
+    """Hide paths that do not cover anything the worker needs (used without bwrap,
+    where a covered path cannot be brought back)."""
+    result = []
     for path in hide:
-        if os.path.isdir(path) and path != "/":
-            args += ["--tmpfs", os.path.realpath(path)]
+        real = os.path.realpath(path)
+        if real != "/" and os.path.isdir(real) and not any(_inside(k, real) for k in keep):
+            result.append(real)
+    return result
+
+
+def bwrap_command(command: list[str], hide: list[str], workdir: str, keep: list[str]) -> list[str]:
+    args = ["bwrap", *_base_args()]
+    hidden = []
+    for path in hide:
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and real != "/":
+            args += ["--tmpfs", real]
+            hidden.append(real)
+    # A hidden folder that holds the interpreter (a venv under /tmp, say) gets it back, read-only.
+    for path in keep:
+        if any(_inside(path, h) for h in hidden + ["/tmp"]):
+            args += ["--ro-bind", path, path]
     args += ["--chdir", "/"]
     return [*args, "--", *command]

@@ -1,0 +1,58 @@
+"""Benchmark `grade check` against the floor `python -c "import numpy, pytest"`.
+
+Machines are noisy, so each command runs several times (interleaved) and we report
+medians and the ratio to the floor measured in the same run.
+
+    python bench/bench_check.py                 # every chapter without heavy needs
+    python bench/bench_check.py chapter2 -n 9   # one chapter, 9 runs each
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grader.catalog import load_catalog  # noqa: E402
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="*")
+    parser.add_argument("-n", "--runs", type=int, default=5)
+    args = parser.parse_args()
+    catalog = load_catalog()
+    chapters = args.chapters or [c.id for c in catalog.chapters.values() if not c.needs]
+    grade = shutil.which("grade") or ""
+    base = [grade] if grade else [sys.executable, "-m", "grader"]
+    commands = {"floor: python -c 'import numpy, pytest'": [sys.executable, "-c", "import numpy, pytest"]}
+    commands["grade --help"] = [*base, "--help"]
+    for ch in chapters:
+        commands[f"grade check {ch} (stubs)"] = [*base, "check", ch]
+        commands[f"grade check {ch} --solutions"] = [*base, "check", ch, "--solutions"]
+    samples: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(args.runs):
+        for name, cmd in commands.items():
+            samples[name].append(timed(cmd))
+    floor = statistics.median(next(iter(samples.values())))
+    print(f"{'command':<44} {'median s':>9} {'min s':>7} {'× floor':>8}")
+    for name, values in samples.items():
+        med = statistics.median(values)
+        print(f"{name:<44} {med:>9.3f} {min(values):>7.3f} {med / floor:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from grader.errors import UnknownName, UsageError
 

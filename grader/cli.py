@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,7 +37,7 @@ def main(ctx: typer.Context) -> None:
 def check(
     chapter: Annotated[str, typer.Argument(help="Chapter to check, e.g. chapter3 (or just 3).")],
     solutions: Annotated[bool, typer.Option("--solutions", help="Grade the reference solutions instead.")] = False,
-    path: Annotated[Optional[Path], typer.Option("--path", help="Grade this folder (laid out like exercises/).")] = None,
+    path: Annotated[Path | None, typer.Option("--path", help="Grade this folder (laid out like exercises/).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the report.")] = False,
     fmt: Annotated[Format, typer.Option("--format", help="text, json or gradescope (results.json).")] = Format.text,
     public: Annotated[bool, typer.Option("--public", help="Run only the public tests, as a student release does.")] = False,
@@ -69,7 +69,7 @@ def check(
 @_guard
 def hint(
     exercise: Annotated[str, typer.Argument(help="Exercise id, e.g. chapter2.XOR (or a unique name like softmax).")],
-    number: Annotated[Optional[int], typer.Argument(help="Which hint (1 = the gentlest). Default: all.")] = None,
+    number: Annotated[int | None, typer.Argument(help="Which hint (1 = the gentlest). Default: all.")] = None,
     lang: LangOpt = None,
 ) -> None:
     """Show the hints for an exercise, gentlest first."""

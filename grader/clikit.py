@@ -7,7 +7,8 @@ from __future__ import annotations
 import enum
 import functools
 import os
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -41,7 +42,7 @@ def default_lang() -> str:
     return "en"
 
 
-def _lang(lang: Optional[Lang]) -> str:
+def _lang(lang: Lang | None) -> str:
     return lang.value if lang is not None else default_lang()
 
 
@@ -65,6 +66,6 @@ def guard(fn: F) -> F:
 
 _guard = guard
 
-LangOpt = Annotated[Optional[Lang], typer.Option("--lang", help="Language of hints and messages (default: from the locale).")]
+LangOpt = Annotated[Lang | None, typer.Option("--lang", help="Language of hints and messages (default: from the locale).")]
 
 

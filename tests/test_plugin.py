@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _fast_subprocess(monkeypatch):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # third-party plugins only slow these runs

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 
@@ -252,7 +253,7 @@ class WorkerClient:
         if code == codec.EXT_HANDLE:
             try:
                 hid, tname, is_callable = msgpack.unpackb(data)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise codec.CodecError("malformed handle") from exc
             if type(hid) is not int or not isinstance(tname, str) or type(is_callable) is not bool:
                 raise codec.CodecError("malformed handle")
@@ -329,10 +330,7 @@ class WorkerClient:
     def request(self, message: list[Any]) -> list[Any]:
         self._ensure_ready()
         deadline = self._timeout_deadline()
-        try:
-            payload = self._codec.pack(message)
-        except WorkerFault:
-            raise
+        payload = self._codec.pack(message)
         outer_callbacks = dict(self._callbacks)
         try:
             codec.write_frame(self._wfd, payload)
@@ -388,7 +386,7 @@ class WorkerClient:
         if len(reply) >= 4:
             synced, synced_kw = reply[2], reply[3]
             if isinstance(synced, list):
-                for original, new in zip(args, synced):
+                for original, new in zip(args, synced, strict=False):
                     sync_in_place(original, new)
             if isinstance(synced_kw, dict):
                 for key, original in kwargs.items():

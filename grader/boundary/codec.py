@@ -15,7 +15,8 @@ names a function that stays on the trusted side. Nothing is ever pickled.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 
@@ -59,7 +60,7 @@ def decode_array(data: bytes) -> Any:
     np = _np()
     try:
         dtype_str, shape, raw = msgpack.unpackb(data, use_list=True, raw=False)
-    except Exception as exc:  # noqa: BLE001 - any malformed payload is a codec error
+    except Exception as exc:
         raise CodecError("malformed array payload") from exc
     if not isinstance(dtype_str, str) or not isinstance(raw, bytes) or not isinstance(shape, list):
         raise CodecError("malformed array payload")
@@ -154,7 +155,7 @@ class Codec:
             )
         except CodecError:
             raise
-        except Exception as exc:  # noqa: BLE001 - msgpack raises many types on bad input
+        except Exception as exc:
             raise CodecError(f"malformed message ({type(exc).__name__})") from exc
 
 

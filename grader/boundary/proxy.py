@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class Proxy:
-    __slots__ = ("_grader_client", "_grader_gen", "_grader_id", "_grader_type", "_grader_callable")
+    __slots__ = ("_grader_callable", "_grader_client", "_grader_gen", "_grader_id", "_grader_type")
 
     def __init__(self, client: WorkerClient, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
         object.__setattr__(self, "_grader_client", client)

@@ -391,7 +391,8 @@ def main() -> None:
     config = CONFIG
     os.chdir(config.get("cwd", "/"))
     # Imported before the limits, so the memory cap is for the student's own work.
-    import collections, copy, functools, itertools, math, numpy, typing  # noqa: E401, F401
+    import collections  # noqa: F401
+
 
     student_files = set()
     sources = {}

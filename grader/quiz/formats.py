@@ -205,7 +205,8 @@ def _blocks(text: str) -> list[tuple[list[str], str]]:
 
 def _clean_stem(text: str) -> str:
     text = re.sub(r"^\s*\[(html|moodle|plain|markdown)\]", "", text)
-    return " ".join(gift_unescape(part) for part in text.split())
+    # a line break in the file is layout, not content (content newlines are written as \\n)
+    return gift_unescape(re.sub(r"[ \t]*\r?\n[ \t]*", " ", text).strip())
 
 
 def import_gift(source: str, name: str = "imported") -> ImportResult:

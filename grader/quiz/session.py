@@ -151,8 +151,10 @@ def run_session(
         if reply is SKIP or not isinstance(reply, list):
             result.unanswered.append(p)
             continue
-        score = score_question(p.question, reply) if practice else None
-        qr = QuestionResult(p, list(reply), elapsed, score)
+        chosen = set(reply)
+        selected = [o.id for o in p.question.options if o.id in chosen]  # bank order, not display order
+        score = score_question(p.question, selected) if practice else None
+        qr = QuestionResult(p, selected, elapsed, score)
         result.results.append(qr)
         if on_answer is not None:
             on_answer(qr)

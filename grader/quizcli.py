@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -25,16 +25,16 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @guard
     def quiz(
-        chapter: Annotated[Optional[str], typer.Argument(help="Chapter quiz to take or export, e.g. chapter3 (or 3).")] = None,
+        chapter: Annotated[str | None, typer.Argument(help="Chapter quiz to take or export, e.g. chapter3 (or 3).")] = None,
         plain: Annotated[bool, typer.Option("--plain", help="Lettered prompt (A, A,C, AC) instead of arrow keys.")] = False,
-        answers: Annotated[Optional[Path], typer.Option("--answers", help="Answer from a JSON/TOML file {question id: [option ids] or 'letters'}.")] = None,
+        answers: Annotated[Path | None, typer.Option("--answers", help="Answer from a JSON/TOML file {question id: [option ids] or 'letters'}.")] = None,
         lang: LangOpt = None,
-        seed: Annotated[Optional[int], typer.Option("--seed", help="Option-order seed (default: derived from student and attempt).")] = None,
-        student: Annotated[Optional[str], typer.Option("--student", help="Your student id, recorded with the answers.")] = None,
+        seed: Annotated[int | None, typer.Option("--seed", help="Option-order seed (default: derived from student and attempt).")] = None,
+        student: Annotated[str | None, typer.Option("--student", help="Your student id, recorded with the answers.")] = None,
         retry_missed: Annotated[bool, typer.Option("--retry-missed", help="Ask only the questions missed in your last practice attempt.")] = False,
-        export: Annotated[Optional[ExportFormat], typer.Option("--export", help="Write the bank as Moodle GIFT or Aiken instead of taking the quiz.")] = None,
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (export: default stdout; import: default <name>.toml here).")] = None,
-        import_file: Annotated[Optional[Path], typer.Option("--import", help="Read a GIFT (.gift/.txt) or Aiken file and write a bank (.toml).")] = None,
+        export: Annotated[ExportFormat | None, typer.Option("--export", help="Write the bank as Moodle GIFT or Aiken instead of taking the quiz.")] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (export: default stdout; import: default <name>.toml here).")] = None,
+        import_file: Annotated[Path | None, typer.Option("--import", help="Read a GIFT (.gift/.txt) or Aiken file and write a bank (.toml).")] = None,
         force: Annotated[bool, typer.Option("--force", help="Let --import overwrite an existing file.")] = False,
     ) -> None:
         """Take a chapter quiz (practice: answers and explanations as you go), or export/import banks."""
@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         _take(chapter, plain=plain, answers=answers, lang=language, seed=seed, student=student, retry_missed=retry_missed)
 
 
-def _import(path: Path, output: Optional[Path], force: bool) -> None:
+def _import(path: Path, output: Path | None, force: bool) -> None:
     from grader import reports
     from grader.errors import UsageError
     from grader.quiz.bank import check_bank, dumps_bank, write_text_atomic
@@ -84,7 +84,7 @@ def _import(path: Path, output: Optional[Path], force: bool) -> None:
     render_transfer(out, "question(s)", done, result.skipped, notes)
 
 
-def _export(chapter: str, fmt: ExportFormat, output: Optional[Path], lang: str) -> None:
+def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> None:
     from grader import reports
     from grader.errors import UsageError
     from grader.quiz import load_bank
@@ -143,10 +143,10 @@ def _take(
     chapter: str,
     *,
     plain: bool,
-    answers: Optional[Path],
+    answers: Path | None,
     lang: str,
-    seed: Optional[int],
-    student: Optional[str],
+    seed: int | None,
+    student: str | None,
     retry_missed: bool,
 ) -> None:
     from grader import reports
@@ -155,7 +155,14 @@ def _take(
     from grader.quiz.scoring import score_question
     from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, run_session
     from grader.quiz.store import append_attempt, attempts_for, load_attempts, responses_path
-    from grader.reports.quiz import render_echo, render_feedback, render_intro, render_problem, render_question, render_summary
+    from grader.reports.quiz import (
+        render_echo,
+        render_feedback,
+        render_intro,
+        render_problem,
+        render_question,
+        render_summary,
+    )
 
     bank = load_bank(chapter)
     out = reports.console()
@@ -173,8 +180,12 @@ def _take(
         if not practice:
             raise UsageError(f"No earlier attempt at {bank.chapter} to retry. Take it first: grade quiz {bank.chapter}")
         last = practice[-1]
-        chosen = {a.get("question"): a.get("selected", []) for a in last.get("answers", []) if isinstance(a, dict)}
-        asked = last.get("questions") if isinstance(last.get("questions"), list) else [q.id for q in questions]
+        chosen: dict[str, list[str]] = {}
+        for a in last.get("answers", []):
+            if isinstance(a, dict) and isinstance(a.get("selected"), list):
+                chosen[str(a.get("question"))] = [str(s) for s in a["selected"]]
+        recorded = last.get("questions")
+        asked: list[str] = [str(q) for q in recorded] if isinstance(recorded, list) else [q.id for q in questions]
         by_id = bank.by_id()
         questions = [by_id[q] for q in asked if q in by_id and score_question(by_id[q], chosen.get(q, [])) < by_id[q].points - 1e-9]
         if not questions:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from quizfixtures import make_workspace, small_bank
 from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.quiz import load_bank, load_bank_file
 from grader.quiz.session import present
-from quizfixtures import make_workspace, small_bank
 
 SEED = 11
 

@@ -7,12 +7,12 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from quizfixtures import make_workspace, small_bank
 
 from grader.quiz import load_bank, load_bank_file, score_attempt, score_question, strip_keys
 from grader.quiz.bank import bank_from_dict
 from grader.quiz.session import FileAsker, derive_seed, option_order, parse_letters, present
 from grader.quiz.store import append_attempt, load_attempts
-from quizfixtures import make_workspace, small_bank
 
 
 def test_single_and_truefalse_scoring():

@@ -10,10 +10,10 @@ import sys
 import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
+from quizfixtures import make_workspace, small_bank
 
 from grader.quiz.session import STOP, present, run_session
 from grader.quiz.tty import TtyAsker, choose
-from quizfixtures import make_workspace, small_bank
 
 DOWN, UP, ENTER, SPACE, CTRL_D = "\x1b[B", "\x1b[A", "\r", " ", "\x04"
 

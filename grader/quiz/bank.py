@@ -28,10 +28,11 @@ A bank file::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+import tomllib
 
 from grader.errors import GraderError, UnknownName, UsageError
 
@@ -284,7 +285,7 @@ def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
                     problems.append(f"{where}: option {o.id} needs text and text_zh")
                 if not bank.graded and (not o.feedback.strip() or not o.feedback_zh.strip()):
                     problems.append(f"{where}: option {o.id} needs feedback and feedback_zh")
-                if re.search(r"all of the above|以上都(对|是|正确)|以上全部", o.text + o.text_zh, re.I):
+                if re.search(r"all of the above|以上都(对|是|正确)|以上全部", o.text + o.text_zh, re.IGNORECASE):
                     problems.append(f"{where}: option {o.id} is an 'all of the above' option")
             if not bank.graded and (not q.explanation.strip() or not q.explanation_zh.strip()):
                 problems.append(f"{where}: needs explanation and explanation_zh")

@@ -262,13 +262,13 @@ def import_gift(source: str, name: str = "imported") -> ImportResult:
         if answers.startswith("#"):
             skipped.append(f"{label}: numerical question")
             continue
-        tf = re.fullmatch(r"(T|F|TRUE|FALSE)((?:#[^#]*){0,2})", answers, flags=re.I)
+        tf = re.fullmatch(r"(T|F|TRUE|FALSE)((?:#[^#]*){0,2})", answers, flags=re.IGNORECASE)
         if tf:
             truth = tf.group(1).upper().startswith("T")
             fbs = [gift_unescape(x).strip() for x in tf.group(2).split("#")[1:]]
             wrong_fb = fbs[0] if fbs else ""
             right_fb = fbs[1] if len(fbs) > 1 else ""
-            options = (
+            options: tuple[Option, ...] = (
                 Option("true", "True", "对", truth, right_fb if truth else wrong_fb, ""),
                 Option("false", "False", "错", not truth, wrong_fb if truth else right_fb, ""),
             )
@@ -306,9 +306,6 @@ def import_gift(source: str, name: str = "imported") -> ImportResult:
         options = tuple(Option(f"o{i}", t, "", c, fb, "") for i, (t, c, _, fb) in enumerate(opts, 1))
         q = Question(qid, qtype, stem, "", options, general, "")
         questions.append(_apply_meta(q, meta))
-    lang = bank_meta.get("lang", "en")
-    if lang == "zh":  # the file's text is Chinese; _apply_meta already swapped questions
-        pass
     bank = Bank(
         chapter=bank_meta.get("chapter", name),
         title=bank_meta.get("title", name),

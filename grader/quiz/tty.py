@@ -21,7 +21,7 @@ def choose(
     *,
     multi: bool,
     hint: str,
-    input: Any = None,  # noqa: A002 - prompt_toolkit's own name
+    input: Any = None,
     output: Any = None,
 ) -> list[int] | None:
     """Show ``title`` and ``labels``; return the chosen indexes, or None if the user quit."""
@@ -125,7 +125,7 @@ HINTS = {
 class TtyAsker:
     """Arrow-key asker. ``input``/``output`` let tests drive it with a pipe and DummyOutput."""
 
-    def __init__(self, echo: Any = None, input: Any = None, output: Any = None) -> None:  # noqa: A002
+    def __init__(self, echo: Any = None, input: Any = None, output: Any = None) -> None:
         self.echo = echo  # callable(presented, lang, chosen ids) that prints the answered question
         self.input = input
         self.output = output

@@ -32,6 +32,8 @@ MSG = {
         "graded_mode": "graded mode: no answer keys here, answers are recorded for your instructor",
         "unanswered": "unanswered",
         "seed": "seed {seed}",
+        "col_question": "question",
+        "col_points": "points",
     },
     "zh": {
         "multi": "（多选：选出所有正确的选项）",
@@ -53,6 +55,8 @@ MSG = {
         "graded_mode": "计分模式：这里没有答案，答案会记录下来交给老师",
         "unanswered": "未作答",
         "seed": "随机种子 {seed}",
+        "col_question": "题目",
+        "col_points": "得分",
     },
 }
 
@@ -82,7 +86,8 @@ def render_question(out: Console, p: Presented, lang: str) -> None:
 
 def render_echo(out: Console, p: Presented, lang: str, ids: list[str]) -> None:
     """After an arrow-key answer: one line saying what was chosen."""
-    chosen = ", ".join(f"{p.letter_of(i)}. {p.question.option(i).label(lang)}" for i in ids if p.question.option(i))
+    options = [(i, p.question.option(i)) for i in ids]
+    chosen = ", ".join(f"{p.letter_of(i)}. {o.label(lang)}" for i, o in options if o is not None)
     out.print(Text(f"[{p.number}/{p.total}] ", style="grade.hint") + Text(p.question.prompt(lang)) + Text(f"  → {chosen}", style="grade.title"))
 
 
@@ -128,8 +133,8 @@ def render_summary(
     if practice:
         table = Table(title=_m(lang, "title", chapter=bank.chapter, title=bank.title_text(lang)), show_edge=False, pad_edge=False)
         table.add_column("#", justify="right")
-        table.add_column("question")
-        table.add_column("points", justify="right")
+        table.add_column(_m(lang, "col_question"))
+        table.add_column(_m(lang, "col_points"), justify="right")
         table.add_column("")
         for r in result.results:
             q = r.presented.question

@@ -154,7 +154,7 @@ def bank_path(chapter_id: str, root: Path | None = None) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted(p.stem for p in folder.glob("chapter*.toml")) if folder.is_dir() else []
-    raise UnknownName("quiz", chapter_id, known)
+    raise UnknownName("quiz bank", chapter_id, known)
 
 
 def available_banks(root: Path | None = None) -> list[str]:

@@ -212,20 +212,36 @@ def _take(
             return line
 
         asker = LineAsker(readline, lambda p, lg: render_question(out, p, lg), lambda msg: render_problem(out, msg))
-    render_intro(out, bank, lang, seed, len(presented))
 
     def on_answer(r: Any) -> None:
         if bank.has_keys:
             render_feedback(out, r, lang)
 
-    result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer)
-    if isinstance(asker, FileAsker):
-        for problem in asker.problems:
-            render_problem(out, f"answers file: {problem} (left unanswered)")
-    saved = None
-    if result.results:
-        again = append_attempt(store, result.attempt)
-        if again.moved_aside and not moved:
-            moved = str(again.moved_aside)
-        saved = str(store)
-    render_summary(out, bank, result, lang, saved_to=saved, moved_aside=moved)
+    attempt_number = len(mine) + 1
+    while True:
+        render_intro(out, bank, lang, seed, len(presented))
+        result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer)
+        if isinstance(asker, FileAsker):
+            for problem in asker.problems:
+                render_problem(out, f"answers file: {problem} (left unanswered)")
+        saved = None
+        if result.results:
+            again = append_attempt(store, result.attempt)
+            if again.moved_aside and not moved:
+                moved = str(again.moved_aside)
+            saved = str(store)
+        render_summary(out, bank, result, lang, saved_to=saved, moved_aside=moved)
+        moved = None
+        # In a terminal, offer to retry the missed questions right away (a new recorded attempt).
+        missed = [p.question for p in result.missed]
+        if not (interactive and bank.has_keys and missed and not result.stopped):
+            return
+        from grader.quiz.tty import choose
+
+        prompt = f"现在重做答错的 {len(missed)} 道题？" if lang == "zh" else f"Retry the {len(missed)} missed question(s) now?"
+        labels = ["是", "否"] if lang == "zh" else ["Yes", "No"]
+        if choose(prompt, labels, multi=False, hint="↑/↓ · Enter") != [0]:
+            return
+        attempt_number += 1
+        seed = derive_seed(student, bank.chapter, attempt_number)
+        presented = present(missed, seed)

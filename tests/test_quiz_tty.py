@@ -116,3 +116,36 @@ def test_end_to_end_in_a_pseudo_terminal(tmp_path):
     (attempt,) = data["attempts"]
     assert attempt["student"] == "pty" and attempt["score"] == 3.0
     assert [a["selected"] for a in attempt["answers"]] == [["o2"], ["o1", "o3"], ["true"]]
+
+
+def test_pty_offers_to_retry_the_missed_questions(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    make_workspace(tmp_path)
+    seed = 11
+    ps = present(small_bank().questions, seed)
+    wrong_tf = DOWN + ENTER if ps[2].options[0].correct else ENTER
+    env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", COLUMNS="100", LINES="30")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "grader", "quiz", "chapter3", "--seed", str(seed), "--lang", "en"],
+        cwd=str(tmp_path), env=env, encoding="utf-8", timeout=20, dimensions=(30, 100),
+    )
+    try:
+        child.expect("Pick the largest")
+        child.send(keys_for(ps[0]))
+        child.expect("Which are even")
+        child.send(keys_for(ps[1]))
+        child.expect("1 \\+ 1 = 2")
+        child.send(wrong_tf)
+        child.expect("score 2/3")
+        child.expect("Retry the 1 missed question")
+        child.send(ENTER)  # "Yes" is first
+        child.expect("1 \\+ 1 = 2")
+        child.send(DOWN * [o.correct for o in ps[2].options].index(True) + ENTER)
+        child.expect("score 1/1")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    attempts = json.loads((tmp_path / ".grade" / "quiz_responses.json").read_text(encoding="utf-8"))["attempts"]
+    assert [(a["score"], a["max_score"]) for a in attempts] == [(2.0, 3.0), (1.0, 1.0)]
+    assert attempts[1]["questions"] == ["chapter3.q03"] and attempts[1]["seed"] != attempts[0]["seed"]

@@ -72,7 +72,7 @@ def _import(path: Path, output: Path | None, force: bool) -> None:
     if not result.bank.questions:
         render_transfer(out, "question(s)", [], result.skipped, result.notes)
         raise UsageError(f"No question in {path} could be imported.")
-    target = output or Path(f"{result.bank.chapter if result.bank.chapter != name else name}.toml")
+    target = output or Path(f"{result.bank.chapter}.toml")  # the chapter id when the file carries it, else the file name
     if target.exists() and not force:
         raise UsageError(f"{target} exists; choose another file with -o or add --force.")
     write_text_atomic(target, dumps_bank(result.bank))

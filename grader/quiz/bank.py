@@ -365,7 +365,11 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
     """The TOML text of a bank. ``keys=False`` writes a graded-release bank: no ``correct``,
     no per-option feedback and no explanations (they would give the answers away)."""
     graded = bank.graded or not keys
-    lines = [f"format_version = {FORMAT_VERSION}"]
+    lines = [
+        f"# {bank.chapter} question bank for `grade quiz` (format: grader/quiz/bank.py).",
+        "# Question and option ids are stable: stored answers refer to them. Edit text freely, never reuse an id.",
+        f"format_version = {FORMAT_VERSION}",
+    ]
     if graded:
         lines.append("graded = true  # keys removed: answers are recorded and scored at collection")
     lines += ["", "[chapter]", f"id = {_toml_str(bank.chapter)}", f"title = {_toml_str(bank.title)}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -78,8 +79,12 @@ def render_question(out: Console, p: Presented, lang: str) -> None:
     if q.type == "multiple":
         head += Text(" " + _m(lang, "multi"), style="grade.dim")
     out.print(head)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for i, o in enumerate(p.options):
-        out.print(Text(f"  {LETTERS[i]}. ") + Text(o.label(lang)))
+        grid.add_row(Text(f"  {LETTERS[i]}."), Text(o.label(lang)))  # wrapped lines stay under the text
+    out.print(grid)
     key = "prompt_multi" if q.type == "multiple" else "prompt_single"
     out.print(Text(_m(lang, key, letters="/".join(p.letters))), end="")
 
@@ -112,9 +117,10 @@ def render_feedback(out: Console, r: QuestionResult, lang: str) -> None:
         o = q.option(oid)
         if o is not None and o.feedback_text(lang):
             mark = "✓" if o.correct else "✗"
-            out.print(Text(f"  {mark} {p.letter_of(oid)}: ", style="grade.pass" if o.correct else "grade.fail") + Text(o.feedback_text(lang)))
+            line = Text(f"{mark} {p.letter_of(oid)}: ", style="grade.pass" if o.correct else "grade.fail") + Text(o.feedback_text(lang))
+            out.print(Padding(line, (0, 0, 0, 2), expand=False))
     if q.explanation_text(lang):
-        out.print(Text("  ") + Text(q.explanation_text(lang), style="grade.hint"))
+        out.print(Padding(Text(q.explanation_text(lang), style="grade.hint"), (0, 0, 0, 2), expand=False))
     out.print()
 
 

@@ -151,9 +151,26 @@ def test_store_appends_atomically_and_keeps_a_corrupt_file(tmp_path):
     append_attempt(path, dict(attempt, student="bob"))
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format_version"] == 1 and [a["student"] for a in data["attempts"]] == [None, "bob"]
-    assert [p.name for p in path.parent.iterdir()] == ["quiz_responses.json"]  # no temp files left
+    assert sorted(p.name for p in path.parent.iterdir() if not p.name.endswith(".lock")) == ["quiz_responses.json"]  # no temp files
 
     path.write_text("{not json", encoding="utf-8")
     result = append_attempt(path, attempt)
     assert result.moved_aside is not None and result.moved_aside.read_text(encoding="utf-8") == "{not json"
     assert len(load_attempts(path).attempts) == 1
+
+
+def test_concurrent_appends_lose_nothing(tmp_path):
+    import threading
+
+    path = tmp_path / ".grade" / "quiz_responses.json"
+
+    def worker(n):
+        for i in range(5):
+            append_attempt(path, {"chapter": "chapter3", "student": f"s{n}", "answers": [], "i": i})
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(load_attempts(path).attempts) == 30

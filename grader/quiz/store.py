@@ -13,8 +13,10 @@ cannot be read is renamed aside (``quiz_responses.corrupt-<time>.json``), never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,12 +69,30 @@ def load_attempts(path: Path) -> LoadResult:
     return LoadResult([], aside)
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise read-modify-write between two quizzes finishing at once (POSIX advisory lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, the rename is still atomic
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def append_attempt(path: Path, attempt: dict[str, Any]) -> LoadResult:
     """Append one attempt, atomically. Returns what loading found (e.g. a corrupt file moved aside)."""
-    loaded = load_attempts(path)
-    attempts = loaded.attempts + [attempt]
-    text = json.dumps({"format_version": FORMAT_VERSION, "attempts": attempts}, ensure_ascii=False, indent=1)
-    write_text_atomic(path, text + "\n")
+    with _locked(path):
+        loaded = load_attempts(path)
+        attempts = loaded.attempts + [attempt]
+        text = json.dumps({"format_version": FORMAT_VERSION, "attempts": attempts}, ensure_ascii=False, indent=1)
+        write_text_atomic(path, text + "\n")
     return loaded
 
 

@@ -95,6 +95,10 @@ def list_(lang: LangOpt = None) -> None:
     reports.render_list(load_catalog(), reports.console(), _lang(lang))
 
 
+from grader.quizcli import register as _reg_quiz
+_reg_quiz(app)
+
+
 def run() -> None:
     try:
         app()

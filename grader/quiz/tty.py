@@ -1,0 +1,152 @@
+"""Arrow-key selection in a terminal, with prompt_toolkit (already a dependency of the dev
+tools; imported only when a quiz runs in a TTY).
+
+Single answer: up/down (or j/k) moves, Enter picks. Multiple answers: Space (or x) ticks,
+Enter submits (at least one tick). Letters jump to an option (and tick it in checkbox
+mode). Ctrl-D / Ctrl-C end the quiz: nothing is recorded for the unanswered questions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.quiz.session import LETTERS, STOP, Presented, Reply
+
+_STOP = "__stop__"
+
+
+def choose(
+    title: str,
+    labels: list[str],
+    *,
+    multi: bool,
+    hint: str,
+    input: Any = None,
+    output: Any = None,
+) -> list[int] | None:
+    """Show ``title`` and ``labels``; return the chosen indexes, or None if the user quit."""
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.formatted_text import FormattedText
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.layout import HSplit, Layout, Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+
+    state: dict[str, Any] = {"pos": 0, "ticked": set(), "msg": ""}
+
+    def render() -> FormattedText:
+        parts: list[tuple[str, str]] = [("bold", title + "\n")]
+        for i, label in enumerate(labels):
+            here = i == state["pos"]
+            pointer = "❯ " if here else "  "
+            box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
+            style = "reverse" if here else ""
+            parts.append((style, f"{pointer}{box}{LETTERS[i]}. {label}"))
+            parts.append(("", "\n"))
+        parts.append(("italic", hint))
+        if state["msg"]:
+            parts.append(("fg:ansired", "\n" + state["msg"]))
+        return FormattedText(parts)
+
+    kb = KeyBindings()
+
+    @kb.add("up")
+    @kb.add("k")
+    @kb.add("s-tab")
+    def _up(event: Any) -> None:
+        state["pos"] = (state["pos"] - 1) % len(labels)
+        state["msg"] = ""
+
+    @kb.add("down")
+    @kb.add("j")
+    @kb.add("tab")
+    def _down(event: Any) -> None:
+        state["pos"] = (state["pos"] + 1) % len(labels)
+        state["msg"] = ""
+
+    if multi:
+
+        @kb.add(" ")
+        @kb.add("x")
+        def _tick(event: Any) -> None:
+            state["ticked"] ^= {state["pos"]}
+            state["msg"] = ""
+
+    for i in range(len(labels)):
+
+        def _jump(event: Any, i: int = i) -> None:
+            state["pos"] = i
+            if multi:
+                state["ticked"] ^= {i}
+
+        kb.add(LETTERS[i].lower())(_jump)
+        kb.add(LETTERS[i])(_jump)
+
+    @kb.add("enter")
+    def _enter(event: Any) -> None:
+        if multi:
+            if not state["ticked"]:
+                state["msg"] = "Tick at least one option with Space, then press Enter."
+                return
+            event.app.exit(result=sorted(state["ticked"]))
+        else:
+            event.app.exit(result=[state["pos"]])
+
+    @kb.add("c-d")
+    @kb.add("c-c")
+    def _quit(event: Any) -> None:
+        event.app.exit(result=_STOP)
+
+    control = FormattedTextControl(render, focusable=True, show_cursor=False)
+    app: Application[Any] = Application(
+        layout=Layout(HSplit([Window(control, always_hide_cursor=True, wrap_lines=True)])),
+        key_bindings=kb,
+        full_screen=False,
+        erase_when_done=True,
+        input=input,
+        output=output,
+    )
+    try:
+        result = app.run()
+    except (EOFError, KeyboardInterrupt):
+        return None
+    if result == _STOP or result is None:
+        return None
+    return list(result)
+
+
+HINTS = {
+    ("en", False): "↑/↓ move · Enter choose · Ctrl-D stop",
+    ("en", True): "↑/↓ move · Space tick · Enter submit · Ctrl-D stop",
+    ("zh", False): "↑/↓ 移动 · 回车 选择 · Ctrl-D 结束",
+    ("zh", True): "↑/↓ 移动 · 空格 勾选 · 回车 提交 · Ctrl-D 结束",
+}
+
+
+class TtyAsker:
+    """Arrow-key asker. ``input``/``output`` let tests drive it with a pipe and DummyOutput."""
+
+    def __init__(self, echo: Any = None, input: Any = None, output: Any = None) -> None:
+        self.echo = echo  # callable(presented, lang, chosen ids) that prints the answered question
+        self.input = input
+        self.output = output
+
+    def ask(self, presented: Presented, lang: str) -> Reply:
+        q = presented.question
+        multi = q.type == "multiple"
+        head = f"[{presented.number}/{presented.total}] {q.prompt(lang)}"
+        if multi:
+            head += "  (选择所有正确的选项)" if lang == "zh" else "  (select all that apply)"
+        picks = choose(
+            head,
+            [o.label(lang) for o in presented.options],
+            multi=multi,
+            hint=HINTS[(lang, multi)],
+            input=self.input,
+            output=self.output,
+        )
+        if picks is None:
+            return STOP
+        ids = presented.ids_for(picks)
+        if self.echo is not None:
+            self.echo(presented, lang, ids)
+        return ids

@@ -1,0 +1,247 @@
+"""``grade quiz``: take a chapter quiz, export a bank to Moodle (GIFT/Aiken), import one.
+
+Registered on the main app by ``register(app)``; imports stay light (typer + stdlib), the
+quiz package, prompt_toolkit and rich are imported inside the command.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from grader.clikit import LangOpt, _lang, guard
+
+
+class ExportFormat(str, enum.Enum):
+    gift = "gift"
+    aiken = "aiken"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @guard
+    def quiz(
+        chapter: Annotated[str | None, typer.Argument(help="Chapter quiz to take or export, e.g. chapter3 (or 3).")] = None,
+        plain: Annotated[bool, typer.Option("--plain", help="Lettered prompt (A, A,C, AC) instead of arrow keys.")] = False,
+        answers: Annotated[Path | None, typer.Option("--answers", help="Answer from a JSON/TOML file {question id: [option ids] or 'letters'}.")] = None,
+        lang: LangOpt = None,
+        seed: Annotated[int | None, typer.Option("--seed", help="Option-order seed (default: derived from student and attempt).")] = None,
+        student: Annotated[str | None, typer.Option("--student", help="Your student id, recorded with the answers.")] = None,
+        retry_missed: Annotated[bool, typer.Option("--retry-missed", help="Ask only the questions missed in your last practice attempt.")] = False,
+        export: Annotated[ExportFormat | None, typer.Option("--export", help="Write the bank as Moodle GIFT or Aiken instead of taking the quiz.")] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (export: default stdout; import: default <name>.toml here).")] = None,
+        import_file: Annotated[Path | None, typer.Option("--import", help="Read a GIFT (.gift/.txt) or Aiken file and write a bank (.toml).")] = None,
+        force: Annotated[bool, typer.Option("--force", help="Let --import overwrite an existing file.")] = False,
+    ) -> None:
+        """Take a chapter quiz (practice: answers and explanations as you go), or export/import banks."""
+        from grader.errors import UsageError
+
+        language = _lang(lang)
+        if import_file is not None:
+            _import(import_file, output, force)
+            return
+        if chapter is None:
+            from grader.quiz import available_banks
+
+            names = ", ".join(available_banks()) or "(none found)"
+            raise UsageError(f"Name a chapter quiz, e.g. `grade quiz chapter3`. Quizzes here: {names}.")
+        if export is not None:
+            _export(chapter, export, output, language)
+            return
+        _take(chapter, plain=plain, answers=answers, lang=language, seed=seed, student=student, retry_missed=retry_missed)
+
+
+def _import(path: Path, output: Path | None, force: bool) -> None:
+    from grader import reports
+    from grader.errors import UsageError
+    from grader.quiz.bank import check_bank, dumps_bank, write_text_atomic
+    from grader.quiz.formats import import_aiken, import_gift
+    from grader.reports.quiz import render_transfer
+
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file. --import takes a GIFT or Aiken file.")
+    text = path.read_text(encoding="utf-8-sig")
+    name = path.stem
+    looks_aiken = path.suffix.lower() == ".aiken" or ("ANSWER:" in text and "{" not in text)
+    result = (import_aiken if looks_aiken else import_gift)(text, name)
+    out = reports.console()
+    if not result.bank.questions:
+        render_transfer(out, "question(s)", [], result.skipped, result.notes)
+        raise UsageError(f"No question in {path} could be imported.")
+    target = output or Path(f"{result.bank.chapter}.toml")  # the chapter id when the file carries it, else the file name
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; choose another file with -o or add --force.")
+    write_text_atomic(target, dumps_bank(result.bank))
+    notes = list(result.notes)
+    missing = check_bank(result.bank, strict=True)
+    if missing:
+        notes.append(f"{len(missing)} thing(s) to fill in before the bank is complete, e.g. {missing[0]}")
+    done = [f"imported {len(result.bank.questions)} question(s) from {path} ({'Aiken' if looks_aiken else 'GIFT'}) into {target}"]
+    render_transfer(out, "question(s)", done, result.skipped, notes)
+
+
+def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> None:
+    from grader import reports
+    from grader.errors import UsageError
+    from grader.quiz import load_bank
+    from grader.quiz.bank import write_text_atomic
+    from grader.quiz.formats import export_aiken, export_gift
+    from grader.reports.quiz import render_transfer
+
+    bank = load_bank(chapter)
+    try:
+        result = export_gift(bank, lang) if fmt is ExportFormat.gift else export_aiken(bank, lang)
+    except ValueError as exc:
+        raise UsageError(f"{bank.chapter}: {exc}.") from None
+    n = len(bank.questions) - len(result.skipped)
+    if output is None:
+        sys.stdout.write(result.text + ("\n" if not result.text.endswith("\n") else ""))
+        sys.stdout.flush()
+        where = "stdout"
+    else:
+        write_text_atomic(output, result.text)
+        where = str(output)
+    # the report goes to stderr so that stdout stays a clean file
+    render_transfer(
+        reports.console(stderr=True),
+        "question(s) (Aiken holds only single-answer questions)" if fmt is ExportFormat.aiken else "question(s)",
+        [f"exported {n} question(s) of {bank.chapter} as {fmt.value.upper()} to {where}"],
+        result.skipped,
+        [],
+    )
+
+
+def _read_answers(path: Path) -> dict[str, Any]:
+    from grader.errors import UsageError
+
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file. --answers takes a JSON or TOML file.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            import json
+
+            data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: cannot read the answers ({exc}).") from None
+    if isinstance(data, dict) and isinstance(data.get("answers"), dict):
+        data = data["answers"]
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected an object {{question id: [option ids]}}.")
+    return data
+
+
+def _take(
+    chapter: str,
+    *,
+    plain: bool,
+    answers: Path | None,
+    lang: str,
+    seed: int | None,
+    student: str | None,
+    retry_missed: bool,
+) -> None:
+    from grader import reports
+    from grader.errors import UsageError
+    from grader.quiz import load_bank
+    from grader.quiz.scoring import score_question
+    from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, run_session
+    from grader.quiz.store import append_attempt, attempts_for, load_attempts, responses_path
+    from grader.reports.quiz import (
+        render_echo,
+        render_feedback,
+        render_intro,
+        render_problem,
+        render_question,
+        render_summary,
+    )
+
+    bank = load_bank(chapter)
+    out = reports.console()
+    store = responses_path()
+    loaded = load_attempts(store)
+    moved = str(loaded.moved_aside) if loaded.moved_aside else None
+    if moved:
+        reports.error(f"{store} could not be read; it was kept as {moved} and a new file is started.")
+    mine = attempts_for(loaded.attempts, bank.chapter, student)
+    questions = list(bank.questions)
+    if retry_missed:
+        if not bank.has_keys:
+            raise UsageError("--retry-missed needs a practice quiz; this graded quiz has no answer keys.")
+        practice = [a for a in mine if a.get("mode") == "practice"]
+        if not practice:
+            raise UsageError(f"No earlier attempt at {bank.chapter} to retry. Take it first: grade quiz {bank.chapter}")
+        last = practice[-1]
+        chosen: dict[str, list[str]] = {}
+        for a in last.get("answers", []):
+            if isinstance(a, dict) and isinstance(a.get("selected"), list):
+                chosen[str(a.get("question"))] = [str(s) for s in a["selected"]]
+        recorded = last.get("questions")
+        asked: list[str] = [str(q) for q in recorded] if isinstance(recorded, list) else [q.id for q in questions]
+        by_id = bank.by_id()
+        questions = [by_id[q] for q in asked if q in by_id and score_question(by_id[q], chosen.get(q, [])) < by_id[q].points - 1e-9]
+        if not questions:
+            out.print("Nothing to retry: every question of your last attempt was right.")
+            return
+    if seed is None:
+        seed = derive_seed(student, bank.chapter, len(mine) + 1)
+    presented = present(questions, seed)
+    interactive = answers is None and not plain and sys.stdin.isatty() and sys.stdout.isatty()
+    asker: Any
+    if answers is not None:
+        asker = FileAsker(_read_answers(answers))
+    elif interactive:
+        from grader.quiz.tty import TtyAsker
+
+        asker = TtyAsker(echo=lambda p, lg, ids: render_echo(out, p, lg, ids))
+    else:
+        echo_input = not sys.stdin.isatty()
+
+        def readline() -> str:
+            line = sys.stdin.readline()
+            if echo_input:
+                out.print(line.rstrip("\n") if line else "")
+            return line
+
+        asker = LineAsker(readline, lambda p, lg: render_question(out, p, lg), lambda msg: render_problem(out, msg))
+
+    def on_answer(r: Any) -> None:
+        if bank.has_keys:
+            render_feedback(out, r, lang)
+
+    attempt_number = len(mine) + 1
+    while True:
+        render_intro(out, bank, lang, seed, len(presented))
+        result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer)
+        if isinstance(asker, FileAsker):
+            for problem in asker.problems:
+                render_problem(out, f"answers file: {problem} (left unanswered)")
+        saved = None
+        if result.results:
+            again = append_attempt(store, result.attempt)
+            if again.moved_aside and not moved:
+                moved = str(again.moved_aside)
+            saved = str(store)
+        render_summary(out, bank, result, lang, saved_to=saved, moved_aside=moved)
+        moved = None
+        # In a terminal, offer to retry the missed questions right away (a new recorded attempt).
+        missed = [p.question for p in result.missed]
+        if not (interactive and bank.has_keys and missed and not result.stopped):
+            return
+        from grader.quiz.tty import choose
+
+        prompt = f"现在重做答错的 {len(missed)} 道题？" if lang == "zh" else f"Retry the {len(missed)} missed question(s) now?"
+        labels = ["是", "否"] if lang == "zh" else ["Yes", "No"]
+        if choose(prompt, labels, multi=False, hint="↑/↓ · Enter") != [0]:
+            return
+        attempt_number += 1
+        seed = derive_seed(student, bank.chapter, attempt_number)
+        presented = present(missed, seed)

@@ -1,0 +1,97 @@
+"""Moodle interchange: GIFT round trip (every shipped bank, both languages), escaping,
+foreign GIFT and Aiken files."""
+
+from __future__ import annotations
+
+import pytest
+from quizfixtures import small_bank
+
+from grader.quiz import load_bank
+from grader.quiz.bank import PACKAGE_ROOT, Bank
+from grader.quiz.formats import export_aiken, export_gift, gift_escape, gift_unescape, import_aiken, import_gift
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("chapter", [f"chapter{n}" for n in range(1, 9)])
+def test_gift_round_trip_gives_the_same_bank(chapter, lang):
+    bank = load_bank(chapter, root=PACKAGE_ROOT)
+    result = import_gift(export_gift(bank, lang).text)
+    assert result.skipped == [] and result.notes == []
+    assert result.bank == bank
+
+
+def test_gift_escapes_the_special_characters():
+    text = export_gift(small_bank()).text
+    assert r"::chapter3.q01::Pick the largest\: \{x \= 1\} \~ \#3\: is it? {" in text
+    assert r"####3 > 2 > 1 \= \{obviously\}" in text
+    back = import_gift(text).bank
+    assert back.questions[0].text == "Pick the largest: {x = 1} ~ #3: is it?"
+    assert back == small_bank()
+
+
+@pytest.mark.parametrize("s", ["a{b}c", "x = ~y", "#:\\", "line\nbreak", "plain"])
+def test_escape_unescape_inverse(s):
+    assert gift_unescape(gift_escape(s)) == s
+    assert all(ch not in gift_escape(s).replace("\\" + ch, "") for ch in "{}=~#")
+
+
+def test_multiple_answer_weights_match_the_scoring():
+    text = export_gift(small_bank()).text
+    assert "~%50%2#even" in text and "~%-50%3#odd" in text
+
+
+def test_import_foreign_gift_without_metadata():
+    src = """// a comment
+$CATEGORY: $course$/Deep learning
+
+::Q1::[html]What is 2 \\+ 2 \\= ?
+{
+  =4#yes
+  ~3#no
+  ~5
+  ####Because arithmetic.
+}
+
+::Q2:: Pick the primes {~%50%2 ~%50%3 ~%-100%4}
+
+::Q3:: Water is wet {TRUE#It is!#Correct}
+
+Just a description, no answers.
+
+::Q4:: Explain. {}
+"""
+    result = import_gift(src, "moodle")
+    qs = result.bank.questions
+    assert [q.id for q in qs] == ["Q1", "Q2", "Q3"]
+    assert qs[0].type == "single" and qs[0].text == "What is 2 + 2 = ?"
+    assert qs[0].explanation == "Because arithmetic." and qs[0].options[0].feedback == "yes"
+    assert [o.correct for o in qs[0].options] == [True, False, False]
+    assert qs[1].type == "multiple" and [o.correct for o in qs[1].options] == [True, True, False]
+    assert qs[2].type == "truefalse" and qs[2].correct_ids == ("true",)
+    assert any("no answer block" in s for s in result.skipped) and any("essay" in s for s in result.skipped)
+    assert result.notes  # no Chinese text
+
+
+def test_aiken_export_skips_multiple_and_round_trips_the_rest():
+    bank = small_bank()
+    result = export_aiken(bank)
+    assert [s.split(":")[0] for s in result.skipped] == ["chapter3.q02"]
+    assert "ANSWER: B" in result.text  # "three" is the second option of q01
+    back = import_aiken(result.text, "chapter3").bank
+    assert [q.text for q in back.questions] == [bank.questions[0].text, bank.questions[2].text]
+    assert [q.correct_ids for q in back.questions] == [("o2",), ("o1",)]
+
+
+def test_aiken_import_reports_broken_questions():
+    src = "Q one?\nA. yes\nB. no\nANSWER: A\n\nQ two?\nA. x\nB. y\nANSWER: C\n\nQ three?\nA. x\nB. y\n\nQ four?\nA) p\nB) q\nANSWER: B\n"
+    result = import_aiken(src, "imp")
+    assert [q.text for q in result.bank.questions] == ["Q one?", "Q four?"]
+    assert len(result.skipped) == 2 and "ANSWER C" in result.skipped[0] and "no ANSWER" in result.skipped[1]
+
+
+def test_keyless_banks_cannot_be_exported():
+    keyless = Bank("chapter3", "t", "t", small_bank().questions, graded=True)
+    with pytest.raises(ValueError, match="no answer keys"):
+        export_gift(keyless)
+    with pytest.raises(ValueError):
+        export_aiken(keyless)

@@ -44,7 +44,9 @@ def _np():
 
 def encode_array(arr: Any) -> bytes:
     np = _np()
-    arr = np.ascontiguousarray(np.ndarray.view(arr, np.ndarray))
+    arr = np.ndarray.view(arr, np.ndarray)
+    # ascontiguousarray turns a 0-d array into shape (1,): keep the original shape
+    arr = np.ascontiguousarray(arr).reshape(arr.shape)
     if arr.dtype.kind not in ALLOWED_KINDS or arr.dtype.hasobject:
         raise CodecError(f"arrays of dtype {arr.dtype} cannot be sent")
     return msgpack.packb([arr.dtype.str, list(arr.shape), arr.tobytes()])

@@ -45,7 +45,8 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray) -> np.nd
     grad[i] = (f(x with x[i] + h) - f(x with x[i] - h)) / (2h),   h = 1e-4, for every index i
 
     Why: the gradient points uphill; it is what gradient descent and the network's learning need.
-    Nudge one element at a time, call f on the whole array, and put the element back.
+    Nudge one element of x itself (in place, not a copy), call f on the whole array, and put the
+    element back: TwoLayerNet.numerical_gradient relies on the nudge being made to x itself.
 
     Shapes: x any shape (1-D, 2-D weight matrix, ...); f(x) returns a number; returns an array of
     x's shape. x is unchanged afterwards.

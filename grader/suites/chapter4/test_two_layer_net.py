@@ -86,7 +86,8 @@ def test_loss_with_label_targets(student):
     net = new_net(student, 64, 3, 4, 3)
     net.params = {k: v.copy() for k, v in p.items()}
     call = call_text("net.loss", x, t, seed=65) + " after setting net.params"
-    assert_close(net.loss(x.copy(), t.copy()), ref_loss(p, x, t), call)
+    # rtol 3e-5: the 1e-7 inside the log belongs to cross_entropy_error's own tests
+    assert_close(net.loss(x.copy(), t.copy()), ref_loss(p, x, t), call, rtol=3e-5)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")

@@ -87,7 +87,7 @@ def test_loss_with_one_hot_targets(student):
     net = new_net(student, 72, 4, 3, 4)
     set_params(net, p)
     call = call_text("net.loss", x, t, seed=73) + " after setting net.params"
-    assert_close(net.loss(x.copy(), t.copy()), ref_loss(p, x, labels), call)
+    assert_close(net.loss(x.copy(), t.copy()), ref_loss(p, x, labels), call, rtol=3e-5)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -118,7 +118,8 @@ def test_numerical_gradient_of_every_parameter(student):
         raise Feedback(f"{call} returned {keys}; expected a dict with the keys {sorted(KEYS)}.")
     expected = ref_numerical_gradient(p, x, labels)
     for key in KEYS:
-        assert_close(grads[key], expected[key], f"{call}, grads[{key!r}]", rtol=1e-6, atol=1e-9)
+        # loose enough for a loss without the 1e-7 (err/tol 0.04), tight enough for forward differences (13)
+        assert_close(grads[key], expected[key], f"{call}, grads[{key!r}]", rtol=3e-5, atol=1e-8)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")

@@ -7,6 +7,7 @@ import pytest
 
 from grader.checks import assert_close, call_text
 
+
 def make_network(seed: int, sizes: tuple[int, int, int, int], scale: float = 1.0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     d, h1, h2, k = sizes
@@ -47,7 +48,9 @@ BOOK_NETWORK = {
 def test_forward_on_the_books_network(student):
     x = np.array([1.0, 0.5])
     call = call_text("forward", BOOK_NETWORK, x)
-    assert_close(student.load("network").forward(_copy(BOOK_NETWORK), x.copy()), reference_forward(BOOK_NETWORK, x), call)
+    assert_close(
+        student.load("network").forward(_copy(BOOK_NETWORK), x.copy()), reference_forward(BOOK_NETWORK, x), call
+    )
 
 
 @pytest.mark.exercise("chapter3.forward")

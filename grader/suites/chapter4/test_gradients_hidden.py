@@ -58,7 +58,9 @@ def test_numerical_gradient_of_a_2d_array(student):
     x = np.random.default_rng(51).normal(size=(2, 3))
     f = coupled(52, x.shape)
     call = call_text("numerical_gradient", f, x, seed=51)
-    assert_close(student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8)
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
+    )
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
@@ -66,7 +68,9 @@ def test_numerical_gradient_of_a_3d_array(student):
     x = np.random.default_rng(53).normal(size=(2, 2, 3))
     f = coupled(54, x.shape)
     call = call_text("numerical_gradient", f, x, seed=53)
-    assert_close(student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8)
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
+    )
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
 from grader.boundary.proxy import type_name
+from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
 
 KEYS = ("W1", "b1", "W2", "b2")
 
@@ -44,7 +44,9 @@ def expect_params(params, call: str, shapes: dict[str, tuple[int, ...]]) -> dict
     if not isinstance(params, dict):
         raise Feedback(f"{call}: net.params is a {type_name(params)}; it must be a dict with keys W1, b1, W2, b2.")
     if sorted(params) != sorted(shapes):
-        raise Feedback(f"{call}: net.params has the keys {sorted(map(str, params))}; expected exactly {sorted(shapes)}.")
+        raise Feedback(
+            f"{call}: net.params has the keys {sorted(map(str, params))}; expected exactly {sorted(shapes)}."
+        )
     for key, shape in shapes.items():
         expect_array(params[key], f"{call}: params[{key!r}]", shape=shape)
     return params

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number
 from grader.boundary.proxy import type_name
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number
 
 KEYS = ("W1", "b1", "W2", "b2")
 H = 1e-4

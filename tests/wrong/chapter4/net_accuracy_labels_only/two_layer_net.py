@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from gradients import numerical_gradient
 from losses import cross_entropy_error
 
@@ -19,6 +18,22 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 class TwoLayerNet:
+    """A fully connected network with one hidden layer (the book's section 4.5.1).
+
+    Example:
+        >>> np.random.seed(0)
+        >>> net = TwoLayerNet(input_size=4, hidden_size=5, output_size=3)
+        >>> [net.params[k].shape for k in ("W1", "b1", "W2", "b2")]
+        [(4, 5), (5,), (5, 3), (3,)]
+        >>> x = np.random.rand(6, 4)
+        >>> bool(np.allclose(net.predict(x).sum(axis=1), 1.0))
+        True
+        >>> 0.0 <= float(net.accuracy(x, np.array([0, 1, 2, 0, 1, 2]))) <= 1.0
+        True
+        >>> sorted(net.numerical_gradient(x, np.array([0, 1, 2, 0, 1, 2])))
+        ['W1', 'W2', 'b1', 'b2']
+    """
+
     def __init__(self, input_size: int, hidden_size: int, output_size: int, weight_init_std: float = 0.01) -> None:
         # small random weights break the symmetry between hidden units; biases start at 0
         self.params = {
@@ -43,5 +58,5 @@ class TwoLayerNet:
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
         # the loss as a function of one parameter array; numerical_gradient nudges it in place
-        loss_W = lambda W: self.loss(x, t)  # noqa: E731
+        loss_W = lambda W: self.loss(x, t)
         return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}

@@ -53,6 +53,31 @@ def test_numerical_diff_uses_a_central_difference(student, x):
     assert_close(student.load("gradients").numerical_diff(cubic, x), expected, call, rtol=1e-7)
 
 
+def wiggly(x):
+    """A fast oscillation: its central difference depends visibly on h (relative error ~ (40h)**2 / 6)."""
+    return np.sin(40.0 * x)
+
+
+@pytest.mark.exercise("chapter4.numerical_diff")
+def test_numerical_diff_uses_h_equal_to_1e4(student):
+    x = 0.3
+    call = call_text("numerical_diff", wiggly, x) + " with f(x) = sin(40*x)"
+    expected = (wiggly(x + H) - wiggly(x - H)) / (2 * H)
+    assert_close(student.load("gradients").numerical_diff(wiggly, x), expected, call, rtol=1e-7)
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_uses_h_equal_to_1e4(student):
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(wiggly(x)))
+
+    x = np.array([[0.3, -0.2], [0.05, 0.7]])
+    call = call_text("numerical_gradient", f, x) + " with f(x) = sum(sin(40*x))"
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-7, atol=1e-9
+    )
+
+
 @pytest.mark.exercise("chapter4.numerical_gradient")
 def test_numerical_gradient_of_a_2d_array(student):
     x = np.random.default_rng(51).normal(size=(2, 3))

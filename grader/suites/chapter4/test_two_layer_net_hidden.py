@@ -62,9 +62,10 @@ def set_params(net, p: dict[str, np.ndarray]) -> None:
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
 def test_init_scales_the_weights_by_weight_init_std(student):
-    for std in (0.01, 0.5):
-        call = call_text("TwoLayerNet", input_size=20, hidden_size=30, output_size=10, weight_init_std=std)
-        net = new_net(student, 71, input_size=20, hidden_size=30, output_size=10, weight_init_std=std)
+    for std, given in ((0.01, False), (0.01, True), (0.5, True)):
+        kwargs = {"weight_init_std": std} if given else {}  # the default is 0.01
+        call = call_text("TwoLayerNet", input_size=20, hidden_size=30, output_size=10, **kwargs)
+        net = new_net(student, 71, input_size=20, hidden_size=30, output_size=10, **kwargs)
         params = net.params
         if not isinstance(params, dict) or "W1" not in params or "W2" not in params:
             raise Feedback(f"{call}: net.params must be a dict with keys W1, b1, W2, b2 (got a {type_name(params)}).")

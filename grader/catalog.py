@@ -78,6 +78,11 @@ class Catalog:
         if name in self.exercises:
             return self.exercises[name]
         short = [e for e in self.exercises.values() if e.name.lower() == name.lower()]
+        if len(short) > 1:
+            # the book has both `sigmoid` (chapter 3) and the layer `Sigmoid` (chapter 5): exact case decides
+            exact = [e for e in short if e.name == name]
+            if len(exact) == 1:
+                return exact[0]
         if len(short) == 1:
             return short[0]
         if len(short) > 1:

@@ -140,6 +140,26 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     )
 
 
+def assert_equal_array(
+    actual: Any, expected: Any, call: str, kind: str = "n", given: np.ndarray | None = None
+) -> np.ndarray:
+    """Exact comparison for arrays of small discrete values (0/1 masks, labels): type, shape,
+    dtype kind, then the first wrong element — without the expected value. ``given`` (the
+    input, same shape) lets the message show the input at that element."""
+    expected_arr = np.asarray(expected)
+    arr = expect_array(actual, call, shape=expected_arr.shape, kind=kind)
+    wrong = arr != expected_arr
+    if wrong.any():
+        idx = _index(int(np.argmax(wrong)), arr.shape)
+        got = arr[idx] if arr.ndim else arr[()]
+        raise Feedback(
+            f"{call}: {int(np.count_nonzero(wrong))} of {max(arr.size, 1)} value(s) are wrong. "
+            f"First at {_where(idx)}: you returned {got.item() if hasattr(got, 'item') else got}"
+            + (f" for the input {float(np.asarray(given)[idx])!r}." if given is not None else ".")
+        )
+    return arr
+
+
 def assert_gradient(
     analytic: Any,
     numeric: np.ndarray,

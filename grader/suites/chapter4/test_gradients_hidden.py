@@ -1,0 +1,134 @@
+"""Hidden checks for chapter 4 gradients: curvature, 2-D and 3-D x, restoring x, defaults."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks import Feedback, assert_close, call_text
+
+H = 1e-4
+
+
+def ref_gradient(f, x: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        tmp = x[idx]
+        x[idx] = tmp + H
+        f1 = f(x)
+        x[idx] = tmp - H
+        f2 = f(x)
+        grad[idx] = (f1 - f2) / (2 * H)
+        x[idx] = tmp
+    return grad
+
+
+def ref_descent(f, x: np.ndarray, lr: float, step_num: int) -> np.ndarray:
+    x = x.copy()
+    for _ in range(step_num):
+        x -= lr * ref_gradient(f, x)
+    return x
+
+
+def cubic(x: float) -> float:
+    return x**3 - 2 * x
+
+
+def coupled(seed: int, shape: tuple[int, ...]):
+    """f(x) = sum(A * sin(x)) + (sum(x))**2: every element's partial depends on all the others."""
+    a = np.random.default_rng(seed).normal(size=shape)
+
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(a * np.sin(x)) + np.sum(x) ** 2)
+
+    return f
+
+
+@pytest.mark.exercise("chapter4.numerical_diff")
+@pytest.mark.parametrize("x", [-1.5, 2.0])
+def test_numerical_diff_uses_a_central_difference(student, x):
+    call = call_text("numerical_diff", cubic, x) + " with f(x) = x**3 - 2*x"
+    expected = (cubic(x + H) - cubic(x - H)) / (2 * H)
+    assert_close(student.load("gradients").numerical_diff(cubic, x), expected, call, rtol=1e-7)
+
+
+def wiggly(x):
+    """A fast oscillation: its central difference depends visibly on h (relative error ~ (40h)**2 / 6)."""
+    return np.sin(40.0 * x)
+
+
+@pytest.mark.exercise("chapter4.numerical_diff")
+def test_numerical_diff_uses_h_equal_to_1e4(student):
+    x = 0.3
+    call = call_text("numerical_diff", wiggly, x) + " with f(x) = sin(40*x)"
+    expected = (wiggly(x + H) - wiggly(x - H)) / (2 * H)
+    assert_close(student.load("gradients").numerical_diff(wiggly, x), expected, call, rtol=1e-7)
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_uses_h_equal_to_1e4(student):
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(wiggly(x)))
+
+    x = np.array([[0.3, -0.2], [0.05, 0.7]])
+    call = call_text("numerical_gradient", f, x) + " with f(x) = sum(sin(40*x))"
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-7, atol=1e-9
+    )
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_of_a_2d_array(student):
+    x = np.random.default_rng(51).normal(size=(2, 3))
+    f = coupled(52, x.shape)
+    call = call_text("numerical_gradient", f, x, seed=51)
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
+    )
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_of_a_3d_array(student):
+    x = np.random.default_rng(53).normal(size=(2, 2, 3))
+    f = coupled(54, x.shape)
+    call = call_text("numerical_gradient", f, x, seed=53)
+    assert_close(
+        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
+    )
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_leaves_x_as_it_found_it(student):
+    x = np.random.default_rng(55).normal(size=(3, 2))
+    f = coupled(56, x.shape)
+    arg = x.copy()
+    call = call_text("numerical_gradient", f, x, seed=55)
+    student.load("gradients").numerical_gradient(f, arg)
+    changed = np.abs(arg - x) > 1e-12 * np.maximum(1.0, np.abs(x))
+    if arg.shape != x.shape or changed.any():
+        where = tuple(int(i) for i in np.argwhere(changed)[0]) if arg.shape == x.shape else "its shape"
+        raise Feedback(
+            f"{call}: after the call, x is not what it was (first change at element {list(where)}). "
+            "Put each element back (x[idx] = tmp) after evaluating f on both sides of it."
+        )
+
+
+@pytest.mark.exercise("chapter4.gradient_descent")
+def test_gradient_descent_uses_the_default_lr_and_step_num(student):
+    def f(x: np.ndarray) -> float:
+        return float((x[0] - 1.0) ** 2 + 3.0 * x[0])
+
+    init = np.array([2.0])
+    call = call_text("gradient_descent", f, init) + " with f(x) = (x[0] - 1)**2 + 3*x[0]"
+    got = student.load("gradients").gradient_descent(f, init.copy())
+    assert_close(got, ref_descent(f, init, 0.01, 100), call, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.exercise("chapter4.gradient_descent")
+def test_gradient_descent_keeps_the_shape_of_a_2d_start(student):
+    init = np.random.default_rng(57).normal(size=(2, 2))
+    f = coupled(58, init.shape)
+    call = call_text("gradient_descent", f, init, lr=0.05, step_num=5, seed=57)
+    got = student.load("gradients").gradient_descent(f, init.copy(), lr=0.05, step_num=5)
+    assert_close(got, ref_descent(f, init, 0.05, 5), call, rtol=1e-6, atol=1e-9)

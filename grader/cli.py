@@ -10,12 +10,21 @@ from typing import Annotated
 
 import typer
 
-from grader.clikit import Format, LangOpt, Sandbox, _guard, _lang
+from grader.clikit import Format, LangOpt, Sandbox, _guard, _lang, default_lang
+from grader.completion import complete_chapter, complete_exercise
 from grader.errors import EXIT_INTERNAL, EXIT_NOT_ALL_PASSED, EXIT_OK
+from grader.i18n import t
+
+_LOCALE = default_lang()  # --help texts follow the locale (GRADE_LANG=zh grade --help)
+
+
+def _h(msg_id: str) -> str:
+    return t(msg_id, _LOCALE)
+
 
 app = typer.Typer(
     name="grade",
-    help="Check your deep-learning exercises, read hints and take quizzes.",
+    help=_h("help.app"),
     no_args_is_help=False,
     add_completion=True,
     rich_markup_mode=None,
@@ -23,28 +32,26 @@ app = typer.Typer(
 )
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
+def main(ctx: typer.Context, lang: LangOpt = None) -> None:
     if ctx.invoked_subcommand is None:
-        typer.echo("grade — check your deep-learning exercises.")
-        typer.echo("  grade list              chapters and exercises")
-        typer.echo("  grade check chapter2    grade your work on a chapter")
-        typer.echo("  grade hint chapter2.AND read a hint")
-        typer.echo("  grade --help            every command")
+        from grader.student import welcome
+
+        welcome(_lang(lang))
 
 
-@app.command()
+@app.command(help=_h("help.check"))
 @_guard
 def check(
-    chapter: Annotated[str, typer.Argument(help="Chapter to check, e.g. chapter3 (or just 3).")],
-    solutions: Annotated[bool, typer.Option("--solutions", help="Grade the reference solutions instead.")] = False,
-    path: Annotated[Path | None, typer.Option("--path", help="Grade this folder (laid out like exercises/).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the report.")] = False,
-    fmt: Annotated[Format, typer.Option("--format", help="text, json or gradescope (results.json).")] = Format.text,
-    public: Annotated[bool, typer.Option("--public", help="Run only the public tests, as a student release does.")] = False,
-    sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker isolation: auto uses bubblewrap when present.")] = Sandbox.auto,
+    chapter: Annotated[str, typer.Argument(help=_h("help.check.chapter"), autocompletion=complete_chapter)],
+    solutions: Annotated[bool, typer.Option("--solutions", help=_h("help.check.solutions"))] = False,
+    path: Annotated[Path | None, typer.Option("--path", help=_h("help.check.path"))] = None,
+    json_out: Annotated[bool, typer.Option("--json", help=_h("help.check.json"))] = False,
+    fmt: Annotated[Format, typer.Option("--format", help=_h("help.check.format"))] = Format.text,
+    public: Annotated[bool, typer.Option("--public", help=_h("help.check.public"))] = False,
+    sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=_h("help.check.sandbox"))] = Sandbox.auto,
     lang: LangOpt = None,
 ) -> None:
-    """Grade one chapter of your exercises and show what passed, what failed and why."""
+    from grader import progress
     from grader.catalog import load_catalog
     from grader.runner import resolve_target, run_check
 
@@ -52,6 +59,7 @@ def check(
     chap = catalog.chapter(chapter)
     target = resolve_target(path, solutions)
     report = run_check(chap, target, public_only=public, sandbox=sandbox.value)
+    progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
     if json_out or fmt is Format.json:
         typer.echo(report.to_json())
     elif fmt is Format.gradescope:
@@ -65,30 +73,29 @@ def check(
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 
-@app.command()
+@app.command(help=_h("help.hint"))
 @_guard
 def hint(
-    exercise: Annotated[str, typer.Argument(help="Exercise id, e.g. chapter2.XOR (or a unique name like softmax).")],
-    number: Annotated[int | None, typer.Argument(help="Which hint (1 = the gentlest). Default: all.")] = None,
+    exercise: Annotated[str, typer.Argument(help=_h("help.hint.exercise"), autocompletion=complete_exercise)],
+    number: Annotated[int | None, typer.Argument(help=_h("help.hint.number"))] = None,
     lang: LangOpt = None,
 ) -> None:
-    """Show the hints for an exercise, gentlest first."""
     from grader import reports
     from grader.catalog import load_catalog
     from grader.errors import UsageError
 
+    language = _lang(lang)
     ex = load_catalog().exercise(exercise)
     if not ex.hints:
-        raise UsageError(f"{ex.id} has no hints yet.")
+        raise UsageError(t("hint.none", language, id=ex.id))
     if number is not None and not 1 <= number <= len(ex.hints):
-        raise UsageError(f"{ex.id} has hints 1 to {len(ex.hints)}.")
-    reports.render_hint(ex, number, reports.console(), _lang(lang))
+        raise UsageError(t("hint.range", language, id=ex.id, n=len(ex.hints)))
+    reports.render_hint(ex, number, reports.console(), language)
 
 
-@app.command("list")
+@app.command("list", help=_h("help.list"))
 @_guard
 def list_(lang: LangOpt = None) -> None:
-    """List chapters and their exercises."""
     from grader import reports
     from grader.catalog import load_catalog
 
@@ -98,6 +105,9 @@ def list_(lang: LangOpt = None) -> None:
 from grader.quizcli import register as _reg_quiz
 _reg_quiz(app)
 
+from grader.student import register as _reg_student
+_reg_student(app)
+
 
 def run() -> None:
     try:
@@ -105,7 +115,8 @@ def run() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback at a student
         from grader import reports
 
-        reports.error(f"internal grader error ({type(exc).__name__}: {exc}). Please tell your instructor.")
+        lang = default_lang()
+        reports.error(t("error.internal", lang, what=f"{type(exc).__name__}: {exc}"), lang)
         sys.exit(EXIT_INTERNAL)
 
 

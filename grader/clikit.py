@@ -55,8 +55,11 @@ def guard(fn: F) -> F:
             return fn(*args, **kwargs)
         except GraderError as exc:
             from grader import reports
+            from grader.i18n import error_text
 
-            reports.error(str(exc))
+            chosen = getattr(kwargs.get("lang"), "value", kwargs.get("lang"))
+            lang = chosen if chosen in ("en", "zh") else default_lang()
+            reports.error(error_text(exc, lang), lang)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(130) from None

@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.theme import Theme
 
 from grader.catalog import Catalog, Chapter, Exercise
+from grader.i18n import t
 from grader.results import CheckReport, TestResult
 
 THEME = Theme(
@@ -35,14 +36,11 @@ SYMBOL = {
     "timeout": ("⧗", "grade.error"),
     "resource": ("!", "grade.error"),
 }
-LABEL = {
-    "passed": "passed",
-    "failed": "failed",
-    "not_attempted": "not attempted",
-    "error": "error",
-    "timeout": "timeout",
-    "resource": "over a limit",
-}
+
+
+def label(status: str, lang: str = "en") -> str:
+    """The word for a test status ('passed', 'not attempted', ...) in ``lang``."""
+    return t(f"status.{status}", lang)
 
 
 def console(file: IO[str] | None = None, *, stderr: bool = False, width: int | None = None) -> Console:
@@ -56,8 +54,13 @@ def console(file: IO[str] | None = None, *, stderr: bool = False, width: int | N
     )
 
 
-def error(message: str) -> None:
-    console(stderr=True).print(Text("error: ", style="grade.fail") + Text(message), soft_wrap=True)
+def error(message: str, lang: str = "en") -> None:
+    console(stderr=True).print(Text(t("error.prefix", lang), style="grade.fail") + Text(message), soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A one-line aside on stderr (e.g. an ignored progress file)."""
+    console(stderr=True).print(Text(message, style="grade.dim"))
 
 
 def plain(text: str, file: IO[str] | None = None) -> None:
@@ -82,10 +85,10 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
     title = f"{chapter.id} · {chapter.title_text(lang)}"
     table = Table(title=title, title_style="grade.title", show_edge=False, expand=False, pad_edge=False)
     table.add_column("", width=1)
-    table.add_column("exercise")
-    table.add_column("tests", justify="right")
-    table.add_column("points", justify="right")
-    table.add_column("status")
+    table.add_column(t("check.col.exercise", lang))
+    table.add_column(t("check.col.tests", lang), justify="right")
+    table.add_column(t("check.col.points", lang), justify="right")
+    table.add_column(t("check.col.status", lang))
     order = [e.id for e in chapter.exercises] + [k for k in grouped if k not in catalog.exercises]
     for ex_id in order:
         tests = grouped.get(ex_id, [])
@@ -93,59 +96,61 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
             continue
         status = _exercise_status(tests)
         sym, style = SYMBOL[status]
-        passed = sum(t.status == "passed" for t in tests)
+        passed = sum(test.status == "passed" for test in tests)
         table.add_row(
             Text(sym, style=style),
             ex_id,
             f"{passed}/{len(tests)}",
-            f"{sum(t.score for t in tests):g}/{sum(t.max_score for t in tests):g}",
-            Text(LABEL[status], style=style),
+            f"{sum(test.score for test in tests):g}/{sum(test.max_score for test in tests):g}",
+            Text(label(status, lang), style=style),
         )
     out.print(table)
     out.print()
     shown_hint: set[str] = set()
     for ex_id in order:
-        problems = [t for t in grouped.get(ex_id, []) if t.status != "passed"]
+        problems = [test for test in grouped.get(ex_id, []) if test.status != "passed"]
         if not problems:
             continue
         exercise = catalog.exercises.get(ex_id)
-        if all(t.status == "not_attempted" for t in problems) and exercise is not None:
+        if all(test.status == "not_attempted" for test in problems) and exercise is not None:
             _render_start_here(exercise, out, lang)
             shown_hint.add(ex_id)
             continue
         out.print(Text(ex_id, style="grade.title"))
-        for t in problems:
-            sym, style = SYMBOL[t.status]
-            tag = " (hidden)" if t.visibility == "hidden" else ""
-            out.print(Text(f"  {sym} {t.name}{tag}", style=style))
-            for line in t.message.splitlines() or [""]:
+        for test in problems:
+            sym, style = SYMBOL[test.status]
+            tag = t("check.hidden_tag", lang) if test.visibility == "hidden" else ""
+            out.print(Text(f"  {sym} {test.name}{tag}", style=style) + Text(f"  {label(test.status, lang)}", style="grade.dim"))
+            for line in test.message.splitlines() or [""]:
                 out.print(Text("    " + line))
         if exercise is not None and exercise.hints:
-            out.print(Text(f"    hint: grade hint {ex_id}", style="grade.hint"))
+            out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
         out.print()
-    _render_footer(report, out)
+    _render_footer(report, out, lang)
 
 
 def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:
     sym, style = SYMBOL["not_attempted"]
     out.print(Text(f"{sym} {exercise.id}", style=style) + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"))
     if exercise.hints:
-        out.print(Text("    start here: ", style="grade.hint") + Text(exercise.hints[0].text(lang)))
+        out.print(Text("    " + t("check.start_here", lang), style="grade.hint") + Text(exercise.hints[0].text(lang)))
         if len(exercise.hints) > 1:
-            out.print(Text(f"    more hints: grade hint {exercise.id}", style="grade.hint"))
+            out.print(Text("    " + t("check.more_hints", lang, id=exercise.id), style="grade.hint"))
 
 
-def _render_footer(report: CheckReport, out: Console) -> None:
-    public = [t for t in report.tests if t.visibility == "public"]
-    hidden = [t for t in report.tests if t.visibility == "hidden"]
-    parts = [f"{sum(t.status == 'passed' for t in public)}/{len(public)} public checks passed"]
+def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
+    public = [test for test in report.tests if test.visibility == "public"]
+    hidden = [test for test in report.tests if test.visibility == "hidden"]
+    n_public = sum(test.status == "passed" for test in public)
+    parts = [t("check.footer.public", lang, passed=n_public, total=len(public))]
     if hidden:
-        parts.append(f"{sum(t.status == 'passed' for t in hidden)}/{len(hidden)} hidden checks passed (hidden tests do not ship to students)")
-    score = f"score {report.score:g}/{report.max_score:g}"
+        n_hidden = sum(test.status == "passed" for test in hidden)
+        parts.append(t("check.footer.hidden", lang, passed=n_hidden, total=len(hidden)))
+    score = t("check.footer.score", lang, score=f"{report.score:g}", max=f"{report.max_score:g}")
     style = "grade.pass" if report.all_passed else ("grade.todo" if report.score == 0 else "grade.fail")
     out.print(Text(score, style=style) + Text(" · " + " · ".join(parts)) + Text(f" · {report.execution_time:.2f} s", style="grade.dim"))
     if report.isolation:
-        out.print(Text("isolation: " + ", ".join(report.isolation), style="grade.dim"))
+        out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
 
 
 def render_hint(exercise: Exercise, index: int | None, out: Console, lang: str = "en") -> None:
@@ -167,6 +172,6 @@ def render_list(catalog: Catalog, out: Console, lang: str = "en") -> None:
 
 def _render_chapter_list(chapter: Chapter, out: Console, lang: str) -> None:
     pts = sum(e.points for e in chapter.exercises)
-    out.print(Text(f"{chapter.id}", style="grade.title") + Text(f"  {chapter.title_text(lang)}  ({pts} points)"))
+    out.print(Text(f"{chapter.id}", style="grade.title") + Text(f"  {chapter.title_text(lang)}  " + t("list.points", lang, n=pts)))
     for e in chapter.exercises:
-        out.print(Text(f"  {e.id:<34}", style="grade.hint") + Text(f"{e.points:>3} pts  ") + Text(escape(e.summary_text(lang)), style="grade.dim"))
+        out.print(Text(f"  {e.id:<34}", style="grade.hint") + Text(t("list.pts", lang, n=f"{e.points:>3}") + "  ") + Text(escape(e.summary_text(lang)), style="grade.dim"))

@@ -1,0 +1,69 @@
+"""``grade status`` and the watch screen's header: progress across chapters."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.catalog import Catalog
+from grader.i18n import t
+from grader.progress import ChapterProgress, NextStep, Status, describe_next
+
+BAR_WIDTH = 10
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> Text:
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    style = "grade.pass" if filled == width else ("grade.todo" if filled == 0 else "grade.fail")
+    return Text("█" * filled, style=style) + Text("░" * (width - filled), style="grade.dim")
+
+
+def _quiz_cell(c: ChapterProgress, lang: str) -> Text:
+    q = c.quiz
+    if q is None:
+        return Text(t("status.quiz.none", lang) if c.has_quiz else "—", style="grade.dim")
+    parts = []
+    if q.best_score is not None and q.best_max is not None:
+        parts.append(t("status.quiz.best", lang, score=f"{q.best_score:g}", max=f"{q.best_max:g}"))
+    if q.submitted:
+        parts.append(t("status.quiz.submitted", lang))
+    if not parts:
+        parts.append(t("status.quiz.attempts", lang, n=q.attempts))
+    return Text(" · ".join(parts))
+
+
+def render_status(status: Status, catalog: Catalog, out: Console, lang: str = "en") -> None:
+    table = Table(title=t("status.title", lang), title_style="grade.title", show_edge=False, pad_edge=False)
+    table.add_column(t("status.col.chapter", lang), no_wrap=True, overflow="ellipsis", max_width=30)
+    table.add_column(t("status.col.progress", lang), no_wrap=True)
+    table.add_column(t("status.col.passed", lang), justify="right", style="grade.pass")
+    table.add_column(t("status.col.attempted", lang), justify="right", style="grade.fail")
+    table.add_column(t("status.col.not_started", lang), justify="right", style="grade.todo")
+    table.add_column(t("status.col.quiz", lang))
+    for c in status.chapters:
+        name = Text(c.chapter.id, style="grade.title") + Text(f" {c.chapter.title_text(lang)}", style="grade.dim")
+        if c.exercises and c.checked is None:
+            progress = bar(0.0) + Text(" " + t("status.not_checked", lang), style="grade.dim")
+        else:
+            progress = bar(c.fraction) + Text(f" {c.count('passed')}/{len(c.exercises)}")
+        table.add_row(
+            name,
+            progress,
+            str(c.count("passed")),
+            str(c.count("attempted")),
+            str(c.count("not_started")),
+            _quiz_cell(c, lang),
+        )
+    out.print(table)
+    out.print()
+    if not status.checked_any:
+        out.print(Text(t("status.nothing_yet", lang), style="grade.todo"))
+    out.print(Text(t("status.next", lang), style="grade.title") + next_text(status.next, catalog, lang))
+    out.print(Text(t("status.advisory", lang), style="grade.dim"))
+
+
+def next_text(step: NextStep, catalog: Catalog, lang: str) -> Text:
+    """One line saying what to do next, with the command in the hint colour."""
+    words, command = describe_next(step, catalog, lang)
+    return Text(words) + (Text(" ") + Text(command, style="grade.hint") if command else Text())

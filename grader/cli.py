@@ -106,6 +106,7 @@ from grader.quizcli import register as _reg_quiz
 _reg_quiz(app)
 
 from grader.student import register as _reg_student
+
 _reg_student(app)
 
 

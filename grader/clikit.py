@@ -69,6 +69,12 @@ def guard(fn: F) -> F:
 
 _guard = guard
 
-LangOpt = Annotated[Lang | None, typer.Option("--lang", help="Language of hints and messages (default: from the locale).")]
+def _lang_help() -> str:
+    from grader.i18n import t
+
+    return t("help.lang", default_lang())
+
+
+LangOpt = Annotated[Lang | None, typer.Option("--lang", help=_lang_help())]
 
 

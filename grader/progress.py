@@ -195,10 +195,10 @@ def load_quiz_attempts(workspace: Path) -> tuple[list[dict[str, Any]], Note | No
         data = json.loads(path.read_text(encoding="utf-8"))
         attempts = data["attempts"] if isinstance(data, dict) else None
         if not isinstance(attempts, list):
-            raise ValueError("no attempts list")
+            raise TypeError("no attempts list")
     except FileNotFoundError:
         return [], None
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return [], ("progress.note.quiz_unreadable", {"file": _rel(path, workspace)})
     return [a for a in attempts if isinstance(a, dict)], None
 
@@ -228,19 +228,24 @@ def _has_quiz(workspace: Path, chapter: str) -> bool:
     return folder.is_dir() and any(folder.glob(f"{chapter}.*"))
 
 
+def _number(value: object, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
 def compute_status(catalog: Catalog, workspace: Path) -> Status:
     state, note = load_state(workspace)
     attempts, quiz_note = load_quiz_attempts(workspace)
     chapters = []
     for chapter in catalog.chapters.values():
         record = state["chapters"].get(chapter.id) or {}
-        recorded = record.get("exercises") if isinstance(record.get("exercises"), dict) else {}
+        found = record.get("exercises")
+        recorded: dict[str, Any] = found if isinstance(found, dict) else {}
         exercises = []
         for ex in chapter.exercises:
             r = recorded.get(ex.id)
             if isinstance(r, dict) and r.get("state") in ("passed", "attempted", "not_started"):
                 exercises.append(
-                    ExerciseProgress(ex.id, r["state"], float(r.get("score", 0)), float(r.get("max_score", ex.points)))
+                    ExerciseProgress(ex.id, r["state"], _number(r.get("score"), 0.0), _number(r.get("max_score"), float(ex.points)))
                 )
             else:
                 exercises.append(ExerciseProgress(ex.id, "not_started", 0.0, float(ex.points)))

@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 from grader.i18n import t

@@ -20,7 +20,7 @@ def bash_complete(words: str) -> list[str]:
     parts = words.split(" ")
     env = dict(os.environ, _GRADE_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(len(parts) - 1))
     code = "import sys; sys.argv[0] = 'grade'; from grader.cli import app; app(prog_name='grade')"
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, timeout=30)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()
 
@@ -49,6 +49,6 @@ def test_cli_start_up_imports_no_heavy_module() -> None:
         "import sys; import grader.cli, grader.student, grader.progress, grader.i18n, grader.completion, grader.watch; "
         "print(' '.join(m for m in ('numpy', 'rich', 'pytest', 'tensorflow') if m in sys.modules))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""

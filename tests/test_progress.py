@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import progress
+from grader import progress, results
 from grader.catalog import load_catalog
 from grader.cli import app
-from grader import results
 from grader.results import CheckReport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +162,9 @@ def test_welcome_shows_the_next_step(workspace: Path) -> None:
     assert result.exit_code == 0
     assert "Next:" in result.output and "grade check chapter2" in result.output
     assert "grade status" in result.output and "grade watch chapter2" in result.output
+    progress.record_check(report(workspace, {ex: ["not_attempted"] for ex in HALF}))
+    fresh = CliRunner().invoke(app, [], env=WIDE).output
+    assert "write chapter2.AND in exercises/chapter2/perceptron.py" in fresh and "grade hint chapter2.AND 1" in fresh
     progress.record_check(report(workspace, HALF))
     assert "grade hint chapter2.NAND" in CliRunner().invoke(app, [], env=WIDE).output
     zh = CliRunner().invoke(app, ["--lang", "zh"], env=WIDE).output

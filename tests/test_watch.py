@@ -119,7 +119,7 @@ def test_watch_in_a_terminal_turns_green_on_save_and_quits_on_q(workspace: Path)
     try:
         child.expect("file events")
         child.expect("score 0/10")
-        child.expect("h next hint")  # the report is drawn and keys are read
+        child.expect("r re-run")  # the report is drawn and keys are read
         child.send("h")  # first unfinished exercise is chapter2.AND: its first hint
         child.expect(r"1/3")
         child.expect("A perceptron fires")
@@ -129,7 +129,7 @@ def test_watch_in_a_terminal_turns_green_on_save_and_quits_on_q(workspace: Path)
         child.expect("changed: perceptron.py")
         child.expect(GREEN_SCORE)
         child.expect("All of chapter2 passes")
-        child.expect("h next hint")
+        child.expect("r re-run")
         child.send("h")
         child.expect("no hint needed")
         child.send("q")
@@ -147,11 +147,11 @@ def test_watch_polling_picks_up_in_place_writes_and_ctrl_c_restores_the_terminal
     try:
         child.expect("polling every 0.2 s")
         child.expect("score 0/10")
-        child.expect("h next hint")
+        child.expect("r re-run")
         time.sleep(0.05)
         _save_solution(workspace, atomic=False)
         child.expect(GREEN_SCORE)
-        child.expect("h next hint")
+        child.expect("r re-run")
         child.sendintr()  # Ctrl-C
         child.expect("RC=130")
         _terminal_restored(child)

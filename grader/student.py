@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
     def watch(
         chapter: Annotated[str, typer.Argument(help=t("help.watch.chapter", _LOCALE), autocompletion=complete_chapter)],
         poll: Annotated[bool, typer.Option("--poll", help=t("help.watch.poll", _LOCALE))] = False,
-        interval: Annotated[float, typer.Option("--interval", min=0.05, help=t("help.watch.interval", _LOCALE))] = 1.0,
+        interval: Annotated[float, typer.Option("--interval", min=0.05, help=t("help.watch.interval", _LOCALE))] = 0.5,
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=t("help.check.sandbox", _LOCALE))] = Sandbox.auto,
         lang: LangOpt = None,
     ) -> None:

@@ -303,7 +303,7 @@ def watch_chapter(
     *,
     lang: str,
     poll: bool = False,
-    interval: float = 1.0,
+    interval: float = 0.5,
     sandbox: str = "auto",
     console: Any = None,
     stdin: Any = None,

@@ -176,3 +176,86 @@ def test_watch_without_a_terminal_just_reruns(workspace: Path) -> None:
     finally:
         if child.proc.poll() is None:
             child.proc.kill()
+
+
+# --- the loop, with a stand-in for the check ----------------------------------------------------
+
+
+class _Stop(Exception):
+    pass
+
+
+class FakeSession:
+    """Records each run's reason; stops the loop after ``runs`` runs."""
+
+    def __init__(self, runs: int) -> None:
+        self.reasons: list[str] = []
+        self.runs = runs
+        self.lang = "en"
+        self.how = ""
+        self.console = self
+        self.printed: list[str] = []
+
+    def run(self, reason: str) -> None:
+        self.reasons.append(reason)
+        if len(self.reasons) >= self.runs:
+            raise _Stop
+
+    def print(self, text: object = "") -> None:
+        self.printed.append(str(text))
+
+
+def _writer(folder: Path, times: int, gap: float, delay: float = 0.3) -> None:
+    import threading
+
+    def write() -> None:
+        time.sleep(delay)
+        for i in range(times):
+            (folder / f"f{i % 2}.py").write_text(f"x = {i}\n")
+            time.sleep(gap)
+
+    threading.Thread(target=write, daemon=True).start()
+
+
+def _keys_pressing(key: str, after: float) -> watch.Keys:
+    """A key source that presses ``key`` after ``after`` seconds (a pipe stands in for the terminal)."""
+    import threading
+
+    read_end, write_end = os.pipe()
+    keys = watch.Keys(open(os.devnull))
+    keys.fd = read_end
+
+    def press() -> None:
+        time.sleep(after)
+        os.write(write_end, key.encode())
+
+    threading.Thread(target=press, daemon=True).start()
+    return keys
+
+
+def test_a_burst_of_saves_is_one_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watch, "DEBOUNCE_S", 0.6)  # generous, so a loaded CI machine cannot split the burst
+    session = FakeSession(runs=99)
+    _writer(tmp_path, times=6, gap=0.05)  # six saves over 0.3 s, alternating two files
+    watch._loop(session, tmp_path, None, _keys_pressing("q", after=2.5), interval=0.05)  # type: ignore[arg-type]
+    assert len(session.reasons) == 2, session.reasons  # the first check, then one for the whole burst
+    assert "f0.py, f1.py" in session.reasons[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
+def test_missing_file_events_switch_to_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Deaf(watch.Inotify):
+        def read(self) -> set[str]:  # a network mount: the kernel never reports the change
+            super().read()
+            return set()
+
+    real = watch.Inotify.open(tmp_path)
+    assert real is not None
+    deaf = Deaf(real.fd, real.wd)
+    monkeypatch.setattr(watch, "SAFETY_S", 0.2)
+    session = FakeSession(runs=2)
+    _writer(tmp_path, times=1, gap=0.0)
+    with pytest.raises(_Stop):
+        watch._loop(session, tmp_path, deaf, watch.Keys(open(os.devnull)), interval=0.1)  # type: ignore[arg-type]
+    assert session.printed == ["file events did not arrive here; switched to polling."]
+    assert "f0.py" in session.reasons[1]

@@ -169,3 +169,27 @@ def test_welcome_shows_the_next_step(workspace: Path) -> None:
     assert "grade hint chapter2.NAND" in CliRunner().invoke(app, [], env=WIDE).output
     zh = CliRunner().invoke(app, ["--lang", "zh"], env=WIDE).output
     assert "下一步：" in zh and "chapter2.NAND 还没有通过" in zh
+
+
+def test_a_quiz_only_chapter_is_done_when_its_quiz_is_taken(workspace: Path) -> None:
+    import dataclasses
+    import io
+
+    from grader import reports
+    from grader.catalog import Catalog
+    from grader.reports.status import render_status
+
+    ch2 = load_catalog().chapter("chapter2")
+    ch1 = dataclasses.replace(ch2, id="chapter1", number=1, title="Machine learning", title_zh="机器学习", exercises=())
+    catalog = Catalog([ch1, ch2])
+    (workspace / "quizzes").mkdir()
+    (workspace / "quizzes" / "chapter1.toml").write_text("", encoding="utf-8")
+    st = progress.compute_status(catalog, workspace)
+    assert st.next.command == "grade quiz chapter1"
+    write_quiz(workspace, [attempt("practice", 3, 4, chapter="chapter1")])
+    st = progress.compute_status(catalog, workspace)
+    assert st.next.command == "grade check chapter2"
+    out = io.StringIO()
+    render_status(st, catalog, reports.console(file=out, width=120), "en")
+    row = next(line for line in out.getvalue().splitlines() if line.startswith("chapter1"))
+    assert "quiz only" in row and "best 3/4" in row and "██████████" in row

@@ -43,7 +43,9 @@ def render_status(status: Status, catalog: Catalog, out: Console, lang: str = "e
     table.add_column(t("status.col.quiz", lang))
     for c in status.chapters:
         name = Text(c.chapter.id, style="grade.title") + Text(f" {c.chapter.title_text(lang)}", style="grade.dim")
-        if c.exercises and c.checked is None:
+        if not c.exercises:
+            progress = bar(c.fraction) + Text(" " + t("status.quiz_only", lang), style="grade.dim")
+        elif c.checked is None:
             progress = bar(0.0) + Text(" " + t("status.not_checked", lang), style="grade.dim")
         else:
             progress = bar(c.fraction) + Text(f" {c.count('passed')}/{len(c.exercises)}")

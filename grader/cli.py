@@ -4,6 +4,7 @@ Heavy modules (numpy, pytest, rich) are imported inside commands, never at start
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -112,7 +113,16 @@ _reg_student(app)
 
 def run() -> None:
     try:
+        if len(sys.argv) == 1 and not any(k.endswith("_COMPLETE") for k in os.environ):
+            # plain `grade`: the welcome, without typer's parameter machinery (it loads pydantic, ~70 ms)
+            from grader.student import welcome
+
+            welcome(default_lang())
+            return
         app()
+    except BrokenPipeError:  # `grade status | head`: the reader left; not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
     except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback at a student
         from grader import reports
 

@@ -35,7 +35,7 @@ def welcome(lang: str) -> None:
         status = compute_status(catalog, workspace)
         words, command = describe_next(status.next, catalog, lang)
         typer.echo("")
-        typer.echo(t("welcome.next", lang) + words + " " + typer.style(command, fg="cyan"))
+        typer.echo(t("welcome.next", lang) + words + (" " + typer.style(command, fg="cyan") if command else ""))
         first = status.next.chapter or first
     typer.echo("")
     typer.echo(t("welcome.commands", lang))

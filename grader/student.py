@@ -50,6 +50,17 @@ def welcome(lang: str) -> None:
         typer.echo("  " + typer.style(f"{command:<24}", fg="cyan") + t(msg_id, lang))
 
 
+def _workspace(lang: str):  # type: ignore[no-untyped-def]
+    """The course workspace, or a usage error in the student's language."""
+    from grader.errors import UsageError
+    from grader.runner import find_workspace
+
+    try:
+        return find_workspace()
+    except UsageError:
+        raise UsageError(t("welcome.no_workspace", lang)) from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command(help=t("help.status", _LOCALE))
     @guard
@@ -58,11 +69,10 @@ def register(app: typer.Typer) -> None:
         from grader.catalog import load_catalog
         from grader.progress import compute_status
         from grader.reports.status import render_status
-        from grader.runner import find_workspace
 
         language = _lang(lang)
         catalog = load_catalog()
-        result = compute_status(catalog, find_workspace())
+        result = compute_status(catalog, _workspace(language))
         for msg_id, fields in result.notes:
             reports.note(t(msg_id, language, **fields))
         render_status(result, catalog, reports.console(), language)
@@ -79,5 +89,6 @@ def register(app: typer.Typer) -> None:
         from grader.catalog import load_catalog
         from grader.watch import watch_chapter
 
+        _workspace(_lang(lang))
         catalog = load_catalog()
         watch_chapter(catalog, catalog.chapter(chapter), lang=_lang(lang), poll=poll, interval=interval, sandbox=sandbox.value)

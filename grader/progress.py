@@ -228,6 +228,38 @@ def _has_quiz(workspace: Path, chapter: str) -> bool:
     return folder.is_dir() and any(folder.glob(f"{chapter}.*"))
 
 
+def quiz_only_chapters(catalog: Catalog, workspace: Path) -> list[Chapter]:
+    """Chapters that have a question bank in ``quizzes/`` but no exercises in the catalog (chapter1)."""
+    import re
+    import tomllib
+
+    folder = workspace / "quizzes"
+    found = []
+    for path in sorted(folder.glob("chapter*.toml")) if folder.is_dir() else []:
+        match = re.fullmatch(r"chapter(\d+)", path.stem)
+        if not match or path.stem in catalog.chapters:
+            continue
+        try:
+            head = tomllib.loads(path.read_text(encoding="utf-8")).get("chapter", {})
+        except (OSError, ValueError):
+            head = {}
+        found.append(
+            Chapter(
+                id=path.stem,
+                number=int(match.group(1)),
+                title=str(head.get("title", path.stem)),
+                title_zh=str(head.get("title_zh", "")),
+                source="",
+                modules=(),
+                exercises=(),
+                test_timeout_s=0.0,
+                memory_mb=None,
+                needs=(),
+            )
+        )
+    return found
+
+
 def _number(value: object, default: float) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
@@ -236,7 +268,8 @@ def compute_status(catalog: Catalog, workspace: Path) -> Status:
     state, note = load_state(workspace)
     attempts, quiz_note = load_quiz_attempts(workspace)
     chapters = []
-    for chapter in catalog.chapters.values():
+    every = sorted([*catalog.chapters.values(), *quiz_only_chapters(catalog, workspace)], key=lambda c: c.number)
+    for chapter in every:
         record = state["chapters"].get(chapter.id) or {}
         found = record.get("exercises")
         recorded: dict[str, Any] = found if isinstance(found, dict) else {}

@@ -193,3 +193,16 @@ def test_a_quiz_only_chapter_is_done_when_its_quiz_is_taken(workspace: Path) -> 
     render_status(st, catalog, reports.console(file=out, width=120), "en")
     row = next(line for line in out.getvalue().splitlines() if line.startswith("chapter1"))
     assert "quiz only" in row and "best 3/4" in row and "██████████" in row
+
+
+def test_quiz_banks_without_exercises_appear_as_quiz_only_chapters(workspace: Path) -> None:
+    (workspace / "quizzes").mkdir()
+    shutil.copy(ROOT / "quizzes" / "chapter1.toml", workspace / "quizzes" / "chapter1.toml")
+    (workspace / "quizzes" / "chapter2.toml").write_text("", encoding="utf-8")  # catalog chapter: not duplicated
+    st = progress.compute_status(load_catalog(), workspace)
+    assert [c.chapter.id for c in st.chapters][:2] == ["chapter1", "chapter2"]
+    assert sum(c.chapter.id == "chapter2" for c in st.chapters) == 1
+    assert st.next.command == "grade quiz chapter1"
+    out = status(workspace)
+    row = next(line for line in out.splitlines() if line.startswith("chapter1"))
+    assert "quiz only" in row and "not taken" in row

@@ -35,12 +35,12 @@ def _quiz_cell(c: ChapterProgress, lang: str) -> Text:
 
 def render_status(status: Status, catalog: Catalog, out: Console, lang: str = "en") -> None:
     table = Table(title=t("status.title", lang), title_style="grade.title", show_edge=False, pad_edge=False)
-    table.add_column(t("status.col.chapter", lang), no_wrap=True, overflow="ellipsis", max_width=30)
+    table.add_column(t("status.col.chapter", lang), no_wrap=True, overflow="ellipsis", max_width=26)
     table.add_column(t("status.col.progress", lang), no_wrap=True)
-    table.add_column(t("status.col.passed", lang), justify="right", style="grade.pass")
-    table.add_column(t("status.col.attempted", lang), justify="right", style="grade.fail")
-    table.add_column(t("status.col.not_started", lang), justify="right", style="grade.todo")
-    table.add_column(t("status.col.quiz", lang))
+    table.add_column(Text("✓", style="grade.pass"), justify="right", style="grade.pass")
+    table.add_column(Text("✗", style="grade.fail"), justify="right", style="grade.fail")
+    table.add_column(Text("○", style="grade.todo"), justify="right", style="grade.todo")
+    table.add_column(t("status.col.quiz", lang), no_wrap=True, overflow="ellipsis")
     for c in status.chapters:
         name = Text(c.chapter.id, style="grade.title") + Text(f" {c.chapter.title_text(lang)}", style="grade.dim")
         if not c.exercises:
@@ -49,15 +49,10 @@ def render_status(status: Status, catalog: Catalog, out: Console, lang: str = "e
             progress = bar(0.0) + Text(" " + t("status.not_checked", lang), style="grade.dim")
         else:
             progress = bar(c.fraction) + Text(f" {c.count('passed')}/{len(c.exercises)}")
-        table.add_row(
-            name,
-            progress,
-            str(c.count("passed")),
-            str(c.count("attempted")),
-            str(c.count("not_started")),
-            _quiz_cell(c, lang),
-        )
+        counts = [str(c.count(s)) for s in ("passed", "attempted", "not_started")] if c.exercises else ["", "", ""]
+        table.add_row(name, progress, *counts, _quiz_cell(c, lang))
     out.print(table)
+    out.print(Text(t("status.legend", lang), style="grade.dim"))
     out.print()
     if not status.checked_any:
         out.print(Text(t("status.nothing_yet", lang), style="grade.todo"))

@@ -236,10 +236,11 @@ def _take(
         missed = [p.question for p in result.missed]
         if not (interactive and bank.has_keys and missed and not result.stopped):
             return
+        from grader.i18n import t
         from grader.quiz.tty import choose
 
-        prompt = f"现在重做答错的 {len(missed)} 道题？" if lang == "zh" else f"Retry the {len(missed)} missed question(s) now?"
-        labels = ["是", "否"] if lang == "zh" else ["Yes", "No"]
+        prompt = t("quiz.retry_now", lang, n=len(missed))
+        labels = [t("quiz.yes", lang), t("quiz.no", lang)]
         if choose(prompt, labels, multi=False, hint="↑/↓ · Enter") != [0]:
             return
         attempt_number += 1

@@ -114,12 +114,11 @@ def choose(
     return list(result)
 
 
-HINTS = {
-    ("en", False): "↑/↓ move · Enter choose · Ctrl-D stop",
-    ("en", True): "↑/↓ move · Space tick · Enter submit · Ctrl-D stop",
-    ("zh", False): "↑/↓ 移动 · 回车 选择 · Ctrl-D 结束",
-    ("zh", True): "↑/↓ 移动 · 空格 勾选 · 回车 提交 · Ctrl-D 结束",
-}
+def key_help(lang: str, multi: bool) -> str:
+    """The key line under a question (from the shared message catalogue)."""
+    from grader.i18n import t
+
+    return t("quiz.keys_multi" if multi else "quiz.keys_single", lang)
 
 
 class TtyAsker:
@@ -135,12 +134,14 @@ class TtyAsker:
         multi = q.type == "multiple"
         head = f"[{presented.number}/{presented.total}] {q.prompt(lang)}"
         if multi:
-            head += "  (选择所有正确的选项)" if lang == "zh" else "  (select all that apply)"
+            from grader.i18n import t
+
+            head += t("quiz.multi_short", lang)
         picks = choose(
             head,
             [o.label(lang) for o in presented.options],
             multi=multi,
-            hint=HINTS[(lang, multi)],
+            hint=key_help(lang, multi),
             input=self.input,
             output=self.output,
         )

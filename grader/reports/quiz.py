@@ -9,61 +9,14 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from grader.i18n import t
 from grader.quiz.bank import Bank
 from grader.quiz.session import LETTERS, Presented, QuestionResult, SessionResult
 
-MSG = {
-    "en": {
-        "multi": "(select all that apply)",
-        "prompt_single": "Your answer ({letters}): ",
-        "prompt_multi": "Your answers, e.g. A,C ({letters}): ",
-        "right": "✓ right",
-        "partial": "◐ partly right ({score:g}/{points:g})",
-        "wrong": "✗ wrong",
-        "answer": "answer: {letters}",
-        "stopped": "Input ended: {n} question(s) left unanswered — nothing was recorded for them.",
-        "graded": "Graded quiz: your answers are recorded, not scored here. They are scored at collection.",
-        "score": "score {score:g}/{max:g}",
-        "saved": "answers saved to {path}",
-        "not_saved": "No answers given: nothing was recorded.",
-        "retry": "Retry the {n} missed question(s): grade quiz {chapter} --retry-missed",
-        "all_right": "Every question right.",
-        "title": "{chapter} quiz · {title}",
-        "practice": "practice mode: you see the answer and the explanation after each question",
-        "graded_mode": "graded mode: no answer keys here, answers are recorded for your instructor",
-        "unanswered": "unanswered",
-        "seed": "seed {seed}",
-        "col_question": "question",
-        "col_points": "points",
-    },
-    "zh": {
-        "multi": "（多选：选出所有正确的选项）",
-        "prompt_single": "你的答案（{letters}）：",
-        "prompt_multi": "你的答案，例如 A,C（{letters}）：",
-        "right": "✓ 正确",
-        "partial": "◐ 部分正确（{score:g}/{points:g}）",
-        "wrong": "✗ 错误",
-        "answer": "答案：{letters}",
-        "stopped": "输入已结束：还有 {n} 道题未作答——这些题没有记录任何答案。",
-        "graded": "计分测验：你的答案已记录，这里不评分，收卷时统一评分。",
-        "score": "得分 {score:g}/{max:g}",
-        "saved": "答案已保存到 {path}",
-        "not_saved": "没有作答：什么也没有记录。",
-        "retry": "重做答错的 {n} 道题：grade quiz {chapter} --retry-missed",
-        "all_right": "全部答对。",
-        "title": "{chapter} 测验 · {title}",
-        "practice": "练习模式：每题答完后显示答案和解析",
-        "graded_mode": "计分模式：这里没有答案，答案会记录下来交给老师",
-        "unanswered": "未作答",
-        "seed": "随机种子 {seed}",
-        "col_question": "题目",
-        "col_points": "得分",
-    },
-}
-
 
 def _m(lang: str, key: str, **kw: object) -> str:
-    return MSG["zh" if lang == "zh" else "en"][key].format(**kw)
+    """Quiz messages live in the shared catalogue (grader/data/messages.toml) as ``quiz.<key>``."""
+    return t(f"quiz.{key}", lang, **kw)
 
 
 def render_intro(out: Console, bank: Bank, lang: str, seed: int, n: int) -> None:

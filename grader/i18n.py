@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import string
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 MESSAGES_FILE = Path(__file__).resolve().parent / "data" / "messages.toml"
 LANGS = ("en", "zh")

@@ -231,6 +231,7 @@ def _has_quiz(workspace: Path, chapter: str) -> bool:
 def quiz_only_chapters(catalog: Catalog, workspace: Path) -> list[Chapter]:
     """Chapters that have a question bank in ``quizzes/`` but no exercises in the catalog (chapter1)."""
     import re
+
     import tomllib
 
     folder = workspace / "quizzes"

@@ -228,47 +228,38 @@ class WatchSession:
         self.hints_shown: dict[str, int] = {}
         self.keys_active = False
 
-    def header(self, reason: str) -> None:
-        from rich.text import Text
-
-        folder = f"exercises/{self.chapter.id}"
-        self.console.print(Text(t("watch.header", self.lang, folder=folder, how=self.how), style="grade.title") + Text(" · " + reason, style="grade.dim"))
-        self.console.print()
+    def _header(self) -> str:
+        return t("watch.header", self.lang, folder=f"exercises/{self.chapter.id}", how=self.how)
 
     def run(self, reason: str) -> None:
-        from rich.text import Text
-
         from grader import progress, reports
         from grader.errors import GraderError
+        from grader.reports import watch as screen
         from grader.runner import run_check
 
-        if self.console.is_terminal:
-            self.console.clear()
-        else:
-            self.console.rule(style="grade.dim")
-        self.header(reason)
-        self.console.print(Text(t("watch.checking", self.lang, chapter=self.chapter.id), style="grade.dim"))
+        screen.start(self.console, self._header(), reason)
+        screen.say(self.console, t("watch.checking", self.lang, chapter=self.chapter.id))
         try:
             self.report = run_check(self.chapter, self.target, sandbox=self.sandbox)
         except GraderError as exc:
             self.report = None
-            self.console.print(Text(t("watch.failed_run", self.lang, what=str(exc)), style="grade.error"))
+            screen.say(self.console, t("watch.failed_run", self.lang, what=str(exc)), "error")
             self._footer()
             return
         progress.record_check_quietly(self.report)
-        if self.console.is_terminal:  # replace the "checking…" line with the report
-            self.console.clear()
-            self.header(reason)
+        screen.redraw(self.console, self._header(), reason)
         reports.render_check(self.report, self.catalog, self.console, self.lang)
         self._footer()
 
     def _footer(self) -> None:
-        from rich.text import Text
+        from grader.reports import watch as screen
 
-        self.console.print()
-        if self.report is not None and self.report.all_passed:
-            self.console.print(Text(t("watch.all_done", self.lang, chapter=self.chapter.id), style="grade.pass"))
-        self.console.print(Text(t("watch.keys" if self.keys_active else "watch.no_keys", self.lang), style="grade.hint"))
+        done = self.report is not None and self.report.all_passed
+        screen.footer(
+            self.console,
+            t("watch.all_done", self.lang, chapter=self.chapter.id) if done else None,
+            t("watch.keys" if self.keys_active else "watch.no_keys", self.lang),
+        )
 
     def first_unfinished(self) -> Any:
         if self.report is None:
@@ -281,16 +272,15 @@ class WatchSession:
         return None
 
     def next_hint(self) -> None:
-        from rich.text import Text
-
         from grader import reports
+        from grader.reports import watch as screen
 
         ex = self.first_unfinished()
         if ex is None:
-            self.console.print(Text(t("watch.no_hint", self.lang, chapter=self.chapter.id), style="grade.pass"))
+            screen.say(self.console, t("watch.no_hint", self.lang, chapter=self.chapter.id), "pass")
             return
         if not ex.hints:
-            self.console.print(Text(t("hint.none", self.lang, id=ex.id), style="grade.dim"))
+            screen.say(self.console, t("hint.none", self.lang, id=ex.id))
             return
         n = min(self.hints_shown.get(ex.id, 0) + 1, len(ex.hints))
         self.hints_shown[ex.id] = n

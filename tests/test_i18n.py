@@ -109,3 +109,24 @@ def test_hint_and_list_follow_lang(workspace: Path) -> None:
 def test_locale_picks_the_language(workspace: Path) -> None:
     out = CliRunner().invoke(app, ["hint", "chapter2.AND", "1"], env={"GRADE_LANG": "zh_CN.UTF-8"}).output
     assert "感知机在" in out
+
+
+def test_failing_tests_render_in_chinese_too() -> None:
+    import io
+
+    from grader import reports, results
+
+    statuses = ["failed", "error", "timeout", "resource", "passed"]
+    tests = tuple(
+        results.TestResult("chapter2.XOR", f"test_{s}", s, 0.0, 1.0, "hidden" if s == "failed" else "public", "feedback")  # type: ignore[arg-type]
+        for s in statuses
+    )
+    report = results.CheckReport("chapter2", "/tmp/x", tests, 0.1)
+    out = io.StringIO()
+    reports.render_check(report, load_catalog(), reports.console(file=out, width=200), "zh")
+    text = out.getvalue()
+    for s in statuses:
+        assert t(f"status.{s}", "zh") in text
+    assert "（隐藏测试）" in text and "提示：grade hint chapter2.XOR" in text
+    for english in ("failed", "error", "timeout", "over a limit", "(hidden)", "hint:", "score", "public checks"):
+        assert english not in text.replace("test_failed", "").replace("test_error", "").replace("test_timeout", ""), english

@@ -9,9 +9,11 @@ come from ``.grade/quiz_responses.json``, written by the quiz command. Stdlib on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -154,7 +156,15 @@ def record_check(report: Any, workspace: Path | None = None) -> Path | None:
     workspace = workspace or find_workspace()
     if Path(report.target).resolve() != (workspace / "exercises").resolve():
         return None
-    state, _ = load_state(workspace)
+    path = state_path(workspace)
+    with _locked(path):  # a watch in one terminal and a check in another: neither loses the other's chapter
+        state, _ = load_state(workspace)
+        _update(state, report)
+        write_json_atomic(path, state)
+    return path
+
+
+def _update(state: dict[str, Any], report: Any) -> None:
     exercises: dict[str, dict[str, Any]] = {}
     for ex_id, tests in report.by_exercise().items():
         exercises[ex_id] = {
@@ -172,9 +182,23 @@ def record_check(report: Any, workspace: Path | None = None) -> Path | None:
     }
     state["format_version"] = FORMAT_VERSION
     state["updated"] = _now()
-    path = state_path(workspace)
-    write_json_atomic(path, state)
-    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An advisory lock beside the state file for the read-modify-write (none on Windows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def record_check_quietly(report: Any) -> Path | None:

@@ -55,7 +55,36 @@ def test_record_check_writes_the_state_atomically(workspace: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     ex = data["chapters"]["chapter2"]["exercises"]
     assert [ex[k]["state"] for k in HALF] == ["passed", "attempted", "not_started", "not_started"]
-    assert sorted(p.name for p in path.parent.iterdir()) == ["state.json"]  # no temp file left behind
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # no temp file left behind
+
+
+def test_concurrent_checks_of_different_chapters_keep_both(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    real_update = progress._update
+
+    def slow_update(state: dict, rep: CheckReport) -> None:  # widen the read-modify-write window
+        time.sleep(0.003)
+        real_update(state, rep)
+
+    monkeypatch.setattr(progress, "_update", slow_update)
+
+    chapters = [f"chapter{90 + i}" for i in range(8)]
+    start = threading.Barrier(len(chapters))
+
+    def record(chapter: str) -> None:
+        base = report(workspace, ALL)
+        start.wait()
+        progress.record_check(CheckReport(chapter, base.target, base.tests, 0.1))
+
+    threads = [threading.Thread(target=record, args=(c,)) for c in chapters]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    data = json.loads((workspace / ".grade" / "state.json").read_text(encoding="utf-8"))
+    assert sorted(data["chapters"]) == chapters
 
 
 def test_checks_of_solutions_or_other_folders_are_not_recorded(workspace: Path) -> None:

@@ -37,6 +37,8 @@ SYMBOL = {
     "resource": ("!", "grade.error"),
 }
 
+LABEL = {status: t(f"status.{status}", "en") for status in SYMBOL}  # English labels, for existing callers
+
 
 def label(status: str, lang: str = "en") -> str:
     """The word for a test status ('passed', 'not attempted', ...) in ``lang``."""

@@ -265,7 +265,8 @@ def quiz_only_chapters(catalog: Catalog, workspace: Path) -> list[Chapter]:
         if not match or path.stem in catalog.chapters:
             continue
         try:
-            head = tomllib.loads(path.read_text(encoding="utf-8")).get("chapter", {})
+            text = path.read_text(encoding="utf-8").split("\n[[question]]", 1)[0]  # the header is enough
+            head = tomllib.loads(text).get("chapter", {})
         except (OSError, ValueError):
             head = {}
         found.append(

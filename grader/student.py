@@ -36,7 +36,9 @@ def welcome(lang: str) -> None:
         words, command = describe_next(status.next, catalog, lang)
         typer.echo("")
         typer.echo(t("welcome.next", lang) + words + (" " + typer.style(command, fg="cyan") if command else ""))
-        first = status.next.chapter or first
+        # the example commands name the first chapter with exercises still to do (not a quiz-only one)
+        todo = [c.chapter.id for c in status.chapters if c.exercises and not c.exercises_done]
+        first = todo[0] if todo else first
     typer.echo("")
     typer.echo(t("welcome.commands", lang))
     rows = [

@@ -200,6 +200,12 @@ def test_welcome_shows_the_next_step(workspace: Path) -> None:
     assert "write chapter2.AND in exercises/chapter2/perceptron.py" in fresh and "grade hint chapter2.AND 1" in fresh
     progress.record_check(report(workspace, HALF))
     assert "grade hint chapter2.NAND" in CliRunner().invoke(app, [], env=WIDE).output
+    (workspace / "quizzes").mkdir()
+    shutil.copy(ROOT / "quizzes" / "chapter1.toml", workspace / "quizzes" / "chapter1.toml")
+    quiz_first = CliRunner().invoke(app, [], env=WIDE).output
+    assert "grade quiz chapter1" in quiz_first and "grade check chapter2" in quiz_first  # examples skip quiz-only chapters
+    assert "chapter1 " not in quiz_first.split("grade quiz chapter1", 1)[1]
+    shutil.rmtree(workspace / "quizzes")
     zh = CliRunner().invoke(app, ["--lang", "zh"], env=WIDE).output
     assert "下一步：" in zh and "chapter2.NAND 还没有通过" in zh
 

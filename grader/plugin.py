@@ -69,8 +69,23 @@ class StudentCode:
         return self._modules[module]
 
     def seed(self, seed: int) -> None:
-        """Seed the student's random generators (np.random and random) before building."""
+        """Seed the student's random generators (np.random, random; keras when loaded)."""
         self.client.seed(seed)
+
+    def library(self, name: str) -> Any:
+        """A library the chapter needs (e.g. keras), as a proxy of the worker's copy:
+        for a suite that builds its own objects there (a model to hand to the student)."""
+        if name not in self._recorder.chapter.needs:
+            raise ValueError(f"{name} is not in the chapter's needs")
+        return self.client.load(name)
+
+    def save_model(self, model: Any) -> bytes:
+        """The bytes of a ``.keras`` archive of a model living in the worker."""
+        return self.client.save_model(model)
+
+    def attach(self, artifact: dict[str, Any]) -> None:
+        """Attach plain data to the report (e.g. a learning curve to plot)."""
+        self._recorder.artifacts.append(artifact)
 
 
 RECORDER = pytest.StashKey["Recorder"]()
@@ -91,6 +106,7 @@ class Recorder:
         self.display_dir = f"{self.target.name}/{chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
         self.internal: list[str] = []
+        self.artifacts: list[dict[str, Any]] = []  # plain data suites attach (learning curves)
         self.started = time.monotonic()
         _not_dumpable()
         sources = _read_sources(self.target / chapter.id, self.display_dir)
@@ -103,6 +119,8 @@ class Recorder:
                 sandbox=config.getoption("grader_sandbox"),
                 hide_paths=list(config.getoption("grader_hide")),
                 extra_paths=extra_paths,
+                preload=list(chapter.needs),
+                startup_timeout=90.0 if chapter.needs else 30.0,
             )
         )
         self.client.start()  # imports numpy while pytest collects
@@ -205,6 +223,7 @@ class Recorder:
             "isolation": isolation,
             "tests": list(self.results.values()),
             "internal": self.internal,
+            "artifacts": self.artifacts,
         }
         # Written beside the target name and renamed over it: never follows a planted link.
         final = Path(self.results_path)

@@ -43,6 +43,7 @@ class CheckReport:
     tests: tuple[TestResult, ...]
     execution_time: float  # wall seconds for the whole check
     isolation: tuple[str, ...] = field(default=())  # limits and sandbox the worker ran under
+    artifacts: tuple[dict[str, Any], ...] = field(default=())  # plain data attached by suites (learning curves)
 
     @property
     def score(self) -> float:
@@ -70,6 +71,7 @@ class CheckReport:
             "execution_time": round(self.execution_time, 3),
             "isolation": list(self.isolation),
             "tests": [asdict(t) for t in self.tests],
+            "artifacts": list(self.artifacts),
         }
 
     def to_json(self) -> str:
@@ -102,4 +104,5 @@ class CheckReport:
             tests=tuple(TestResult.from_dict(t) for t in data["tests"]),
             execution_time=float(data.get("execution_time", 0.0)),
             isolation=tuple(data.get("isolation", [])),
+            artifacts=tuple(data.get("artifacts", [])),
         )

@@ -53,6 +53,21 @@ def suite_files(chapter: Chapter, public_only: bool = False) -> list[Path]:
     return files
 
 
+def _require(needs: tuple[str, ...]) -> None:
+    """Heavy libraries a chapter needs, looked up without importing them."""
+    import importlib.util
+
+    missing = [name for name in needs if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    if {"tensorflow", "keras"} & set(missing):
+        raise UsageError(
+            f"This chapter needs {' and '.join(missing)}, which is not installed here. "
+            "Install it with: pip install 'dl-grade[keras]'"
+        )
+    raise UsageError(f"This chapter needs {', '.join(missing)}: pip install {' '.join(missing)}")
+
+
 def run_check(
     chapter: Chapter,
     target: Path,
@@ -63,6 +78,7 @@ def run_check(
     timeout: float | None = None,
     test_timeout: float | None = None,
 ) -> CheckReport:
+    _require(chapter.needs)
     files = suite_files(chapter, public_only)
     if not files:
         raise InternalError(f"No test suites found for {chapter.id} in {SUITES_DIR / chapter.id}.")
@@ -99,6 +115,10 @@ def run_check(
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        # The trusted side only loads and evaluates small models: one thread, no oneDNN.
+        env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+        env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         budget = timeout or (60 + chapter.test_timeout_s * 3 * max(1, len(chapter.exercises)))
         try:
@@ -126,4 +146,5 @@ def run_check(
         tests=tuple(TestResult.from_dict(t) for t in data["tests"]),
         execution_time=time.monotonic() - started,
         isolation=tuple(data.get("isolation", [])),
+        artifacts=tuple(a for a in data.get("artifacts", []) if isinstance(a, dict)),
     )

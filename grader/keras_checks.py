@@ -1,0 +1,497 @@
+"""Trusted-side checks for Keras models built by student code (chapter 8).
+
+A model never crosses the boundary as an object. The worker writes it to a ``.keras``
+archive (``StudentCode.save_model``) and sends the bytes; here we
+
+1. check the archive: a zip with only ``config.json``, ``metadata.json`` and
+   ``model.weights.h5``, of bounded size;
+2. read ``config.json`` (plain JSON) and walk every serialized object in it: each
+   ``class_name`` must be a built-in Keras class from the list below and each function
+   reference a built-in activation/loss/metric name. A Lambda layer, a layer class of the
+   student's, or a config naming another module is refused with a message, before Keras
+   sees it (Keras' own ``safe_mode`` has been bypassed before: CVE-2024-3660,
+   CVE-2025-1550, CVE-2025-9906); layer sizes are bounded so a crafted config cannot make
+   the grader allocate gigabytes;
+3. only then load it with ``keras.saving.load_model(..., safe_mode=True)``.
+
+Architecture checks use Keras' public API on the loaded model (layer classes, ``units``,
+activations, ``rate``, shapes, ``count_params()``, ``get_compile_config()``).
+
+TensorFlow is imported lazily (it costs seconds); this module is imported only by the
+chapter-8 suites. The trusted pytest process runs TF operations, so it must never fork
+without exec (it does not: a restarted worker is a fresh ``subprocess.Popen``).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import math
+import re
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader.boundary.proxy import Proxy, type_name
+from grader.checks import Feedback, assert_close, call_text
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_UNITS = 4096  # widest layer accepted (units, input dimensions)
+MAX_PARAMS = 2_000_000  # a generous bound for the chapter's small models
+MAX_LAYERS = 100
+ARCHIVE_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+
+MODELS = {("keras", "Sequential"), ("keras", "Functional"), ("keras.src.models.functional", "Functional")}
+
+ALLOWED: dict[str, frozenset[str]] = {
+    "keras": frozenset({"Sequential", "Functional", "DTypePolicy"}),
+    "keras.src.models.functional": frozenset({"Functional"}),
+    "keras.layers": frozenset(
+        {
+            "InputLayer", "Dense", "Dropout", "BatchNormalization", "Activation", "Normalization",
+            "LayerNormalization", "UnitNormalization", "Rescaling", "Flatten", "ReLU", "LeakyReLU",
+            "ELU", "PReLU", "Softmax", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+        }
+    ),
+    "keras.initializers": frozenset(
+        {
+            "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Identity",
+            "LecunNormal", "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform",
+            "TruncatedNormal", "VarianceScaling", "Zeros",
+        }
+    ),
+    "keras.regularizers": frozenset({"L1", "L2", "L1L2", "OrthogonalRegularizer"}),
+    "keras.constraints": frozenset({"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"}),
+    "keras.optimizers": frozenset(
+        {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"}
+    ),
+    "keras.optimizers.schedules": frozenset(
+        {
+            "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay", "InverseTimeDecay",
+            "CosineDecay", "CosineDecayRestarts",
+        }
+    ),
+    "keras.losses": frozenset(
+        {
+            "MeanAbsoluteError", "MeanSquaredError", "MeanSquaredLogarithmicError", "Huber", "LogCosh",
+            "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+            "SparseCategoricalCrossentropy", "Hinge",
+        }
+    ),
+    "keras.metrics": frozenset(
+        {
+            "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "AUC",
+            "Precision", "Recall", "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError",
+            "BinaryCrossentropy", "MeanAbsolutePercentageError",
+        }
+    ),
+}
+
+# Built-in functions a config may name (activations, losses, metrics by function).
+FUNCTIONS = frozenset(
+    {
+        "relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "leaky_relu", "gelu", "swish",
+        "silu", "softplus", "softsign", "exponential", "relu6", "hard_sigmoid", "mish",
+        "mean_absolute_error", "mean_squared_error", "mean_squared_logarithmic_error", "huber",
+        "log_cosh", "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+        "sparse_categorical_crossentropy", "hinge", "binary_accuracy", "categorical_accuracy",
+        "sparse_categorical_accuracy", "accuracy", "mae", "mse",
+    }
+)
+NUMERIC_DTYPES = frozenset({"float16", "float32", "float64", "int32", "int64", "bool", "uint8"})
+ALIASES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "acc": "accuracy", "bce": "binary_crossentropy"}
+
+LAMBDA_MESSAGE = (
+    "Your model uses a Lambda layer{name}. Lambda layers carry Python code, and the grader does not "
+    "run your code on its side, so this model is not allowed. Build it from built-in Keras layers "
+    "only (Dense, Dropout, BatchNormalization, Activation, ...)."
+)
+
+
+# --- the archive ------------------------------------------------------------------------
+
+
+def fetch_model(student: Any, value: Any, call: str) -> Any:
+    """What a student's function returned, as a Keras model loaded on the trusted side."""
+    if value is None:
+        raise Feedback(f"{call} returned None. Did you forget a `return` statement?")
+    if not isinstance(value, Proxy):
+        raise Feedback(f"{call} returned a {type_name(value)}; expected a Keras model (keras.Sequential).")
+    kind = type_name(value)
+    if kind not in ("Sequential", "Functional"):
+        raise Feedback(
+            f"{call} returned a {kind}; expected a Keras model built with keras.Sequential "
+            "(a model class of your own cannot be loaded by the grader)."
+        )
+    return load_archive(student.save_model(value), call)
+
+
+def read_config(data: bytes, call: str) -> dict[str, Any]:
+    """The checked config.json of a .keras archive (raises Feedback when it is refused)."""
+    if not isinstance(data, bytes) or len(data) > MAX_ARCHIVE_BYTES:
+        raise Feedback(f"The model {call} returned is too large to grade (over {MAX_ARCHIVE_BYTES >> 20} MB).")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Feedback(f"The model {call} returned could not be saved as a .keras file.") from None
+    names = {i.filename for i in infos}
+    if not names <= ARCHIVE_MEMBERS or "config.json" not in names or len(infos) != len(names):
+        raise Feedback(f"The .keras file of the model {call} returned has unexpected contents.")
+    if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+        raise Feedback(f"The model {call} returned is too large to grade.")
+    info = archive.getinfo("config.json")
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise Feedback(f"The model {call} returned has an oversized configuration.")
+    try:
+        config = json.loads(archive.read(info))
+    except (ValueError, RecursionError, zipfile.BadZipFile):
+        raise Feedback(f"The configuration of the model {call} returned is not valid JSON.") from None
+    if not isinstance(config, dict) or (config.get("module"), config.get("class_name")) not in MODELS:
+        raise Feedback(f"{call} did not return a keras.Sequential (or functional) model.")
+    try:
+        _walk(config, call, root=True)
+    except RecursionError:
+        raise Feedback(f"The configuration of the model {call} returned is nested too deeply.") from None
+    _check_size(config, call)
+    return config
+
+
+def load_archive(data: bytes, call: str) -> Any:
+    """Check the archive, then load it with ``safe_mode=True``."""
+    read_config(data, call)
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="grade-model-") as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # e.g. "skipping optimizer variables": not the student's concern
+                model = keras.saving.load_model(path, safe_mode=True, compile=True)
+        except Exception as exc:  # noqa: BLE001 - any failure to load is reported the same way
+            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+            raise Feedback(
+                f"The grader could not load the model {call} returned ({type(exc).__name__}: {detail}). "
+                "Build it from built-in Keras layers with keras.Sequential."
+            ) from None
+    if not isinstance(model, keras.Model):
+        raise Feedback(f"{call} did not return a Keras model.")
+    return model
+
+
+def _walk(node: Any, call: str, root: bool = False) -> None:
+    if isinstance(node, dict):
+        if "class_name" in node:
+            if not root and node.get("class_name") in ("Sequential", "Functional"):
+                raise Feedback(f"The model {call} returned contains another model; build one flat keras.Sequential.")
+            _check_object(node, call)
+        for value in node.values():
+            _walk(value, call)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, call)
+
+
+def _check_object(node: dict[str, Any], call: str) -> None:
+    cls, module, registered = node.get("class_name"), node.get("module"), node.get("registered_name")
+    if not isinstance(cls, str):
+        raise Feedback(f"The configuration of the model {call} returned is malformed.")
+    if cls in ("Lambda", "__lambda__") or "lambda" in cls.lower():
+        name = (node.get("config") or {}).get("name") if isinstance(node.get("config"), dict) else None
+        raise Feedback(LAMBDA_MESSAGE.format(name=f" ('{name}')" if isinstance(name, str) else ""))
+    if cls == "function":
+        fn = node.get("config")
+        if module == "builtins" and isinstance(fn, str) and fn in FUNCTIONS and registered in (None, "function"):
+            return
+        shown = fn if isinstance(fn, str) else "?"
+        raise Feedback(
+            f"Your model refers to the Python function '{shown[:60]}' (as an activation, loss or metric). "
+            "The grader only accepts built-in ones: use a name such as 'relu', 'sigmoid', 'mae' or "
+            "'binary_crossentropy'."
+        )
+    if cls == "__keras_tensor__" and module is None:
+        return
+    if cls in ("__numpy__", "__tensor__") and module is None:
+        cfg = node.get("config")
+        if isinstance(cfg, dict) and cfg.get("dtype") in NUMERIC_DTYPES:
+            return
+    allowed = ALLOWED.get(module) if isinstance(module, str) else None
+    if allowed is None or cls not in allowed or registered not in (None, cls):
+        raise Feedback(
+            f"Your model uses '{cls[:60]}', which is not a built-in Keras class the grader accepts "
+            "(a layer or object class of your own would have to run your code in the grader). "
+            "Use built-in layers: Dense, Dropout, BatchNormalization, Activation, Normalization."
+        )
+
+
+def _check_size(config: dict[str, Any], call: str) -> None:
+    """Refuse configs that would make the grader allocate huge weights while loading:
+    a conservative parameter count, following the width from layer to layer."""
+    layers = _layers(config)
+    if len(layers) > MAX_LAYERS:
+        raise Feedback(f"The model {call} returned has {len(layers)} layers; at most {MAX_LAYERS} are accepted.")
+    params, width = 0, 1
+    for layer in layers:
+        cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        units = cfg.get("units")
+        if units is not None and not (type(units) is int and 0 < units <= MAX_UNITS):
+            raise Feedback(f"The model {call} returned has a layer with {units!r} units; at most {MAX_UNITS} are accepted.")
+        dims = _dims(cfg.get("batch_shape")) + _dims((layer.get("build_config") or {}).get("input_shape"))
+        if any(d > MAX_UNITS for d in dims):
+            raise Feedback(f"The model {call} returned has an input wider than {MAX_UNITS}.")
+        width = max([width, *dims[-1:]])
+        if units:
+            params += (width + 1) * units
+            width = units
+        else:
+            params += 4 * width
+    if params > MAX_PARAMS:
+        raise Feedback(f"The model {call} returned is too large to grade (about {params:,} parameters).")
+
+
+def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for layer in (config.get("config") or {}).get("layers") or []:
+        if isinstance(layer, dict):
+            found.append(layer)
+    return found
+
+
+def _dims(shape: Any) -> list[int]:
+    if not isinstance(shape, list):
+        return []
+    return [d for d in shape if type(d) is int]
+
+
+# --- describing a loaded model with Keras' public API ---------------------------------
+
+
+def activation_name(layer: Any) -> str:
+    import keras
+
+    fn = getattr(layer, "activation", None)
+    if fn is None:
+        return "none"
+    name = keras.activations.serialize(fn)
+    return name if isinstance(name, str) else str(getattr(fn, "__name__", "?"))
+
+
+def describe_layer(layer: Any) -> str:
+    kind = type(layer).__name__
+    if kind == "Dense":
+        return f"Dense({layer.units}, {activation_name(layer)})"
+    if kind == "Dropout":
+        return f"Dropout({layer.rate:g})"
+    if kind == "Activation":
+        return f"Activation({activation_name(layer)})"
+    return kind
+
+
+def describe(model: Any) -> str:
+    return " → ".join(describe_layer(layer) for layer in model.layers)
+
+
+def canonical(name: Any) -> str:
+    """'mae', 'mean_absolute_error', MeanAbsoluteError(), a builtin function: one spelling."""
+    if isinstance(name, dict):
+        if name.get("class_name") == "function":
+            name = name.get("config")
+        else:
+            name = name.get("class_name")
+            if isinstance(name, str):
+                name = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    if not isinstance(name, str):
+        return repr(name)
+    name = name.lower()
+    return ALIASES.get(name, name)
+
+
+def compile_summary(model: Any) -> dict[str, Any]:
+    """Optimizer class and learning rate, loss and metrics, from ``get_compile_config()``."""
+    cfg = model.get_compile_config() or {}
+    opt = cfg.get("optimizer")
+    opt_name, lr = None, None
+    if isinstance(opt, dict):
+        opt_name = opt.get("class_name")
+        rate = (opt.get("config") or {}).get("learning_rate")
+        lr = float(rate) if isinstance(rate, (int, float)) else None
+    elif isinstance(opt, str):
+        opt_name = opt
+    metrics = cfg.get("metrics") or []
+    if not isinstance(metrics, list):
+        metrics = [metrics]
+    return {
+        "optimizer": opt_name,
+        "learning_rate": lr,
+        "loss": canonical(cfg.get("loss")) if cfg.get("loss") is not None else None,
+        "metrics": [canonical(m) for m in metrics],
+        "compiled": bool(cfg),
+    }
+
+
+def predict(model: Any, X: np.ndarray) -> np.ndarray:
+    """The model's output for X on the trusted side (inference mode: no dropout)."""
+    import keras
+
+    out = model(keras.ops.convert_to_tensor(np.asarray(X, dtype="float32")), training=False)
+    return np.asarray(out, dtype=np.float64)
+
+
+# --- expectations shared by the public and hidden suites ---------------------------------
+
+def expect_layers(model: Any, expected: list[str], call: str) -> None:
+    """Layer classes in order, e.g. ["Dense", "Dropout", "BatchNormalization", ...]."""
+    got = [type(layer).__name__ for layer in model.layers]
+    if got != expected:
+        raise Feedback(f"{call} built {describe(model) or 'a model with no layers'}; expected the layers {' → '.join(expected)}.")
+
+
+def expect_dense(model: Any, index: int, units: int, activation: str, call: str) -> None:
+    layer = model.layers[index]
+    if layer.units != units:
+        raise Feedback(f"{call}: layer {index + 1} is Dense({layer.units}); it should have {units} units.")
+    act = activation_name(layer)
+    if act != activation:
+        raise Feedback(f"{call}: layer {index + 1} (Dense({units})) uses activation '{act}'; expected '{activation}'.")
+
+
+def expect_shapes(model: Any, n_inputs: int, call: str) -> None:
+    if tuple(model.input_shape) != (None, n_inputs):
+        raise Feedback(f"{call}: the model's input shape is {model.input_shape}; expected (None, {n_inputs}).")
+    if tuple(model.output_shape) != (None, 1):
+        raise Feedback(f"{call}: the model's output shape is {model.output_shape}; expected (None, 1).")
+
+
+def expect_params(model: Any, count: int, call: str) -> None:
+    got = model.count_params()
+    if got != count:
+        raise Feedback(f"{call}: the model has {got} parameters; this architecture has {count}.")
+
+
+def worker_linear_unit(student: Any, n_inputs: int, **dense_kwargs: Any) -> Any:
+    """A linear unit built by the suite in the worker (not by the student's code)."""
+    K = student.library("keras")
+    return K.Sequential([K.Input(shape=(n_inputs,)), K.layers.Dense(1, **dense_kwargs)])
+
+
+def dense_params(sizes: list[int]) -> int:
+    return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+
+
+def check_compiled(student: Any, learning_rate: float, loss: str, metrics: list[str]) -> None:
+    mod = student.load("keras_models")
+    model = worker_linear_unit(student, 3)
+    call = call_text("compile_model", model, learning_rate=learning_rate, loss=loss, metrics=metrics)
+    compiled = fetch_model(student, mod.compile_model(model, learning_rate=learning_rate, loss=loss, metrics=metrics), call)
+    info = compile_summary(compiled)
+    if not info["compiled"]:
+        raise Feedback(f"{call} returned a model that is not compiled. Call model.compile(...) and return the model.")
+    if info["optimizer"] != "Adam":
+        raise Feedback(f"{call}: the optimizer is {info['optimizer']}; expected keras.optimizers.Adam.")
+    if info["learning_rate"] is None:
+        raise Feedback(f"{call}: the optimizer has no plain learning rate; pass learning_rate=... to Adam.")
+    assert_close(info["learning_rate"], learning_rate, call + " [learning rate]", rtol=1e-5)
+    if info["loss"] != canonical(loss):
+        raise Feedback(f"{call}: the model was compiled with loss '{info['loss']}'; expected '{loss}'.")
+    if info["metrics"] != [canonical(m) for m in metrics]:
+        raise Feedback(f"{call}: the model reports the metrics {info['metrics']}; expected {metrics}.")
+
+
+def gradient_descent(X: np.ndarray, y: np.ndarray, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-batch gradient descent on the mean squared error, from zero weights."""
+    w = np.zeros((X.shape[1], 1))
+    b = np.zeros(1)
+    for _ in range(steps):
+        err = X @ w + b - y
+        w -= lr * 2.0 / len(X) * X.T @ err
+        b -= lr * 2.0 / len(X) * err.sum(axis=0)
+    return w, b
+
+
+def check_regularized(student: Any, units: list[int], n_inputs: int, rate: float) -> None:
+    call = call_text("regularized_regression", units, [n_inputs], rate=rate)
+    model = fetch_model(student, student.load("keras_models").regularized_regression(units, [n_inputs], rate=rate), call)
+    expect_layers(model, ["Dense", "Dropout", "BatchNormalization"] * len(units) + ["Dense"], call)
+    for k, n in enumerate(units):
+        expect_dense(model, 3 * k, n, "relu", call)
+        dropout = model.layers[3 * k + 1]
+        if abs(dropout.rate - rate) > 1e-9:
+            raise Feedback(f"{call}: layer {3 * k + 2} is Dropout({dropout.rate:g}); expected Dropout({rate:g}).")
+    expect_dense(model, 3 * len(units), 1, "linear", call)
+    expect_shapes(model, n_inputs, call)
+    sizes = [n_inputs, *units, 1]
+    expect_params(model, dense_params(sizes) + 4 * sum(units), call)
+
+
+def check_classifier(student: Any, n_features: int) -> None:
+    call = call_text("binary_classifier", n_features)
+    model = fetch_model(student, student.load("keras_models").binary_classifier(n_features), call)
+    expect_shapes(model, n_features, call)
+    last = model.layers[-1]
+    kind = type(last).__name__
+    if kind not in ("Dense", "Activation") or activation_name(last) != "sigmoid":
+        raise Feedback(f"{call} built {describe(model)}; the output should be Dense(1, sigmoid): a probability.")
+    info = compile_summary(model)
+    if not info["compiled"]:
+        raise Feedback(f"{call} returned a model that is not compiled. Call model.compile(...) before returning it.")
+    if info["loss"] != "binary_crossentropy":
+        raise Feedback(f"{call}: the loss is '{info['loss']}'; a binary classifier trains on 'binary_crossentropy'.")
+    if not {"accuracy", "binary_accuracy"} & set(info["metrics"]):
+        raise Feedback(f"{call}: the metrics are {info['metrics']}; add 'binary_accuracy' (or 'accuracy').")
+    probs = predict(model, np.random.default_rng(n_features).normal(size=(16, n_features)))
+    if probs.shape != (16, 1) or not np.all((probs >= 0) & (probs <= 1)):
+        raise Feedback(f"{call}: the outputs are not probabilities between 0 and 1.")
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def wdbc_splits(seed: int = 2026) -> dict[str, np.ndarray]:
+    """Breast Cancer Wisconsin (Diagnostic): 341 training, 114 validation and 114 held-back
+    rows (a fixed permutation), features standardized with the training rows' mean and std."""
+    table = np.loadtxt(DATA_DIR / "wdbc.csv", delimiter=",", skiprows=1, dtype=np.float64)
+    X, y = table[:, :-1], table[:, -1]
+    order = np.random.default_rng(seed).permutation(len(X))
+    train, valid, test = order[:341], order[341:455], order[455:]
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
+    X = (X - mean) / std
+    return {
+        "X_train": X[train], "y_train": y[train],
+        "X_valid": X[valid], "y_valid": y[valid],
+        "X_test": X[test], "y_test": y[test],
+    }
+
+
+def clean_curves(history: Any, call: str, max_len: int = 1000) -> dict[str, list[float]]:
+    """A History.history dict from the student, checked: str keys, lists of finite numbers."""
+    if history is None:
+        raise Feedback(f"{call} returned None for the learning curves. Return history.history (a dict).")
+    if not isinstance(history, dict):
+        raise Feedback(
+            f"{call} returned a {type_name(history)} for the learning curves; expected the dict "
+            "History.history (use `.history` on what fit returns)."
+        )
+    curves: dict[str, list[float]] = {}
+    for key, values in history.items():
+        if not isinstance(key, str) or not isinstance(values, (list, tuple, np.ndarray)):
+            raise Feedback(f"{call}: the learning curves should map names to lists of numbers (one per epoch).")
+        row = []
+        for v in list(values)[:max_len]:
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise Feedback(f"{call}: the curve '{key[:40]}' holds a {type_name(v)}; expected numbers.")
+            row.append(float(v))
+        curves[key[:60]] = row
+    return curves
+
+
+def finite(values: list[float]) -> bool:
+    return all(math.isfinite(v) for v in values)

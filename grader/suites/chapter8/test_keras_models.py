@@ -1,0 +1,230 @@
+"""Public checks for chapter 8: Keras models built in the worker, judged on the trusted side.
+
+Models cross as ``.keras`` archives (``grader.keras_checks.fetch_model``: whitelisted
+classes, then ``safe_mode=True``); everything else crosses as plain data. Models the
+checks hand to the student (to compile, train or read) are built by the suite in the
+worker with its own copy of keras (``student.library("keras")``), so one exercise does
+not depend on another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.boundary.proxy import type_name
+from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
+from grader.keras_checks import (
+    check_classifier,
+    check_compiled,
+    check_regularized,
+    clean_curves,
+    dense_params,
+    expect_dense,
+    expect_layers,
+    expect_params,
+    expect_shapes,
+    fetch_model,
+    finite,
+    gradient_descent,
+    load_archive,
+    predict,
+    wdbc_splits,
+    worker_linear_unit,
+)
+
+PASS_MARK = 0.90  # accuracy on the held-back rows for chapter8.train_classifier
+
+
+# --- linear_unit / unit_weights ------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.linear_unit")
+def test_linear_unit_is_one_dense_unit_on_three_inputs(student):
+    call = call_text("linear_unit", 3)
+    model = fetch_model(student, student.load("keras_models").linear_unit(3), call)
+    expect_layers(model, ["Dense"], call)
+    expect_dense(model, 0, 1, "linear", call)
+    expect_shapes(model, 3, call)
+    expect_params(model, 4, call)
+
+
+@pytest.mark.exercise("chapter8.unit_weights")
+def test_unit_weights_returns_kernel_and_bias(student):
+    mod = student.load("keras_models")
+    model = worker_linear_unit(student, 3)
+    w = np.array([[2.5], [-1.0], [0.5]])
+    b = np.array([90.0])
+    model.set_weights([w, b])
+    call = call_text("unit_weights", model)
+    result = mod.unit_weights(model)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise Feedback(f"{call} returned a {type_name(result)}; expected a pair (w, b) of numpy arrays.")
+    got_w = expect_array(result[0], call + " [w]", shape=(3, 1))
+    got_b = expect_array(result[1], call + " [b]", shape=(1,))
+    assert_close(got_w, w, call + " [w]", rtol=1e-6)
+    assert_close(got_b, b, call + " [b]", rtol=1e-6)
+
+
+# --- deep_regression -----------------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.deep_regression")
+def test_deep_regression_matches_the_spec(student):
+    call = call_text("deep_regression", [4, 3], [2])
+    model = fetch_model(student, student.load("keras_models").deep_regression([4, 3], [2]), call)
+    expect_layers(model, ["Dense", "Dense", "Dense"], call)
+    for i, (units, act) in enumerate([(4, "relu"), (3, "relu"), (1, "linear")]):
+        expect_dense(model, i, units, act, call)
+    expect_shapes(model, 2, call)
+    expect_params(model, dense_params([2, 4, 3, 1]), call)
+
+
+# --- compile_model -------------------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.compile_model")
+def test_compile_uses_adam_learning_rate_loss_and_metrics(student):
+    check_compiled(student, 0.01, "mse", ["mae"])
+
+
+# --- train_model ---------------------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.train_model")
+@pytest.mark.points(2)
+@pytest.mark.timeout_s(60)
+def test_full_batch_epochs_match_gradient_descent(student):
+    rng = np.random.default_rng(81)
+    X = rng.normal(size=(64, 3))
+    y = X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3 + 0.1 * rng.normal(size=(64, 1))
+    K = student.library("keras")
+    model = worker_linear_unit(student, 3, kernel_initializer="zeros")
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.1), loss="mse")
+    call = call_text("train_model", model, X, y, batch_size=64, epochs=3, seed=81)
+    curves = clean_curves(student.load("keras_models").train_model(model, X, y, batch_size=64, epochs=3), call)
+    if "loss" not in curves:
+        raise Feedback(f"{call} returned curves named {sorted(curves)}; History.history has a 'loss' entry.")
+    if len(curves["loss"]) != 3:
+        raise Feedback(f"{call}: the 'loss' curve has {len(curves['loss'])} values; 3 epochs give 3.")
+    w, b = gradient_descent(X, y, lr=0.1, steps=3)
+    weights = model.get_weights()
+    try:
+        assert_close(weights[0], w, call + " [weights after training]", rtol=1e-4, atol=1e-5)
+        assert_close(weights[1], b, call + " [bias after training]", rtol=1e-4, atol=1e-5)
+    except Feedback as exc:
+        raise Feedback(
+            f"{exc} With batch_size=64 on 64 rows every epoch is one gradient step: "
+            "pass batch_size and epochs through to fit."
+        ) from None
+
+
+# --- early_stopping ------------------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.early_stopping")
+def test_early_stopping_watches_val_loss_with_the_settings(student):
+    call = call_text("early_stopping", min_delta=0.01, patience=3, restore_best_weights=True)
+    stop = student.load("keras_models").early_stopping(min_delta=0.01, patience=3, restore_best_weights=True)
+    if type_name(stop) != "EarlyStopping":
+        raise Feedback(f"{call} returned a {type_name(stop)}; expected keras.callbacks.EarlyStopping.")
+    if stop.monitor != "val_loss":
+        raise Feedback(f"{call}: the callback monitors '{stop.monitor}'; it should watch 'val_loss'.")
+    if stop.patience != 3:
+        raise Feedback(f"{call}: the callback's patience is {stop.patience!r}; expected 3.")
+    assert_close(abs(expect_number(stop.min_delta, call + " [min_delta]")), 0.01, call + " [min_delta]", rtol=1e-9)
+    if stop.restore_best_weights is not True:
+        raise Feedback(f"{call}: restore_best_weights is {stop.restore_best_weights!r}; expected True.")
+
+
+# --- regularized_regression ----------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.regularized_regression")
+@pytest.mark.points(2)
+def test_dropout_and_batchnorm_follow_each_hidden_layer(student):
+    check_regularized(student, [8, 4], 11, 0.3)
+
+
+# --- binary_classifier ---------------------------------------------------------------------
+
+
+@pytest.mark.exercise("chapter8.binary_classifier")
+@pytest.mark.points(2)
+def test_sigmoid_output_with_cross_entropy_and_accuracy(student):
+    check_classifier(student, 30)
+
+
+# --- train_classifier: one training run, shared by the two checks -------------------------
+
+_RUN: dict[str, object] = {}
+SEED = 8
+
+
+def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
+    """Train the student's classifier once (seeded) and keep plain data: archive + curves."""
+    if "error" in _RUN:
+        raise _RUN["error"]  # type: ignore[misc]
+    if "result" not in _RUN:
+        data = wdbc_splits()
+        call = call_text(
+            "train_classifier", data["X_train"], data["y_train"], data["X_valid"], data["y_valid"], seed=SEED
+        )
+        try:
+            student.seed(SEED)
+            value = student.load("keras_models").train_classifier(
+                data["X_train"], data["y_train"], data["X_valid"], data["y_valid"]
+            )
+            if not isinstance(value, (tuple, list)) or len(value) != 2:
+                raise Feedback(f"{call} returned a {type_name(value)}; expected a pair (model, history.history).")
+            model, history = value
+            curves = clean_curves(history, call)
+            if model is None or type_name(model) not in ("Sequential", "Functional"):
+                fetch_model(student, model, call)  # raises the right message
+            archive = student.save_model(model)
+        except BaseException as exc:
+            _RUN["error"] = exc
+            raise
+        _RUN["result"] = (archive, curves, call)
+    return _RUN["result"]  # type: ignore[return-value]
+
+
+@pytest.mark.exercise("chapter8.train_classifier")
+@pytest.mark.points(3)
+@pytest.mark.timeout_s(90)
+def test_classifier_reaches_90_percent_on_held_back_rows(student):
+    archive, _, call = trained_classifier(student)
+    model = load_archive(archive, call)
+    data = wdbc_splits()
+    probs = predict(model, data["X_test"])
+    if probs.shape != (len(data["X_test"]), 1) or not finite(probs.ravel().tolist()):
+        raise Feedback(f"{call}: the trained model does not output one probability per row.")
+    accuracy = float(np.mean((probs[:, 0] > 0.5) == (data["y_test"] == 1)))
+    if accuracy < PASS_MARK:
+        raise Feedback(
+            f"{call}: your trained model classifies {accuracy:.1%} of {len(probs)} held-back rows correctly; "
+            f"the pass mark is {PASS_MARK:.0%}. Look at the learning curves: is the validation loss still "
+            "falling (train longer), or rising (add dropout, stop earlier)?"
+        )
+
+
+@pytest.mark.exercise("chapter8.train_classifier")
+@pytest.mark.timeout_s(90)
+def test_classifier_returns_its_learning_curves(student):
+    _, curves, call = trained_classifier(student)
+    for key in ("loss", "val_loss"):
+        if key not in curves:
+            raise Feedback(
+                f"{call}: the learning curves have {sorted(curves)}; expected '{key}' too "
+                "(train with validation_data=(X_valid, y_valid))."
+            )
+    n = len(curves["loss"])
+    if n == 0 or len(curves["val_loss"]) != n or not finite(curves["loss"] + curves["val_loss"]):
+        raise Feedback(f"{call}: 'loss' and 'val_loss' should hold one finite value per epoch.")
+    shown = {k: v for k, v in curves.items() if k in ("loss", "val_loss")}
+    student.attach({
+        "kind": "learning_curve",
+        "exercise": "chapter8.train_classifier",
+        "title": "train_classifier: binary cross-entropy per epoch",
+        "series": shown,
+    })

@@ -128,6 +128,10 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
         if exercise is not None and exercise.hints:
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
         out.print()
+    if report.artifacts:  # learning curves attached by a suite (chapter 8)
+        from grader.reports.curves import render_artifacts
+
+        render_artifacts(report, out)
     _render_footer(report, out, lang)
 
 

@@ -9,6 +9,7 @@ not depend on another.
 
 from __future__ import annotations
 
+import keras  # noqa: F401 - imported at collection, while the worker imports its own copy
 import numpy as np
 import pytest
 

@@ -211,7 +211,14 @@ def _hide_and_freeze(libc, hide: list) -> bool:
         if point in hidden:
             continue
         flags = ms_remount | ms_bind | ms_rdonly | ms_nosuid | ms_nodev
+        if point == "/dev" or point.startswith("/dev/"):
+            # /dev keeps its device nodes: C++ std::random_device (TensorFlow) opens
+            # /dev/urandom and aborts when it cannot.
+            flags &= ~ms_nodev
         libc.mount(None, os.fsencode(point), None, flags, None)  # best effort per mount
+    # A private, empty, writable /tmp, as bubblewrap's --tmpfs /tmp gives: libraries need
+    # scratch space (Keras saves a model through a temporary folder); it dies with us.
+    libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ms_nosuid | ms_nodev, b"size=64m,mode=1777")
     return True
 
 
@@ -424,7 +431,6 @@ def main() -> None:
     os.chdir(config.get("cwd", "/"))
     # Imported before the limits, so the memory cap is for the student's own work.
     import collections  # noqa: F401
-
 
     # Heavy libraries a chapter needs (TensorFlow) are imported here too, before the
     # limits and the seccomp filter, while the trusted side is busy collecting tests.

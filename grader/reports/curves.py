@@ -306,6 +306,6 @@ def render_artifacts(report: CheckReport, out: Console) -> list[Path]:
             out.print(Text(f"(the PNG could not be written: {exc.strerror or exc})", style="grade.dim"))
         else:
             written.append(path)
-            out.print(Text(f"PNG: {path}", style="grade.dim"))
+            out.print(Text(f"PNG: {path}", style="grade.dim"), soft_wrap=True)  # one line, to copy
         out.print()
     return written

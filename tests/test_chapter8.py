@@ -1,0 +1,131 @@
+"""Chapter 8 (Keras) across the trust boundary.
+
+One grading run of a submission that is wrong in a different way in every exercise
+(a Lambda layer, a custom layer class, a custom activation function, ignored
+arguments, an untrained classifier) — each must lose exactly its own points with a
+message that says why. Solutions and stubs are covered by tests/test_curriculum.py.
+The run needs TensorFlow and is skipped where it is not installed; the other tests
+here do not import it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.boundary.channel import WorkerClient, WorkerConfig
+from grader.catalog import load_catalog
+from grader.errors import StudentCodeError, UsageError
+from grader.runner import _require, run_check
+
+REPO = Path(__file__).resolve().parent.parent
+HAS_TF = all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
+needs_tf = pytest.mark.skipif(not HAS_TF, reason="needs tensorflow and keras: pip install 'dl-grade[keras]'")
+
+
+def replace(source: str, old: str, new: str) -> str:
+    assert source.count(old) == 1, f"the solution changed: {old[:60]!r} is not found once"
+    return source.replace(old, new)
+
+
+def wrong_submission() -> str:
+    s = (REPO / "solutions" / "chapter8" / "keras_models.py").read_text(encoding="utf-8")
+    # linear_unit: a Lambda layer (code the grader must not run)
+    s = replace(
+        s,
+        "return keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(units=1)])",
+        "return keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(units=1), layers.Lambda(lambda t: t + 0.0)])",
+    )
+    # unit_weights: Keras variables instead of numpy arrays
+    s = replace(s, "    w, b = model.get_weights()\n    return w, b", "    w, b = model.weights\n    return w, b")
+    # deep_regression: a layer class of the student's own
+    s = replace(s, "    stack.append(layers.Dense(1))  # a linear output", "    stack.append(Head())  # a linear output")
+    s = replace(
+        s,
+        "def deep_regression(",
+        "class Head(layers.Layer):\n    def call(self, x):\n        return x[:, :1]\n\n\ndef deep_regression(",
+    )
+    # compile_model: the learning rate is ignored
+    s = replace(s, "        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),\n        loss=loss,", '        optimizer="adam",\n        loss=loss,')
+    # train_model: batch_size is not passed on
+    s = replace(s, "        batch_size=batch_size,\n        epochs=epochs,\n        validation_data", "        epochs=epochs,\n        validation_data")
+    # early_stopping: watches the training loss
+    s = replace(s, '        monitor="val_loss",', '        monitor="loss",')
+    # regularized_regression: batch normalization before dropout
+    s = replace(
+        s,
+        "            layers.Dropout(rate),  # drops a fraction of the inputs of the next layer while training\n"
+        "            layers.BatchNormalization(),  # re-centres and re-scales what the next layer sees\n",
+        "            layers.BatchNormalization(),\n            layers.Dropout(rate),\n",
+    )
+    # binary_classifier: a Python function as the output activation
+    s = replace(s, '            layers.Dense(1, activation="sigmoid"),  # a probability for class 1', "            layers.Dense(1, activation=squash),")
+    s = replace(s, "def binary_classifier(", "def squash(z):\n    return keras.activations.sigmoid(z)\n\n\ndef binary_classifier(")
+    # train_classifier: a model that never learns (learning rate 0) still returns its curves
+    start = s.index("def train_classifier(")
+    s = s[:start] + textwrap.dedent('''
+        def train_classifier(X_train, y_train, X_valid, y_valid):
+            model = keras.Sequential([keras.Input(shape=(X_train.shape[1],)),
+                                      layers.Dense(1, activation="sigmoid", kernel_initializer="zeros")])
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy",
+                          metrics=["binary_accuracy"])
+            history = model.fit(X_train, y_train, epochs=2, validation_data=(X_valid, y_valid), verbose=0)
+            return model, history.history
+        ''')
+    return s
+
+
+@needs_tf
+def test_each_wrong_exercise_loses_its_points_with_a_reason(make_target):
+    target = make_target("chapter8", {"keras_models.py": wrong_submission()})
+    report = run_check(load_catalog().chapter("chapter8"), target)
+    by_ex = report.by_exercise()
+    points = {ex: sum(t.score for t in tests) for ex, tests in by_ex.items()}
+    messages = {ex: " ".join(t.message for t in tests) for ex, tests in by_ex.items()}
+    statuses = {ex: {t.status for t in tests} for ex, tests in by_ex.items()}
+
+    # Right: the classifier's learning curves, and train_model's validation curve (the
+    # ignored batch_size costs the 2 points of the gradient-descent check only).
+    assert points == {ex: 0 for ex in points} | {"chapter8.train_classifier": 1, "chapter8.train_model": 1}, points
+    assert all(s <= {"failed", "passed"} for s in statuses.values()), statuses  # wrong, never a crash
+
+    assert "Lambda layer" in messages["chapter8.linear_unit"]
+    assert "not allowed" in messages["chapter8.linear_unit"]
+    assert "Variable" in messages["chapter8.unit_weights"] and "numpy array" in messages["chapter8.unit_weights"]
+    assert "'Head'" in messages["chapter8.deep_regression"]
+    assert "learning rate" in messages["chapter8.compile_model"]
+    assert "pass batch_size and epochs" in messages["chapter8.train_model"]
+    assert "'val_loss'" in messages["chapter8.early_stopping"]
+    assert "Dense → Dropout → BatchNormalization" in messages["chapter8.regularized_regression"]
+    assert "'squash'" in messages["chapter8.binary_classifier"]
+    accuracy = messages["chapter8.train_classifier"]
+    assert "held-back rows" in accuracy and "pass mark is 90%" in accuracy
+    assert "67.5%" in accuracy  # p = 0.5 everywhere: all predicted benign, 77 of the 114 held-back rows
+
+    # The learning curve is attached for the report even though the accuracy fails.
+    (curve,) = report.artifacts
+    assert curve["kind"] == "learning_curve" and curve["exercise"] == "chapter8.train_classifier"
+    assert sorted(curve["series"]) == ["loss", "val_loss"] and len(curve["series"]["loss"]) == 2
+
+
+def test_missing_tensorflow_is_a_usage_error_with_the_install_command(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorflow" else real(name, *a))
+    with pytest.raises(UsageError, match=r"pip install 'dl-grade\[keras\]'"):
+        _require(("tensorflow", "keras"))
+    _require(("numpy",))  # present: nothing raised
+
+
+def test_save_model_refuses_objects_that_are_not_models():
+    source = b"class Box:\n    save = None\n\ndef make():\n    return Box()\n"
+    client = WorkerClient(WorkerConfig(sources={"box": ("sub/box.py", source)}, preload=["no_such_module_xyz"]))
+    try:
+        box = client.load("box").make()
+        client.seed(3)  # keras is not loaded here: seeding must still work
+        with pytest.raises(StudentCodeError, match="is not a Keras model"):
+            client.save_model(box)
+    finally:
+        client.close()

@@ -1,0 +1,77 @@
+"""Benchmark `grade check chapter8` (the Keras chapter) against its budget of 25 s wall.
+
+The floor is `python -c "import keras"` (TensorFlow's import alone); the check imports
+keras twice in parallel (the grader's side and the worker), builds and saves a dozen
+small models and trains four (the classifier on 341 rows with early stopping).
+Machines are noisy: commands run interleaved, several times, and we report medians,
+the slowest tests of the median solutions run, and the load average.
+
+    python bench/bench_chapter8.py          # 3 runs each
+    python bench/bench_chapter8.py -n 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUDGET_S = 25.0
+
+
+def timed(cmd: list[str]) -> tuple[float, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
+    return time.perf_counter() - start, proc.stdout.decode("utf-8", "replace")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--runs", type=int, default=3)
+    args = parser.parse_args()
+    grade = shutil.which("grade")
+    base = [grade] if grade else [sys.executable, "-m", "grader"]
+    commands = {
+        "floor: python -c 'import keras'": [sys.executable, "-c", "import keras"],
+        "grade check chapter8 (stubs)": [*base, "check", "chapter8"],
+        "grade check chapter8 --solutions": [*base, "check", "chapter8", "--solutions", "--json"],
+    }
+    samples: dict[str, list[float]] = {k: [] for k in commands}
+    reports: list[tuple[float, dict]] = []
+    loads = []
+    for _ in range(args.runs):
+        for name, cmd in commands.items():
+            seconds, out = timed(cmd)
+            samples[name].append(seconds)
+            if name.endswith("--solutions"):
+                try:
+                    reports.append((seconds, json.loads(out)))
+                except ValueError:
+                    pass
+        loads.append(os.getloadavg()[0])
+    print(f"{'command':<36} {'median s':>9} {'min s':>7} {'max s':>7}")
+    for name, values in samples.items():
+        print(f"{name:<36} {statistics.median(values):>9.2f} {min(values):>7.2f} {max(values):>7.2f}")
+    solutions = statistics.median(samples["grade check chapter8 --solutions"])
+    verdict = "within" if solutions <= BUDGET_S else "OVER"
+    print(f"\nbudget {BUDGET_S:.0f} s: the solutions check is {verdict} it ({solutions:.2f} s median)")
+    print(f"load average during the runs: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} CPUs")
+    if reports:
+        reports.sort(key=lambda r: r[0])
+        _, median_report = reports[len(reports) // 2]
+        score = f"{median_report['score']:g}/{median_report['max_score']:g}"
+        print(f"median solutions run: score {score}, tests took {sum(t['duration'] for t in median_report['tests']):.2f} s")
+        for t in sorted(median_report["tests"], key=lambda t: -t["duration"])[:4]:
+            print(f"  {t['duration']:6.2f} s  {t['name']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -241,11 +241,12 @@ def _check_size(config: dict[str, Any], call: str) -> None:
         raise Feedback(f"The model {call} returned has {len(layers)} layers; at most {MAX_LAYERS} are accepted.")
     params, width = 0, 1
     for layer in layers:
-        cfg = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
+        build: dict[str, Any] = layer["build_config"] if isinstance(layer.get("build_config"), dict) else {}
         units = cfg.get("units")
         if units is not None and not (type(units) is int and 0 < units <= MAX_UNITS):
             raise Feedback(f"The model {call} returned has a layer with {units!r} units; at most {MAX_UNITS} are accepted.")
-        dims = _dims(cfg.get("batch_shape")) + _dims((layer.get("build_config") or {}).get("input_shape"))
+        dims = _dims(cfg.get("batch_shape")) + _dims(build.get("input_shape"))
         if any(d > MAX_UNITS for d in dims):
             raise Feedback(f"The model {call} returned has an input wider than {MAX_UNITS}.")
         width = max([width, *dims[-1:]])

@@ -8,10 +8,8 @@ import struct
 import zlib
 from pathlib import Path
 
-from rich.console import Console
-
 from grader.catalog import load_catalog
-from grader.reports import THEME, render_check
+from grader.reports import console, render_check
 from grader.reports.curves import Canvas, best_epoch, clean_series, encode_png, plot_png, text_plot
 from grader.results import CheckReport
 from grader.results import TestResult as Result
@@ -105,8 +103,7 @@ def test_grade_check_report_shows_the_plot_and_writes_the_png(tmp_path):
     workspace = tmp_path / "course"
     (workspace / "exercises").mkdir(parents=True)
     out = io.StringIO()
-    console = Console(file=out, width=100, color_system=None, theme=THEME)
-    render_check(report_with_curve(workspace / "exercises"), load_catalog(), console)
+    render_check(report_with_curve(workspace / "exercises"), load_catalog(), console(out, width=100))
     text = out.getvalue()
     png = workspace / ".grade" / "chapter8.train_classifier.png"
     assert "loss per epoch" in text and "● loss" in text and "× val_loss" in text
@@ -119,6 +116,6 @@ def test_an_unwritable_workspace_still_shows_the_plot(tmp_path):
     blocked.mkdir()
     (blocked / ".grade").write_text("a file where the folder should be")
     out = io.StringIO()
-    render_check(report_with_curve(blocked / "exercises"), load_catalog(), Console(file=out, width=100, color_system=None, theme=THEME))
+    render_check(report_with_curve(blocked / "exercises"), load_catalog(), console(out, width=100))
     text = out.getvalue()
     assert "● loss" in text and "could not be written" in text

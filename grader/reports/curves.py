@@ -9,6 +9,7 @@ megabytes and seconds of import time for one line chart.
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 import zlib
@@ -262,7 +263,7 @@ def plot_png(series: dict[str, list[float]], title: str = "", width: int = 640, 
     for k, values in enumerate(series.values()):
         color = COLORS[k]
         points = [(px(i), py(v)) for i, v in enumerate(values)]
-        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             canvas.line(x0, y0, x1, y1, color, thick=2)
         if n <= 60:
             for x, y in points:

@@ -297,8 +297,13 @@ def describe_layer(layer: Any) -> str:
     return kind
 
 
+def body(model: Any) -> list[Any]:
+    """The model's layers without the InputLayer a functional model lists first."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
 def describe(model: Any) -> str:
-    return " → ".join(describe_layer(layer) for layer in model.layers)
+    return " → ".join(describe_layer(layer) for layer in body(model))
 
 
 def canonical(name: Any) -> str:
@@ -351,13 +356,13 @@ def predict(model: Any, X: np.ndarray) -> np.ndarray:
 
 def expect_layers(model: Any, expected: list[str], call: str) -> None:
     """Layer classes in order, e.g. ["Dense", "Dropout", "BatchNormalization", ...]."""
-    got = [type(layer).__name__ for layer in model.layers]
+    got = [type(layer).__name__ for layer in body(model)]
     if got != expected:
         raise Feedback(f"{call} built {describe(model) or 'a model with no layers'}; expected the layers {' → '.join(expected)}.")
 
 
 def expect_dense(model: Any, index: int, units: int, activation: str, call: str) -> None:
-    layer = model.layers[index]
+    layer = body(model)[index]
     if layer.units != units:
         raise Feedback(f"{call}: layer {index + 1} is Dense({layer.units}); it should have {units} units.")
     act = activation_name(layer)
@@ -424,7 +429,7 @@ def check_regularized(student: Any, units: list[int], n_inputs: int, rate: float
     expect_layers(model, ["Dense", "Dropout", "BatchNormalization"] * len(units) + ["Dense"], call)
     for k, n in enumerate(units):
         expect_dense(model, 3 * k, n, "relu", call)
-        dropout = model.layers[3 * k + 1]
+        dropout = body(model)[3 * k + 1]
         if abs(dropout.rate - rate) > 1e-9:
             raise Feedback(f"{call}: layer {3 * k + 2} is Dropout({dropout.rate:g}); expected Dropout({rate:g}).")
     expect_dense(model, 3 * len(units), 1, "linear", call)
@@ -437,7 +442,7 @@ def check_classifier(student: Any, n_features: int) -> None:
     call = call_text("binary_classifier", n_features)
     model = fetch_model(student, student.load("keras_models").binary_classifier(n_features), call)
     expect_shapes(model, n_features, call)
-    last = model.layers[-1]
+    last = body(model)[-1] if body(model) else None
     kind = type(last).__name__
     if kind not in ("Dense", "Activation") or activation_name(last) != "sigmoid":
         raise Feedback(f"{call} built {describe(model)}; the output should be Dense(1, sigmoid): a probability.")

@@ -39,8 +39,13 @@ def wrong_submission() -> str:
         "return keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(units=1)])",
         "return keras.Sequential([keras.Input(shape=(n_inputs,)), layers.Dense(units=1), layers.Lambda(lambda t: t + 0.0)])",
     )
-    # unit_weights: Keras variables instead of numpy arrays
-    s = replace(s, "    w, b = model.get_weights()\n    return w, b", "    w, b = model.weights\n    return w, b")
+    # unit_weights: ends the worker on 3 inputs (the grader, which has run TensorFlow by
+    # then, must start a fresh worker); returns Keras variables, not numpy arrays, otherwise
+    s = replace(
+        s,
+        "    w, b = model.get_weights()\n    return w, b",
+        "    if model.input_shape[-1] == 3:\n        import os\n        os._exit(3)\n    w, b = model.weights\n    return w, b",
+    )
     # deep_regression: a layer class of the student's own
     s = replace(s, "    stack.append(layers.Dense(1))  # a linear output", "    stack.append(Head())  # a linear output")
     s = replace(
@@ -90,11 +95,13 @@ def test_each_wrong_exercise_loses_its_points_with_a_reason(make_target):
     # Right: the classifier's learning curves, and train_model's validation curve (the
     # ignored batch_size costs the 2 points of the gradient-descent check only).
     assert points == {ex: 0 for ex in points} | {"chapter8.train_classifier": 1, "chapter8.train_model": 1}, points
+    assert statuses.pop("chapter8.unit_weights") == {"error", "failed"}
     assert all(s <= {"failed", "passed"} for s in statuses.values()), statuses  # wrong, never a crash
 
     assert "Lambda layer" in messages["chapter8.linear_unit"]
     assert "not allowed" in messages["chapter8.linear_unit"]
     assert "Variable" in messages["chapter8.unit_weights"] and "numpy array" in messages["chapter8.unit_weights"]
+    assert "exit code" in messages["chapter8.unit_weights"]
     assert "'Head'" in messages["chapter8.deep_regression"]
     assert "learning rate" in messages["chapter8.compile_model"]
     assert "pass batch_size and epochs" in messages["chapter8.train_model"]

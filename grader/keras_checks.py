@@ -185,6 +185,11 @@ def load_archive(data: bytes, call: str) -> Any:
             ) from None
     if not isinstance(model, keras.Model):
         raise Feedback(f"{call} did not return a Keras model.")
+    if not model.built:
+        raise Feedback(
+            f"The model {call} returned has no input shape, so it has no weights yet: start the "
+            "Sequential list with keras.Input(shape=(n,)) (or give the first layer input_shape=[n])."
+        )
     return model
 
 

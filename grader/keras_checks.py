@@ -165,9 +165,63 @@ def read_config(data: bytes, call: str) -> dict[str, Any]:
     return config
 
 
+def check_weights(data: bytes, call: str) -> None:
+    """The weights file (HDF5) before Keras reads it: only plain numeric datasets stored
+    in the file, each within the size bound. HDF5 can declare a huge dataset that
+    compresses to nothing, link to other files, or keep its data in external raw files;
+    any of those would make the grader allocate or read what the student chose."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        raw = archive.read("model.weights.h5") if "model.weights.h5" in archive.namelist() else None
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Feedback(f"The model {call} returned could not be saved as a .keras file.") from None
+    if raw is None:
+        return
+    import h5py
+
+    total = 0
+    problems: list[str] = []
+
+    def visit(group: Any) -> None:
+        nonlocal total
+        for name in group:
+            link = group.get(name, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                problems.append("a link to another file or path")
+                continue
+            obj = group[name]
+            if isinstance(obj, h5py.Group):
+                visit(obj)
+                continue
+            if not isinstance(obj, h5py.Dataset):
+                problems.append("an unexpected object")
+                continue
+            if obj.is_virtual or obj.external:
+                problems.append("data stored outside the file")
+                continue
+            if obj.dtype.kind not in "fiub":
+                problems.append(f"a dataset of type {obj.dtype}")
+                continue
+            size = 1
+            for n in obj.shape or ():
+                size *= int(n)
+            total += size
+            if size > MAX_PARAMS or total > 2 * MAX_PARAMS:
+                problems.append("more weights than the model can have")
+
+    try:
+        with h5py.File(io.BytesIO(raw), "r") as weights:
+            visit(weights)
+    except (OSError, ValueError, RecursionError):
+        raise Feedback(f"The weights of the model {call} returned could not be read.") from None
+    if problems:
+        raise Feedback(f"The weights file of the model {call} returned holds {problems[0]}; the grader does not load it.")
+
+
 def load_archive(data: bytes, call: str) -> Any:
-    """Check the archive, then load it with ``safe_mode=True``."""
+    """Check the archive (config and weights), then load it with ``safe_mode=True``."""
     read_config(data, call)
+    check_weights(data, call)
     import keras
 
     with tempfile.TemporaryDirectory(prefix="grade-model-") as folder:

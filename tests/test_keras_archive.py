@@ -192,3 +192,59 @@ def test_learning_curves_must_be_a_dict_of_numbers():
         clean_curves({"loss": ["0.5"]}, "f()")
     with pytest.raises(Feedback, match="return statement|None"):
         clean_curves(None, "f()")
+
+
+# --- the weights file (HDF5) ---------------------------------------------------------------
+
+
+def h5_archive(build) -> bytes:
+    """A .keras archive whose weights file is an HDF5 file made by build(file, h5py)."""
+    h5py = pytest.importorskip("h5py")
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as f:
+        build(f, h5py)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("config.json", json.dumps(sequential(dense(1))))
+        zf.writestr("model.weights.h5", weights.getvalue())
+    return buf.getvalue()
+
+
+def weights_refused(build) -> str:
+    from grader.keras_checks import check_weights
+
+    with pytest.raises(Feedback) as info:
+        check_weights(h5_archive(build), CALL)
+    return str(info.value)
+
+
+def test_plain_weights_pass():
+    import numpy as np
+
+    from grader.keras_checks import check_weights
+
+    def build(f, h5py):
+        f.create_group("layers/dense/vars").create_dataset("0", data=np.zeros((3, 1), "float32"))
+
+    check_weights(h5_archive(build), CALL)
+
+
+def test_a_huge_dataset_that_compresses_to_nothing_is_refused():
+    def build(f, h5py):
+        f.create_dataset("bomb", shape=(50_000_000,), dtype="float32", chunks=(1_000_000,), compression="gzip")
+
+    assert "more weights" in weights_refused(build)
+
+
+def test_links_to_other_files_are_refused(tmp_path):
+    def build(f, h5py):
+        f["elsewhere"] = h5py.ExternalLink(str(tmp_path / "solutions.h5"), "/secret")
+
+    assert "link" in weights_refused(build)
+
+
+def test_data_kept_in_external_raw_files_is_refused(tmp_path):
+    def build(f, h5py):
+        f.create_dataset("raw", shape=(4,), dtype="uint8", external=[(str(tmp_path / "any.bin"), 0, 4)])
+
+    assert "outside the file" in weights_refused(build)

@@ -115,12 +115,12 @@ def train_classifier(
     y_valid: np.ndarray,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
     model = binary_classifier(X_train.shape[1])
-    stop = early_stopping(min_delta=0.001, patience=5)
+    stop = early_stopping(min_delta=0.001, patience=4)
     history = train_model(
         model,
         X_train,
         y_train,
-        batch_size=32,
+        batch_size=64,  # few rows: bigger minibatches mean fewer steps per epoch
         epochs=30,  # an upper bound: early stopping ends sooner and keeps the best epoch
         validation_data=(X_valid, y_valid),
         callbacks=[stop],

@@ -55,8 +55,8 @@ def unit_weights(model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
 
     y = x @ w + b,   w has one row per input, b one value per unit
 
-    Why: the weights are what training changes; looking at them (note 001: ``w, b =
-    model.weights``) shows that an untrained model starts from random w and b = 0.
+    Why: the weights are what training changes; looking at them (the Kaggle course does
+    ``w, b = model.weights``) shows that an untrained model starts from random w and b = 0.
 
     Shapes: w (n_inputs, 1), b (1,) — numpy arrays, not Keras variables.
 
@@ -180,8 +180,9 @@ def regularized_regression(units: Sequence[int], input_shape: Sequence[int], rat
 
     Why: dropout breaks up the fragile weight patterns that fit noise (it randomly drops a
     fraction ``rate`` of the next layer's inputs while training); batch normalization
-    re-scales activations so SGD trains faster and more stably (note 001, chapter 5,
-    as in the Kaggle course's wine-quality model).
+    re-scales activations so SGD trains faster and more stably (note 001, chapter 5: a
+    Dropout layer acts on the inputs of the layer after it; BatchNormalization may follow
+    a Dense layer).
 
     Shapes: ``units`` e.g. [32, 16]; ``input_shape`` e.g. [11]; output (batch, 1).
 

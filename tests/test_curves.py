@@ -119,3 +119,11 @@ def test_an_unwritable_workspace_still_shows_the_plot(tmp_path):
     render_check(report_with_curve(blocked / "exercises"), load_catalog(), console(out, width=100))
     text = out.getvalue()
     assert "● loss" in text and "could not be written" in text
+
+
+def test_the_plot_follows_the_language(tmp_path):
+    out = io.StringIO()
+    report = report_with_curve(tmp_path / "exercises")
+    render_check(report, load_catalog(), console(out, width=100), lang="zh")
+    text = out.getvalue()
+    assert "轮次" in text and "val_loss 最低为 0.21（第 4 轮）" in text and "PNG 图：" in text

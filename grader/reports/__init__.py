@@ -131,7 +131,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
     if report.artifacts:  # learning curves attached by a suite (chapter 8)
         from grader.reports.curves import render_artifacts
 
-        render_artifacts(report, out)
+        render_artifacts(report, out, lang)
     _render_footer(report, out, lang)
 
 

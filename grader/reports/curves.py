@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from grader.i18n import t
 from grader.results import CheckReport
 
 # terminal: (marker, style) per series, in order
@@ -68,7 +69,7 @@ def best_epoch(series: dict[str, list[float]]) -> tuple[str, int, float] | None:
 # --- terminal ------------------------------------------------------------------------------
 
 
-def text_plot(series: dict[str, list[float]], width: int = 56, height: int = 12) -> list[Text]:
+def text_plot(series: dict[str, list[float]], width: int = 56, height: int = 12, lang: str = "en") -> list[Text]:
     """Rows of a character plot: y labels on the left, one marker per epoch, dots between."""
     series = clean_series(series)
     if not series:
@@ -88,8 +89,8 @@ def text_plot(series: dict[str, list[float]], width: int = 56, height: int = 12)
         for i in range(len(values) - 1):  # dots along the segment between two epochs
             c0, c1 = col(i), col(i + 1)
             for c in range(c0 + 1, c1):
-                t = (c - c0) / (c1 - c0)
-                r = row_of(values[i] + t * (values[i + 1] - values[i]))
+                frac = (c - c0) / (c1 - c0)
+                r = row_of(values[i] + frac * (values[i + 1] - values[i]))
                 if cells[r][c] is None:
                     cells[r][c] = ("·", style)
     for k, values in enumerate(series.values()):
@@ -108,8 +109,8 @@ def text_plot(series: dict[str, list[float]], width: int = 56, height: int = 12)
         lines.append(line)
     lines.append(Text(" " * 10 + "└" + "─" * width, style="grade.dim"))
     left, right = "1", f"{n}"
-    middle = "epoch"
-    gap = width - len(left) - len(right) - len(middle)
+    middle = t("curves.epoch", lang)
+    gap = width - len(left) - len(right) - Text(middle).cell_len
     lines.append(Text(" " * 11 + left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right, style="grade.dim"))
     legend = Text(" " * 11)
     for k, name in enumerate(series):
@@ -118,7 +119,7 @@ def text_plot(series: dict[str, list[float]], width: int = 56, height: int = 12)
         legend.append("   ")
     best = best_epoch(series)
     if best is not None:
-        legend.append(f"lowest {best[0]} {best[2]:.4g} at epoch {best[1]}", style="grade.dim")
+        legend.append(t("curves.lowest", lang, name=best[0], value=f"{best[2]:.4g}", epoch=best[1]), style="grade.dim")
     lines.append(legend)
     return lines
 
@@ -286,7 +287,7 @@ def png_path(report: CheckReport, artifact: dict[str, Any]) -> Path:
     return Path(report.target).parent / ".grade" / f"{safe}.png"
 
 
-def render_artifacts(report: CheckReport, out: Console) -> list[Path]:
+def render_artifacts(report: CheckReport, out: Console, lang: str = "en") -> list[Path]:
     """Draw every learning curve attached to the report; returns the PNGs written."""
     written = []
     for artifact in report.artifacts:
@@ -296,17 +297,18 @@ def render_artifacts(report: CheckReport, out: Console) -> list[Path]:
         if not series:
             continue
         title = str(artifact.get("title") or artifact.get("exercise") or "learning curve")[:80]
-        out.print(Text(title, style="grade.title"))
-        for line in text_plot(series):
+        shown = str(artifact.get("title_zh") or title)[:80] if lang == "zh" else title
+        out.print(Text(shown, style="grade.title"))
+        for line in text_plot(series, lang=lang):
             out.print(line)
         path = png_path(report, artifact)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(plot_png(series, title))
         except OSError as exc:
-            out.print(Text(f"(the PNG could not be written: {exc.strerror or exc})", style="grade.dim"))
+            out.print(Text(t("curves.png_failed", lang, reason=exc.strerror or exc), style="grade.dim"))
         else:
             written.append(path)
-            out.print(Text(f"PNG: {path}", style="grade.dim"), soft_wrap=True)  # one line, to copy
+            out.print(Text(t("curves.png", lang, path=path), style="grade.dim"), soft_wrap=True)  # one line, to copy
         out.print()
     return written

@@ -227,5 +227,6 @@ def test_classifier_returns_its_learning_curves(student):
         "kind": "learning_curve",
         "exercise": "chapter8.train_classifier",
         "title": "train_classifier: binary cross-entropy per epoch",
+        "title_zh": "train_classifier：每轮的二元交叉熵",
         "series": shown,
     })

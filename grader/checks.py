@@ -199,3 +199,32 @@ def _short(value: Any) -> str:
         return f"an object of type {type_name(value)}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+
+def central_difference_gradient(f: Any, x: np.ndarray, h: float = 1e-5, batched: bool = False) -> np.ndarray:
+    """d f(x) / dx by central differences, computed on the trusted side.
+
+    ``f`` maps an array shaped like ``x`` to a number (e.g. ``sum(reference_forward(x) * dout)``)
+    and always receives a fresh copy, so ``x`` is left as it was. With ``batched=True`` it is
+    called once with every perturbed copy stacked, shape ``(2 * x.size, *x.shape)`` (all the
+    ``x + h*e_k``, then all the ``x - h*e_k``), and returns the ``2 * x.size`` values. Compare the
+    result with a backward pass using ``assert_gradient``.
+    """
+    x = np.array(x, dtype=np.float64)
+    if batched:
+        eye = np.eye(x.size).reshape((x.size, *x.shape)) * h
+        values = np.asarray(f(np.concatenate([x + eye, x - eye])), dtype=np.float64).reshape(-1)
+        return ((values[: x.size] - values[x.size :]) / (2 * h)).reshape(x.shape)
+    grad = np.zeros_like(x)
+    flat = x.reshape(-1)
+    out = grad.reshape(-1)
+    for k in range(flat.size):
+        old = flat[k]
+        flat[k] = old + h
+        plus = float(f(x.copy()))
+        flat[k] = old - h
+        minus = float(f(x.copy()))
+        flat[k] = old
+        out[k] = (plus - minus) / (2 * h)
+    return grad

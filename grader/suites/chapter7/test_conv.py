@@ -152,10 +152,11 @@ def test_convolution_backward_matches_numerical_gradient(student):
     dx = layer.backward(dout.copy())
     dW, db = layer.dW, layer.db
     fresh = conv.Convolution(W, b)
-    assert_gradient(dx, numeric_dx(fresh.forward, x, dout, 1e-5), call_text(name + ".backward: dx", dout, seed=7))
+    call = call_text(name + ".backward", dout, seed=7)
+    assert_gradient(dx, numeric_dx(fresh.forward, x, dout, 1e-5), call)
     num_dW, num_db = numeric_dW_db(lambda Ww, bw: conv.Convolution(Ww, bw).forward(x), W, b, dout)
-    assert_gradient(dW, num_dW, f"{name}.dW after backward [seed 7]")
-    assert_gradient(db, num_db, f"{name}.db after backward [seed 7]")
+    assert_gradient(dW, num_dW, "layer.dW after " + call)
+    assert_gradient(db, num_db, "layer.db after " + call)
 
 
 # -- Pooling ------------------------------------------------------------------------------

@@ -7,7 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, central_difference_gradient
+from grader.checks import (
+    Feedback,
+    assert_close,
+    assert_gradient,
+    call_text,
+    central_difference_gradient,
+    expect_array,
+)
 
 
 def _out(size, f, stride, pad):
@@ -205,10 +212,11 @@ def test_convolution_backward_with_stride_and_padding_matches_numerical_gradient
     name = f"Convolution(<W {W.shape}>, <b (3,)>, stride={s}, pad={p})"
     dx = layer.backward(dout.copy())
     num_dx = numeric_dx(lambda v: ref_conv(v, W, b, s, p), x, dout)
-    assert_gradient(dx, num_dx, call_text(name + ".backward: dx", dout, seed=seed))
+    call = call_text(name + ".backward", dout, seed=seed)
+    assert_gradient(dx, num_dx, call)
     num_dW, num_db = numeric_dW_db(lambda Ww, bw: ref_conv(x, Ww, bw, s, p), W, b, dout)
-    assert_gradient(layer.dW, num_dW, f"{name}.dW after backward [seed {seed}]")
-    assert_gradient(layer.db, num_db, f"{name}.db after backward [seed {seed}]")
+    assert_gradient(layer.dW, num_dW, "layer.dW after " + call)
+    assert_gradient(layer.db, num_db, "layer.db after " + call)
 
 
 # -- Pooling ------------------------------------------------------------------------------
@@ -248,7 +256,8 @@ def test_pooling_backward_sends_ties_to_the_first_maximum(student):
     x = np.array([[[[1.0, 1.0, 0.0, 2.0], [1.0, 0.0, 2.0, 2.0], [3.0, 3.0, 3.0, 3.0], [3.0, 3.0, 3.0, 3.0]]]])
     for s in (2, 1):
         layer = conv.Pooling(2, 2, stride=s)
-        out = layer.forward(x)
-        dout = np.arange(1.0, 1.0 + np.asarray(out).size).reshape(np.asarray(out).shape)
+        expected = ref_pool(x, 2, 2, s)
+        expect_array(layer.forward(x), call_text(f"Pooling(2, 2, stride={s}).forward", x), shape=expected.shape)
+        dout = np.arange(1.0, 1.0 + expected.size).reshape(expected.shape)
         call = call_text(f"Pooling(2, 2, stride={s}).backward", dout) + " on windows with tied maxima"
         assert_close(layer.backward(dout.copy()), ref_pool_backward(x, dout, 2, 2, s), call)

@@ -125,7 +125,7 @@ def _set_attr(attr: str, value_fn: Callable[[ast.AST], object]) -> Edit:
     return edit
 
 
-def _mutations(node: ast.AST, infer_dims: set[int] = frozenset()) -> Iterator[tuple[str, Edit]]:  # type: ignore[assignment]
+def _mutations(node: ast.AST, infer_dims: frozenset[int] | set[int] = frozenset()) -> Iterator[tuple[str, Edit]]:
     """(description, edit) for every mutation of this node; edits work on a copy of the tree.
     ``infer_dims``: ids of the 1 in ``reshape(-1, ...)``, which is not turned into -2 (numpy reads
     every negative size as "infer this one", so that mutant could never be caught)."""
@@ -162,7 +162,8 @@ def _mutations(node: ast.AST, infer_dims: set[int] = frozenset()) -> Iterator[tu
 
         yield label, drop
     elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
-        yield f"{node.value} -> {not node.value}", _set_attr("value", lambda n: not n.value)  # type: ignore[attr-defined]
+        flipped = not node.value
+        yield f"{node.value} -> {flipped}", _set_attr("value", lambda n: flipped)
     elif isinstance(node, ast.Constant) and _num(node.value):
         v = node.value
         new_values: list[object] = []
@@ -255,10 +256,13 @@ def _skipped(tree: ast.Module) -> set[int]:
         elif isinstance(node, ast.keyword) and node.arg == "axis":
             cover(node.value)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    cover(body[0])
+            first = node.body[0] if node.body else None
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                cover(first)
     return skip
 
 
@@ -268,7 +272,11 @@ def _infer_dims(tree: ast.Module) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
             for arg in node.args:
-                if isinstance(arg, ast.UnaryOp) and isinstance(arg.op, ast.USub) and isinstance(arg.operand, ast.Constant):
+                if (
+                    isinstance(arg, ast.UnaryOp)
+                    and isinstance(arg.op, ast.USub)
+                    and isinstance(arg.operand, ast.Constant)
+                ):
                     found.add(id(arg.operand))
     return found
 
@@ -465,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="checks to run in parallel (default 1)")
     parser.add_argument("--list-survivors", action="store_true", help="print survivors as allow-list lines")
     parser.add_argument("--solutions", type=Path, default=REPO / "solutions", help="solutions folder")
-    parser.add_argument("--equivalents", type=Path, default=EQUIVALENTS_FILE, help="allow-list of equivalent mutants")
+    parser.add_argument("--equivalents", type=Path, default=EQUIVALENTS_FILE, help="allow-list of equivalents")
     parser.add_argument("--min-rate", type=float, default=None, help="exit 1 if a chapter's kill rate is lower")
     args = parser.parse_args(argv)
 

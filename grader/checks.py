@@ -201,7 +201,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-
 def central_difference_gradient(f: Any, x: np.ndarray, h: float = 1e-5, batched: bool = False) -> np.ndarray:
     """d f(x) / dx by central differences, computed on the trusted side.
 

@@ -55,8 +55,8 @@ class Convolution:
         self.db = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        FN, C, FH, FW = self.W.shape
-        N, C, H, W = x.shape
+        FN, _, FH, FW = self.W.shape
+        N, _, H, W = x.shape
         out_h = conv_output_size(H, FH, self.stride, self.pad)
         out_w = conv_output_size(W, FW, self.stride, self.pad)
         col = im2col(x, FH, FW, self.stride, self.pad)

@@ -2,7 +2,7 @@
 
 Every reference module of a chapter (``solutions/chapterN/*.py``) is mutated one small change at
 a time with ``ast`` — operator swaps (+/-, *,/, //->/, comparisons, and/or), numeric constants
-(1e-7 -> 0, 0.5 -> 1, n -> n+1 / n-1, sign), ``axis=`` changes, off-by-one slice bounds and
+(floats -> 0, 1 and -x, e.g. 1e-7 -> 0, 0.5 -> 1; ints n -> n+1, n-1), ``axis=`` changes, off-by-one slice bounds and
 ``range`` arguments, removed unary minus / ``not``, ``return x`` -> ``return``, removed
 ``keepdims``, swapped neighbouring call arguments, ``+=`` -> ``=``, and a few numpy function swaps
 (max/min, argmax/argmin, sum/mean). Each mutant is written into a temporary copy of the chapter's
@@ -170,7 +170,7 @@ def _mutations(node: ast.AST, infer_dims: frozenset[int] | set[int] = frozenset(
         if isinstance(v, int):
             new_values += [v - 1] if id(node) in infer_dims else [v + 1, v - 1]
         else:
-            new_values += [0.0, 1.0, -v, v * 2]
+            new_values += [0.0, 1.0, -v]
         for new_v in dict.fromkeys(x for x in new_values if x != v):
             yield f"{v!r} -> {new_v!r}", _set_attr("value", lambda n, new_v=new_v: new_v)
     elif isinstance(node, ast.Return) and node.value is not None:

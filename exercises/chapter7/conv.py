@@ -128,8 +128,8 @@ class Convolution:
         raise NotImplementedError
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        """With dout as rows (N*OH*OW, FN): db = sum over rows, dW = col.T @ dout (reshaped to W's
-        shape), dcol = dout @ W.reshape(FN, -1); dx = col2im(dcol, ...)."""
+        """With dout as rows (N*OH*OW, FN): db = sum over the rows, dW = (col.T @ dout).T reshaped to
+        (FN, C, FH, FW), dcol = dout @ W.reshape(FN, -1); dx = col2im(dcol, x.shape, FH, FW, stride, pad)."""
         # TODO: undo forward's transpose, then compute self.db, self.dW and dx as above.
         raise NotImplementedError
 

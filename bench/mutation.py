@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 EQUIVALENTS_FILE = Path(__file__).resolve().parent / "equivalent_mutants.txt"
+PLACEHOLDER = "REASON (write why no test can tell this mutant apart, or strengthen the suite)"
 
 BINOP_SWAPS: dict[type, tuple[type, ...]] = {
     ast.Add: (ast.Sub,),
@@ -391,7 +392,7 @@ def load_equivalents(path: Path = EQUIVALENTS_FILE) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         key, sep, reason = line.rpartition(" | ")
-        if not sep or not reason.strip():
+        if not sep or not reason.strip() or reason.strip() == PLACEHOLDER:
             raise SystemExit(f"{path.name}: every entry needs a reason after ' | ': {line}")
         entries[key.strip()] = reason.strip()
     return entries
@@ -525,7 +526,7 @@ def _print_result(result: ChapterResult, list_survivors: bool, min_rate: float |
         m = o.mutant
         assert m is not None
         if list_survivors:
-            print(f"{m.key} | REASON (if equivalent)")
+            print(f"{m.key} | {PLACEHOLDER}")
         else:
             print(f"  survived {m.where}:{m.col} [{m.scope}] {m.description}: {m.code}")
     for o in result.equivalent:

@@ -83,3 +83,7 @@ def test_equivalents_file_entries_need_a_reason(mutation, tmp_path):
     bad.write_text("chapter2/perceptron.py OR no reason\n")
     with pytest.raises(SystemExit):
         mutation.load_equivalents(bad)
+    unedited = tmp_path / "unedited.txt"
+    unedited.write_text(f"chapter2/perceptron.py | OR | 0.2 -> 0.0 @41 | return x | {mutation.PLACEHOLDER}\n")
+    with pytest.raises(SystemExit):
+        mutation.load_equivalents(unedited)

@@ -1,13 +1,15 @@
 """Mutation check: do the suites catch small mistakes in the reference solutions?
 
 Every reference module of a chapter (``solutions/chapterN/*.py``) is mutated one small change at
-a time with ``ast`` — operator swaps (+/-, *,/, //->/, comparisons, and/or), numeric constants
-(floats -> 0, 1 and -x, e.g. 1e-7 -> 0, 0.5 -> 1; ints n -> n+1, n-1), ``axis=`` changes, off-by-one slice bounds and
-``range`` arguments, removed unary minus / ``not``, ``return x`` -> ``return``, removed
-``keepdims``, swapped neighbouring call arguments, ``+=`` -> ``=``, and a few numpy function swaps
-(max/min, argmax/argmin, sum/mean). Each mutant is written into a temporary copy of the chapter's
-solutions and graded with ``grader.runner.run_check`` (public + hidden suites); it is *killed*
-when the score drops below the maximum.
+a time with ``ast``: operator swaps (+ -, * /, // -> /, ** -> *, comparisons, and/or), numeric
+constants (floats -> 0, 1 and -x, e.g. 1e-7 -> 0, 0.5 -> 1; ints n -> n+1 and n-1), ``axis=``
+changes (0 -> 1/-1, 1 -> 0, -1 -> 0), off-by-one slice bounds and ``range`` arguments, removed
+unary minus / ``not``, ``return x`` -> ``return``, removed ``keepdims``, swapped neighbouring call
+arguments, ``+=`` -> ``=``, True <-> False, and a few numpy function swaps (max/min,
+argmax/argmin, sum/mean). Docstrings, annotations, imports and ``if __name__`` blocks are left
+alone; mutants producing identical code are counted once. Each mutant is written into a temporary
+copy of the chapter's solutions and graded with ``grader.runner.run_check`` (public + hidden
+suites, in a fresh process each); it is *killed* when the score drops below the maximum.
 
     python bench/mutation.py --chapter chapter7 --jobs 2
     python bench/mutation.py --chapter chapter2 --chapter chapter7 --list-survivors

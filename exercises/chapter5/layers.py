@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # --- provided helpers (chapters 3 and 4) ---------------------------------------------
 
 

@@ -111,7 +111,9 @@ def test_affine_backward_gives_dx_dW_db(student):
     layer = student.load("layers").Affine(W, b)
     assert_close(layer.forward(x), x @ W + b, call_text("Affine(W, b).forward", x, seed=55))
     call = call_text("Affine.backward", dout, seed=55)
-    assert_gradient(layer.backward(dout.copy()), numerical_gradient(backward_target(lambda v: v @ W + b, dout), x), call)
+    assert_gradient(
+        layer.backward(dout.copy()), numerical_gradient(backward_target(lambda v: v @ W + b, dout), x), call
+    )
     num_W = numerical_gradient(backward_target(lambda w: x @ w + b, dout), W)
     assert_gradient(layer.dW, num_W, call + ", then layer.dW")
     num_b = numerical_gradient(backward_target(lambda c: x @ W + c, dout), b)
@@ -137,4 +139,6 @@ def test_softmax_with_loss_backward_matches_numerical_gradient(student):
     layer = student.load("layers").SoftmaxWithLoss()
     assert_close(layer.forward(x, t), _softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t, seed=57))
     numeric = numerical_gradient(lambda v: _softmax_loss(v, t), x)
-    assert_gradient(layer.backward(1), numeric, call_text("SoftmaxWithLoss.backward", 1, seed=57) + " after forward(x, t)")
+    assert_gradient(
+        layer.backward(1), numeric, call_text("SoftmaxWithLoss.backward", 1, seed=57) + " after forward(x, t)"
+    )

@@ -79,7 +79,9 @@ def test_sigmoid_on_1d_and_large_inputs(student):
     assert_close(layer.forward(x.copy()), _sigmoid(x), call_text("Sigmoid().forward", x))
     # exact derivative y(1-y): the numerical one is too noisy where sigmoid saturates
     y = _sigmoid(x)
-    assert_close(layer.backward(dout.copy()), dout * y * (1 - y), call_text("Sigmoid.backward", dout), rtol=1e-6, atol=1e-12)
+    assert_close(
+        layer.backward(dout.copy()), dout * y * (1 - y), call_text("Sigmoid.backward", dout), rtol=1e-6, atol=1e-12
+    )
 
 
 @pytest.mark.exercise("chapter5.Affine")

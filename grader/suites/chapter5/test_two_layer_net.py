@@ -33,6 +33,7 @@ def _loss(p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
 def _numerical(p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     grads = {}
     for key in KEYS:
+
         def f(v: np.ndarray, key: str = key) -> float:
             return _loss({**p, key: v}, x, t)
 

@@ -32,11 +32,11 @@ def _check_steps(opt, name: str, seed: int, steps: int, reference, grads_fn=_gra
         sent = {k: v.copy() for k, v in grads.items()}
         opt.update(params, sent)
         reference(expected, grads)
-        for key in expected:
+        for key, want in expected.items():
             call = call_text(f"{name}.update", params, grads, seed=seed) + f", step {step} of {steps}: params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):
                 raise Feedback(f"{call} is no longer an array; update the arrays in params in place.")
-            assert_close(params[key], expected[key], call, rtol=1e-6, atol=1e-7)
+            assert_close(params[key], want, call, rtol=1e-6, atol=1e-7)
 
 
 def _not_in_place(params: dict[str, np.ndarray], before: dict[str, np.ndarray], call: str) -> None:

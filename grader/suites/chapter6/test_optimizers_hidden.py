@@ -29,11 +29,11 @@ def _check_steps(opt, name: str, seed: int, steps: int, reference, grads_fn=_gra
         grads = grads_fn(rng, params)
         opt.update(params, {k: v.copy() for k, v in grads.items()})
         reference(expected, grads)
-        for key in expected:
+        for key, want in expected.items():
             call = call_text(f"{name}.update", params, grads, seed=seed) + f", step {step} of {steps}: params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):
                 raise Feedback(f"{call} is no longer an array; update the arrays in params in place.")
-            assert_close(params[key], expected[key], call, rtol=1e-6, atol=1e-7)
+            assert_close(params[key], want, call, rtol=1e-6, atol=1e-7)
 
 
 def _momentum(lr: float, momentum: float):

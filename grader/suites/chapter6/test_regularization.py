@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array
 from grader.gradcheck import backward_target, numerical_gradient
 
 EPS = 1e-6
@@ -36,7 +36,12 @@ def test_he_std_values(student):
 @pytest.mark.points(2)
 def test_weight_decay_loss_penalises_the_weights(student):
     rng = np.random.default_rng(80)
-    params = {"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=4), "W2": rng.normal(size=(4, 2)), "b2": rng.normal(size=2)}
+    params = {
+        "W1": rng.normal(size=(3, 4)),
+        "b1": rng.normal(size=4),
+        "W2": rng.normal(size=(4, 2)),
+        "b2": rng.normal(size=2),
+    }
     expected = 0.5 * 0.1 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
     call = call_text("weight_decay_loss", params, 0.1, seed=80)
     assert_close(student.load("regularization").weight_decay_loss(params, 0.1), expected, call)
@@ -53,7 +58,9 @@ def _check_train_mask(out: object, x: np.ndarray, ratio: float, call: str) -> np
         )
     share = float(dropped.mean())
     if abs(share - ratio) > 0.05:
-        raise Feedback(f"{call}: {share:.1%} of the units were dropped; with dropout_ratio={ratio} expect about {ratio:.0%}.")
+        raise Feedback(
+            f"{call}: {share:.1%} of the units were dropped; with dropout_ratio={ratio} expect about {ratio:.0%}."
+        )
     return ~dropped
 
 
@@ -69,7 +76,9 @@ def test_dropout_training_mask_and_backward(student):
     call = call_text("Dropout.backward", dout, seed=81) + " after forward(x, True)"
     dx = expect_array(layer.backward(dout.copy()), call, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
-        raise Feedback(f"{call}: the gradient must flow exactly through the units forward kept, and be 0 for the dropped ones.")
+        raise Feedback(
+            f"{call}: the gradient must flow exactly through the units forward kept, and be 0 for the dropped ones."
+        )
 
 
 @pytest.mark.exercise("chapter6.Dropout")
@@ -88,7 +97,11 @@ def test_batchnorm_forward_training(student):
     x = rng.normal(loc=3.0, scale=2.0, size=(5, 4))
     gamma, beta = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4)
     layer = student.load("regularization").BatchNormalization(gamma, beta)
-    assert_close(layer.forward(x, True), _bn_train(x, gamma, beta), call_text("BatchNormalization(gamma, beta).forward", x, True, seed=83))
+    assert_close(
+        layer.forward(x, True),
+        _bn_train(x, gamma, beta),
+        call_text("BatchNormalization(gamma, beta).forward", x, True, seed=83),
+    )
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")
@@ -98,7 +111,11 @@ def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
     x = rng.normal(loc=1.0, scale=2.0, size=(5, 4))
     gamma, beta, dout = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4), rng.normal(size=(5, 4))
     layer = student.load("regularization").BatchNormalization(gamma, beta)
-    assert_close(layer.forward(x, True), _bn_train(x, gamma, beta), call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84))
+    assert_close(
+        layer.forward(x, True),
+        _bn_train(x, gamma, beta),
+        call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84),
+    )
     call = call_text("BatchNormalization.backward", dout, seed=84) + " after a training forward"
     numeric = numerical_gradient(backward_target(lambda v: _bn_train(v, gamma, beta), dout), x)
     assert_gradient(layer.backward(dout.copy()), numeric, call)

@@ -54,7 +54,9 @@ def test_dropout_defaults(student):
     out = expect_array(layer.forward(x), call, shape=x.shape)
     share = float((out == 0).mean())
     if abs(share - 0.5) > 0.06:
-        raise Feedback(f"{call}: {share:.1%} of the units were dropped; by default (dropout_ratio=0.5, train_flg=True) expect about half.")
+        raise Feedback(
+            f"{call}: {share:.1%} of the units were dropped; by default (dropout_ratio=0.5, train_flg=True) expect about half."
+        )
     assert_close(layer.forward(x, False), x * 0.5, call_text("Dropout().forward", x, False, seed=91))
 
 
@@ -115,7 +117,11 @@ def test_batchnorm_backward_other_batch_size(student):
     x = rng.normal(size=(3, 6))
     gamma, beta, dout = rng.uniform(0.5, 1.5, size=6), rng.normal(size=6), rng.normal(size=(3, 6))
     layer = student.load("regularization").BatchNormalization(gamma, beta)
-    assert_close(layer.forward(x, True), _bn_train(x, gamma, beta), call_text("BatchNormalization(gamma, beta).forward", x, True, seed=95))
+    assert_close(
+        layer.forward(x, True),
+        _bn_train(x, gamma, beta),
+        call_text("BatchNormalization(gamma, beta).forward", x, True, seed=95),
+    )
     call = call_text("BatchNormalization.backward", dout, seed=95) + " after a training forward"
     numeric = numerical_gradient(backward_target(lambda v: _bn_train(v, gamma, beta), dout), x)
     assert_gradient(layer.backward(dout.copy()), numeric, call)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-
 from layers import Affine, Relu, SoftmaxWithLoss
 
 
@@ -58,7 +57,7 @@ class TwoLayerNet:
         return np.mean(y == t)
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict:
-        loss_W = lambda W: self.loss(x, t)  # noqa: E731 - W is changed in place
+        loss_W = lambda W: self.loss(x, t)  # W is changed in place by numerical_gradient
         return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict:

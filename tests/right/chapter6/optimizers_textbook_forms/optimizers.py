@@ -14,7 +14,7 @@ class SGD:
         self.lr = lr
 
     def update(self, params: dict, grads: dict) -> None:
-        for key in params.keys():
+        for key in params:
             params[key] = params[key] - self.lr * grads[key]
 
 
@@ -27,7 +27,7 @@ class Momentum:
     def update(self, params: dict, grads: dict) -> None:
         if self.v is None:
             self.v = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             # the velocity remembers past steps and decays by `momentum` each time
             self.v[key] = self.momentum * self.v[key] + self.lr * grads[key]  # the other sign convention
             params[key] -= self.v[key]
@@ -41,7 +41,7 @@ class AdaGrad:
     def update(self, params: dict, grads: dict) -> None:
         if self.h is None:
             self.h = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             self.h[key] += grads[key] * grads[key]
             # 1e-7 keeps the step finite while h is still 0
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
@@ -56,7 +56,7 @@ class RMSprop:
     def update(self, params: dict, grads: dict) -> None:
         if self.h is None:
             self.h = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             # a moving average forgets old gradients, unlike AdaGrad's running sum
             self.h[key] = self.decay_rate * self.h[key] + (1 - self.decay_rate) * grads[key] ** 2
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
@@ -77,7 +77,7 @@ class Adam:
             self.v = {key: np.zeros_like(val) for key, val in params.items()}
         self.iter += 1
         # bias correction folded into the step size: m and v start at 0 and are too small early on
-        for key in params.keys():
+        for key in params:
             self.m[key] = self.beta1 * self.m[key] + (1 - self.beta1) * grads[key]
             self.v[key] = self.beta2 * self.v[key] + (1 - self.beta2) * grads[key] ** 2
             m_hat = self.m[key] / (1 - self.beta1**self.iter)

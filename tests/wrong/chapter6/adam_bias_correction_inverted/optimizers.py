@@ -14,7 +14,7 @@ class SGD:
         self.lr = lr
 
     def update(self, params: dict, grads: dict) -> None:
-        for key in params.keys():
+        for key in params:
             params[key] -= self.lr * grads[key]
 
 
@@ -27,7 +27,7 @@ class Momentum:
     def update(self, params: dict, grads: dict) -> None:
         if self.v is None:
             self.v = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             # the velocity remembers past steps and decays by `momentum` each time
             self.v[key] = self.momentum * self.v[key] - self.lr * grads[key]
             params[key] += self.v[key]
@@ -41,7 +41,7 @@ class AdaGrad:
     def update(self, params: dict, grads: dict) -> None:
         if self.h is None:
             self.h = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             self.h[key] += grads[key] * grads[key]
             # 1e-7 keeps the step finite while h is still 0
             params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
@@ -56,7 +56,7 @@ class RMSprop:
     def update(self, params: dict, grads: dict) -> None:
         if self.h is None:
             self.h = {key: np.zeros_like(val) for key, val in params.items()}
-        for key in params.keys():
+        for key in params:
             # a moving average forgets old gradients, unlike AdaGrad's running sum
             self.h[key] *= self.decay_rate
             self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
@@ -79,7 +79,7 @@ class Adam:
         self.iter += 1
         # bias correction folded into the step size: m and v start at 0 and are too small early on
         lr_t = self.lr * np.sqrt(1.0 - self.beta1**self.iter) / (1.0 - self.beta2**self.iter)
-        for key in params.keys():
+        for key in params:
             self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
             self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
             params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + 1e-7)

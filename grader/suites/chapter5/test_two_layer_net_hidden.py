@@ -88,10 +88,15 @@ def test_predict_returns_scores_before_softmax(student):
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
 def test_weight_init_std_scales_the_weights(student):
+    mod = student.load("two_layer_net")
     student.seed(84)
-    net = student.load("two_layer_net").TwoLayerNet(40, 50, 10, weight_init_std=0.1)
-    p = _params(net, (40, 50, 10))
-    call = "TwoLayerNet(40, 50, 10, weight_init_std=0.1).params['W1']"
-    std = float(p["W1"].std())
-    if not 0.09 < std < 0.11 or abs(float(p["W1"].mean())) > 0.01:
-        raise Feedback(f"{call} has standard deviation {std:.3g}; draw it as weight_init_std * np.random.randn(...).")
+    for std_arg, text in ((0.1, ", weight_init_std=0.1"), (0.01, "")):
+        net = mod.TwoLayerNet(40, 50, 10, weight_init_std=std_arg) if text else mod.TwoLayerNet(40, 50, 10)
+        p = _params(net, (40, 50, 10))
+        call = f"TwoLayerNet(40, 50, 10{text}).params['W1']"
+        std = float(p["W1"].std())
+        if not 0.9 * std_arg < std < 1.1 * std_arg or abs(float(p["W1"].mean())) > 0.1 * std_arg:
+            raise Feedback(
+                f"{call} has standard deviation {std:.3g}; draw it as weight_init_std * np.random.randn(...) "
+                "(weight_init_std defaults to 0.01)."
+            )

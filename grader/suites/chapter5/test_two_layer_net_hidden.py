@@ -34,7 +34,7 @@ def _check_gradient(student, seed: int, sizes: tuple[int, int, int], x: np.ndarr
     net = student.load("two_layer_net").TwoLayerNet(*sizes, weight_init_std=0.5)
     p = _params(net, sizes)
     call = call_text("net.gradient", x, t, seed=seed) + f" ({what})"
-    grads = net.gradient(x, t)
+    grads = net.gradient(x.copy(), t.copy())
     if not isinstance(grads, dict):
         raise Feedback(f"{call} should return a dict of gradients with the keys {list(KEYS)}.")
     for key in KEYS:
@@ -72,7 +72,7 @@ def test_accuracy_with_one_hot_targets(student):
     labels = (np.maximum(0, x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]).argmax(axis=1)
     labels[:2] = (labels[:2] + 1) % 5  # 6 of 8 right
     t = np.eye(5)[labels]
-    assert_close(net.accuracy(x, t), 0.75, call_text("net.accuracy", x, t, seed=82) + " with one-hot t")
+    assert_close(net.accuracy(x.copy(), t.copy()), 0.75, call_text("net.accuracy", x, t, seed=82) + " with one-hot t")
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
@@ -83,7 +83,7 @@ def test_predict_returns_scores_before_softmax(student):
     p = _params(net, (3, 4, 2))
     x = rng.normal(size=(4, 3))
     scores = np.maximum(0, x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-    assert_close(net.predict(x), scores, call_text("net.predict", x, seed=83))
+    assert_close(net.predict(x.copy()), scores, call_text("net.predict", x, seed=83))
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")

@@ -113,7 +113,7 @@ def test_two_momentum_optimizers_keep_separate_velocities(student):
     rng, params = _start(73)
     ref = _momentum(0.1, 0.9)
     expected = {k: v.copy() for k, v in params.items()}
-    for step in range(2):
+    for _ in range(2):
         grads = _grads(rng, params)
         first.update(params, {k: v.copy() for k, v in grads.items()})
         ref(expected, grads)

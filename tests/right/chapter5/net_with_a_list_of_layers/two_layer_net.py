@@ -57,7 +57,9 @@ class TwoLayerNet:
         return np.mean(y == t)
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict:
-        loss_W = lambda W: self.loss(x, t)  # W is changed in place by numerical_gradient
+        def loss_W(W: np.ndarray) -> float:
+            return self.loss(x, t)  # numerical_gradient changes W in place, so the loss sees it
+
         return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict:

@@ -58,7 +58,9 @@ class TwoLayerNet:
         return float(np.sum(y == t) / x.shape[0])
 
     def numerical_gradient(self, x: np.ndarray, t: np.ndarray) -> dict:
-        loss_W = lambda W: self.loss(x, t)  # W is changed in place by numerical_gradient
+        def loss_W(W: np.ndarray) -> float:
+            return self.loss(x, t)  # numerical_gradient changes W in place, so the loss sees it
+
         return {key: numerical_gradient(loss_W, self.params[key]) for key in ("W1", "b1", "W2", "b2")}
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict:

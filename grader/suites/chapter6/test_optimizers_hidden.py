@@ -165,3 +165,14 @@ def test_adam_defaults_over_ten_steps(student):
 def test_adam_uses_its_beta_arguments(student):
     opt = student.load("optimizers").Adam(lr=0.05, beta1=0.5, beta2=0.8)
     _check_steps(opt, "Adam(lr=0.05, beta1=0.5, beta2=0.8)", 79, 4, _adam(0.05, 0.5, 0.8))
+
+
+@pytest.mark.exercise("chapter6.Adam")
+def test_adam_zero_gradient_leaves_param_unchanged(student):
+    def zero_first(rng, params):
+        grads = _grads(rng, params)
+        grads["b1"][:] = 0.0  # a unit that never gets a gradient: m = v = 0, the step must be 0
+        return grads
+
+    opt = student.load("optimizers").Adam(lr=0.01)
+    _check_steps(opt, "Adam(lr=0.01)", 80, 3, _adam(0.01, 0.9, 0.999), zero_first)

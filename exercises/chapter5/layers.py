@@ -36,10 +36,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
-    """Mean cross-entropy over the batch; t one-hot or labels; 1e-7 inside the log (provided)."""
-    if y.ndim == 1:
-        y = y.reshape(1, -1)
-        t = t.reshape(1, -1)
+    """Mean cross-entropy of a batch y (N, C); t one-hot (N, C) or labels (N,); 1e-7 inside the log (provided)."""
     if t.size == y.size:  # one-hot -> labels
         t = t.argmax(axis=1)
     batch_size = y.shape[0]

@@ -13,9 +13,6 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
-    if y.ndim == 1:
-        y = y.reshape(1, -1)
-        t = t.reshape(1, -1)
     if t.size == y.size:  # one-hot -> labels
         t = t.argmax(axis=1)
     batch_size = y.shape[0]

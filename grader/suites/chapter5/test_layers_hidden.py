@@ -138,9 +138,19 @@ def test_softmax_with_loss_label_targets(student):
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
 def test_softmax_with_loss_large_logits_and_batch_of_one(student):
-    x = np.array([[1000.0, 998.0, 990.0]])
+    x = np.array([[1000.0, 998.0, -1000.0]])
     t = np.array([[0.0, 1.0, 0.0]])
     layer = student.load("layers").SoftmaxWithLoss()
     assert_close(layer.forward(x.copy(), t.copy()), _softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t))
     numeric = numerical_gradient(lambda v: _softmax_loss(v, t), x)
     assert_gradient(layer.backward(1), numeric, "SoftmaxWithLoss.backward(1) for a batch of one with large logits")
+
+
+@pytest.mark.exercise("chapter5.SoftmaxWithLoss")
+def test_softmax_with_loss_confident_mistake_is_capped(student):
+    # the right class gets probability ~1e-22: the 1e-7 inside the log keeps the loss finite
+    x = np.array([[0.0, 50.0], [3.0, 1.0]])
+    t = np.array([0, 0])
+    layer = student.load("layers").SoftmaxWithLoss()
+    call = call_text("SoftmaxWithLoss().forward", x, t) + " where one row is confidently wrong"
+    assert_close(layer.forward(x.copy(), t.copy()), _softmax_loss(x, t), call)

@@ -100,3 +100,23 @@ def test_weight_init_std_scales_the_weights(student):
                 f"{call} has standard deviation {std:.3g}; draw it as weight_init_std * np.random.randn(...) "
                 "(weight_init_std defaults to 0.01)."
             )
+
+
+@pytest.mark.exercise("chapter5.TwoLayerNet")
+def test_provided_numerical_gradient_still_agrees(student):
+    # the book's gradient check (5.7.3): your predict/loss must leave it working
+    rng = np.random.default_rng(85)
+    student.seed(85)
+    net = student.load("two_layer_net").TwoLayerNet(3, 4, 2, weight_init_std=0.5)
+    p = _params(net, (3, 4, 2))
+    x, t = rng.normal(size=(4, 3)), rng.integers(0, 2, size=4)
+    grads = net.numerical_gradient(x.copy(), t.copy())
+    call = call_text("net.numerical_gradient", x, t, seed=85)
+    if not isinstance(grads, dict):
+        raise Feedback(f"{call} should return a dict of gradients with the keys {list(KEYS)}.")
+    for key in KEYS:
+
+        def f(v: np.ndarray, key: str = key) -> float:
+            return _loss({**p, key: v}, x, t)
+
+        assert_gradient(grads.get(key), numerical_gradient(f, p[key]), f"{call}[{key!r}]")

@@ -2,7 +2,7 @@
 
 Book: *Deep Learning from Scratch*, chapter 5 (note 004_0ae09dde4e086bda.txt, "chap5、误差反向传播法":
 5.4 simple layers, 5.5 activation layers, 5.6 Affine/Softmax layers); also note
-002_eb37cf856aea8e1d.txt on forward and backward propagation.
+002_eb37cf856aea8e1d.txt, "3.4 神经网络参数求解" (forward and backward propagation).
 
 Check your work:  grade check chapter5
 Stuck?            grade hint chapter5.Affine   (add --lang zh for Chinese)

@@ -1,7 +1,7 @@
 """Chapter 6 — parameter update rules: SGD, Momentum, AdaGrad, RMSprop, Adam.
 
 Book: *Deep Learning from Scratch*, chapter 6 (note 004_0ae09dde4e086bda.txt, "chap6、与学习相关的技巧",
-6.1 参数的更新); also note 001_02fb43168a3e083d.txt on SGD and Adam.
+6.1、参数的更新); also note 001_02fb43168a3e083d.txt, "Learning Rate and Batch Size" (SGD, Adam).
 
 Check your work:  grade check chapter6
 Stuck?            grade hint chapter6.Adam   (add --lang zh for Chinese)

@@ -176,3 +176,16 @@ def test_adam_zero_gradient_leaves_param_unchanged(student):
 
     opt = student.load("optimizers").Adam(lr=0.01)
     _check_steps(opt, "Adam(lr=0.01)", 80, 3, _adam(0.01, 0.9, 0.999), zero_first)
+
+
+@pytest.mark.exercise("chapter6.Adam")
+def test_adam_epsilon_with_tiny_gradients(student):
+    # with beta2 = 0 the book's step-size form and the m_hat/v_hat form agree exactly,
+    # so the 1e-7 next to sqrt(v) can be seen on gradients of that size
+    def tiny_b1(rng, params):
+        grads = _grads(rng, params)
+        grads["b1"] = grads["b1"] * 1e-7
+        return grads
+
+    opt = student.load("optimizers").Adam(lr=0.01, beta1=0.9, beta2=0.0)
+    _check_steps(opt, "Adam(lr=0.01, beta1=0.9, beta2=0.0)", 81, 2, _adam(0.01, 0.9, 0.0), tiny_b1)

@@ -1,0 +1,143 @@
+"""Public checks for chapter 6 regularization: init scales, weight decay, Dropout's mask and
+test-time scaling, Batch Normalization forward, backward and running averages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array
+from grader.gradcheck import backward_target, numerical_gradient
+
+EPS = 1e-6
+
+
+def _bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    return gamma * (x - mu) / np.sqrt(var + EPS) + beta
+
+
+@pytest.mark.exercise("chapter6.xavier_std")
+def test_xavier_std_values(student):
+    fn = student.load("regularization").xavier_std
+    for n in (1, 4, 100, 784):
+        assert_close(fn(n), 1 / np.sqrt(n), call_text("xavier_std", n))
+
+
+@pytest.mark.exercise("chapter6.he_std")
+def test_he_std_values(student):
+    fn = student.load("regularization").he_std
+    for n in (1, 2, 50, 784):
+        assert_close(fn(n), np.sqrt(2 / n), call_text("he_std", n))
+
+
+@pytest.mark.exercise("chapter6.weight_decay_loss")
+@pytest.mark.points(2)
+def test_weight_decay_loss_penalises_the_weights(student):
+    rng = np.random.default_rng(80)
+    params = {
+        "W1": rng.normal(size=(3, 4)),
+        "b1": rng.normal(size=4),
+        "W2": rng.normal(size=(4, 2)),
+        "b2": rng.normal(size=2),
+    }
+    expected = 0.5 * 0.1 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    call = call_text("weight_decay_loss", params, 0.1, seed=80)
+    assert_close(student.load("regularization").weight_decay_loss(params, 0.1), expected, call)
+
+
+def _check_train_mask(out: object, x: np.ndarray, ratio: float, call: str) -> np.ndarray:
+    """Every output is 0 (dropped) or exactly x (kept); about `ratio` of them are dropped."""
+    out = expect_array(out, call, shape=x.shape)
+    dropped = out == 0
+    if not np.allclose(out[~dropped], x[~dropped], rtol=1e-12, atol=0):
+        raise Feedback(
+            f"{call}: the units you keep are changed. In the book's Dropout a kept unit passes "
+            "unchanged in training (x * mask); the scaling happens at test time instead."
+        )
+    share = float(dropped.mean())
+    if abs(share - ratio) > 0.05:
+        raise Feedback(
+            f"{call}: {share:.1%} of the units were dropped; with dropout_ratio={ratio} expect about {ratio:.0%}."
+        )
+    return ~dropped
+
+
+@pytest.mark.exercise("chapter6.Dropout")
+@pytest.mark.points(2)
+def test_dropout_training_mask_and_backward(student):
+    rng = np.random.default_rng(81)
+    x = rng.uniform(0.5, 1.5, size=(40, 50)) * rng.choice([-1.0, 1.0], size=(40, 50))
+    dout = rng.uniform(0.5, 1.5, size=(40, 50))
+    student.seed(81)
+    layer = student.load("regularization").Dropout(0.3)
+    kept = _check_train_mask(layer.forward(x.copy(), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))
+    call = call_text("Dropout.backward", dout, seed=81) + " after forward(x, True)"
+    dx = expect_array(layer.backward(dout.copy()), call, shape=x.shape)
+    if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
+        raise Feedback(
+            f"{call}: the gradient must flow exactly through the units forward kept, and be 0 for the dropped ones."
+        )
+
+
+@pytest.mark.exercise("chapter6.Dropout")
+def test_dropout_scales_at_test_time(student):
+    rng = np.random.default_rng(82)
+    x = rng.normal(size=(4, 5))
+    student.seed(82)
+    layer = student.load("regularization").Dropout(0.3)
+    assert_close(layer.forward(x.copy(), False), x * 0.7, call_text("Dropout(0.3).forward", x, False, seed=82))
+
+
+@pytest.mark.exercise("chapter6.BatchNormalization")
+@pytest.mark.points(2)
+def test_batchnorm_forward_training(student):
+    rng = np.random.default_rng(83)
+    x = rng.normal(loc=3.0, scale=2.0, size=(5, 4))
+    gamma, beta = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4)
+    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    assert_close(
+        layer.forward(x.copy(), True),
+        _bn_train(x, gamma, beta),
+        call_text("BatchNormalization(gamma, beta).forward", x, True, seed=83),
+    )
+
+
+@pytest.mark.exercise("chapter6.BatchNormalization")
+@pytest.mark.points(3)
+def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
+    rng = np.random.default_rng(84)
+    x = rng.normal(loc=1.0, scale=2.0, size=(5, 4))
+    gamma, beta, dout = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4), rng.normal(size=(5, 4))
+    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    assert_close(
+        layer.forward(x.copy(), True),
+        _bn_train(x, gamma, beta),
+        call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84),
+    )
+    call = call_text("BatchNormalization.backward", dout, seed=84) + " after a training forward"
+    numeric = numerical_gradient(backward_target(lambda v: _bn_train(v, gamma, beta), dout), x)
+    assert_gradient(layer.backward(dout.copy()), numeric, call)
+    numeric_gamma = numerical_gradient(backward_target(lambda g: _bn_train(x, g, beta), dout), gamma)
+    assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")
+    numeric_beta = numerical_gradient(backward_target(lambda b: _bn_train(x, gamma, b), dout), beta)
+    assert_gradient(layer.dbeta, numeric_beta, call + ", then layer.dbeta")
+
+
+@pytest.mark.exercise("chapter6.BatchNormalization")
+@pytest.mark.points(2)
+def test_batchnorm_test_mode_uses_running_averages(student):
+    rng = np.random.default_rng(85)
+    gamma, beta = rng.uniform(0.5, 1.5, size=3), rng.normal(size=3)
+    layer = student.load("regularization").BatchNormalization(gamma, beta, momentum=0.9)
+    mean, var = np.zeros(3), np.zeros(3)  # the book starts both at zero
+    for _ in range(3):
+        batch = rng.normal(loc=2.0, scale=3.0, size=(6, 3))
+        layer.forward(batch.copy(), True)
+        mean = 0.9 * mean + 0.1 * batch.mean(axis=0)
+        var = 0.9 * var + 0.1 * batch.var(axis=0)
+    x = rng.normal(size=(4, 3))
+    expected = gamma * (x - mean) / np.sqrt(var + EPS) + beta
+    call = call_text("BatchNormalization(gamma, beta, momentum=0.9).forward", x, False, seed=85)
+    assert_close(layer.forward(x.copy(), False), expected, call + " after 3 training batches")

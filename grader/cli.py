@@ -104,6 +104,7 @@ def list_(lang: LangOpt = None) -> None:
 
 
 from grader.quizcli import register as _reg_quiz
+
 _reg_quiz(app)
 
 from grader.student import register as _reg_student  # noqa: E402

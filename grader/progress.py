@@ -9,17 +9,16 @@ come from ``.grade/quiz_responses.json``, written by the quiz command. Stdlib on
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 from grader.catalog import Catalog, Chapter
+from grader.fsutil import locked as _locked
+from grader.fsutil import write_text_atomic
 
 STATE_DIR = ".grade"
 STATE_NAME = "state.json"
@@ -125,17 +124,7 @@ def _rel(path: Path, workspace: Path) -> str:
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file beside ``path`` and rename it over: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def _exercise_state(statuses: list[str]) -> ExerciseState:
@@ -182,23 +171,6 @@ def _update(state: dict[str, Any], report: Any) -> None:
     }
     state["format_version"] = FORMAT_VERSION
     state["updated"] = _now()
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An advisory lock beside the state file for the read-modify-write (none on Windows)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def record_check_quietly(report: Any) -> Path | None:

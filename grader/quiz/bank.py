@@ -35,6 +35,7 @@ from typing import Any, Literal
 import tomllib
 
 from grader.errors import GraderError, UnknownName, UsageError
+from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
 
 FORMAT_VERSION = 1
 QuestionType = Literal["single", "multiple", "truefalse"]
@@ -405,25 +406,7 @@ def strip_keys_file(path: Path) -> str:
     return strip_keys(load_bank_file(path))
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def require_keys(bank: Bank) -> None:

@@ -13,15 +13,14 @@ cannot be read is renamed aside (``quiz_responses.corrupt-<time>.json``), never 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.quiz.bank import write_text_atomic
+from grader.fsutil import locked as _locked
+from grader.fsutil import write_text_atomic
 
 FORMAT_VERSION = 1
 RESPONSES = Path(".grade") / "quiz_responses.json"
@@ -67,23 +66,6 @@ def load_attempts(path: Path) -> LoadResult:
         n += 1
     path.rename(aside)
     return LoadResult([], aside)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write between two quizzes finishing at once (POSIX advisory lock)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock, the rename is still atomic
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def append_attempt(path: Path, attempt: dict[str, Any]) -> LoadResult:

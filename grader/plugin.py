@@ -371,7 +371,11 @@ class Recorder:
             },
             "internal": self.internal,
         }
-        Path(self.results_path).write_text(json.dumps(data), encoding="utf-8")
+        final = Path(self.results_path)
+        partial = final.with_name(final.name + ".partial")
+        partial.unlink(missing_ok=True)
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(partial, final)
 
 
 def _read_sources(folder: Path, display_dir: str) -> dict[str, tuple[str, bytes]]:

@@ -306,6 +306,7 @@ class ForkedWorkerClient(WorkerClient):
                 "output_bytes": self.config.output_bytes,
             },
             "drop_privileges": mode != "bwrap",
+            "hide": [str(Path(p).resolve()) for p in self.hidden_paths()] if mode != "bwrap" else [],
             "seccomp": self.config.seccomp,
         }
         try:

@@ -20,7 +20,7 @@ class QuizScore:
     mode: str  # "graded" | "practice"
     score: float
     max_score: float
-    items: dict[str, float] = field(default_factory=dict)  # question id -> points earned
+    items: dict[str, float] = field(default_factory=dict)  # question id -> fraction of its points earned
     note: str = ""
 
 
@@ -78,15 +78,27 @@ class QuizScorer:
                 notes.append(f"{chapter} quiz: responses could not be scored ({type(exc).__name__})")
                 continue
             items: dict[str, float] = {}
-            for answer in clean["answers"]:
-                single = dict(clean, answers=[answer])
+            asked = clean.get("questions") or _bank_ids(bank) or [a["question"] for a in clean["answers"]]
+            for qid in asked:
+                # One question at a time: (points earned, points possible) for item analysis.
+                single = dict(clean, questions=[qid])
                 try:
-                    items[str(answer["question"])] = float(self.module.score_attempt(bank, single)[0])
+                    earned, possible = self.module.score_attempt(bank, single)
                 except Exception:  # noqa: BLE001
                     continue
+                if possible:
+                    items[str(qid)] = float(earned) / float(possible)
             mode = "graded" if attempt.get("mode") == "graded" else "practice"
             scores.append(QuizScore(chapter, mode, float(score), float(max_score), items))
         return scores, notes
+
+
+def _bank_ids(bank: Any) -> list[str]:
+    by_id = getattr(bank, "by_id", None)
+    try:
+        return [str(q) for q in by_id()] if callable(by_id) else []
+    except Exception:  # noqa: BLE001
+        return []
 
 
 def _clean_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +111,7 @@ def _clean_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
                 "selected": [s for s in a["selected"] if isinstance(s, str)][:50],
                 "time_s": float(a["time_s"]) if isinstance(a.get("time_s"), (int, float)) else 0.0,
             })
-    return {
+    clean: dict[str, Any] = {
         "chapter": attempt.get("chapter"),
         "student": attempt.get("student"),
         "mode": attempt.get("mode"),
@@ -110,18 +122,16 @@ def _clean_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
         "score": None,
         "max_score": None,
     }
+    asked = attempt.get("questions")
+    if isinstance(asked, list):
+        clean["questions"] = [q for q in asked if isinstance(q, str)][:500]
+    return clean
 
 
-KEYLESS_NAMES = ("keyless_bank_text", "keyless_text", "strip_keys", "release_text", "graded_release_text")
-
-
-def keyless_function(module: Any | None = None) -> Any | None:
-    """The quiz package's function that renders a bank without its keys (name varies)."""
+def keyless_text(chapter: str, root: Path, module: Any | None = None) -> str | None:
+    """The bank of ``chapter`` as a graded release ships it (no keys), or None without
+    the quiz package. ``strip_keys(bank) -> str`` is the quiz package's function."""
     module = module if module is not None else quiz_module()
-    if module is None:
+    if module is None or not callable(getattr(module, "strip_keys", None)):
         return None
-    for name in KEYLESS_NAMES:
-        fn = getattr(module, name, None)
-        if callable(fn):
-            return fn
-    return None
+    return str(module.strip_keys(module.load_bank(chapter, root=root)))

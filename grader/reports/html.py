@@ -27,16 +27,16 @@ svg text{font-family:system-ui,sans-serif}
 """
 
 
-def _histogram(stats: ChapterStats, width: int = 320, height: int = 170) -> str:
+def _histogram(stats: ChapterStats, width: int = 320, height: int = 190) -> str:
     counts = stats.histogram(10)
     top = max(counts) or 1
-    left, bottom, plot_h = 30, 30, height - 50
-    bar_w = (width - left - 10) / 10
+    left, right, bottom, plot_h = 30, 20, 30, height - 70  # room for the title and the count labels
+    bar_w = (width - left - right) / 10
     parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{escape(stats.chapter)} histogram">']
     parts.append(f'<text x="{width / 2}" y="14" text-anchor="middle" font-size="13" font-weight="bold">'
                  f'{escape(stats.chapter)} (n={len(stats.scores)}, max {stats.max_score:g})</text>')
     base = height - bottom
-    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="{MUTED}"/>')
+    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="{MUTED}"/>')
     for i, c in enumerate(counts):
         h = plot_h * c / top
         x = left + i * bar_w

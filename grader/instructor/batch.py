@@ -58,7 +58,7 @@ def run_batch(
             "-c", str(SUITES_DIR / "pytest.ini"),
             "--rootdir", str(SUITES_DIR),
             "-p", "grader.plugin",
-            "-q", "--no-header", "-p", "no:warnings",
+            "-q", "--no-header", "-p", "no:warnings", "-rN",
             "--grader-targets", str(targets_file),
             "--grader-chapter", chapter.id,
             "--grader-results", str(results_file),

@@ -151,6 +151,7 @@ class Zygote:
         self.sock: socket.socket | None = None
         self._ready = False
         self.restarts = 0
+        self.keep: list[str] = []
 
     def hidden_paths(self) -> list[str]:
         import tempfile
@@ -164,8 +165,10 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         command = [sys.executable, "-I", "-S", "-c", ZYGOTE, str(theirs.fileno())]
         self.mode = sandbox.choose(self.sandbox_request)
+        import_paths = channel._import_paths(self.extra_paths)
+        self.keep = sandbox.needed_paths(import_paths)
         if self.mode == "bwrap":
-            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir="/")
+            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir="/", keep=self.keep)
         env = dict(channel.STUDENT_ENV)
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
         self.proc = subprocess.Popen(
@@ -183,7 +186,7 @@ class Zygote:
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
         boot = {
-            "paths": channel._import_paths(self.extra_paths),
+            "paths": import_paths,
             "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
             "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
             "wipe_tmp": self.mode == "bwrap",  # only a private /tmp is ours to empty
@@ -306,7 +309,7 @@ class ForkedWorkerClient(WorkerClient):
                 "output_bytes": self.config.output_bytes,
             },
             "drop_privileges": mode != "bwrap",
-            "hide": [str(Path(p).resolve()) for p in self.hidden_paths()] if mode != "bwrap" else [],
+            "hide": sandbox.safe_hides(self.hidden_paths(), self.zygote.keep) if mode != "bwrap" else [],
             "seccomp": self.config.seccomp,
         }
         try:

@@ -121,6 +121,8 @@ def _target_token(index: int) -> str:
 
 
 class Recorder:
+    client: Any  # the current target's WorkerClient (None between targets in batch mode)
+
     def __init__(self, config: pytest.Config) -> None:
         from grader.boundary.channel import WorkerClient, WorkerConfig
         from grader.catalog import load_catalog
@@ -275,9 +277,18 @@ class Recorder:
         that dominated grading. Nothing reads it: statuses come from ``_classify``."""
         if self.batch is None or call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
             return None
+        when = "call" if call.when == "collect" else call.when
         return pytest.TestReport(
-            item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed",
-            call.excinfo.exconly()[:1000], call.when, [], call.duration, call.start, call.stop,
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            call.excinfo.exconly()[:1000],
+            when,
+            [],
+            call.duration,
+            call.start,
+            call.stop,
             user_properties=item.user_properties,
         )
 

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+from instructor_helpers import REPO, bomb_zip, fake_quiz_module, make_folder_submission, responses, zip_folder
 from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
-from instructor_helpers import REPO, bomb_zip, fake_quiz_module, make_folder_submission, responses, zip_folder
 
 
 @pytest.fixture(autouse=True)

@@ -8,15 +8,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from instructor_helpers import REPO, fake_quiz_module
 from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.instructor.release import audit_release, make_release, read_hidden_counts, secret_markers
 from grader.instructor.submission import read_submission
-from instructor_helpers import REPO, fake_quiz_module
 
 
 @pytest.fixture(scope="module")

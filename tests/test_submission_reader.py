@@ -5,9 +5,9 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+from instructor_helpers import bomb_zip, make_folder_submission, zip_folder
 
 from grader.instructor.submission import BadSubmission, read_submission
-from instructor_helpers import bomb_zip, make_folder_submission, zip_folder
 
 
 def test_folder_and_zip_of_the_same_work_read_the_same_files(tmp_path):

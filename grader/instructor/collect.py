@@ -18,14 +18,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Protocol
 
 from grader.errors import UsageError
 from grader.instructor.gradebook import Gradebook, Graded
 from grader.instructor.submission import BadSubmission, Submission, materialize, read_submission, student_from_name
-
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
 
@@ -48,7 +48,7 @@ class CollectSummary:
         return self.submission_chapters / self.elapsed if self.elapsed > 0 else 0.0
 
 
-class Progress:
+class Progress(Protocol):
     """What collect reports while it runs (the CLI passes a rich progress bar)."""
 
     def start(self, total: int) -> None: ...
@@ -56,6 +56,17 @@ class Progress:
     def advance(self, n: int, text: str = "") -> None: ...
 
     def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, n: int, text: str = "") -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
 
 def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
@@ -137,7 +148,7 @@ def collect(
     from grader.instructor.quizzes import QuizScorer
 
     started = time.monotonic()
-    progress = progress or Progress()
+    progress = progress or NullProgress()
     paths = expand_inputs(inputs)
     chapters = chapters or default_chapters()
     summary = CollectSummary(found=len(paths), executor="dask" if scheduler else "local")

@@ -32,11 +32,11 @@ def table(gb: Gradebook) -> tuple[list[str], list[dict[str, Any]], dict[str, flo
     qz_scores = gb.quiz_scores()
     possible: dict[str, float] = {}
     for per in ch_scores.values():
-        for ch, r in per.items():
-            possible[ch] = max(possible.get(ch, 0.0), r["max_score"])
+        for ch, cell in per.items():
+            possible[ch] = max(possible.get(ch, 0.0), cell["max_score"])
     for per in qz_scores.values():
-        for ch, r in per.items():
-            possible[f"quiz {ch}"] = max(possible.get(f"quiz {ch}", 0.0), r["max_score"])
+        for ch, cell in per.items():
+            possible[f"quiz {ch}"] = max(possible.get(f"quiz {ch}", 0.0), cell["max_score"])
     columns = ["student", "submission", "submitted_at", *chapters, *[f"quiz {c}" for c in quizzes], "total", "max_total"]
     rows = []
     for sub in latest:
@@ -104,8 +104,8 @@ def gradescope_results(gb: Gradebook, sub: Any) -> dict[str, Any]:
             "visibility": "visible" if r["visibility"] == "public" else "after_published",
         })
         total += r["score"]
-    for ch in chapters.values():
-        elapsed += ch["execution_time"]
+    for ch_row in chapters.values():
+        elapsed += ch_row["execution_time"]
     for ch, q in gb.quiz_scores().get(sub["hash"], {}).items():
         tests.append({"name": f"quiz {ch}", "score": q["score"], "max_score": q["max_score"],
                       "status": "passed" if q["score"] >= q["max_score"] else "failed",

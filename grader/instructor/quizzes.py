@@ -44,6 +44,7 @@ class QuizScorer:
 
     def _bank(self, chapter: str) -> Any | None:
         if chapter not in self._banks:
+            assert self.module is not None
             try:
                 self._banks[chapter] = self.module.load_bank(chapter, root=self.root)
             except Exception as exc:  # noqa: BLE001 - a missing bank must not stop collection

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -69,13 +71,19 @@ def generate(root: Path, n: int, chapters: list[str], seed: int = 0) -> dict[str
     return kinds
 
 
-def naive(subs: list[Path], chapters: list[str], workers: int, sandbox: str) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and every finished descendant (pytest sessions, workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def naive(subs: list[Path], chapters: list[str], workers: int, sandbox: str) -> tuple[float, float]:
     catalog = load_catalog()
     jobs = [(catalog.chapter(ch), s / "exercises") for s in subs for ch in chapters]
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(lambda job: run_check(job[0], job[1], sandbox=sandbox), jobs))
-    return len(jobs) / (time.monotonic() - started)
+    return len(jobs) / (time.monotonic() - started), (cpu_seconds() - cpu) / len(jobs)
 
 
 def main() -> None:
@@ -93,19 +101,26 @@ def main() -> None:
         subs = tmp / "subs"
         results["kinds"] = generate(subs, args.n, chapters)
         print(f"{args.n} submissions × {len(chapters)} chapters ({', '.join(chapters)}): {results['kinds']}")
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         for w in args.workers:
+            cpu = cpu_seconds()
             summary = collect([subs], tmp / f"gb-{w}.sqlite", workers=w, sandbox=args.sandbox)
             assert summary.graded == args.n and not summary.failed, summary
-            rate = args.n * len(chapters) / summary.elapsed
-            results[f"batch_workers_{w}"] = round(rate, 2)
-            print(f"batch collect, {w} worker(s): {summary.elapsed:6.1f} s  {rate:6.1f} submission-chapters/s")
+            n_sc = args.n * len(chapters)
+            rate = n_sc / summary.elapsed
+            cpu_per = (cpu_seconds() - cpu) / n_sc
+            results[f"batch_workers_{w}"] = {"rate": round(rate, 2), "cpu_s_per_submission_chapter": round(cpu_per, 4)}
+            print(f"batch collect, {w} worker(s): {summary.elapsed:6.1f} s  {rate:6.1f} submission-chapters/s"
+                  f"  ({1000 * cpu_per:.0f} ms CPU each; 2 idle cores would give {2 / cpu_per:.0f}/s)"
+                  f"  load {os.getloadavg()[0]:.1f}")
             iso = summary.isolation
         results["isolation"] = iso
         sample = sorted(subs.iterdir())[: args.naive_sample]
-        rate = naive(sample, chapters, 2, args.sandbox)
-        results["naive_2_workers"] = round(rate, 2)
+        rate, cpu_per = naive(sample, chapters, 2, args.sandbox)
+        results["naive_2_workers"] = {"rate": round(rate, 2), "cpu_s_per_submission_chapter": round(cpu_per, 4)}
         print(f"naive (fresh run_check per submission-chapter, 2 in parallel, {len(sample)} submissions): "
-              f"{rate:6.1f} submission-chapters/s")
+              f"{rate:6.1f} submission-chapters/s  ({1000 * cpu_per:.0f} ms CPU each; "
+              f"2 idle cores would give {2 / cpu_per:.1f}/s)  load {os.getloadavg()[0]:.1f}")
         print("isolation:", ", ".join(iso))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))

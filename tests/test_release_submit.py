@@ -65,6 +65,17 @@ def test_hidden_counts_manifest_has_counts_only(release):
     assert ch2 == {"tests": 4, "points": 5.0}
 
 
+def test_student_check_in_the_release_says_how_many_hidden_tests_run_at_grading(release):
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(release), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", COLUMNS="200")
+    res = subprocess.run([sys.executable, "-m", "grader", "check", "chapter2"], cwd=release, env=env,
+                         capture_output=True, timeout=120)
+    out = res.stdout.decode()
+    assert "4 hidden tests run at grading" in out, out + res.stderr.decode()
+    assert "0/4 public checks passed" in out
+
+
 def test_wheel_built_from_the_release_has_no_secrets(release, tmp_path):
     pytest.importorskip("wheel")
     src = tmp_path / "src"

@@ -156,6 +156,11 @@ def collect(
     gb = Gradebook(db_path)
     run_id = gb.start_run(workers, summary.executor)
     known = gb.known_hashes()
+    if quiz_root is None:
+        from grader.runner import PACKAGE_ROOT
+
+        # The instructor's keyed banks, never a workspace that happens to be the cwd.
+        quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
     scorer = QuizScorer(root=quiz_root, module=quiz_module)
     version = grader.__version__
     pending: dict[str, Submission] = {}

@@ -83,3 +83,13 @@ def test_bad_quiz_responses_are_a_problem_not_a_rejection(tmp_path):
     (folder / ".grade" / "quiz_responses.json").write_text("{nope")
     sub = read_submission(folder)
     assert sub.responses is None and "quiz_responses.json" in sub.problems[0]
+
+
+def test_identical_work_from_two_students_is_two_submissions(tmp_path):
+    for name in ("ann", "ben"):
+        d = tmp_path / name / "exercises" / "chapter2"
+        d.mkdir(parents=True)
+        (d / "perceptron.py").write_text("def AND(x1, x2):\n    raise NotImplementedError\n")
+    a, b = read_submission(tmp_path / "ann"), read_submission(tmp_path / "ben")
+    assert a.content_sha256 == b.content_sha256 and a.hash != b.hash
+    assert read_submission(tmp_path / "ann").hash == a.hash  # stable

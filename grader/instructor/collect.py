@@ -199,6 +199,7 @@ def collect(
             created = sub.manifest.get("created")
             g = Graded(
                 hash=sub.hash, student=sub.student, source=sub.source, kind=sub.kind, status="graded",
+                content_sha256=sub.content_sha256,
                 submitted_at=created if isinstance(created, str) else None,
                 problems=sub.problems + notes, manifest=sub.manifest, chapters=res["chapters"], quizzes=quizzes,
             )

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS runs (
     executor TEXT
 );
 CREATE TABLE IF NOT EXISTS submissions (
-    hash TEXT PRIMARY KEY,          -- sha256 of the zip (or of a folder's graded files)
+    hash TEXT PRIMARY KEY,          -- sha256 of (student id, content_sha256): one per student and work
+    content_sha256 TEXT NOT NULL DEFAULT '', -- sha256 of the zip (or of a folder's graded files)
     student TEXT NOT NULL,
     source TEXT NOT NULL,           -- the path it was collected from
     kind TEXT NOT NULL,             -- zip | folder
@@ -96,6 +97,7 @@ class Graded:
     source: str
     kind: str
     status: str  # graded | rejected | error
+    content_sha256: str = ""
     reason: str = ""
     submitted_at: str | None = None
     problems: list[str] | None = None
@@ -150,10 +152,11 @@ class Gradebook:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
-                "INSERT INTO submissions (hash, student, source, kind, submitted_at, status, reason, problems,"
-                " manifest, isolation, collected_at, run_id, grader_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO submissions (hash, content_sha256, student, source, kind, submitted_at, status, reason,"
+                " problems, manifest, isolation, collected_at, run_id, grader_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    g.hash, g.student, g.source, g.kind, g.submitted_at, g.status, g.reason,
+                    g.hash, g.content_sha256, g.student, g.source, g.kind, g.submitted_at, g.status, g.reason,
                     json.dumps(g.problems or []), json.dumps(g.manifest or {}), json.dumps(isolation),
                     now(), run_id, grader_version,
                 ),

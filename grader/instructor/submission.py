@@ -34,9 +34,15 @@ class BadSubmission(Exception):
     """The submission cannot be graded; the message is the reason recorded."""
 
 
+def submission_key(student: str, content_sha256: str) -> str:
+    """The gradebook key: the same work from the same student is one submission; two
+    students handing in identical files (untouched stubs, say) are two."""
+    return hashlib.sha256(f"{student}\0{content_sha256}".encode()).hexdigest()
+
+
 @dataclass
 class Submission:
-    hash: str  # sha256 of the zip, or of the folder's graded files
+    hash: str  # submission_key(student, content_sha256)
     student: str
     source: str  # where it was read from
     kind: str  # "zip" | "folder"
@@ -44,6 +50,7 @@ class Submission:
     responses: dict[str, Any] | None = None  # the quiz responses, unscored
     manifest: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # per-file problems (still graded)
+    content_sha256: str = ""  # sha256 of the zip, or of the folder's graded files
 
     def chapters(self) -> set[str]:
         return {name.split("/", 1)[0] for name in self.files}
@@ -121,8 +128,9 @@ def _read_zip(path: Path) -> Submission:
                 manifest = loaded if isinstance(loaded, dict) else {}
             except (ValueError, BadSubmission):
                 manifest = {}
-    sub = Submission(hash=digest, student="", source=str(path), kind="zip", manifest=manifest)
-    sub.student = _student(manifest, path)
+    sub = Submission(hash="", student=_student(manifest, path), source=str(path), kind="zip", manifest=manifest)
+    sub.content_sha256 = digest
+    sub.hash = submission_key(sub.student, digest)
     _fill(sub, wanted)
     return sub
 
@@ -199,8 +207,9 @@ def _read_folder(path: Path) -> Submission:
     h = hashlib.sha256()
     for rel in sorted(wanted):
         h.update(rel.encode() + b"\0" + hashlib.sha256(wanted[rel]).digest())
-    sub = Submission(hash=h.hexdigest(), student="", source=str(path), kind="folder", manifest=manifest)
-    sub.student = _student(manifest, path)
+    sub = Submission(hash="", student=_student(manifest, path), source=str(path), kind="folder", manifest=manifest)
+    sub.content_sha256 = h.hexdigest()
+    sub.hash = submission_key(sub.student, sub.content_sha256)
     _fill(sub, wanted)
     return sub
 

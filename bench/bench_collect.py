@@ -10,7 +10,13 @@ solutions/), wrong (solutions with a mutation) and not attempted (the stubs). Th
     submission-chapter, 2 in parallel, on a sample of the submissions (its rate does not
     depend on how many there are).
 
-Run: python bench/bench_collect.py [--n 200] [--naive-sample 20] [--sandbox auto]
+CPU seconds are this process's and its finished descendants' (getrusage). Under
+bubblewrap the sandboxed processes are reaped inside their PID namespace and do not
+show up there, so compare CPU costs with ``--sandbox none`` (same work, same limits,
+seccomp and a private mount namespace instead of bwrap); wall-clock rates are honest
+either way but depend on how busy the machine is (the load average is printed).
+
+Run: python bench/bench_collect.py [--n 200] [--naive-sample 20] [--sandbox auto|none]
 """
 
 from __future__ import annotations

@@ -252,15 +252,18 @@ class Zygote:
 
     def close(self) -> None:
         if self.sock is not None:
-            self.sock.close()
+            self.sock.close()  # the zygote exits on EOF (and bwrap after it): a clean end
             self.sock = None
         if self.proc is not None:
             try:
-                os.killpg(self.proc.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.proc.kill()
-            self.proc.wait()
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.proc.kill()
+                self.proc.wait()
             self.proc = None
         self._ready = False
 

@@ -232,7 +232,8 @@ def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summa
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Threads are enough: each task's work happens in its own pytest and worker processes.
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox, hide): b for b in batches}
         for fut in as_completed(futures):
             batch = futures[fut]
@@ -242,6 +243,9 @@ def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summa
                 summary.failed.append((", ".join(h[:12] for h in batch), f"{type(exc).__name__}: {exc}"))
                 continue
             commit(batch, results)
+    finally:
+        # On Ctrl-C: batches not started are dropped; what was committed stays (resumable).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summary) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +253,10 @@ def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summ
         from distributed import Client, as_completed
     except ImportError:
         raise UsageError("--scheduler needs Dask distributed: pip install 'dl-grade[cluster]'.") from None
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout=30)
+    try:
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"Could not reach the Dask scheduler at {scheduler} ({exc}). Is it running?") from None
     try:
         futures = {
             client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, hide, pure=False): b

@@ -85,6 +85,7 @@ while True:
             code = 0
             try:
                 ctl.close()
+                libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
                 r, w, out = fds
                 os.dup2(out, 1)

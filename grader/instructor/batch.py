@@ -62,6 +62,7 @@ def run_batch(
             # nothing here reads pytest's log capture or output capture (~8 % of the CPU), and
             # the progress percentage is quadratic in the number of items (~20 % at 20 targets)
             "-p", "no:logging", "-s", "-o", "console_output_style=classic",
+            "--tb=no",  # the end-of-session failure summary is quadratic in the failures too
             "--grader-targets", str(targets_file),
             "--grader-chapter", chapter.id,
             "--grader-results", str(results_file),

@@ -22,7 +22,6 @@ from grader.cli import app
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
 
-
 CHAPTERS = ["chapter2"]  # the other chapters are graded the same way; one keeps these tests quick
 
 
@@ -220,3 +219,33 @@ def test_dask_local_cluster_gives_the_same_gradebook(klass, tmp_path):
     assert s.executor == "dask" and s.graded == 4 and not s.failed
     with Gradebook(klass["db"]) as a, Gradebook(tmp_path / "dask.sqlite") as b:
         assert a.snapshot() == b.snapshot()
+
+
+def test_real_quiz_bank_rescoring_ignores_the_claimed_score(tmp_path):
+    quiz = pytest.importorskip("grader.quiz")
+    try:
+        bank = quiz.load_bank("chapter2", root=REPO)
+    except Exception:  # noqa: BLE001
+        pytest.skip("no chapter2 bank")
+    questions = list(bank.by_id().values())
+    answers, expected = [], 0.0
+    for i, q in enumerate(questions):
+        right = [o.id for o in q.options if o.correct]
+        wrong = [o.id for o in q.options if not o.correct]
+        if i == 0 and wrong:
+            answers.append({"question": q.id, "selected": wrong[:1], "time_s": 1.0})
+        else:
+            answers.append({"question": q.id, "selected": right, "time_s": 1.0})
+            expected += q.points
+    data = {"format_version": 1, "attempts": [{
+        "chapter": "chapter2", "student": "x", "mode": "graded", "seed": 3, "started": "2026-11-01T00:00:00+00:00",
+        "finished": "2026-11-01T00:10:00+00:00", "answers": answers, "score": 999.0, "max_score": 999.0}]}
+    make_folder_submission(tmp_path / "subs", "quinn", responses=data)
+    s = collect([tmp_path / "subs"], tmp_path / "gb.sqlite", workers=1, chapters=CHAPTERS)
+    assert s.graded == 1
+    with Gradebook(tmp_path / "gb.sqlite") as gb:
+        (row,) = [r for per in gb.quiz_scores().values() for r in per.values()]
+        assert row["score"] == pytest.approx(expected)
+        assert row["max_score"] == pytest.approx(sum(q.points for q in questions))
+        items = {r["question"]: r["score"] for r in gb.quiz_items()}
+        assert items[questions[0].id] == 0.0 and all(v == 1.0 for k, v in items.items() if k != questions[0].id)

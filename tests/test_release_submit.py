@@ -150,3 +150,18 @@ def test_submit_packs_exercises_responses_and_manifest(release, tmp_path, monkey
     assert sub.student == "s42" and sub.responses == {"format_version": 1, "attempts": []}
     res = CliRunner().invoke(app, ["submit", "--student", "bad id!"])
     assert res.exit_code == 2
+
+
+def test_graded_release_with_the_real_quiz_package_has_no_keys(tmp_path):
+    quiz = pytest.importorskip("grader.quiz")
+    if not (REPO / "quizzes").is_dir():
+        pytest.skip("no quiz banks in this repository")
+    make_release(tmp_path / "out", graded_quizzes=True)
+    banks = sorted((tmp_path / "out" / "quizzes").glob("chapter*.toml"))
+    assert banks
+    for bank in banks:
+        text = bank.read_text(encoding="utf-8")
+        assert "graded = true" in text and "correct =" not in text and "explanation =" not in text
+        keyless = quiz.load_bank_file(bank)
+        assert keyless.by_id()  # still a loadable bank with its questions
+    assert audit_release(tmp_path / "out", REPO, graded_quizzes=True) == []

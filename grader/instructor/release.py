@@ -121,7 +121,7 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
         "hidden": {k: {"tests": int(v["tests"]), "points": float(v["points"])} for k, v in sorted(counts.items())},
     }
     (out / "release.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    problems = audit_release(out, root)
+    problems = audit_release(out, root, graded_quizzes=graded_quizzes)
     if problems:
         raise InternalError("The release contains secret material:\n" + "\n".join(problems))
     return manifest
@@ -172,10 +172,17 @@ def secret_markers(root: Path) -> dict[str, list[str]]:
     return {"hidden test": hidden_names, "solution line": solution_lines}
 
 
-def audit_release(out: Path, root: Path) -> list[str]:
+def audit_release(out: Path, root: Path, graded_quizzes: bool = False) -> list[str]:
     """Everything secret found in the release tree (empty when clean)."""
+    import re
+
     markers = secret_markers(root)
     problems = []
+    if graded_quizzes:
+        for bank in sorted((out / "quizzes").glob("*")) if (out / "quizzes").is_dir() else []:
+            text = bank.read_text(encoding="utf-8", errors="replace")
+            if re.search(r"^\s*(correct|explanation|feedback)\s*=", text, re.MULTILINE):
+                problems.append(f"quizzes/{bank.name}: a graded quiz with its key (correct/feedback/explanation)")
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
         if path.is_dir():

@@ -103,11 +103,13 @@ RECORDER = pytest.StashKey["Recorder"]()
 class Target:
     """One folder graded in a batch session: its sources, worker and results."""
 
-    def __init__(self, index: int, key: str, path: Path, chapter_id: str) -> None:
+    def __init__(self, index: int, key: str, path: Path, chapter: Any) -> None:
         self.index = index
         self.key = key
         self.path = path
-        self.display_dir = f"{path.name}/{chapter_id}"
+        self.chapter = chapter
+        self.display_dir = f"{path.name}/{chapter.id}"
+        self.artifacts: list[dict[str, Any]] = []  # what this target's tests attached
         self.results: dict[str, dict[str, Any]] = {}
         self.client: Any = None
         self.isolation: list[str] = []
@@ -169,7 +171,7 @@ class Recorder:
 
         listing = json.loads(targets_file.read_text(encoding="utf-8"))
         self.batch = [
-            Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter.id) for i, t in enumerate(listing)
+            Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
         ]
         self.zygote = Zygote(
             sandbox_mode=self.config.getoption("grader_sandbox"),
@@ -392,6 +394,7 @@ class Recorder:
                     "execution_time": round(t.elapsed, 4),
                     "isolation": t.isolation,
                     "tests": list(t.results.values()),
+                    "artifacts": t.artifacts,
                 }
                 for t in self.batch or []
             },

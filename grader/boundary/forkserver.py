@@ -306,6 +306,8 @@ class ForkedWorkerClient(WorkerClient):
         mode = self.zygote.mode
         cfg = {
             "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
+            # imported by the child, never by the zygote: a process that ran TensorFlow must not fork
+            "preload": list(self.config.preload),
             "cwd": "/" if mode == "bwrap" else self._workdir,
             "limits": {
                 "memory_mb": self.config.memory_mb,

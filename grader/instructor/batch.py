@@ -100,5 +100,6 @@ def run_batch(
             tests=tuple(TestResult.from_dict(t) for t in entry["tests"]),
             execution_time=float(entry.get("execution_time") or elapsed / len(targets)),
             isolation=tuple(entry.get("isolation", [])),
+            artifacts=tuple(a for a in entry.get("artifacts", []) if isinstance(a, dict)),
         )
     return reports

@@ -249,3 +249,21 @@ def test_real_quiz_bank_rescoring_ignores_the_claimed_score(tmp_path):
         assert row["max_score"] == pytest.approx(sum(q.points for q in questions))
         items = {r["question"]: r["score"] for r in gb.quiz_items()}
         assert items[questions[0].id] == 0.0 and all(v == 1.0 for k, v in items.items() if k != questions[0].id)
+
+
+def test_chapters_whose_needs_are_missing_are_skipped_with_a_note(monkeypatch):
+    import importlib.util
+
+    from grader.catalog import load_catalog
+    from grader.instructor.collect import default_chapters
+
+    heavy = [c for c in load_catalog().chapters.values() if c.needs]
+    if not heavy:
+        pytest.skip("no chapter needs a heavy package")
+    real = importlib.util.find_spec
+    missing = set(heavy[0].needs)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in missing else real(name, *a))
+    notes: list[str] = []
+    chosen = default_chapters(notes)
+    assert "chapter2" in chosen and heavy[0].id not in chosen
+    assert any(n.startswith(f"{heavy[0].id} not graded") for n in notes)

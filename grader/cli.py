@@ -102,6 +102,9 @@ def list_(lang: LangOpt = None) -> None:
 
     reports.render_list(load_catalog(), reports.console(), _lang(lang))
 
+from grader.instructor.cli import register as _reg_instructor  # noqa: E402
+_reg_instructor(app)
+
 
 from grader.quizcli import register as _reg_quiz
 

@@ -4,6 +4,14 @@
 run over ``grader/suites/chapterN`` into a per-test record: status, points, visibility
 and a student-facing message. Student code is reached only through the ``student``
 fixture, which talks to a worker process across the trust boundary.
+
+Batch mode (``grade collect``): ``--grader-targets FILE`` (a JSON list of
+``{"key": ..., "path": ...}``) instead of ``--grader-target`` grades many targets of one
+chapter in one session. Every test is parametrized over the targets (the autouse
+``grader_target`` fixture), items run target by target, and each target gets its own
+worker, forked from a per-session fork server and closed before the next target starts,
+so a crash or timeout in one submission's worker never touches another's. Results are
+written per target key.
 """
 
 from __future__ import annotations
@@ -30,13 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
     group.addoption("--grader-hide", action="append", default=[], help="extra path the sandbox hides")
     group.addoption("--grader-test-timeout", type=float, default=None, help="seconds per test (default: the chapter's)")
+    group.addoption("--grader-targets", help="batch mode: JSON file listing many targets to grade")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "exercise(id): the catalog exercise a test belongs to")
     config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
     config.addinivalue_line("markers", "timeout_s(s): wall-clock budget for this test")
-    if config.getoption("grader_target"):
+    if config.getoption("grader_target") or config.getoption("grader_targets"):
         recorder = Recorder(config)
         config.pluginmanager.register(recorder, "grader-recorder")
         config.stash[RECORDER] = recorder
@@ -45,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
 class StudentCode:
     """What a suite sees of the student's work: modules loaded across the boundary."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder | Target) -> None:
         self._recorder = recorder
         self._modules: dict[str, Any] = {}
         self._generation = -1
@@ -91,45 +100,146 @@ class StudentCode:
 RECORDER = pytest.StashKey["Recorder"]()
 
 
+class Target:
+    """One folder graded in a batch session: its sources, worker and results."""
+
+    def __init__(self, index: int, key: str, path: Path, chapter: Any) -> None:
+        self.index = index
+        self.key = key
+        self.path = path
+        self.chapter = chapter
+        self.display_dir = f"{path.name}/{chapter.id}"
+        self.artifacts: list[dict[str, Any]] = []  # what this target's tests attached
+        self.results: dict[str, dict[str, Any]] = {}
+        self.client: Any = None
+        self.isolation: list[str] = []
+        self.started = 0.0
+        self.elapsed = 0.0
+        self.student_code = StudentCode(self)
+
+
+def _target_token(index: int) -> str:
+    return f"__gt{index}__"
+
+
 class Recorder:
+    client: Any  # the current target's WorkerClient (None between targets in batch mode)
+
     def __init__(self, config: pytest.Config) -> None:
         from grader.boundary.channel import WorkerClient, WorkerConfig
         from grader.catalog import load_catalog
 
         self.config = config
-        self.target = Path(config.getoption("grader_target")).resolve()
         self.chapter_id = config.getoption("grader_chapter")
         self.results_path = config.getoption("grader_results")
         chapter = load_catalog().chapter(self.chapter_id)
         self.chapter = chapter
         self.test_timeout = config.getoption("grader_test_timeout") or chapter.test_timeout_s
-        self.display_dir = f"{self.target.name}/{chapter.id}"
-        self.results: dict[str, dict[str, Any]] = {}
         self.internal: list[str] = []
         self.artifacts: list[dict[str, Any]] = []  # plain data suites attach (learning curves)
         self.started = time.monotonic()
+        self.batch: list[Target] | None = None
+        self.current: Target | None = None
         _not_dumpable()
-        sources = _read_sources(self.target / chapter.id, self.display_dir)
         extra_paths = _extra_paths(chapter.needs)
-        self.client = WorkerClient(
-            WorkerConfig(
-                sources=sources,
-                memory_mb=chapter.memory_mb,
-                call_timeout=self.test_timeout,
-                sandbox=config.getoption("grader_sandbox"),
-                hide_paths=list(config.getoption("grader_hide")),
-                extra_paths=extra_paths,
-                preload=list(chapter.needs),
-                startup_timeout=90.0 if chapter.needs else 30.0,
-            )
+        self._worker_config = lambda sources: WorkerConfig(
+            sources=sources,
+            memory_mb=chapter.memory_mb,
+            call_timeout=self.test_timeout,
+            sandbox=config.getoption("grader_sandbox"),
+            hide_paths=list(config.getoption("grader_hide")),
+            extra_paths=extra_paths,
+            preload=list(chapter.needs),
+            startup_timeout=90.0 if chapter.needs else 30.0,
         )
+        targets_file = config.getoption("grader_targets")
+        if targets_file:
+            self._init_batch(Path(targets_file), extra_paths)
+            return
+        self.target = Path(config.getoption("grader_target")).resolve()
+        self.display_dir = f"{self.target.name}/{chapter.id}"
+        self.results: dict[str, dict[str, Any]] = {}
+        sources = _read_sources(self.target / chapter.id, self.display_dir)
+        self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
 
+    # -- batch mode ------------------------------------------------------------------
+
+    def _init_batch(self, targets_file: Path, extra_paths: list[str]) -> None:
+        from grader.boundary.forkserver import Zygote
+
+        listing = json.loads(targets_file.read_text(encoding="utf-8"))
+        self.batch = [
+            Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
+        ]
+        self.zygote = Zygote(
+            sandbox_mode=self.config.getoption("grader_sandbox"),
+            hide_paths=list(self.config.getoption("grader_hide")),
+            extra_paths=extra_paths,
+        )
+        self.client = None
+        self.results = {}
+        self.zygote.start()  # imports numpy while pytest collects
+
+    def _switch_to(self, target: Target) -> None:
+        """Close the previous target's worker, then fork this target's worker."""
+        from grader.boundary.forkserver import ForkedWorkerClient
+
+        if self.current is target:
+            return
+        self._finish_current()
+        sources = _read_sources(target.path / self.chapter.id, target.display_dir)
+        target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
+        target.started = time.monotonic()
+        self.current = target
+        self.client = target.client
+        self.results = target.results
+
+    def _finish_current(self) -> None:
+        target = self.current
+        if target is None or target.client is None:
+            return
+        target.isolation = list(target.client.isolation)
+        target.client.close()
+        target.client = None
+        target.elapsed = time.monotonic() - target.started
+        self.current = None
+
+    def _item_target(self, item: pytest.Item) -> Target | None:
+        if self.batch is None:
+            return None
+        callspec = getattr(item, "callspec", None)
+        index = callspec.params.get("grader_target") if callspec is not None else None
+        return self.batch[index] if isinstance(index, int) else None
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if self.batch is not None and "grader_target" in metafunc.fixturenames:
+            metafunc.parametrize(
+                "grader_target",
+                list(range(len(self.batch))),
+                indirect=True,
+                ids=[_target_token(t.index) for t in self.batch],
+            )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.batch is not None:
+            # Target by target (stable: each target keeps the suites' order), so that
+            # only one student worker is alive at a time.
+            order = {id(item): (t.index if (t := self._item_target(item)) else -1) for item in items}
+            items.sort(key=lambda item: order[id(item)])
+
     # -- fixtures --------------------------------------------------------------------
 
+    @pytest.fixture(autouse=True)
+    def grader_target(self, request: pytest.FixtureRequest) -> int | None:
+        return getattr(request, "param", None)
+
     @pytest.fixture
-    def student(self, request: pytest.FixtureRequest) -> StudentCode:
+    def student(self, request: pytest.FixtureRequest, grader_target: int | None) -> StudentCode:
+        if self.batch is not None and self.current is not None:
+            return self.current.student_code
         return self.student_code
 
     # -- per test --------------------------------------------------------------------
@@ -138,18 +248,51 @@ class Recorder:
         ex = item.get_closest_marker("exercise")
         pts = item.get_closest_marker("points")
         hidden = Path(str(item.path)).stem.endswith("_hidden")
+        name = item.name
+        target = self._item_target(item)
+        if target is not None:
+            token = _target_token(target.index)
+            for form in (f"[{token}]", f"-{token}", f"{token}-"):
+                name = name.replace(form, "")
         return {
             "exercise": str(ex.args[0]) if ex else "unknown",
-            "name": item.name,
+            "name": name,
             "max_score": float(pts.args[0]) if pts else 1.0,
             "visibility": "hidden" if hidden else "public",
         }
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        target = self._item_target(item)
+        if target is not None:
+            self._switch_to(target)
         marker = item.get_closest_marker("timeout_s")
         budget = float(marker.args[0]) if marker else self.test_timeout
         self.client.deadline = time.monotonic() + budget
+
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        """Batch mode: a failure's report without pytest's source-reading traceback.
+
+        Building the usual long representation costs tens of milliseconds per failing
+        test (it reads and formats the suite's source); with hundreds of submissions
+        that dominated grading. Nothing reads it: statuses come from ``_classify``."""
+        if self.batch is None or call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
+            return None
+        when = "call" if call.when == "collect" else call.when
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            call.excinfo.exconly()[:1000],
+            when,
+            [],
+            call.duration,
+            call.start,
+            call.stop,
+            user_properties=item.user_properties,
+        )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
@@ -172,7 +315,8 @@ class Recorder:
             self._record_internal(item.nodeid, report)
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        self.client.deadline = None
+        if self.client is not None:
+            self.client.deadline = None
 
     def _classify(self, call: pytest.CallInfo[None], item: pytest.Item) -> tuple[str, str]:
         if call.excinfo is None:
@@ -212,6 +356,9 @@ class Recorder:
     # -- the end ---------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.batch is not None:
+            self._finish_batch()
+            return
         isolation = list(self.client.isolation)
         self.client.close()
         if not self.results_path:
@@ -226,6 +373,33 @@ class Recorder:
             "artifacts": self.artifacts,
         }
         # Written beside the target name and renamed over it: never follows a planted link.
+        final = Path(self.results_path)
+        partial = final.with_name(final.name + ".partial")
+        partial.unlink(missing_ok=True)
+        partial.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(partial, final)
+
+
+    def _finish_batch(self) -> None:
+        self._finish_current()
+        self.zygote.close()
+        if not self.results_path:
+            return
+        data = {
+            "chapter": self.chapter.id,
+            "execution_time": round(time.monotonic() - self.started, 3),
+            "targets": {
+                t.key: {
+                    "target": str(t.path),
+                    "execution_time": round(t.elapsed, 4),
+                    "isolation": t.isolation,
+                    "tests": list(t.results.values()),
+                    "artifacts": t.artifacts,
+                }
+                for t in self.batch or []
+            },
+            "internal": self.internal,
+        }
         final = Path(self.results_path)
         partial = final.with_name(final.name + ".partial")
         partial.unlink(missing_ok=True)

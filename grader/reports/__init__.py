@@ -152,11 +152,29 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
     if hidden:
         n_hidden = sum(test.status == "passed" for test in hidden)
         parts.append(t("check.footer.hidden", lang, passed=n_hidden, total=len(hidden)))
+    else:
+        kept_back = _hidden_in_release(report.chapter)
+        if kept_back:
+            parts.append(t("check.footer.hidden_at_grading", lang, n=kept_back))
     score = t("check.footer.score", lang, score=f"{report.score:g}", max=f"{report.max_score:g}")
     style = "grade.pass" if report.all_passed else ("grade.todo" if report.score == 0 else "grade.fail")
     out.print(Text(score, style=style) + Text(" · " + " · ".join(parts)) + Text(f" · {report.execution_time:.2f} s", style="grade.dim"))
     if report.isolation:
         out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
+
+
+def _hidden_in_release(chapter_id: str) -> int:
+    """In a student release, how many hidden tests the chapter has (``grade release`` writes
+    ``grader/suites/chapterN/hidden.json``, counts only); 0 elsewhere."""
+    import json
+
+    from grader.catalog import SUITES_DIR
+
+    try:
+        data = json.loads((SUITES_DIR / chapter_id / "hidden.json").read_text(encoding="utf-8"))
+        return int(data["hidden_tests"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def render_hint(exercise: Exercise, index: int | None, out: Console, lang: str = "en") -> None:

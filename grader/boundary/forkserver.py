@@ -1,0 +1,351 @@
+"""A fork server for workers: cheap worker starts when one session grades many targets.
+
+Starting a worker costs a fresh interpreter plus ``import numpy`` (~0.25 s of CPU). In
+batch grading (``grade collect``) every submission-chapter needs its own worker, so a
+*zygote* process is started once per pytest session, inside the same sandbox a worker
+would get (bubblewrap where usable). It imports numpy, the codec and compiles the
+worker's source, then never runs student code itself: on request it forks a child that
+runs the unchanged ``worker.py`` main with the pipes and configuration it was handed
+(limits, privilege drop and seccomp are applied in the child, before student code).
+
+The zygote is not dumpable and the children's seccomp filter denies signals and
+ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs
+at a time in batch grading, and in a bubblewrap sandbox the zygote empties the private
+``/tmp`` after each child, so nothing one submission leaves behind is seen by the next.
+The trusted side kills and reaps children through the zygote (their pids live in the
+sandbox's PID namespace); a dead zygote is restarted on the next spawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from grader.boundary import channel, sandbox
+from grader.boundary.channel import WorkerClient, WorkerConfig
+from grader.errors import WorkerCrashed
+
+_HERE = Path(__file__).resolve().parent
+
+ZYGOTE = r"""
+import os, sys, json, struct, types, socket, time
+ctl = socket.socket(fileno=int(sys.argv[1]))
+def _exact(n, first=b''):
+    b = first
+    while len(b) < n:
+        c = ctl.recv(n - len(b))
+        if not c:
+            os._exit(0)
+        b += c
+    return b
+def _recv():
+    data, fds, _f, _a = socket.recv_fds(ctl, 4, 4)
+    if not data:
+        os._exit(0)
+    n = struct.unpack('>I', _exact(4, data))[0]
+    return json.loads(_exact(n)), fds
+def _send(obj):
+    b = json.dumps(obj).encode()
+    ctl.sendall(struct.pack('>I', len(b)) + b)
+boot, _fds = _recv()
+sys.path[:0] = boot['paths']
+m = types.ModuleType('_grader_codec')
+exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
+sys.modules['_grader_codec'] = m
+worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
+wipe_tmp = boot['wipe_tmp']
+del boot, m
+import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
+import random, resource, signal, traceback, typing, numpy
+libc = ctypes.CDLL(None)
+libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL when the trusted side goes
+libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read or write our memory
+def _wipe():
+    import shutil
+    for name in os.listdir('/tmp'):
+        p = os.path.join('/tmp', name)
+        try:
+            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+        except OSError:
+            pass
+children = set()
+_send(['ready'])
+while True:
+    msg, fds = _recv()
+    op = msg.get('op')
+    if op == 'spawn' and len(fds) == 3:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                ctl.close()
+                libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
+                os.setsid()
+                r, w, out = fds
+                os.dup2(out, 1)
+                os.dup2(out, 2)
+                os.close(out)
+                cfg = msg['config']
+                cfg['sources'] = {k: (v[0], v[1].encode('latin-1')) for k, v in cfg['sources'].items()}
+                g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CONFIG': cfg}
+                del msg, cfg
+                exec(worker_code, g)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        _send(['pid', pid])
+    elif op == 'reap':
+        pid = msg.get('pid')
+        if pid not in children:
+            _send(['status', None])
+            continue
+        deadline = time.monotonic() + float(msg.get('grace', 0))
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() >= deadline:
+                try:
+                    os.killpg(pid, 9)
+                except OSError:
+                    pass
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+                done, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.002)
+        children.discard(pid)
+        if wipe_tmp and not children:
+            _wipe()
+        _send(['status', os.waitstatus_to_exitcode(status)])
+    else:
+        for fd in fds:
+            os.close(fd)
+        _send(['error', 'bad request'])
+"""
+
+
+class Zygote:
+    """The fork server process and its control socket (trusted side)."""
+
+    def __init__(self, *, sandbox_mode: str = "auto", hide_paths: list[str] | None = None,
+                 extra_paths: list[str] | None = None, startup_timeout: float = 30.0) -> None:
+        self.sandbox_request = sandbox_mode
+        self.hide_paths = list(hide_paths or [])
+        self.extra_paths = list(extra_paths or [])
+        self.startup_timeout = startup_timeout
+        self.mode = "none"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.sock: socket.socket | None = None
+        self._ready = False
+        self.restarts = 0
+        self.keep: list[str] = []
+
+    def hidden_paths(self) -> list[str]:
+        import tempfile
+
+        grader_dir = _HERE.parent
+        return [str(grader_dir), str(grader_dir.parent / "solutions"), tempfile.gettempdir(), *self.hide_paths]
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        command = [sys.executable, "-I", "-S", "-c", ZYGOTE, str(theirs.fileno())]
+        self.mode = sandbox.choose(self.sandbox_request)
+        import_paths = channel._import_paths(self.extra_paths)
+        self.keep = sandbox.needed_paths(import_paths)
+        if self.mode == "bwrap":
+            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir="/", keep=self.keep)
+        env = dict(channel.STUDENT_ENV)
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            env=env,
+            cwd="/",
+        )
+        theirs.close()
+        self.sock = ours
+        self.sock.settimeout(self.startup_timeout)
+        self._ready = False
+        boot = {
+            "paths": import_paths,
+            "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
+            "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
+            "wipe_tmp": self.mode == "bwrap",  # only a private /tmp is ours to empty
+        }
+        self._send(boot, [])
+
+    def _send(self, obj: Any, fds: list[int]) -> None:
+        assert self.sock is not None
+        body = json.dumps(obj).encode()
+        header = struct.pack(">I", len(body))
+        socket.send_fds(self.sock, [header], fds)
+        self.sock.sendall(body)
+
+    def _recv(self) -> Any:
+        assert self.sock is not None
+        header = self._exact(4)
+        return json.loads(self._exact(struct.unpack(">I", header)[0]))
+
+    def _exact(self, n: int) -> bytes:
+        assert self.sock is not None
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("fork server closed")
+            data += chunk
+        return data
+
+    def _ensure_ready(self) -> None:
+        self.start()
+        if not self._ready:
+            if self._recv() != ["ready"]:
+                raise ConnectionError("fork server did not start")
+            self._ready = True
+
+    def spawn(self, config: dict[str, Any], fds: list[int]) -> int:
+        for attempt in range(2):
+            try:
+                self._ensure_ready()
+                self._send({"op": "spawn", "config": config}, fds)
+                reply = self._recv()
+                if isinstance(reply, list) and len(reply) == 2 and reply[0] == "pid" and type(reply[1]) is int:
+                    return reply[1]
+                raise ConnectionError(f"unexpected reply {reply!r}")
+            except (OSError, ValueError) as exc:
+                self.close()
+                self.restarts += 1
+                if attempt:
+                    raise WorkerCrashed(f"the grader's worker process failed to start ({exc})") from None
+        raise AssertionError("unreachable")
+
+    def reap(self, pid: int, grace: float) -> int | None:
+        """Wait up to ``grace`` seconds for a child to end, then kill it; its exit code."""
+        if self.sock is None:
+            return None
+        try:
+            self._send({"op": "reap", "pid": pid, "grace": grace}, [])
+            reply = self._recv()
+        except (OSError, ValueError):
+            self.close()
+            return None
+        return reply[1] if isinstance(reply, list) and len(reply) == 2 and type(reply[1]) is int else None
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()  # the zygote exits on EOF (and bwrap after it): a clean end
+            self.sock = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        self._ready = False
+
+
+class _ForkedProc:
+    """Stands in for ``subprocess.Popen`` for a child of the zygote."""
+
+    def __init__(self, zygote: Zygote, pid: int) -> None:
+        self.zygote = zygote
+        self.pid = pid
+        self.returncode: int | None = None
+        self._reaped = False
+
+    def wait(self, grace: float = 1.0) -> int | None:
+        if not self._reaped:
+            self.returncode = self.zygote.reap(self.pid, grace)
+            self._reaped = True
+        return self.returncode
+
+    def kill(self) -> None:
+        self.wait(grace=0.0)
+
+
+class ForkedWorkerClient(WorkerClient):
+    """A ``WorkerClient`` whose worker is forked from a shared zygote instead of exec'd."""
+
+    def __init__(self, config: WorkerConfig, zygote: Zygote) -> None:
+        super().__init__(config)
+        self.zygote = zygote
+
+    def start(self) -> None:
+        if self.proc is not None:
+            return
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        self._output.seek(0)
+        self._output.truncate()
+        self.zygote.start()
+        mode = self.zygote.mode
+        cfg = {
+            "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
+            # imported by the child, never by the zygote: a process that ran TensorFlow must not fork
+            "preload": list(self.config.preload),
+            "cwd": "/" if mode == "bwrap" else self._workdir,
+            "limits": {
+                "memory_mb": self.config.memory_mb,
+                "cpu_s": self.config.cpu_s,
+                "output_bytes": self.config.output_bytes,
+            },
+            "drop_privileges": mode != "bwrap",
+            "hide": sandbox.safe_hides(self.hidden_paths(), self.zygote.keep) if mode != "bwrap" else [],
+            "seccomp": self.config.seccomp,
+        }
+        try:
+            pid = self.zygote.spawn(cfg, [to_worker_r, from_worker_w, self._output.fileno()])
+        finally:
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        self.proc = _ForkedProc(self.zygote, pid)  # type: ignore[assignment]
+        self._rfd, self._wfd = from_worker_r, to_worker_w
+        self._buf = b""
+        self.generation += 1
+        self._ready = False
+        self._sandbox_mode = mode
+
+    def _ensure_ready(self) -> None:
+        fresh = not self._ready
+        super()._ensure_ready()
+        if fresh and self._ready:
+            self.isolation.append("forked from a per-session fork server")
+
+    def kill(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        proc.kill()
+        for fd in (self._rfd, self._wfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.proc = None
+        self._ready = False
+        self._callbacks.clear()

@@ -1,0 +1,138 @@
+"""Instructor commands: release, submit, collect, export, report (``register(app)``).
+
+Top-level imports stay light (typer and stdlib); the work is imported inside commands.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from grader.clikit import Sandbox, guard
+
+
+class ExportFormat(str, enum.Enum):
+    csv = "csv"
+    canvas = "canvas"
+    gradescope = "gradescope"
+    json = "json"
+
+
+DbOpt = Annotated[Path, typer.Option("--db", help="The SQLite gradebook file.")]
+
+
+def _existing_db(db: Path) -> Path:
+    from grader.errors import UsageError
+
+    if not db.is_file():
+        raise UsageError(f"No gradebook at {db}. Run grade collect SUBMISSIONS --db {db} first.")
+    return db
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @guard
+    def release(
+        out: Annotated[Path, typer.Argument(help="Folder to create the student workspace in.")],
+        graded_quizzes: Annotated[bool, typer.Option("--graded-quizzes", help="Ship quiz banks without keys.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+    ) -> None:
+        """Cut a student release: stubs, public suites, quizzes, the grader; no solutions or hidden tests."""
+        from grader import reports
+        from grader.instructor.release import make_release
+
+        manifest = make_release(out, graded_quizzes=graded_quizzes, force=force)
+        hidden = manifest["hidden"]
+        assert isinstance(hidden, dict)
+        counts = ", ".join(f"{ch} {v['tests']}" for ch, v in hidden.items())
+        reports.plain(f"Release written to {out} ({', '.join(manifest['chapters'])}); "  # type: ignore[arg-type]
+                      f"hidden tests kept back: {counts or 'none'}. Nothing secret found in it.")
+
+    @app.command()
+    @guard
+    def submit(
+        student: Annotated[str, typer.Option("--student", help="Your student id.")],
+        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The zip to write.")] = None,
+    ) -> None:
+        """Pack your exercises/ and quiz responses into one zip to hand in."""
+        from grader import reports
+        from grader.instructor.submit import make_submission
+        from grader.runner import find_workspace
+
+        path, manifest = make_submission(find_workspace(), student, output)
+        files = manifest["files"]
+        assert isinstance(files, dict)
+        reports.plain(f"Wrote {path} ({len(files)} files, student {student}). Hand this file in.")
+
+    @app.command()
+    @guard
+    def collect(
+        submissions: Annotated[list[Path], typer.Argument(help="Submission zips or folders (or a folder of them).")],
+        db: DbOpt = Path("gradebook.sqlite"),
+        workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel grading tasks.")] = 2,
+        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (needs [cluster]).")] = None,
+        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters (repeatable).")] = None,
+        sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker sandbox.")] = Sandbox.auto,
+        batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Submissions per grading task.")] = None,
+    ) -> None:
+        """Grade submissions with every suite (hidden included) into a SQLite gradebook."""
+        from grader import reports
+        from grader.catalog import load_catalog
+        from grader.instructor.collect import collect as run_collect
+        from grader.reports.instructor import CollectProgress, render_collect
+
+        chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
+        out = reports.console()
+        summary = run_collect(
+            submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
+            batch_size=batch_size, progress=CollectProgress(out),
+        )
+        render_collect(summary, out)
+        if summary.failed:
+            raise typer.Exit(1)
+
+    @app.command("export")
+    @guard
+    def export_(
+        db: DbOpt = Path("gradebook.sqlite"),
+        fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv | canvas | gradescope | json")] = ExportFormat.csv,
+        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File (folder for gradescope); default stdout.")] = None,
+    ) -> None:
+        """Export per-student totals (CSV, Canvas gradebook CSV, Gradescope results.json, JSON)."""
+        import sys
+
+        from grader import reports
+        from grader.instructor.export import export
+        from grader.instructor.gradebook import Gradebook
+
+        with Gradebook(_existing_db(db)) as gb:
+            text, written = export(gb, fmt.value, output)
+        if text is not None:
+            sys.stdout.write(text)
+        elif fmt is ExportFormat.gradescope:
+            reports.plain(f"Wrote {len(written)} results.json files under {output or Path('gradescope')}.",
+                          file=sys.stderr)
+
+    @app.command()
+    @guard
+    def report(
+        db: DbOpt = Path("gradebook.sqlite"),
+        html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+    ) -> None:
+        """Class statistics: score distributions, pass rates, quiz item analysis, common failures."""
+        from grader import reports
+        from grader.instructor.gradebook import Gradebook
+        from grader.instructor.report import build_report
+        from grader.reports.instructor import render_class_report
+
+        with Gradebook(_existing_db(db)) as gb:
+            rep = build_report(gb)
+        render_class_report(rep, reports.console())
+        if html is not None:
+            from grader.reports.html import render_html
+
+            html.write_text(render_html(rep), encoding="utf-8")
+            reports.plain(f"HTML report written to {html}")

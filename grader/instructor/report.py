@@ -1,0 +1,200 @@
+"""Class statistics from the gradebook (the numbers behind ``grade report``).
+
+Counted submissions are each student's newest graded one. Quiz item analysis uses the
+classic measures: difficulty = mean fraction of the item's points earned; discrimination
+= item-rest correlation (Pearson between the item score and the student's score on the
+chapter quiz's other items). An item with discrimination below 0.15 is flagged: it does
+not separate students who know the chapter from those who do not (or its key is wrong).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from grader.instructor.gradebook import Gradebook
+
+DISCRIMINATION_FLAG = 0.15
+
+
+@dataclass
+class ChapterStats:
+    chapter: str
+    max_score: float
+    scores: list[float]  # counted submissions' scores
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores) / len(self.scores) if self.scores else 0.0
+
+    @property
+    def median(self) -> float:
+        s = sorted(self.scores)
+        if not s:
+            return 0.0
+        mid = len(s) // 2
+        return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+    @property
+    def full_marks(self) -> int:
+        return sum(1 for x in self.scores if self.max_score and x >= self.max_score - 1e-9)
+
+    def histogram(self, bins: int = 10) -> list[int]:
+        counts = [0] * bins
+        for x in self.scores:
+            frac = x / self.max_score if self.max_score else 0.0
+            counts[min(bins - 1, max(0, int(frac * bins)))] += 1
+        return counts
+
+
+@dataclass
+class TestStats:
+    chapter: str
+    exercise: str
+    name: str
+    visibility: str
+    n: int
+    passed: int
+    statuses: dict[str, int]
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.n if self.n else 0.0
+
+
+@dataclass
+class ItemStats:
+    chapter: str
+    question: str
+    n: int
+    difficulty: float  # mean fraction earned (higher = easier)
+    discrimination: float | None  # item-rest correlation; None when undefined (no variance)
+
+    @property
+    def flagged(self) -> bool:
+        return self.discrimination is not None and self.discrimination < DISCRIMINATION_FLAG
+
+
+@dataclass
+class FailingMessage:
+    exercise: str
+    message: str  # an example of the message (first line)
+    count: int
+    status: str
+
+
+@dataclass
+class ClassReport:
+    students: int
+    submissions: int
+    rejected: list[tuple[str, str, str]]  # (student, source, reason)
+    problems: list[tuple[str, str]]  # (student, problem) of counted submissions
+    chapters: list[ChapterStats]
+    quizzes: list[ChapterStats]
+    tests: list[TestStats]
+    items: list[ItemStats]
+    failing: list[FailingMessage]
+    isolation: list[str] = field(default_factory=list)
+
+
+def pearson(xs: list[float], ys: list[float]) -> float | None:
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx <= 1e-12 or syy <= 1e-12:
+        return None
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    return sxy / math.sqrt(sxx * syy)
+
+
+def item_analysis(responses: dict[str, dict[str, float]]) -> list[ItemStats]:
+    """``responses``: student -> {question: fraction earned} for ONE chapter's quiz."""
+    questions = sorted({q for r in responses.values() for q in r})
+    out = []
+    for q in questions:
+        xs, rest = [], []
+        for r in responses.values():
+            if q not in r:
+                continue
+            xs.append(r[q])
+            rest.append(sum(v for k, v in r.items() if k != q))
+        if not xs:
+            continue
+        out.append(ItemStats("", q, len(xs), sum(xs) / len(xs), pearson(xs, rest)))
+    return out
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
+
+
+def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
+    latest = gb.latest()
+    counted = {r["hash"]: r["student"] for r in latest}
+    all_subs = gb.submissions()
+    rejected = [(r["student"], r["source"], r["reason"]) for r in all_subs if r["status"] != "graded"]
+    problems = [(r["student"], p) for r in latest for p in json.loads(r["problems"])]
+    isolation: list[str] = []
+    for r in latest:
+        for item in json.loads(r["isolation"]):
+            if item not in isolation:
+                isolation.append(item)
+
+    ch_scores = gb.chapter_scores(counted)
+    chapters = []
+    for ch in gb.chapters():
+        rows = [per[ch] for per in ch_scores.values() if ch in per]
+        chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows]))
+    qz = gb.quiz_scores()
+    quizzes = []
+    for ch in gb.quiz_chapters():
+        rows = [per[ch] for h, per in qz.items() if h in counted and ch in per]
+        quizzes.append(ChapterStats(f"quiz {ch}", max((r["max_score"] for r in rows), default=0.0),
+                                    [r["score"] for r in rows]))
+
+    tstats: dict[tuple[str, str, str, str], TestStats] = {}
+    messages: Counter[tuple[str, str, str]] = Counter()
+    examples: dict[tuple[str, str, str], str] = {}
+    for r in gb.tests():
+        if r["hash"] not in counted:
+            continue
+        key = (r["chapter"], r["exercise"], r["name"], r["visibility"])
+        t = tstats.get(key) or TestStats(*key, n=0, passed=0, statuses=defaultdict(int))
+        tstats[key] = t
+        t.n += 1
+        t.passed += r["status"] == "passed"
+        t.statuses[r["status"]] += 1
+        if r["status"] in ("failed", "error", "timeout", "resource"):
+            first = (r["message"].strip().splitlines() or [""])[0][:200]
+            norm = (r["exercise"], r["status"], _NUMBER.sub("#", first))
+            messages[norm] += 1
+            examples.setdefault(norm, first)
+    failing = [FailingMessage(k[0], examples[k], n, k[1]) for k, n in messages.most_common(top_messages)]
+
+    per_chapter: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for r in gb.quiz_items():
+        if r["hash"] in counted:
+            per_chapter[r["chapter"]][r["hash"]][r["question"]] = r["score"]
+    items = []
+    for ch in sorted(per_chapter, key=lambda c: (len(c), c)):
+        for item in item_analysis(per_chapter[ch]):
+            item.chapter = ch
+            items.append(item)
+
+    return ClassReport(
+        students=len(latest),
+        submissions=len(all_subs),
+        rejected=rejected,
+        problems=problems,
+        chapters=chapters,
+        quizzes=quizzes,
+        tests=sorted(tstats.values(), key=lambda t: (len(t.chapter), t.chapter, t.exercise, t.name)),
+        items=items,
+        failing=failing,
+        isolation=isolation,
+    )

@@ -1,0 +1,118 @@
+"""Terminal output of the instructor commands: collect's progress bar and summary, the
+class report, release/submit/export confirmations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from grader.instructor.collect import CollectSummary
+    from grader.instructor.report import ClassReport
+
+
+class CollectProgress:
+    """collect's ``Progress`` as a rich progress bar (submissions graded / to grade)."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.bar = Progress(
+            TextColumn("[bold]grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("submissions"),
+            TimeElapsedColumn(),
+            TextColumn("[grade.dim]{task.description}"),
+            console=out,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def start(self, total: int) -> None:
+        self.bar.start()
+        self.task = self.bar.add_task("", total=total)
+
+    def advance(self, n: int, text: str = "") -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=n, description=text[:30])
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def render_collect(summary: CollectSummary, out: Console) -> None:
+    line = Text(f"{summary.graded} graded", style="grade.pass")
+    line.append(f" · {summary.skipped} already in the gradebook · ")
+    line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
+    if summary.failed:
+        line.append(f" · {len(summary.failed)} batches failed (run again to retry)", style="grade.error")
+    line.append(f" · {summary.elapsed:.1f} s", style="grade.dim")
+    if summary.submission_chapters:
+        line.append(f" · {summary.rate:.1f} submission-chapters/s", style="grade.dim")
+    out.print(line)
+    for source, reason in summary.rejected:
+        out.print(Text("  rejected ", style="grade.fail") + Text(f"{source}: {reason}"))
+    for batch, reason in summary.failed:
+        out.print(Text("  failed ", style="grade.error") + Text(f"{batch}: {reason}"))
+    for note in summary.notes:
+        out.print(Text("  note: ", style="grade.todo") + Text(note))
+    if summary.isolation:
+        out.print(Text(f"isolation ({summary.executor}): " + ", ".join(summary.isolation), style="grade.dim"))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) -> None:
+    out.print(Text(f"{report.students} students · {report.submissions} submissions · "
+                   f"{len(report.rejected)} rejected", style="grade.title"))
+    if report.chapters or report.quizzes:
+        t = Table(title="Scores (each student's newest graded submission)", title_justify="left")
+        for col in ("", "n", "mean", "median", "full marks", "distribution"):
+            t.add_column(col, justify="left" if col in ("", "distribution") else "right")
+        for ch in [*report.chapters, *report.quizzes]:
+            t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:g}",
+                      str(ch.full_marks), _spark(ch.histogram()))
+        out.print(t)
+    hardest = sorted(report.tests, key=lambda s: (s.pass_rate, s.chapter, s.name))[:top_tests]
+    if hardest:
+        t = Table(title="Lowest pass rates", title_justify="left")
+        for col in ("test", "visibility", "pass rate", "statuses"):
+            t.add_column(col)
+        for s in hardest:
+            statuses = ", ".join(f"{k} {v}" for k, v in sorted(s.statuses.items()) if k != "passed")
+            t.add_row(f"{s.exercise}: {s.name}", s.visibility, _pct(s.pass_rate), statuses)
+        out.print(t)
+    if report.items:
+        t = Table(title="Quiz items (flag: discrimination < 0.15)", title_justify="left")
+        for col in ("chapter", "question", "n", "difficulty", "discrimination", ""):
+            t.add_column(col)
+        for it in report.items:
+            disc = "n/a" if it.discrimination is None else f"{it.discrimination:+.2f}"
+            t.add_row(it.chapter, it.question, str(it.n), f"{it.difficulty:.2f}", disc,
+                      Text("flag", style="grade.fail") if it.flagged else "")
+        out.print(t)
+    if report.failing:
+        t = Table(title="Most common failing messages", title_justify="left")
+        for col in ("count", "exercise", "status", "message"):
+            t.add_column(col)
+        for m in report.failing:
+            t.add_row(str(m.count), m.exercise, m.status, Text(m.message))
+        out.print(t)
+    for student, source, reason in report.rejected:
+        out.print(Text("rejected ", style="grade.fail") + Text(f"{student} ({source}): {reason}"))
+    if report.isolation:
+        out.print(Text("isolation: " + ", ".join(report.isolation), style="grade.dim"))
+
+
+def _spark(counts: list[int]) -> str:
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(counts) if counts else 0
+    if not top:
+        return ""
+    return "".join(blocks[round(c / top * 8)] for c in counts)

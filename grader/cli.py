@@ -59,7 +59,7 @@ def check(
     catalog = load_catalog()
     chap = catalog.chapter(chapter)
     target = resolve_target(path, solutions)
-    report = run_check(chap, target, public_only=public, sandbox=sandbox.value)
+    report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True)
     progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
     if json_out or fmt is Format.json:
         typer.echo(report.to_json())
@@ -103,6 +103,7 @@ def list_(lang: LangOpt = None) -> None:
     reports.render_list(load_catalog(), reports.console(), _lang(lang))
 
 from grader.instructor.cli import register as _reg_instructor  # noqa: E402
+
 _reg_instructor(app)
 
 

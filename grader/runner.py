@@ -77,7 +77,13 @@ def run_check(
     hide: list[str] | None = None,
     timeout: float | None = None,
     test_timeout: float | None = None,
+    in_process: bool = False,
 ) -> CheckReport:
+    """Grade ``target`` with the chapter's suites.
+
+    By default pytest runs in a fresh process. ``in_process=True`` (used by a one-shot
+    ``grade check``, which is itself a fresh process) runs it here instead and saves an
+    interpreter start; never use it twice in one process (pytest's own advice)."""
     _require(chapter.needs)
     files = suite_files(chapter, public_only)
     if not files:
@@ -124,22 +130,61 @@ def run_check(
         env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
         env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         budget = timeout or (60 + chapter.test_timeout_s * 3 * max(1, len(chapter.exercises)))
-        try:
-            proc = subprocess.run(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=tmp,
-                timeout=budget,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from exc
+        if in_process and not chapter.needs:
+            _run_pytest_here(command[3:], env, tmp)
+        else:
+            _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file)
         if not results_file.exists():
-            tail = proc.stdout.decode("utf-8", "replace")[-3000:]
-            raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
+            raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
+    return _report(chapter, target, data, started)
+
+
+def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:
+    import contextlib
+    import io
+
+    import pytest
+
+    # pytest's own report goes to a string nobody reads; the plugin writes the results file.
+    saved_env = {k: os.environ.get(k) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "TF_CPP_MIN_LOG_LEVEL")}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+    old_cwd = os.getcwd()
+    os.chdir(cwd)
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            pytest.main(args)
+    finally:
+        os.chdir(old_cwd)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _run_pytest_subprocess(
+    command: list[str], env: dict[str, str], cwd: str, budget: float, chapter: Chapter, results_file: Path
+) -> None:
+    try:
+        proc = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            timeout=budget,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from exc
+    if not results_file.exists():
+        tail = proc.stdout.decode("utf-8", "replace")[-3000:]
+        raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
+
+
+def _report(chapter: Chapter, target: Path, data: dict, started: float) -> CheckReport:
     internal = data.get("internal", [])
     if internal and os.environ.get("GRADER_DEBUG"):
         sys.stderr.write("\n".join(internal) + "\n")

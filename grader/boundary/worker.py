@@ -181,7 +181,7 @@ def _others_can_read(path: str) -> bool:
         path = parent
 
 
-def private_filesystem(hide: list) -> bool:
+def private_filesystem(hide: list, scratch: str | None = None) -> bool:
     """Without bubblewrap: a private mount namespace (a user namespace too when not root)
     where every grader path is covered by an empty tmpfs and the rest is read-only."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -189,13 +189,13 @@ def private_filesystem(hide: list) -> bool:
         # Unprivileged: a user namespace gives us the right to mount in our own namespace.
         if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
             return False
-        return _hide_and_freeze(libc, hide)
+        return _hide_and_freeze(libc, hide, scratch)
     if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
         return False
-    return _hide_and_freeze(libc, hide)
+    return _hide_and_freeze(libc, hide, scratch)
 
 
-def _hide_and_freeze(libc, hide: list) -> bool:
+def _hide_and_freeze(libc, hide: list, scratch: str | None) -> bool:
     ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec, ms_private = 1, 2, 4, 32, 4096, 16384, 1 << 18
     if libc.mount(None, b"/", None, ms_rec | ms_private, None) != 0:
         return False
@@ -216,9 +216,17 @@ def _hide_and_freeze(libc, hide: list) -> bool:
             # /dev/urandom and aborts when it cannot.
             flags &= ~ms_nodev
         libc.mount(None, os.fsencode(point), None, flags, None)  # best effort per mount
-    # A private, empty, writable /tmp, as bubblewrap's --tmpfs /tmp gives: libraries need
-    # scratch space (Keras saves a model through a temporary folder); it dies with us.
-    libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ms_nosuid | ms_nodev, b"size=64m,mode=1777")
+    # A private, empty, writable scratch space, as bubblewrap's --tmpfs /tmp gives: libraries
+    # need one (Keras saves a model through a temporary folder); it dies with us. /tmp itself
+    # when it is hidden; otherwise (the interpreter lives under /tmp) the worker's own folder.
+    place = "/tmp" if "/tmp" in hidden else scratch
+    if place and os.path.isdir(place):
+        libc.mount(b"tmpfs", os.fsencode(place), b"tmpfs", ms_nosuid | ms_nodev, b"size=64m,mode=1777")
+        os.environ["TMPDIR"] = place
+        import tempfile
+
+        tempfile.tempdir = place
+        os.chdir(place)
     return True
 
 
@@ -447,7 +455,7 @@ def main() -> None:
         student_files.add(display)
     isolation = apply_limits(config.get("limits", {}))
     if config.get("drop_privileges", True) and config.get("hide"):
-        if private_filesystem(config["hide"]):
+        if private_filesystem(config["hide"], config.get("cwd")):
             isolation.append("private read-only file system, grader files hidden")
     if config.get("drop_privileges", True):
         dropped = drop_privileges()

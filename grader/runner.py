@@ -68,6 +68,32 @@ def _require(needs: tuple[str, ...]) -> None:
     raise UsageError(f"This chapter needs {', '.join(missing)}: pip install {' '.join(missing)}")
 
 
+def pytest_command() -> list[str]:
+    """The start of every grading pytest command (single check and batch): our config and
+    plugin; pytest's own chatter off (students read only the plugin's results)."""
+    return [
+        sys.executable, "-m", "pytest",
+        "-c", str(SUITES_DIR / "pytest.ini"),
+        "--rootdir", str(SUITES_DIR),
+        "-p", "grader.plugin",
+        "-q", "--no-header", "-p", "no:warnings",
+    ]  # fmt: skip
+
+
+def pytest_env() -> dict[str, str]:
+    """The environment of a grading pytest process."""
+    env = dict(os.environ)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The trusted side only loads and evaluates small models: one thread, no oneDNN.
+    env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    env.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
 def run_check(
     chapter: Chapter,
     target: Path,
@@ -92,22 +118,10 @@ def run_check(
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
         command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            str(SUITES_DIR / "pytest.ini"),
-            "--rootdir",
-            str(SUITES_DIR),
-            "-p",
-            "grader.plugin",
-            "-q",
-            "--no-header",
+            *pytest_command(),
             # Students see the plugin's messages, never pytest's tracebacks; building those
             # for every failing stub costs ~0.1 s per test. GRADER_DEBUG=1 keeps them.
             "--tb=" + ("long" if os.environ.get("GRADER_DEBUG") else "no"),
-            "-p",
-            "no:warnings",
             "--grader-target",
             str(target),
             "--grader-chapter",
@@ -120,15 +134,7 @@ def run_check(
             *([f"--grader-test-timeout={test_timeout}"] if test_timeout else []),
             *[str(f) for f in files],
         ]
-        env = dict(os.environ)
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        # The trusted side only loads and evaluates small models: one thread, no oneDNN.
-        env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-        env.setdefault("TF_NUM_INTEROP_THREADS", "1")
-        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env = pytest_env()
         budget = timeout or (60 + chapter.test_timeout_s * 3 * max(1, len(chapter.exercises)))
         if in_process and not chapter.needs:
             _run_pytest_here(command[3:], env, tmp)
@@ -147,7 +153,7 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:
     import pytest
 
     # pytest's own report goes to a string nobody reads; the plugin writes the results file.
-    saved_env = {k: os.environ.get(k) for k in ("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "TF_CPP_MIN_LOG_LEVEL")}
+    saved_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     old_cwd = os.getcwd()
     os.chdir(cwd)
@@ -157,11 +163,10 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:
             pytest.main(args)
     finally:
         os.chdir(old_cwd)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if saved_autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved_autoload
 
 
 def _run_pytest_subprocess(

@@ -20,7 +20,7 @@ from pathlib import Path
 from grader.catalog import SUITES_DIR, Chapter
 from grader.errors import InternalError
 from grader.results import CheckReport, TestResult
-from grader.runner import PACKAGE_ROOT, suite_files
+from grader.runner import pytest_command, pytest_env, suite_files
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -54,11 +54,8 @@ def run_batch(
             json.dumps([{"key": k, "path": str(Path(p).resolve())} for k, p in targets]), encoding="utf-8"
         )
         command = [
-            sys.executable, "-m", "pytest",
-            "-c", str(SUITES_DIR / "pytest.ini"),
-            "--rootdir", str(SUITES_DIR),
-            "-p", "grader.plugin",
-            "-q", "--no-header", "-p", "no:warnings", "-rN",
+            *pytest_command(),
+            "-rN",
             # nothing here reads pytest's log capture or output capture (~8 % of the CPU), and
             # the progress percentage is quadratic in the number of items (~20 % at 20 targets)
             "-p", "no:logging", "-s", "-o", "console_output_style=classic",
@@ -70,11 +67,7 @@ def run_batch(
             *[f"--grader-hide={h}" for h in (hide or [])],
             *[str(f) for f in files],
         ]
-        env = dict(os.environ)
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env = pytest_env()
         per_target = chapter.test_timeout_s * 3 * max(1, len(chapter.exercises))
         budget = timeout or (60 + per_target * len(targets))
         started = time.monotonic()

@@ -165,6 +165,18 @@ class WorkerClient:
             "paths": import_paths,
             "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
             "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
+            **self.worker_config(mode, keep),
+        }
+        data = json.dumps(boot).encode()
+        try:
+            codec.write_frame(self._wfd, data)
+        except BrokenPipeError:
+            pass  # reported when the ready message does not come
+
+    def worker_config(self, mode: str, keep: list[str]) -> dict[str, Any]:
+        """What the worker applies before student code runs (JSON-ready): the student's
+        sources, heavy imports, limits and isolation for this sandbox mode."""
+        return {
             "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
             "preload": list(self.config.preload),
             "cwd": "/" if mode == "bwrap" else self._workdir,
@@ -177,11 +189,6 @@ class WorkerClient:
             "hide": sandbox.safe_hides(self.hidden_paths(), keep) if mode != "bwrap" else [],
             "seccomp": self.config.seccomp,
         }
-        data = json.dumps(boot).encode()
-        try:
-            codec.write_frame(self._wfd, data)
-        except BrokenPipeError:
-            pass  # reported when the ready message does not come
 
     def hidden_paths(self) -> list[str]:
         grader_dir = _HERE.parent

@@ -304,20 +304,9 @@ class ForkedWorkerClient(WorkerClient):
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
-        cfg = {
-            "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
-            # imported by the child, never by the zygote: a process that ran TensorFlow must not fork
-            "preload": list(self.config.preload),
-            "cwd": "/" if mode == "bwrap" else self._workdir,
-            "limits": {
-                "memory_mb": self.config.memory_mb,
-                "cpu_s": self.config.cpu_s,
-                "output_bytes": self.config.output_bytes,
-            },
-            "drop_privileges": mode != "bwrap",
-            "hide": sandbox.safe_hides(self.hidden_paths(), self.zygote.keep) if mode != "bwrap" else [],
-            "seccomp": self.config.seccomp,
-        }
+        # "preload" is imported by the child, never by the zygote: a process that ran
+        # TensorFlow must not fork.
+        cfg = self.worker_config(mode, self.zygote.keep)
         try:
             pid = self.zygote.spawn(cfg, [to_worker_r, from_worker_w, self._output.fileno()])
         finally:

@@ -24,7 +24,7 @@ from typing import Any
 import msgpack
 
 from grader.boundary import codec, sandbox
-from grader.boundary.proxy import Proxy
+from grader.boundary.proxy import Proxy, Synced
 from grader.errors import (
     ChannelViolation,
     NotAttempted,
@@ -396,16 +396,22 @@ class WorkerClient:
         codec.write_frame(self._wfd, self._codec.pack(answer))
 
     def call(self, target: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        reply = self.request(["call", target, list(args), kwargs])
-        if len(reply) >= 4:
+        """Call a function in the worker. Arguments travel as copies; only those wrapped
+        in ``Synced`` get the student's in-place changes copied back."""
+        plain_args = [a.value if isinstance(a, Synced) else a for a in args]
+        plain_kwargs = {k: (v.value if isinstance(v, Synced) else v) for k, v in kwargs.items()}
+        sync_pos = [i for i, a in enumerate(args) if isinstance(a, Synced)]
+        sync_keys = [k for k, v in kwargs.items() if isinstance(v, Synced)]
+        reply = self.request(["call", target, plain_args, plain_kwargs, sync_pos, sync_keys])
+        if (sync_pos or sync_keys) and len(reply) >= 4:
             synced, synced_kw = reply[2], reply[3]
             if isinstance(synced, list):
-                for original, new in zip(args, synced, strict=False):
-                    sync_in_place(original, new)
+                for i, new in zip(sync_pos, synced, strict=False):
+                    sync_in_place(plain_args[i], new)
             if isinstance(synced_kw, dict):
-                for key, original in kwargs.items():
+                for key in sync_keys:
                     if key in synced_kw:
-                        sync_in_place(original, synced_kw[key])
+                        sync_in_place(plain_kwargs[key], synced_kw[key])
         return reply[1] if len(reply) > 1 else None
 
     def load(self, module: str) -> Proxy:

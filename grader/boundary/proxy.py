@@ -41,6 +41,20 @@ class Proxy:
         return f"<student {self._grader_type}>"
 
 
+class Synced:
+    """An argument whose in-place changes by the student's code are copied back into
+    the test's own object after the call (optimizers' ``params``, and only where a test
+    asks). Every other argument reaches the student as a copy that nothing flows back from.
+
+    ``opt.update(Synced(params), grads)``
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def type_name(value: Any) -> str:
     """The type of a value as the student would name it (a proxy names the remote type)."""
     if isinstance(value, Proxy):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, call_text
+from grader.checks import Feedback, Synced, assert_close, call_text
 
 
 def _start(seed: int) -> tuple[np.random.Generator, dict[str, np.ndarray]]:
@@ -30,7 +30,7 @@ def _check_steps(opt, name: str, seed: int, steps: int, reference, grads_fn=_gra
     for step in range(1, steps + 1):
         grads = grads_fn(rng, params)
         sent = {k: v.copy() for k, v in grads.items()}
-        opt.update(params, sent)
+        opt.update(Synced(params), sent)
         reference(expected, grads)
         for key, want in expected.items():
             call = call_text(f"{name}.update", params, grads, seed=seed) + f", step {step} of {steps}: params[{key!r}]"
@@ -53,7 +53,7 @@ def test_sgd_updates_params_in_place(student):
     rng, params = _start(60)
     before = {k: v.copy() for k, v in params.items()}
     grads = _grads(rng, params)
-    student.load("optimizers").SGD(lr=0.1).update(params, grads)
+    student.load("optimizers").SGD(lr=0.1).update(Synced(params), grads)
     call = call_text("SGD(lr=0.1).update", params, grads, seed=60)
     _not_in_place(params, before, call)
     for key in params:

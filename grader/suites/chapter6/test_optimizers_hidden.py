@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, call_text
+from grader.checks import Feedback, Synced, assert_close, call_text
 
 
 def _start(seed: int) -> tuple[np.random.Generator, dict[str, np.ndarray]]:
@@ -27,7 +27,7 @@ def _check_steps(opt, name: str, seed: int, steps: int, reference, grads_fn=_gra
     expected = {k: v.copy() for k, v in params.items()}
     for step in range(1, steps + 1):
         grads = grads_fn(rng, params)
-        opt.update(params, {k: v.copy() for k, v in grads.items()})
+        opt.update(Synced(params), {k: v.copy() for k, v in grads.items()})
         reference(expected, grads)
         for key, want in expected.items():
             call = call_text(f"{name}.update", params, grads, seed=seed) + f", step {step} of {steps}: params[{key!r}]"
@@ -115,7 +115,7 @@ def test_two_momentum_optimizers_keep_separate_velocities(student):
     expected = {k: v.copy() for k, v in params.items()}
     for _ in range(2):
         grads = _grads(rng, params)
-        first.update(params, {k: v.copy() for k, v in grads.items()})
+        first.update(Synced(params), {k: v.copy() for k, v in grads.items()})
         ref(expected, grads)
         second.update({k: v.copy() for k, v in params.items()}, _grads(rng, params))
     call = "two Momentum(lr=0.1, momentum=0.9) objects used in turn; the first one's params['W1']"

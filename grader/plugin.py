@@ -36,7 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-chapter", help="chapter id, e.g. chapter2")
     group.addoption("--grader-results", help="where to write the JSON results")
     group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
-    group.addoption("--grader-hide", action="append", default=[], help="extra path the sandbox hides")
     group.addoption("--grader-test-timeout", type=float, default=None, help="seconds per test (default: the chapter's)")
     group.addoption("--grader-targets", help="batch mode: JSON file listing many targets to grade")
 
@@ -141,20 +140,18 @@ class Recorder:
         self.batch: list[Target] | None = None
         self.current: Target | None = None
         _not_dumpable()
-        extra_paths = _extra_paths(chapter.needs)
         self._worker_config = lambda sources: WorkerConfig(
             sources=sources,
             memory_mb=chapter.memory_mb,
             call_timeout=self.test_timeout,
             sandbox=config.getoption("grader_sandbox"),
-            hide_paths=list(config.getoption("grader_hide")),
-            extra_paths=extra_paths,
+            needs=tuple(chapter.needs),
             preload=list(chapter.needs),
             startup_timeout=90.0 if chapter.needs else 30.0,
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:
-            self._init_batch(Path(targets_file), extra_paths)
+            self._init_batch(Path(targets_file))
             return
         self.target = Path(config.getoption("grader_target")).resolve()
         self.display_dir = f"{self.target.name}/{chapter.id}"
@@ -166,18 +163,14 @@ class Recorder:
 
     # -- batch mode ------------------------------------------------------------------
 
-    def _init_batch(self, targets_file: Path, extra_paths: list[str]) -> None:
+    def _init_batch(self, targets_file: Path) -> None:
         from grader.boundary.forkserver import Zygote
 
         listing = json.loads(targets_file.read_text(encoding="utf-8"))
         self.batch = [
             Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
         ]
-        self.zygote = Zygote(
-            sandbox_mode=self.config.getoption("grader_sandbox"),
-            hide_paths=list(self.config.getoption("grader_hide")),
-            extra_paths=extra_paths,
-        )
+        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs))
         self.client = None
         self.results = {}
         self.zygote.start()  # imports numpy while pytest collects
@@ -420,20 +413,6 @@ def _read_sources(folder: Path, display_dir: str) -> dict[str, tuple[str, bytes]
             continue
         sources[path.stem] = (f"{display_dir}/{path.name}", data)
     return sources
-
-
-def _extra_paths(needs: tuple[str, ...]) -> list[str]:
-    """Import paths the worker needs for heavy packages (found without importing them)."""
-    import importlib.util
-
-    paths = []
-    for name in needs:
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.origin:
-            site = str(Path(spec.origin).resolve().parent.parent)
-            if site not in paths:
-                paths.append(site)
-    return paths
 
 
 def _not_dumpable() -> None:

@@ -100,7 +100,6 @@ def run_check(
     *,
     public_only: bool = False,
     sandbox: str = "auto",
-    hide: list[str] | None = None,
     timeout: float | None = None,
     test_timeout: float | None = None,
     in_process: bool = False,
@@ -130,7 +129,6 @@ def run_check(
             str(results_file),
             "--grader-sandbox",
             sandbox,
-            *[f"--grader-hide={h}" for h in (hide or [])],
             *([f"--grader-test-timeout={test_timeout}"] if test_timeout else []),
             *[str(f) for f in files],
         ]

@@ -86,25 +86,15 @@ class WorkerConfig:
     output_bytes: int = 4 * 1024 * 1024  # what the student may print
     call_timeout: float = 10.0  # wall seconds for one request
     startup_timeout: float = 30.0
-    sandbox: str = "auto"  # "auto" (bwrap when present), "bwrap", "none"
-    hide_paths: list[str] = field(default_factory=list)  # extra paths hidden by the sandbox
+    sandbox: str = "auto"  # "auto" (bwrap when present), "bwrap", "none" (the worker's own namespaces)
     seccomp: bool = True
-    extra_paths: list[str] = field(default_factory=list)  # import paths the worker needs (e.g. tensorflow)
+    needs: tuple[str, ...] = ()  # heavy packages the worker may see and import (e.g. tensorflow)
     preload: list[str] = field(default_factory=list)  # modules imported before the limits (e.g. keras)
 
 
-def _import_paths(extra: list[str]) -> list[str]:
-    import numpy
-
-    paths = []
-    for mod_file in [numpy.__file__, msgpack.__file__]:
-        site = str(Path(mod_file).resolve().parent.parent)
-        if site not in paths:
-            paths.append(site)
-    for p in extra:
-        if p not in paths:
-            paths.append(p)
-    return paths
+def student_env() -> dict[str, str]:
+    """The whole environment of a worker: nothing of the grader's own passes."""
+    return {**STUDENT_ENV, "PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp"}
 
 
 class WorkerClient:
@@ -119,7 +109,7 @@ class WorkerClient:
         self._ready = False
         self._rfd = -1
         self._wfd = -1
-        self._buf = b""
+        self._buf = bytearray()
         self._callbacks: dict[int, Callable[..., Any]] = {}
         self._output = tempfile.TemporaryFile()
         self._codec = codec.Codec(self._encode_object, self._decode_ext)
@@ -134,14 +124,11 @@ class WorkerClient:
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        command = [sys.executable, "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)]
+        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)]
         mode = sandbox.choose(self.config.sandbox)
-        import_paths = _import_paths(self.config.extra_paths)
-        keep = sandbox.needed_paths(import_paths)
+        steps, import_paths = sandbox.plan(tuple(self.config.needs))
         if mode == "bwrap":
-            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir=self._workdir, keep=keep)
-        env = dict(STUDENT_ENV)
-        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+            command = sandbox.bwrap_command(command, steps)
         self._output.seek(0)
         self._output.truncate()
         self.proc = subprocess.Popen(
@@ -151,31 +138,40 @@ class WorkerClient:
             stderr=self._output,
             pass_fds=(to_worker_r, from_worker_w),
             start_new_session=True,
-            env=env,
+            env=student_env(),
             cwd=self._workdir,
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
-        self._rfd, self._wfd = from_worker_r, to_worker_w
-        self._buf = b""
-        self.generation += 1
-        self._ready = False
-        self._sandbox_mode = mode
+        self._attach(from_worker_r, to_worker_w, mode)
         boot = {
             "paths": import_paths,
             "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
             "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
-            **self.worker_config(mode, keep),
+            **self.worker_config(mode, steps),
         }
-        data = json.dumps(boot).encode()
-        try:
-            codec.write_frame(self._wfd, data)
-        except BrokenPipeError:
-            pass  # reported when the ready message does not come
+        self._send_boot(boot)
 
-    def worker_config(self, mode: str, keep: list[str]) -> dict[str, Any]:
+    def _attach(self, rfd: int, wfd: int, mode: str) -> None:
+        """Take the pipes of a freshly started worker (writes never block: see _write)."""
+        os.set_blocking(wfd, False)
+        self._rfd, self._wfd = rfd, wfd
+        self._buf = bytearray()
+        self.generation += 1
+        self._ready = False
+        self._sandbox_mode = mode
+
+    def _send_boot(self, boot: dict[str, Any]) -> None:
+        """The worker's configuration, its first frame. Only ever to the process that
+        runs this one student's code (never to a fork server)."""
+        data = json.dumps(boot).encode()
+        # A worker that cannot take it is reported when its ready message does not come.
+        self._write(data, time.monotonic() + self.config.startup_timeout)
+
+    def worker_config(self, mode: str, steps: list[tuple[str, ...]]) -> dict[str, Any]:
         """What the worker applies before student code runs (JSON-ready): the student's
-        sources, heavy imports, limits and isolation for this sandbox mode."""
+        sources, heavy imports, limits and, without bubblewrap, the mount plan it carries
+        out itself."""
         return {
             "sources": {k: (v[0], v[1].decode("latin-1")) for k, v in self.config.sources.items()},
             "preload": list(self.config.preload),
@@ -185,15 +181,10 @@ class WorkerClient:
                 "cpu_s": self.config.cpu_s,
                 "output_bytes": self.config.output_bytes,
             },
-            "drop_privileges": mode != "bwrap",
-            "hide": sandbox.safe_hides(self.hidden_paths(), keep) if mode != "bwrap" else [],
+            "root_plan": None if mode == "bwrap" else [list(s) for s in steps],
+            "newroot": self._workdir,
             "seccomp": self.config.seccomp,
         }
-
-    def hidden_paths(self) -> list[str]:
-        grader_dir = _HERE.parent
-        paths = [str(grader_dir), str(grader_dir.parent / "solutions"), tempfile.gettempdir()]
-        return paths + list(self.config.hide_paths)
 
     def _ensure_ready(self) -> None:
         if self.proc is None:
@@ -208,7 +199,7 @@ class WorkerClient:
             raise ChannelViolation("the worker did not start properly")
         isolation = [str(x) for x in message[1]] if len(message) > 1 and isinstance(message[1], list) else []
         if self._sandbox_mode == "bwrap":
-            isolation.insert(0, "bubblewrap sandbox: no network, grader files hidden")
+            isolation.insert(0, "bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody")
         self.isolation = isolation
         self._ready = True
 
@@ -276,6 +267,7 @@ class WorkerClient:
 
     def _decode(self, frame: bytes) -> Any:
         try:
+            codec.check_message(frame)
             return self._codec.unpack(frame)
         except codec.CodecError as exc:
             self.kill()
@@ -292,8 +284,8 @@ class WorkerClient:
                     self.kill()
                     raise ChannelViolation("your code sent a message larger than the grader accepts")
                 if len(self._buf) >= header + length:
-                    frame = self._buf[header : header + length]
-                    self._buf = self._buf[header + length :]
+                    frame = bytes(self._buf[header : header + length])
+                    del self._buf[: header + length]
                     return frame
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -305,6 +297,35 @@ class WorkerClient:
             if not chunk:
                 self._on_exit(during)
             self._buf += chunk
+
+    def _write(self, data: bytes, deadline: float) -> str | None:
+        """Send one frame; the pipe is non-blocking, so a worker that stops reading
+        costs at most the time left to the deadline, never a hang. None when sent,
+        else "timeout" or "closed"."""
+        view = memoryview(codec._HEADER.pack(len(data)) + data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            _, ready, _ = select.select([], [self._wfd], [], remaining)
+            if not ready:
+                continue
+            try:
+                written = os.write(self._wfd, view)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return "closed"
+            view = view[written:]
+        return None
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        """``_write`` for a request: a worker that cannot take it is a timeout or an exit."""
+        problem = self._write(data, deadline)
+        if problem == "timeout":
+            self._on_timeout("running")
+        elif problem == "closed":
+            self._on_exit("running")
 
     def _on_timeout(self, during: str) -> None:
         self.kill()
@@ -346,10 +367,7 @@ class WorkerClient:
         deadline = self._timeout_deadline()
         payload = self._codec.pack(message)
         outer_callbacks = dict(self._callbacks)
-        try:
-            codec.write_frame(self._wfd, payload)
-        except (BrokenPipeError, OSError):
-            self._on_exit("running")
+        self._send(payload, deadline)
         try:
             while True:
                 reply = self._decode(self._read_frame(deadline, during="running"))
@@ -362,7 +380,7 @@ class WorkerClient:
                 if kind == "err":
                     raise self._student_error(reply)
                 if kind == "cb":
-                    self._run_callback(reply)
+                    self._run_callback(reply, deadline)
                     continue
                 self.kill()
                 raise ChannelViolation("your code sent an unexpected message")
@@ -380,7 +398,7 @@ class WorkerClient:
             return ResourceExceeded("your code printed more output than allowed")
         return StudentCodeError(type_name, message, tb)
 
-    def _run_callback(self, reply: list[Any]) -> None:
+    def _run_callback(self, reply: list[Any], deadline: float) -> None:
         cb_id = reply[1] if len(reply) > 1 else None
         fn = self._callbacks.get(cb_id) if type(cb_id) is int else None
         args = reply[2] if len(reply) > 2 and isinstance(reply[2], list) else []
@@ -393,7 +411,7 @@ class WorkerClient:
             answer: list[Any] = ["cbret", value]
         except Exception as exc:  # noqa: BLE001 - reported to the student as a failed call
             answer = ["cberr", f"the function passed to your code failed: {type(exc).__name__}: {exc}"]
-        codec.write_frame(self._wfd, self._codec.pack(answer))
+        self._send(self._codec.pack(answer), deadline)
 
     def call(self, target: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call a function in the worker. Arguments travel as copies; only those wrapped

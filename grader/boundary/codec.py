@@ -28,7 +28,13 @@ EXT_SCALAR = 5
 
 # Array kinds allowed across the channel: bool, signed, unsigned, float, complex.
 ALLOWED_KINDS = frozenset("biufc")
-MAX_FRAME = 512 * 1024 * 1024  # a single message larger than this is refused
+# Bounds on what one message from the worker may be, checked before it is decoded. A
+# frame is as large as a legitimate reply gets (a test's arrays are at most a few MB; a
+# chapter-8 model archive well under that). Each value costs at least one byte of the
+# frame but up to ~64 bytes once decoded, so the count of values is bounded on its own.
+MAX_FRAME = 64 * 1024 * 1024
+MAX_DEPTH = 32  # nesting of lists, dicts and tuples
+MAX_VALUES = 200_000  # every value in the message, nested ones included
 MAX_NDIM = 32
 _HEADER = struct.Struct(">I")
 # Bound when the codec loads, so student code that rebinds builtins.int cannot break it.
@@ -37,6 +43,95 @@ _PLAIN_BASES = (bool, int, float, str, bytes)
 
 class CodecError(ValueError):
     """A message that is not well-formed plain data."""
+
+
+# Sizes of what follows a msgpack type byte: fixed-size scalars, and the width of the
+# length field for variable ones (bin/str/ext, arrays, maps).
+_FIXED = {0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8, 0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
+_BYTES = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}
+_EXT = {0xC7: 1, 0xC8: 2, 0xC9: 4}
+_FIXEXT = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
+_ARRAY = {0xDC: 2, 0xDD: 4}
+_MAP = {0xDE: 2, 0xDF: 4}
+
+
+def check_message(data: bytes, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> None:
+    """Walk a message's structure without building it: refuse anything nested deeper
+    than ``max_depth`` or holding more than ``max_values`` values (extension payloads
+    -- tuples, arrays, handles -- are walked as nested messages), truncated or with
+    trailing bytes. Only after this may ``unpack`` build Python objects from it."""
+    budget = [max_values]
+    view = memoryview(data)
+    if _walk(view, 0, 0, max_depth, budget) != len(view):
+        raise CodecError("malformed message (trailing bytes)")
+
+
+def _int(view: memoryview, pos: int, width: int) -> int:
+    if pos + width > len(view):
+        raise CodecError("malformed message (truncated)")
+    return int.from_bytes(view[pos : pos + width], "big")
+
+
+def _walk(view: memoryview, pos: int, depth: int, max_depth: int, budget: list[int]) -> int:
+    """Skip one value starting at ``pos``; its end position."""
+    pending = [1]  # values still to skip at each open level
+    end = len(view)
+    while pending:
+        if pending[-1] == 0:
+            pending.pop()
+            continue
+        pending[-1] -= 1
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise CodecError("too many values in one message")
+        if pos >= end:
+            raise CodecError("malformed message (truncated)")
+        b = view[pos]
+        pos += 1
+        count = -1
+        if b <= 0x7F or b >= 0xE0 or b in (0xC0, 0xC2, 0xC3):
+            continue
+        if b <= 0x8F:
+            count = 2 * (b & 0x0F)
+        elif b <= 0x9F:
+            count = b & 0x0F
+        elif b <= 0xBF:
+            pos += b & 0x1F
+        elif b in _FIXED:
+            pos += _FIXED[b]
+        elif b in _BYTES:
+            pos += _BYTES[b] + _int(view, pos, _BYTES[b])
+        elif b in _ARRAY:
+            count = _int(view, pos, _ARRAY[b])
+            pos += _ARRAY[b]
+        elif b in _MAP:
+            count = 2 * _int(view, pos, _MAP[b])
+            pos += _MAP[b]
+        elif b in _EXT or b in _FIXEXT:
+            if b in _EXT:
+                size = _int(view, pos, _EXT[b])
+                pos += _EXT[b]
+            else:
+                size = _FIXEXT[b]
+            pos += 1  # the extension's type code
+            if pos + size > end:
+                raise CodecError("malformed message (truncated)")
+            # Every extension we use carries a msgpack value: walk it one level deeper.
+            if depth + len(pending) > max_depth:
+                raise CodecError("message nested too deeply")
+            payload = view[pos : pos + size]
+            if _walk(payload, 0, depth + len(pending), max_depth, budget) != size:
+                raise CodecError("malformed message (extension payload)")
+            pos += size
+        else:
+            raise CodecError("malformed message (unknown type byte)")
+        if pos > end:
+            raise CodecError("malformed message (truncated)")
+        if count >= 0:
+            if depth + len(pending) > max_depth:
+                raise CodecError("message nested too deeply")
+            pending.append(count)
+    return pos
 
 
 def _np():

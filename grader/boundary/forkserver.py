@@ -91,10 +91,21 @@ while True:
                 os.dup2(out, 1)
                 os.dup2(out, 2)
                 os.close(out)
-                cfg = msg['config']
+                del msg
+                # The student's sources and settings come over this child's own pipe,
+                # after the fork: the fork server never holds anything of a student's.
+                def _read(n):
+                    b = b''
+                    while len(b) < n:
+                        c = os.read(r, n - len(b))
+                        if not c:
+                            os._exit(3)
+                        b += c
+                    return b
+                cfg = json.loads(_read(struct.unpack('>I', _read(4))[0]))
                 cfg['sources'] = {k: (v[0], v[1].encode('latin-1')) for k, v in cfg['sources'].items()}
                 g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CONFIG': cfg}
-                del msg, cfg
+                del cfg
                 exec(worker_code, g)
             except BaseException:
                 traceback.print_exc()
@@ -141,37 +152,27 @@ while True:
 class Zygote:
     """The fork server process and its control socket (trusted side)."""
 
-    def __init__(self, *, sandbox_mode: str = "auto", hide_paths: list[str] | None = None,
-                 extra_paths: list[str] | None = None, startup_timeout: float = 30.0) -> None:
+    def __init__(self, *, sandbox_mode: str = "auto", needs: tuple[str, ...] = (),
+                 startup_timeout: float = 30.0) -> None:
         self.sandbox_request = sandbox_mode
-        self.hide_paths = list(hide_paths or [])
-        self.extra_paths = list(extra_paths or [])
+        self.needs = tuple(needs)
         self.startup_timeout = startup_timeout
         self.mode = "none"
         self.proc: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
         self._ready = False
         self.restarts = 0
-        self.keep: list[str] = []
-
-    def hidden_paths(self) -> list[str]:
-        import tempfile
-
-        grader_dir = _HERE.parent
-        return [str(grader_dir), str(grader_dir.parent / "solutions"), tempfile.gettempdir(), *self.hide_paths]
+        self.steps: list[tuple[str, ...]] = []
 
     def start(self) -> None:
         if self.proc is not None:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        command = [sys.executable, "-I", "-S", "-c", ZYGOTE, str(theirs.fileno())]
+        command = [sandbox.interpreter(), "-I", "-S", "-c", ZYGOTE, str(theirs.fileno())]
         self.mode = sandbox.choose(self.sandbox_request)
-        import_paths = channel._import_paths(self.extra_paths)
-        self.keep = sandbox.needed_paths(import_paths)
+        self.steps, import_paths = sandbox.plan(self.needs)
         if self.mode == "bwrap":
-            command = sandbox.bwrap_command(command, hide=self.hidden_paths(), workdir="/", keep=self.keep)
-        env = dict(channel.STUDENT_ENV)
-        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+            command = sandbox.bwrap_command(command, self.steps)
         self.proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -179,7 +180,7 @@ class Zygote:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             start_new_session=True,
-            env=env,
+            env=channel.student_env(),
             cwd="/",
         )
         theirs.close()
@@ -223,11 +224,12 @@ class Zygote:
                 raise ConnectionError("fork server did not start")
             self._ready = True
 
-    def spawn(self, config: dict[str, Any], fds: list[int]) -> int:
+    def spawn(self, fds: list[int]) -> int:
+        """Fork a child that will read its configuration from its own pipe (fds[0])."""
         for attempt in range(2):
             try:
                 self._ensure_ready()
-                self._send({"op": "spawn", "config": config}, fds)
+                self._send({"op": "spawn"}, fds)
                 reply = self._recv()
                 if isinstance(reply, list) and len(reply) == 2 and reply[0] == "pid" and type(reply[1]) is int:
                     return reply[1]
@@ -304,20 +306,16 @@ class ForkedWorkerClient(WorkerClient):
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
-        # "preload" is imported by the child, never by the zygote: a process that ran
-        # TensorFlow must not fork.
-        cfg = self.worker_config(mode, self.zygote.keep)
         try:
-            pid = self.zygote.spawn(cfg, [to_worker_r, from_worker_w, self._output.fileno()])
+            pid = self.zygote.spawn([to_worker_r, from_worker_w, self._output.fileno()])
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
         self.proc = _ForkedProc(self.zygote, pid)  # type: ignore[assignment]
-        self._rfd, self._wfd = from_worker_r, to_worker_w
-        self._buf = b""
-        self.generation += 1
-        self._ready = False
-        self._sandbox_mode = mode
+        self._attach(from_worker_r, to_worker_w, mode)
+        # "preload" is imported by the child, never by the zygote: a process that ran
+        # TensorFlow must not fork.
+        self._send_boot(self.worker_config(mode, self.zygote.steps))
 
     def _ensure_ready(self) -> None:
         fresh = not self._ready

@@ -1,21 +1,217 @@
-"""OS sandbox around the worker: bubblewrap where the machine has it.
+"""What the worker may see of the file system: an allow-list, as one mount plan.
 
-bwrap is started with ``--cap-drop ALL`` and a user namespace (when it runs as root it
-would otherwise keep full privileges), no network, a private /tmp and every grader
-path hidden under an empty tmpfs: the worker receives its student sources over the
-channel, so it needs nothing of ours on disk.
+The plan names the few things a worker needs to run: the interpreter and its shared
+library, the standard library, the system's shared libraries, and the packages it
+imports (numpy and msgpack; TensorFlow/Keras and their dependencies for chapter 8),
+each bound read-only at its own path; an empty private ``/tmp``; a minimal ``/dev``;
+``/proc`` of its own PID namespace. Everything else -- the project tree, ``.git``,
+solutions, other checkouts, home folders, submissions, ``/etc`` -- is simply not there.
+Python package folders that ride along inside a bound folder (``site-packages`` of the
+base interpreter, Debian's ``dist-packages``) are covered by empty folders first, and
+only the allowed packages are bound back.
+
+The same plan is carried out in two ways:
+
+* by bubblewrap, where it is installed and usable (``bwrap_command``), with
+  ``--unshare-all``, ``--cap-drop ALL`` and a user namespace mapping the worker to
+  uid/gid 65534 (nobody), also when the grader runs as root;
+* without bubblewrap, by the worker itself (``worker.enter_allow_list``): a private
+  mount (and, when not root, user) namespace, a new root on a tmpfs holding the same
+  binds, ``chroot``, then uid/gid 65534.
+
+Where neither can be had, isolation is *weak*: the report says so and ``grade collect``
+refuses to run unless told ``--allow-weak-isolation``.
 """
 
 from __future__ import annotations
 
 import functools
+import glob
 import os
+import re
 import shutil
 import subprocess
+import sys
+import sysconfig
 
 from grader.errors import UsageError
 
 MODES = ("auto", "bwrap", "none")
+NOBODY = 65534
+# Always in the worker's import path: the channel's codec needs msgpack, the suites numpy.
+BASE_MODULES = ("numpy", "msgpack")
+WEAK = "isolation: weak"
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def interpreter() -> str:
+    """The real interpreter binary (a venv's python is a symlink to it): the worker runs
+    it directly, so the venv itself need not be visible."""
+    return _real(sys.executable)
+
+
+def _module_site(name: str) -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    origin = _real(spec.origin)
+    # a package's __init__.py: its folder's parent; a single-file module: its folder
+    return os.path.dirname(os.path.dirname(origin)) if spec.submodule_search_locations else os.path.dirname(origin)
+
+
+def _entries_of(name: str, site: str) -> list[str]:
+    """A module's own entries in its site folder: the package, its vendored shared
+    libraries (``numpy.libs``) and its metadata."""
+    found = [p for p in (os.path.join(site, name), os.path.join(site, name + ".py")) if os.path.exists(p)]
+    found += [p for p in glob.glob(os.path.join(site, name + ".libs")) if os.path.isdir(p)]
+    found += glob.glob(os.path.join(site, glob.escape(name) + "-*.dist-info"))
+    return found
+
+
+@functools.cache
+def _closure_entries(roots: tuple[str, ...]) -> tuple[str, ...]:
+    """Top-level entries of the distributions that provide ``roots`` and of everything
+    they require (from the installed metadata; extras are left out)."""
+    from importlib import metadata
+
+    def key(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    seen: set[str] = set()
+    todo = list(roots)
+    entries: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if key(name) in seen:
+            continue
+        seen.add(key(name))
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        for file in dist.files or []:
+            top = file.parts[0] if file.parts else ""
+            if top and top != ".." and not top.endswith(".pth"):
+                entries.add(_real(str(dist.locate_file(top))))
+        for req in dist.requires or []:
+            if "extra ==" in req.replace("extra==", "extra =="):
+                continue
+            m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)
+            if m:
+                todo.append(m.group(0))
+    return tuple(sorted(e for e in entries if os.path.exists(e)))
+
+
+def _distribution_names(module: str) -> list[str]:
+    """Distribution names to try for an importable module (tensorflow may be tensorflow-cpu)."""
+    return [module, module + "-cpu", module.replace("_", "-")]
+
+
+def package_entries(needs: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(entries to bind, import paths) for the base modules and a chapter's needs."""
+    binds: list[str] = []
+    paths: list[str] = []
+    for name in BASE_MODULES:
+        site = _module_site(name)
+        if site is None:
+            continue
+        binds += _entries_of(name, site)
+        if site not in paths:
+            paths.append(site)
+    if needs:
+        roots = []
+        for name in needs:
+            site = _module_site(name)
+            if site is None:
+                continue
+            if site not in paths:
+                paths.append(site)
+            roots += _distribution_names(name)
+        binds += _closure_entries(tuple(roots))
+    seen: list[str] = []
+    for p in binds:
+        if p not in seen:
+            seen.append(p)
+    return seen, paths
+
+
+def _python_package_dirs(folder: str) -> list[str]:
+    """Folders of third-party packages inside a folder the plan binds whole."""
+    found = []
+    for pattern in ("site-packages", "dist-packages", "python3*/site-packages", "python3*/dist-packages"):
+        found += [p for p in glob.glob(os.path.join(folder, pattern)) if os.path.isdir(p) and not os.path.islink(p)]
+    return found
+
+
+@functools.cache
+def _runtime_plan() -> tuple[tuple[str, ...], ...]:
+    """The part of the plan that is the same for every chapter."""
+    plan: list[tuple[str, ...]] = []
+    bound: list[str] = []
+    # System shared libraries (libc, libm, libstdc++ for TensorFlow...): the folders, or
+    # the symlinks a merged /usr has in their place.
+    for folder in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32"):
+        if os.path.islink(folder):
+            plan.append(("symlink", os.readlink(folder), folder))
+        elif os.path.isdir(folder):
+            plan.append(("ro-bind", folder, folder))
+            bound.append(folder)
+    exe = interpreter()
+    plan.append(("ro-bind", exe, exe))
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    ldlib = sysconfig.get_config_var("LDLIBRARY") or ""
+    if sysconfig.get_config_var("Py_ENABLE_SHARED") and libdir and ldlib:
+        for lib in sorted(glob.glob(os.path.join(libdir, glob.escape(ldlib) + "*"))):
+            lib = _real(lib)
+            if not any(lib.startswith(b + "/") for b in bound):
+                plan.append(("ro-bind", lib, lib))
+    for folder in (sysconfig.get_path("stdlib"), sysconfig.get_config_var("DESTSHARED")):
+        if folder and os.path.isdir(folder):
+            real = _real(folder)
+            if not any(real == b or real.startswith(b + "/") for b in bound):
+                plan.append(("ro-bind", real, real))
+                bound.append(real)
+    if os.path.isfile("/etc/ld.so.cache"):
+        plan.append(("ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"))
+    # Third-party packages that ride along inside a bound folder are covered; the
+    # allowed ones are bound back by the caller.
+    for folder in bound:
+        for pkgs in _python_package_dirs(folder):
+            plan.append(("tmpfs", pkgs))
+    return tuple(plan)
+
+
+def plan(needs: tuple[str, ...] = ()) -> tuple[list[tuple[str, ...]], list[str]]:
+    """(mount plan, import paths) for a worker of a chapter with these needs."""
+    entries, paths = package_entries(needs)
+    # /tmp first: a runtime that lives under /tmp (a fresh clone's venv) is bound into it.
+    steps: list[tuple[str, ...]] = [("tmpfs", "/tmp"), ("dev", "/dev"), ("proc", "/proc")]
+    steps += _runtime_plan()
+    steps += [("ro-bind", e, e) for e in entries]
+    return steps, paths
+
+
+# --- bubblewrap ---------------------------------------------------------------------------
+
+
+def _bwrap_base() -> list[str]:
+    return [
+        "--die-with-parent",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid", str(NOBODY),
+        "--gid", str(NOBODY),
+        "--cap-drop", "ALL",
+        "--new-session",
+    ]  # fmt: skip
 
 
 @functools.cache
@@ -24,34 +220,41 @@ def bwrap_works() -> bool:
     exe = shutil.which("bwrap")
     if exe is None:
         return False
+    steps, _ = plan()
     try:
         probe = subprocess.run(
-            [exe, *_base_args(), "--", "/bin/true"],
+            [exe, *_bwrap_base(), *_bwrap_plan_args(steps), "--", interpreter(), "-I", "-S", "-c", "pass"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            timeout=10,
+            timeout=20,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0
 
 
-def _base_args() -> list[str]:
-    return [
-        "--die-with-parent",
-        "--unshare-all",
-        "--cap-drop",
-        "ALL",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-    ]
+def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
+    args: list[str] = []
+    for step in steps:
+        kind = step[0]
+        if kind == "ro-bind":
+            args += ["--ro-bind", step[1], step[2]]
+        elif kind == "symlink":
+            args += ["--symlink", step[1], step[2]]
+        elif kind == "tmpfs":
+            args += ["--tmpfs", step[1]]
+        elif kind == "dev":
+            args += ["--dev", step[1]]
+        elif kind == "proc":
+            args += ["--proc", step[1]]
+    return args
+
+
+def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]:
+    return ["bwrap", *_bwrap_base(), *_bwrap_plan_args(steps), "--chdir", "/", "--", *command]
+
+
+# --- choosing -------------------------------------------------------------------------------
 
 
 def choose(mode: str) -> str:
@@ -66,55 +269,33 @@ def choose(mode: str) -> str:
     return "none"
 
 
-def needed_paths(import_paths: list[str]) -> list[str]:
-    """What the worker must still see: the interpreter, its prefixes and import paths."""
-    import sys
-    import sysconfig
+@functools.cache
+def namespaces_work() -> bool:
+    """The kernel lets this process make a private mount namespace (with a user
+    namespace when not root): what the worker's own allow-list needs without bwrap."""
+    import ctypes
 
-    paths = [
-        os.path.dirname(sys.executable),
-        os.path.dirname(os.path.realpath(sys.executable)),
-        sys.prefix,
-        sys.base_prefix,
-        sysconfig.get_paths()["stdlib"],
-        sysconfig.get_paths()["platstdlib"],
-        *import_paths,
-    ]
-    seen: list[str] = []
-    for p in paths:
-        real = os.path.realpath(p)
-        for candidate in (os.path.abspath(p), real):
-            if candidate not in seen and os.path.exists(candidate):
-                seen.append(candidate)
-    return seen
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            flags = 0x00020000 | (0x10000000 if os.geteuid() != 0 else 0)  # CLONE_NEWNS [| CLONE_NEWUSER]
+            code = 0 if libc.unshare(flags) == 0 else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
+def strength(mode: str) -> str:
+    """'bwrap', 'namespaces' or 'weak': what a worker started with ``mode`` will get."""
+    chosen = choose(mode)
+    if chosen == "bwrap":
+        return "bwrap"
+    return "namespaces" if namespaces_work() else "weak"
 
 
-def safe_hides(hide: list[str], keep: list[str]) -> list[str]:
-    """Hide paths that do not cover anything the worker needs (used without bwrap,
-    where a covered path cannot be brought back)."""
-    result = []
-    for path in hide:
-        real = os.path.realpath(path)
-        if real != "/" and os.path.isdir(real) and not any(_inside(k, real) for k in keep):
-            result.append(real)
-    return result
-
-
-def bwrap_command(command: list[str], hide: list[str], workdir: str, keep: list[str]) -> list[str]:
-    args = ["bwrap", *_base_args()]
-    hidden = []
-    for path in hide:
-        real = os.path.realpath(path)
-        if os.path.isdir(real) and real != "/":
-            args += ["--tmpfs", real]
-            hidden.append(real)
-    # A hidden folder that holds the interpreter (a venv under /tmp, say) gets it back, read-only.
-    for path in keep:
-        if any(_inside(path, h) for h in hidden + ["/tmp"]):
-            args += ["--ro-bind", path, path]
-    args += ["--chdir", "/"]
-    return [*args, "--", *command]
+def is_weak(isolation: list[str] | tuple[str, ...]) -> bool:
+    """A worker's isolation list says its view of the file system was not the allow-list."""
+    return not any(item.startswith(("bubblewrap sandbox", "allow-list root")) for item in isolation)

@@ -181,53 +181,98 @@ def _others_can_read(path: str) -> bool:
         path = parent
 
 
-def private_filesystem(hide: list, scratch: str | None = None) -> bool:
-    """Without bubblewrap: a private mount namespace (a user namespace too when not root)
-    where every grader path is covered by an empty tmpfs and the rest is read-only."""
+NOBODY = 65534
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    enc = lambda v: None if v is None else os.fsencode(v)  # noqa: E731
+    if libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def _bind_read_only(libc, source: str, target: str) -> None:
+    _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+    # A mount seen through a user namespace keeps the flags it was locked with: keep them.
+    locked = os.statvfs(source).f_flag & (_MS_NOSUID | _MS_NODEV | _MS_NOEXEC | 1024 | 2048)
+    _mount(libc, None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | locked)
+
+
+def _mountpoint(path: str, like: str | None) -> None:
+    if like is not None and not os.path.isdir(like):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if not os.path.exists(path):
+            open(path, "a").close()
+    else:
+        os.makedirs(path, exist_ok=True)
+
+
+def enter_allow_list(steps: list, newroot: str) -> str | None:
+    """Without bubblewrap: carry out the trusted side's mount plan ourselves.
+
+    A private mount namespace (and a user namespace when not root, mapping us to
+    nobody), a tmpfs at ``newroot`` holding only the planned read-only binds, an empty
+    ``/tmp`` and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
+    Returns what was done, or None when the kernel gives no namespaces (weak isolation)."""
     libc = ctypes.CDLL(None, use_errno=True)
-    if os.geteuid() != 0:
-        # Unprivileged: a user namespace gives us the right to mount in our own namespace.
-        if libc.unshare(0x10000000 | 0x00020000) != 0:  # CLONE_NEWUSER | CLONE_NEWNS
-            return False
-        return _hide_and_freeze(libc, hide, scratch)
-    if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
-        return False
-    return _hide_and_freeze(libc, hide, scratch)
-
-
-def _hide_and_freeze(libc, hide: list, scratch: str | None) -> bool:
-    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec, ms_private = 1, 2, 4, 32, 4096, 16384, 1 << 18
-    if libc.mount(None, b"/", None, ms_rec | ms_private, None) != 0:
-        return False
-    for path in hide:
-        if os.path.isdir(path):
-            if libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", ms_nosuid | ms_nodev, b"size=64k,mode=755") != 0:
-                return False
-    # Every mount point becomes read-only, except the hidden (empty) ones.
-    with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
-        points = [line.split()[1].replace("\\040", " ") for line in f]
-    hidden = {os.path.realpath(p) for p in hide}
-    for point in points:
-        if point in hidden:
-            continue
-        flags = ms_remount | ms_bind | ms_rdonly | ms_nosuid | ms_nodev
-        if point == "/dev" or point.startswith("/dev/"):
-            # /dev keeps its device nodes: C++ std::random_device (TensorFlow) opens
-            # /dev/urandom and aborts when it cannot.
-            flags &= ~ms_nodev
-        libc.mount(None, os.fsencode(point), None, flags, None)  # best effort per mount
-    # A private, empty, writable scratch space, as bubblewrap's --tmpfs /tmp gives: libraries
-    # need one (Keras saves a model through a temporary folder); it dies with us. /tmp itself
-    # when it is hidden; otherwise (the interpreter lives under /tmp) the worker's own folder.
-    place = "/tmp" if "/tmp" in hidden else scratch
-    if place and os.path.isdir(place):
-        libc.mount(b"tmpfs", os.fsencode(place), b"tmpfs", ms_nosuid | ms_nodev, b"size=64m,mode=1777")
-        os.environ["TMPDIR"] = place
+    root = os.geteuid() == 0
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(0x00020000 | (0 if root else 0x10000000)) != 0:  # CLONE_NEWNS [| CLONE_NEWUSER]
+        return None
+    try:
+        if not root:
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{NOBODY} {uid} 1"), ("gid_map", f"{NOBODY} {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+        _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+        _mount(libc, "tmpfs", newroot, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=755")
+        covers = []
+        for step in steps:
+            kind, target = step[0], newroot + step[-1]
+            if kind == "ro-bind":
+                _mountpoint(target, step[1])
+                _bind_read_only(libc, step[1], target)
+            elif kind == "symlink":
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.symlink(step[1], target)
+            elif kind == "tmpfs":
+                _mountpoint(target, None)
+                size, mode = ("64m", "1777") if step[1] == "/tmp" else ("64k", "755")
+                _mount(libc, "tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode={mode}")
+                if step[1] != "/tmp":
+                    covers.append(target)
+            elif kind == "dev":
+                for name in _DEVICES:
+                    if os.path.exists(f"/dev/{name}"):
+                        _mountpoint(f"{target}/{name}", f"/dev/{name}")
+                        _mount(libc, f"/dev/{name}", f"{target}/{name}", None, _MS_BIND)
+            # "proc": this process keeps its PID namespace, so it gets no /proc at all.
+        for target in covers:  # the covering folders, now holding their mount points, freeze
+            _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+        os.chdir(newroot)
+        if libc.chroot(b".") != 0:
+            return None
+        os.chdir("/")
+        _mount(libc, None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+        os.chdir("/tmp")
+        os.environ["TMPDIR"] = "/tmp"
         import tempfile
 
-        tempfile.tempdir = place
-        os.chdir(place)
-    return True
+        tempfile.tempdir = "/tmp"
+        if root:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+        else:
+            drop_capabilities()
+    except OSError as exc:
+        # Half a plan is no plan: this worker must not run student code.
+        sys.stderr.write(f"the worker could not build its private file system: {exc}\n")
+        os._exit(70)
+    return "allow-list root: private mount namespace, chroot, uid nobody"
 
 
 def drop_capabilities() -> bool:
@@ -449,15 +494,17 @@ def main() -> None:
         sources[name] = (display, source)
         student_files.add(display)
     isolation = apply_limits(config.get("limits", {}))
-    if config.get("drop_privileges", True) and config.get("hide"):
-        if private_filesystem(config["hide"], config.get("cwd")):
-            isolation.append("private read-only file system, grader files hidden")
-    if config.get("drop_privileges", True):
-        dropped = drop_privileges()
-        if dropped:
-            isolation.append(dropped)
-        elif os.geteuid() == 0 and drop_capabilities():
-            isolation.append("root without capabilities")
+    if config.get("root_plan") is not None:
+        entered = enter_allow_list(config["root_plan"], config["newroot"])
+        if entered:
+            isolation.append(entered)
+        else:
+            # No namespaces: the worker sees the machine's file system (weak isolation).
+            dropped = drop_privileges()
+            if dropped:
+                isolation.append(dropped)
+            elif os.geteuid() == 0 and drop_capabilities():
+                isolation.append("root without capabilities")
     if config.get("seccomp", True) and install_seccomp():
         isolation.append("seccomp: no processes, exec, ptrace, signals, mounts or network")
     sys.meta_path.insert(0, SourceFinder(sources))

@@ -38,7 +38,6 @@ def run_batch(
     *,
     public_only: bool = False,
     sandbox: str = "auto",
-    hide: list[str] | None = None,
     timeout: float | None = None,
 ) -> dict[str, CheckReport]:
     """Grade every ``(key, folder)`` in ``targets`` for ``chapter``; reports keyed by key."""
@@ -64,7 +63,6 @@ def run_batch(
             "--grader-chapter", chapter.id,
             "--grader-results", str(results_file),
             "--grader-sandbox", sandbox,
-            *[f"--grader-hide={h}" for h in (hide or [])],
             *[str(f) for f in files],
         ]
         env = pytest_env()

@@ -106,7 +106,7 @@ def default_chapters(notes: list[str] | None = None) -> list[str]:
 
 
 def grade_task(
-    payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto", hide: list[str] | None = None
+    payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto"
 ) -> list[dict[str, Any]]:
     """Grade a batch of submissions (plain data in, plain data out: runs on Dask too)."""
     from grader.catalog import load_catalog
@@ -122,7 +122,7 @@ def grade_task(
         out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
         for chapter_id in chapters:
             chapter = catalog.chapter(chapter_id)
-            reports = run_batch(chapter, [(h, roots[h]) for h in out], sandbox=sandbox, hide=hide)
+            reports = run_batch(chapter, [(h, roots[h]) for h in out], sandbox=sandbox)
             for p in payloads:
                 report = reports[p["hash"]]
                 entry = report.to_dict()
@@ -193,8 +193,6 @@ def collect(
             summary.skipped += 1
             continue
         pending[sub.hash] = sub
-    hide = sorted({str(p.resolve().parent) for p in paths} | {str(db_path.resolve().parent)})
-    hide = [h for h in hide if h != "/"]
     order = list(pending)
     # Each batch pays one pytest start and one fork server per chapter (~0.6 s of CPU), so
     # batches are big (up to MAX_BATCH) and evenly sized: a multiple of the worker count.
@@ -230,9 +228,9 @@ def collect(
 
     try:
         if scheduler:
-            _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summary)
+            _run_dask(scheduler, batches, payload, chapters, sandbox, commit, summary)
         else:
-            _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summary)
+            _run_local(workers, batches, payload, chapters, sandbox, commit, summary)
     finally:
         progress.stop()
         summary.notes.extend(scorer.notes)
@@ -242,13 +240,13 @@ def collect(
     return summary
 
 
-def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def _run_local(workers, batches, payload, chapters, sandbox, commit, summary) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Threads are enough: each task's work happens in its own pytest and worker processes.
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox, hide): b for b in batches}
+        futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox): b for b in batches}
         for fut in as_completed(futures):
             batch = futures[fut]
             try:
@@ -262,7 +260,7 @@ def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summa
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def _run_dask(scheduler, batches, payload, chapters, sandbox, commit, summary) -> None:  # type: ignore[no-untyped-def]
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -273,7 +271,7 @@ def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summ
         raise UsageError(f"Could not reach the Dask scheduler at {scheduler} ({exc}). Is it running?") from None
     try:
         futures = {
-            client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, hide, pure=False): b
+            client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, pure=False): b
             for b in batches
         }
         for fut in as_completed(list(futures)):

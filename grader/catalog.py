@@ -57,6 +57,14 @@ class Chapter:
     test_timeout_s: float  # wall-clock budget for one test
     memory_mb: int | None  # address-space cap for the worker (None: no cap)
     needs: tuple[str, ...]  # heavy imports the chapter needs, e.g. ("tensorflow",)
+    check_timeout_s: float = 0.0  # wall-clock budget for one whole check (0: derived, see below)
+
+    @property
+    def check_budget_s(self) -> float:
+        """Wall-clock seconds one submission's whole check may take: the catalog's
+        ``check_timeout_s``, else three test budgets per exercise. Tests that would start
+        after it are recorded as timeouts without running."""
+        return self.check_timeout_s or self.test_timeout_s * 3 * max(1, len(self.exercises))
 
     def title_text(self, lang: str) -> str:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
@@ -127,6 +135,7 @@ def _load_chapter(path: Path) -> Chapter:
         test_timeout_s=float(ch.get("test_timeout_s", 10)),
         memory_mb=ch.get("memory_mb", 1024) or None,
         needs=tuple(ch.get("needs", [])),
+        check_timeout_s=float(ch.get("check_timeout_s", 0)),
     )
 
 

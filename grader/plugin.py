@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from grader.errors import NotAttempted, StudentCodeError, WorkerFault
+from grader.errors import NotAttempted, StudentCodeError, WorkerFault, WorkerTimeout
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_SOURCE_FILES = 50
@@ -37,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-results", help="where to write the JSON results")
     group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
     group.addoption("--grader-test-timeout", type=float, default=None, help="seconds per test (default: the chapter's)")
+    group.addoption("--grader-check-timeout", type=float, default=None, help="seconds per whole check (default: the chapter's)")
     group.addoption("--grader-targets", help="batch mode: JSON file listing many targets to grade")
 
 
@@ -134,6 +135,7 @@ class Recorder:
         chapter = load_catalog().chapter(self.chapter_id)
         self.chapter = chapter
         self.test_timeout = config.getoption("grader_test_timeout") or chapter.test_timeout_s
+        self.check_budget = config.getoption("grader_check_timeout") or chapter.check_budget_s
         self.internal: list[str] = []
         self.artifacts: list[dict[str, Any]] = []  # plain data suites attach (learning curves)
         self.started = time.monotonic()
@@ -261,7 +263,15 @@ class Recorder:
             self._switch_to(target)
         marker = item.get_closest_marker("timeout_s")
         budget = float(marker.args[0]) if marker else self.test_timeout
-        self.client.deadline = time.monotonic() + budget
+        now = time.monotonic()
+        # The whole check (one target's, in a batch) has a wall-clock budget too.
+        limit = (target.started if target is not None else self.started) + self.check_budget
+        if now >= limit:
+            raise WorkerTimeout(
+                f"not run: the whole check of {self.chapter.id} used up its {self.check_budget:g} s "
+                "(earlier tests ran until their time limits)"
+            )
+        self.client.deadline = min(now + budget, limit)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
     def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
@@ -365,12 +375,7 @@ class Recorder:
             "internal": self.internal,
             "artifacts": self.artifacts,
         }
-        # Written beside the target name and renamed over it: never follows a planted link.
-        final = Path(self.results_path)
-        partial = final.with_name(final.name + ".partial")
-        partial.unlink(missing_ok=True)
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, final)
+        _write_results(Path(self.results_path), data)
 
 
     def _finish_batch(self) -> None:
@@ -393,11 +398,18 @@ class Recorder:
             },
             "internal": self.internal,
         }
-        final = Path(self.results_path)
-        partial = final.with_name(final.name + ".partial")
-        partial.unlink(missing_ok=True)
-        partial.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(partial, final)
+        _write_results(Path(self.results_path), data)
+
+
+def _write_results(final: Path, data: dict[str, Any]) -> None:
+    """Every string cleaned of control characters (messages carry student text), written
+    beside the target name and renamed over it: never follows a planted link."""
+    from grader.textclean import clean_tree
+
+    partial = final.with_name(final.name + ".partial")
+    partial.unlink(missing_ok=True)
+    partial.write_text(json.dumps(clean_tree(data)), encoding="utf-8")
+    os.replace(partial, final)
 
 
 def _read_sources(folder: Path, display_dir: str) -> dict[str, tuple[str, bytes]]:

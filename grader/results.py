@@ -36,6 +36,11 @@ class TestResult:
         )
 
 
+# The first isolation entry when the worker saw the machine's file system (no bubblewrap,
+# no namespaces): reports show it as a warning, and grade collect refuses to run that way.
+ISOLATION_WEAK = "isolation: weak (no sandbox could be made; student code could read this machine's files)"
+
+
 @dataclass(frozen=True)
 class CheckReport:
     chapter: str  # "chapter2"
@@ -52,6 +57,10 @@ class CheckReport:
     @property
     def max_score(self) -> float:
         return sum(t.max_score for t in self.tests)
+
+    @property
+    def weak_isolation(self) -> bool:
+        return ISOLATION_WEAK in self.isolation
 
     @property
     def all_passed(self) -> bool:

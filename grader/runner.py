@@ -102,6 +102,7 @@ def run_check(
     sandbox: str = "auto",
     timeout: float | None = None,
     test_timeout: float | None = None,
+    check_timeout: float | None = None,
     in_process: bool = False,
 ) -> CheckReport:
     """Grade ``target`` with the chapter's suites.
@@ -130,10 +131,11 @@ def run_check(
             "--grader-sandbox",
             sandbox,
             *([f"--grader-test-timeout={test_timeout}"] if test_timeout else []),
+            *([f"--grader-check-timeout={check_timeout}"] if check_timeout else []),
             *[str(f) for f in files],
         ]
         env = pytest_env()
-        budget = timeout or (60 + chapter.test_timeout_s * 3 * max(1, len(chapter.exercises)))
+        budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs:
             _run_pytest_here(command[3:], env, tmp)
         else:

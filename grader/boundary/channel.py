@@ -13,7 +13,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from grader.errors import (
     WorkerFault,
     WorkerTimeout,
 )
+from grader.results import ISOLATION_WEAK
 
 _HERE = Path(__file__).resolve().parent
 
@@ -200,6 +200,8 @@ class WorkerClient:
         isolation = [str(x) for x in message[1]] if len(message) > 1 and isinstance(message[1], list) else []
         if self._sandbox_mode == "bwrap":
             isolation.insert(0, "bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody")
+        elif not any(item.startswith("allow-list root") for item in isolation):
+            isolation.insert(0, ISOLATION_WEAK)
         self.isolation = isolation
         self._ready = True
 
@@ -335,9 +337,15 @@ class WorkerClient:
 
     def _on_exit(self, during: str) -> None:
         proc = self.proc
-        code = proc.wait() if proc is not None else None
+        lingering = False
+        try:
+            code = proc.wait(timeout=1.0) if proc is not None else None
+        except subprocess.TimeoutExpired:
+            code, lingering = None, True  # it closed the channel but runs on: killed below
         tail = self.output_tail(400).strip()
         self.kill()
+        if lingering and during != "starting":
+            raise WorkerCrashed("your code closed the grader's connection to it (and kept running), so it was stopped")
         if during == "starting":
             detail = f" Its output ends with:\n{tail}" if tail else ""
             raise WorkerCrashed(f"the grader's worker process failed to start (exit code {code}).{detail}")

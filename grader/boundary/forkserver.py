@@ -23,7 +23,6 @@ import os
 import socket
 import struct
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +121,13 @@ while True:
             _send(['status', None])
             continue
         deadline = time.monotonic() + float(msg.get('grace', 0))
+        killed = False
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
             if time.monotonic() >= deadline:
+                killed = True
                 try:
                     os.killpg(pid, 9)
                 except OSError:
@@ -141,7 +142,7 @@ while True:
         children.discard(pid)
         if wipe_tmp and not children:
             _wipe()
-        _send(['status', os.waitstatus_to_exitcode(status)])
+        _send(['status', os.waitstatus_to_exitcode(status), killed])
     else:
         for fd in fds:
             os.close(fd)
@@ -241,17 +242,20 @@ class Zygote:
                     raise WorkerCrashed(f"the grader's worker process failed to start ({exc})") from None
         raise AssertionError("unreachable")
 
-    def reap(self, pid: int, grace: float) -> int | None:
-        """Wait up to ``grace`` seconds for a child to end, then kill it; its exit code."""
+    def reap(self, pid: int, grace: float) -> tuple[int | None, bool]:
+        """Wait up to ``grace`` seconds for a child to end, then kill it: (its exit code,
+        whether it had to be killed)."""
         if self.sock is None:
-            return None
+            return None, False
         try:
             self._send({"op": "reap", "pid": pid, "grace": grace}, [])
             reply = self._recv()
         except (OSError, ValueError):
             self.close()
-            return None
-        return reply[1] if isinstance(reply, list) and len(reply) == 2 and type(reply[1]) is int else None
+            return None, False
+        if isinstance(reply, list) and len(reply) == 3 and type(reply[1]) is int:
+            return reply[1], reply[2] is True
+        return None, False
 
     def close(self) -> None:
         if self.sock is not None:
@@ -280,14 +284,20 @@ class _ForkedProc:
         self.returncode: int | None = None
         self._reaped = False
 
-    def wait(self, grace: float = 1.0) -> int | None:
+    def wait(self, timeout: float | None = 1.0) -> int | None:
+        """Like ``Popen.wait``: the exit code, or ``TimeoutExpired`` when the child was
+        still running after ``timeout`` (it has been killed by then)."""
         if not self._reaped:
-            self.returncode = self.zygote.reap(self.pid, grace)
+            self.returncode, killed = self.zygote.reap(self.pid, 1.0 if timeout is None else timeout)
             self._reaped = True
+            if killed and timeout:
+                raise subprocess.TimeoutExpired("worker", timeout)
         return self.returncode
 
     def kill(self) -> None:
-        self.wait(grace=0.0)
+        if not self._reaped:
+            self.zygote.reap(self.pid, 0.0)
+            self._reaped = True
 
 
 class ForkedWorkerClient(WorkerClient):

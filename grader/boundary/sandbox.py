@@ -40,7 +40,6 @@ MODES = ("auto", "bwrap", "none")
 NOBODY = 65534
 # Always in the worker's import path: the channel's codec needs msgpack, the suites numpy.
 BASE_MODULES = ("numpy", "msgpack")
-WEAK = "isolation: weak"
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -294,8 +293,3 @@ def strength(mode: str) -> str:
     if chosen == "bwrap":
         return "bwrap"
     return "namespaces" if namespaces_work() else "weak"
-
-
-def is_weak(isolation: list[str] | tuple[str, ...]) -> bool:
-    """A worker's isolation list says its view of the file system was not the allow-list."""
-    return not any(item.startswith(("bubblewrap sandbox", "allow-list root")) for item in isolation)

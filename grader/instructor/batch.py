@@ -66,8 +66,7 @@ def run_batch(
             *[str(f) for f in files],
         ]
         env = pytest_env()
-        per_target = chapter.test_timeout_s * 3 * max(1, len(chapter.exercises))
-        budget = timeout or (60 + per_target * len(targets))
+        budget = timeout or (60 + chapter.check_budget_s * len(targets))
         started = time.monotonic()
         try:
             proc = subprocess.run(

@@ -77,10 +77,22 @@ def register(app: typer.Typer) -> None:
         chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters (repeatable).")] = None,
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker sandbox.")] = Sandbox.auto,
         batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Submissions per grading task.")] = None,
+        allow_weak_isolation: Annotated[
+            bool, typer.Option("--allow-weak-isolation", help="Grade even where no sandbox can be made (not advised).")
+        ] = False,
     ) -> None:
         """Grade submissions with every suite (hidden included) into a SQLite gradebook."""
         from grader import reports
+        from grader.boundary import sandbox as sandboxes
         from grader.catalog import load_catalog
+        from grader.errors import UsageError
+
+        if scheduler is None and not allow_weak_isolation and sandboxes.strength(sandbox.value) == "weak":
+            raise UsageError(
+                "No sandbox can be made on this machine (bubblewrap is not usable and the kernel gives no "
+                "user or mount namespaces), so submissions could read each other and the hidden tests. "
+                "Install bubblewrap, or pass --allow-weak-isolation to grade anyway."
+            )
         from grader.instructor.collect import collect as run_collect
         from grader.reports.instructor import CollectProgress, render_collect
 

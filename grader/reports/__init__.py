@@ -159,6 +159,8 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
     score = t("check.footer.score", lang, score=f"{report.score:g}", max=f"{report.max_score:g}")
     style = "grade.pass" if report.all_passed else ("grade.todo" if report.score == 0 else "grade.fail")
     out.print(Text(score, style=style) + Text(" · " + " · ".join(parts)) + Text(f" · {report.execution_time:.2f} s", style="grade.dim"))
+    if report.weak_isolation:
+        out.print(Text(t("check.footer.weak", lang), style="grade.fail"))
     if report.isolation:
         out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
 

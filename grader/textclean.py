@@ -1,0 +1,35 @@
+"""Text that came from student code, made safe to show anywhere.
+
+Exception messages, tracebacks, printed output and names can carry terminal escape
+sequences (set the window title, write the clipboard, erase lines), carriage returns
+that overwrite what was printed, bidirectional overrides that reorder what a reader
+sees, and other control characters. ``clean`` removes them all, keeping newlines and
+tabs; ``clean_tree`` does it to every string in plain data (results files, JSON for an
+LMS). The plugin cleans every results file it writes, so the terminal report, the HTML
+page, CSV exports and the gradebook all start from clean text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 controls but tab and newline, DEL, C1 controls, zero-width and bidi controls,
+# line/paragraph separators, and the byte-order mark.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def clean(text: str) -> str:
+    """``text`` without control characters (newlines and tabs stay)."""
+    return _UNSAFE.sub("", text)
+
+
+def clean_tree(value: Any) -> Any:
+    """Every string in plain data (dict keys too) cleaned; everything else unchanged."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean_tree(k): clean_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_tree(v) for v in value]
+    return value

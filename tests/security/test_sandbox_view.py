@@ -1,0 +1,196 @@
+"""What the worker can see: an allow-list, attacked from the worker's side.
+
+Each attack is a chapter-2 ``perceptron.py`` whose ``AND`` looks around and raises an
+exception carrying what it found (a student's exception text reaches the report, so
+this is also the path a leak would take). Then the test reads the report: nothing it
+must not see was readable, and the code runs as nobody. Run with bubblewrap where the
+machine has it, and with the worker's own namespaces (``--sandbox none``) always.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import load_catalog
+from grader.instructor.batch import run_batch
+from grader.runner import run_check
+from tests.conftest import REPO, has_bwrap
+
+CHAPTER = load_catalog().chapter("chapter2")
+SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else [])
+
+PROBE = textwrap.dedent('''
+    import json, os, sys
+    PATHS, DIRS = json.loads(%r)
+
+    def _readable(path):
+        try:
+            if os.path.isdir(path):
+                os.listdir(path)
+            else:
+                with open(path, "rb") as f:
+                    f.read(16)
+            return True
+        except OSError:
+            return False
+
+    def _listing(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return None
+
+    def AND(x1, x2):
+        found = {p: _readable(p) for p in PATHS}
+        listed = {d: _listing(d) for d in DIRS}
+        try:
+            top = sorted(os.listdir("/"))
+        except OSError:
+            top = []
+        try:
+            procs = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        except OSError:
+            procs = []
+        raise ValueError("PROBE" + json.dumps({"found": found, "listed": listed, "top": top, "uid": os.getuid(),
+                                                "gid": os.getgid(), "procs": procs}) + "END")
+''')
+
+
+def _probe_result(report) -> dict:
+    message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
+    assert "PROBE" in message, message
+    return json.loads(message.split("PROBE", 1)[1].split("END", 1)[0])
+
+
+# Folders that may exist in the worker's view only as the way to a bound runtime path.
+DIRS = ["/", "/root", "/home", "/srv", "/mnt", "/opt", "/var", "/usr", "/usr/local", "/etc", "/work", "/tmp",
+        str(REPO), str(REPO.parent)]
+
+
+def _secrets(tmp_path: Path) -> list[str]:
+    """Places a student must never read: our own tree and what lies beside it."""
+    classmate = tmp_path / "submissions" / "bob" / "chapter2"
+    classmate.mkdir(parents=True)
+    (classmate / "perceptron.py").write_text("def AND(a, b): return a and b\n")
+    other_checkout = tmp_path / "course-copy" / "solutions"
+    other_checkout.mkdir(parents=True)
+    (other_checkout / "answers.py").write_text("ANSWER = 42\n")
+    return [
+        str(REPO / ".git"),
+        str(REPO / ".git" / "HEAD"),
+        str(REPO / "solutions"),
+        str(REPO / "solutions" / "chapter2" / "perceptron.py"),
+        str(REPO / "tests" / "right"),
+        str(REPO / "grader" / "suites" / "chapter2" / "test_perceptron_hidden.py"),
+        str(REPO / "grader"),
+        str(classmate / "perceptron.py"),
+        str(other_checkout / "answers.py"),
+        str(tmp_path),
+        "/etc/shadow",
+        "/etc/passwd",
+        "/etc/hostname",
+        "/home",
+        "/srv",
+        "/mnt",
+        "/var",
+        "/usr/bin",
+        "/usr/share",
+        "/usr/local",
+        "/sys",
+    ]
+
+
+def _make_probe(make_target, paths: list[str]) -> Path:
+    return make_target("chapter2", {"perceptron.py": PROBE % json.dumps([paths, DIRS])}, base="exercises")
+
+
+def _runtime_paths() -> list[Path]:
+    from grader.boundary import sandbox
+
+    steps, _ = sandbox.plan()
+    return [Path(s[-1]) for s in steps]
+
+
+def _assert_allow_list(result: dict, paths: list[str]) -> None:
+    leaked = [p for p, ok in result["found"].items() if ok]
+    assert leaked == [], f"the worker could read {leaked}"
+    assert result["uid"] == 65534 and result["gid"] == 65534, "the worker runs as nobody"
+    # a folder holds nothing but the way to what the plan binds
+    runtime = _runtime_paths()
+    for folder, entries in result["listed"].items():
+        for entry in entries or []:
+            path = Path(folder) / entry
+            assert any(r == path or path in r.parents for r in runtime), f"{path} is visible to the worker"
+    # /proc, where there is one, is the worker's own PID namespace: a handful of pids, not the machine's
+    assert len(result["procs"]) <= 3
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_grade_check_worker_sees_only_the_runtime(make_target, tmp_path, sandbox):
+    paths = _secrets(tmp_path)
+    report = run_check(CHAPTER, _make_probe(make_target, paths), sandbox=sandbox)
+    _assert_allow_list(_probe_result(report), paths)
+    assert report.score == 0
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_collect_worker_sees_only_the_runtime(make_target, tmp_path, sandbox):
+    # grade collect's path: a batch session, workers forked from a fork server
+    paths = _secrets(tmp_path)
+    reports = run_batch(CHAPTER, [("probe", _make_probe(make_target, paths))], sandbox=sandbox)
+    _assert_allow_list(_probe_result(reports["probe"]), paths)
+
+
+def test_the_allow_list_binds_no_project_file():
+    # Whatever the plan binds is runtime: nothing inside this repository but the venv's
+    # allowed packages, nothing of the grader, the solutions or the tests.
+    from grader.boundary import sandbox
+
+    steps, _ = sandbox.plan()
+    bound = [Path(s[1]) for s in steps if s[0] == "ro-bind"]
+    for path in bound:
+        inside = path.resolve().is_relative_to(REPO)
+        assert not inside or "site-packages" in path.parts, path
+        assert path.name not in {"grader", "solutions", "tests", ".git", "exercises"}, path
+
+
+def test_weak_isolation_is_said_in_words_a_person_notices():
+    import io
+
+    from grader.reports import console, render_check
+    from grader.results import ISOLATION_WEAK, CheckReport, TestResult
+
+    test = TestResult("chapter2.AND", "t", "passed", 1.0, 1.0, "public", "", 0.1)
+    report = CheckReport("chapter2", "x", (test,), 0.5, isolation=(ISOLATION_WEAK, "memory 1024 MB"))
+    sink = io.StringIO()
+    render_check(report, load_catalog(), console(sink, width=200), "en")
+    text = sink.getvalue()
+    assert "isolation: weak" in text and "bubblewrap" in text
+    sink = io.StringIO()
+    render_check(report, load_catalog(), console(sink, width=200), "zh")
+    assert "隔离：弱" in sink.getvalue()
+
+
+def test_collect_refuses_weak_isolation_unless_told(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from grader.boundary import sandbox
+    from grader.cli import app
+
+    monkeypatch.setattr(sandbox, "strength", lambda mode: "weak")
+    sub = tmp_path / "alice"
+    (sub / "exercises" / "chapter2").mkdir(parents=True)
+    db = tmp_path / "gb.sqlite"
+    refused = CliRunner().invoke(app, ["collect", str(sub), "--db", str(db), "--chapter", "chapter2"])
+    assert refused.exit_code == 2
+    assert "--allow-weak-isolation" in refused.output
+    assert not db.exists()
+    allowed = CliRunner().invoke(
+        app, ["collect", str(sub), "--db", str(db), "--chapter", "chapter2", "--allow-weak-isolation"]
+    )
+    assert allowed.exit_code in (0, 1), allowed.output
+    assert db.exists()

@@ -185,6 +185,7 @@ NOBODY = 65534
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _DEVICES = ("null", "zero", "full", "random", "urandom")
+_PROC_FILES = ("cpuinfo", "meminfo", "stat")
 
 
 def _mount(libc, source, target, fstype, flags, data=None) -> None:
@@ -249,7 +250,16 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
                     if os.path.exists(f"/dev/{name}"):
                         _mountpoint(f"{target}/{name}", f"/dev/{name}")
                         _mount(libc, f"/dev/{name}", f"{target}/{name}", None, _MS_BIND)
-            # "proc": this process keeps its PID namespace, so it gets no /proc at all.
+            elif kind == "proc":
+                # This process keeps its PID namespace, so there is no /proc of its own
+                # to mount: it gets its own /proc/<pid> as /proc/self (TensorFlow reads
+                # /proc/self/exe and maps) and a few machine-wide counters, nobody else's.
+                own = os.path.realpath("/proc/self")
+                _mountpoint(target + "/self", own)
+                _bind_read_only(libc, own, target + "/self")
+                for name in _PROC_FILES:
+                    _mountpoint(f"{target}/{name}", f"/proc/{name}")
+                    _bind_read_only(libc, f"/proc/{name}", f"{target}/{name}")
         for target in covers:  # the covering folders, now holding their mount points, freeze
             _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
         os.chdir(newroot)
@@ -477,6 +487,20 @@ def save_model(model) -> bytes:
 def main() -> None:
     config = CONFIG
     os.chdir(config.get("cwd", "/"))
+    # The file system first, while this process has one thread (a process with threads,
+    # as TensorFlow starts them, cannot enter new namespaces).
+    confined = []
+    if config.get("root_plan") is not None:
+        entered = enter_allow_list(config["root_plan"], config["newroot"])
+        if entered:
+            confined.append(entered)
+        else:
+            # No namespaces: the worker sees the machine's file system (weak isolation).
+            dropped = drop_privileges()
+            if dropped:
+                confined.append(dropped)
+            elif os.geteuid() == 0 and drop_capabilities():
+                confined.append("root without capabilities")
     # Imported before the limits, so the memory cap is for the student's own work.
     import collections  # noqa: F401
 
@@ -493,18 +517,7 @@ def main() -> None:
     for name, (display, source) in config["sources"].items():
         sources[name] = (display, source)
         student_files.add(display)
-    isolation = apply_limits(config.get("limits", {}))
-    if config.get("root_plan") is not None:
-        entered = enter_allow_list(config["root_plan"], config["newroot"])
-        if entered:
-            isolation.append(entered)
-        else:
-            # No namespaces: the worker sees the machine's file system (weak isolation).
-            dropped = drop_privileges()
-            if dropped:
-                isolation.append(dropped)
-            elif os.geteuid() == 0 and drop_capabilities():
-                isolation.append("root without capabilities")
+    isolation = apply_limits(config.get("limits", {})) + confined
     if config.get("seccomp", True) and install_seccomp():
         isolation.append("seccomp: no processes, exec, ptrace, signals, mounts or network")
     sys.meta_path.insert(0, SourceFinder(sources))

@@ -193,6 +193,9 @@ def _report(chapter: Chapter, target: Path, data: dict, started: float) -> Check
     internal = data.get("internal", [])
     if internal and os.environ.get("GRADER_DEBUG"):
         sys.stderr.write("\n".join(internal) + "\n")
+    if not data.get("tests"):
+        # A suite that did not load would otherwise look like a chapter with nothing to do.
+        raise InternalError(f"The grader's {chapter.id} suites did not load (set GRADER_DEBUG=1 to see why).")
     return CheckReport(
         chapter=chapter.id,
         target=str(target),

@@ -82,6 +82,9 @@ def run_batch(
     elapsed = time.monotonic() - started
     if data.get("internal") and os.environ.get("GRADER_DEBUG"):
         sys.stderr.write("\n".join(data["internal"]) + "\n")
+    if not any(entry.get("tests") for entry in data["targets"].values()):
+        # suites that did not load: an error of ours, never a batch of zero scores
+        raise InternalError(f"The grader's {chapter.id} suites did not load (set GRADER_DEBUG=1 to see why).")
     reports = {}
     for key, entry in data["targets"].items():
         reports[key] = CheckReport(

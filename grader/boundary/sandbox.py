@@ -279,7 +279,8 @@ def namespaces_work() -> bool:
         code = 1
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            flags = 0x00020000 | (0x10000000 if os.geteuid() != 0 else 0)  # CLONE_NEWNS [| CLONE_NEWUSER]
+            # CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC [| CLONE_NEWUSER], as the worker asks
+            flags = 0x00020000 | 0x40000000 | 0x08000000 | (0x10000000 if os.geteuid() != 0 else 0)
             code = 0 if libc.unshare(flags) == 0 else 1
         finally:
             os._exit(code)

@@ -214,14 +214,16 @@ def _mountpoint(path: str, like: str | None) -> None:
 def enter_allow_list(steps: list, newroot: str) -> str | None:
     """Without bubblewrap: carry out the trusted side's mount plan ourselves.
 
-    A private mount namespace (and a user namespace when not root, mapping us to
-    nobody), a tmpfs at ``newroot`` holding only the planned read-only binds, an empty
+    Private mount, network and IPC namespaces (and a user namespace when not root,
+    mapping us to nobody), a tmpfs at ``newroot`` holding only the planned read-only binds, an empty
     ``/tmp`` and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
     Returns what was done, or None when the kernel gives no namespaces (weak isolation)."""
     libc = ctypes.CDLL(None, use_errno=True)
     root = os.geteuid() == 0
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(0x00020000 | (0 if root else 0x10000000)) != 0:  # CLONE_NEWNS [| CLONE_NEWUSER]
+    # CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC [| CLONE_NEWUSER]: a mount table of our
+    # own, no network at all (not even the host's abstract unix sockets), no SysV IPC.
+    if libc.unshare(0x00020000 | 0x40000000 | 0x08000000 | (0 if root else 0x10000000)) != 0:
         return None
     try:
         if not root:
@@ -282,7 +284,7 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
         # Half a plan is no plan: this worker must not run student code.
         sys.stderr.write(f"the worker could not build its private file system: {exc}\n")
         os._exit(70)
-    return "allow-list root: private mount namespace, chroot, uid nobody"
+    return "allow-list root: private mount and network namespaces, chroot, uid nobody"
 
 
 def drop_capabilities() -> bool:

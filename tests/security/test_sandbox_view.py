@@ -194,3 +194,33 @@ def test_collect_refuses_weak_isolation_unless_told(tmp_path, monkeypatch):
     )
     assert allowed.exit_code in (0, 1), allowed.output
     assert db.exists()
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_the_worker_reaches_no_socket_of_the_machine(make_target, tmp_path, sandbox):
+    # The seccomp filter allows unix sockets (numpy and TensorFlow need socketpair);
+    # a listening abstract socket of the machine must still be out of reach.
+    import socket
+    import uuid
+
+    name = "\0dl-grade-test-" + uuid.uuid4().hex
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(name)
+    server.listen(1)
+    attack = textwrap.dedent(f"""
+        import socket
+        def AND(x1, x2):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect({name!r})
+            except OSError as exc:
+                raise ValueError("REFUSED " + type(exc).__name__)
+            raise ValueError("CONNECTED")
+    """)
+    try:
+        target = make_target("chapter2", {"perceptron.py": attack}, base="exercises")
+        report = run_check(CHAPTER, target, sandbox=sandbox)
+    finally:
+        server.close()
+    message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
+    assert "REFUSED" in message and "CONNECTED" not in message, message

@@ -273,18 +273,23 @@ def namespaces_work() -> bool:
     """The kernel lets this process make a private mount namespace (with a user
     namespace when not root): what the worker's own allow-list needs without bwrap."""
     import ctypes
+    import tempfile
 
+    scratch = tempfile.mkdtemp(prefix="grade-probe-")
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         code = 1
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            # CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC [| CLONE_NEWUSER], as the worker asks
+            # CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC [| CLONE_NEWUSER], as the worker asks;
+            # then a private tmpfs (some kernels give the namespace but no right to mount)
             flags = 0x00020000 | 0x40000000 | 0x08000000 | (0x10000000 if os.geteuid() != 0 else 0)
-            code = 0 if libc.unshare(flags) == 0 else 1
+            if libc.unshare(flags) == 0 and libc.mount(None, b"/", None, (1 << 14) | (1 << 18), None) == 0:
+                code = 0 if libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", 6, b"size=4k") == 0 else 1
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
+    os.rmdir(scratch)
     return os.waitstatus_to_exitcode(status) == 0
 
 

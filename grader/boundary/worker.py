@@ -266,7 +266,14 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
             _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
         os.chdir(newroot)
         if libc.chroot(b".") != 0:
-            return None
+            raise OSError(ctypes.get_errno(), "chroot")
+    except OSError as exc:
+        # Nothing is confined yet and nothing was gained: go on with weak isolation (the
+        # report says so; grade collect checks beforehand that a plan can be carried out).
+        sys.stderr.write(f"the worker could not build its private file system: {exc}\n")
+        os.chdir("/")
+        return None
+    try:
         os.chdir("/")
         _mount(libc, None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
         os.chdir("/tmp")
@@ -281,8 +288,8 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
         else:
             drop_capabilities()
     except OSError as exc:
-        # Half a plan is no plan: this worker must not run student code.
-        sys.stderr.write(f"the worker could not build its private file system: {exc}\n")
+        # Inside the new root but still privileged: this worker must not run student code.
+        sys.stderr.write(f"the worker could not leave its privileges: {exc}\n")
         os._exit(70)
     return "allow-list root: private mount and network namespaces, chroot, uid nobody"
 

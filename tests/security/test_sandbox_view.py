@@ -224,3 +224,22 @@ def test_the_worker_reaches_no_socket_of_the_machine(make_target, tmp_path, sand
         server.close()
     message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
     assert "REFUSED" in message and "CONNECTED" not in message, message
+
+
+def test_a_plan_the_kernel_refuses_leaves_the_worker_weak_and_says_so(monkeypatch):
+    # e.g. a kernel that gives user namespaces but no right to mount in them
+    from grader.boundary import sandbox
+    from grader.boundary.channel import WorkerClient, WorkerConfig
+    from grader.results import ISOLATION_WEAK
+
+    real_plan = sandbox.plan
+    monkeypatch.setattr(sandbox, "plan", lambda needs=(): (
+        real_plan(needs)[0] + [("ro-bind", "/nonexistent/dl-grade", "/nonexistent/dl-grade")], real_plan(needs)[1]
+    ))
+    source = b"def AND(x1, x2):\n    return int(x1 and x2)\n"
+    client = WorkerClient(WorkerConfig(sources={"perceptron": ("p/perceptron.py", source)}, sandbox="none"))
+    try:
+        assert client.load("perceptron").AND(1, 1) == 1
+        assert client.isolation[0] == ISOLATION_WEAK
+    finally:
+        client.close()

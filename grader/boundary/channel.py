@@ -38,7 +38,8 @@ from grader.results import ISOLATION_WEAK
 _HERE = Path(__file__).resolve().parent
 
 # Runs as `python -I -S -c BOOTSTRAP RFD WFD`: reads one JSON frame with the import
-# paths, the codec and worker sources and the configuration, then runs the worker.
+# paths and the codec and worker sources, then runs the worker, which reads its own
+# configuration (the student's sources, limits, mount plan) as the next frame.
 BOOTSTRAP = """
 import os, sys, json, struct, types
 r, w = int(sys.argv[1]), int(sys.argv[2])
@@ -50,16 +51,15 @@ def _read(n):
             os._exit(3)
         b += c
     return b
-cfg = json.loads(_read(struct.unpack('>I', _read(4))[0]))
-sys.path[:0] = cfg.pop('paths')
+boot = json.loads(_read(struct.unpack('>I', _read(4))[0]))
+sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
-exec(compile(cfg.pop('codec'), '<grader-codec>', 'exec'), m.__dict__)
+exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
-src = cfg.pop('worker')
-cfg['sources'] = {k: (v[0], v[1].encode('latin-1')) for k, v in cfg['sources'].items()}
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CONFIG': cfg}
-del cfg, m
-exec(compile(src, '<grader-worker>', 'exec'), g)
+g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w}
+code = compile(boot['worker'], '<grader-worker>', 'exec')
+del boot, m
+exec(code, g)
 """
 
 STUDENT_ENV = {
@@ -90,6 +90,16 @@ class WorkerConfig:
     seccomp: bool = True
     needs: tuple[str, ...] = ()  # heavy packages the worker may see and import (e.g. tensorflow)
     preload: list[str] = field(default_factory=list)  # modules imported before the limits (e.g. keras)
+
+
+def boot_frame(import_paths: list[str]) -> dict[str, Any]:
+    """What a fresh interpreter needs to become a worker (or a fork server): import
+    paths and the codec's and worker's sources. Nothing of any student's."""
+    return {
+        "paths": import_paths,
+        "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
+        "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
+    }
 
 
 def student_env() -> dict[str, str]:
@@ -144,13 +154,8 @@ class WorkerClient:
         os.close(to_worker_r)
         os.close(from_worker_w)
         self._attach(from_worker_r, to_worker_w, mode)
-        boot = {
-            "paths": import_paths,
-            "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
-            "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
-            **self.worker_config(mode, steps),
-        }
-        self._send_boot(boot)
+        self._send_config(boot_frame(import_paths))
+        self._send_config(self.worker_config(mode, steps))
 
     def _attach(self, rfd: int, wfd: int, mode: str) -> None:
         """Take the pipes of a freshly started worker (writes never block: see _write)."""
@@ -161,10 +166,11 @@ class WorkerClient:
         self._ready = False
         self._sandbox_mode = mode
 
-    def _send_boot(self, boot: dict[str, Any]) -> None:
-        """The worker's configuration, its first frame. Only ever to the process that
-        runs this one student's code (never to a fork server)."""
-        data = json.dumps(boot).encode()
+    def _send_config(self, config: dict[str, Any]) -> None:
+        """A frame the worker reads before it answers requests: its configuration holds
+        the student's sources, so it goes only to the process that runs this one
+        student's code (never to a fork server)."""
+        data = json.dumps(config).encode()
         # A worker that cannot take it is reported when its ready message does not come.
         self._write(data, time.monotonic() + self.config.startup_timeout)
 

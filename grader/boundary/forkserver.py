@@ -91,21 +91,9 @@ while True:
                 os.dup2(out, 2)
                 os.close(out)
                 del msg
-                # The student's sources and settings come over this child's own pipe,
-                # after the fork: the fork server never holds anything of a student's.
-                def _read(n):
-                    b = b''
-                    while len(b) < n:
-                        c = os.read(r, n - len(b))
-                        if not c:
-                            os._exit(3)
-                        b += c
-                    return b
-                cfg = json.loads(_read(struct.unpack('>I', _read(4))[0]))
-                cfg['sources'] = {k: (v[0], v[1].encode('latin-1')) for k, v in cfg['sources'].items()}
-                g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CONFIG': cfg}
-                del cfg
-                exec(worker_code, g)
+                # The worker reads the student's sources and settings from this child's
+                # own pipe, after the fork: the fork server never holds a student's data.
+                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w})
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -188,13 +176,8 @@ class Zygote:
         self.sock = ours
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
-        boot = {
-            "paths": import_paths,
-            "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
-            "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
-            "wipe_tmp": self.mode == "bwrap",  # only a private /tmp is ours to empty
-        }
-        self._send(boot, [])
+        # only a private /tmp is ours to empty
+        self._send({**channel.boot_frame(import_paths), "wipe_tmp": self.mode == "bwrap"}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:
         assert self.sock is not None
@@ -325,7 +308,7 @@ class ForkedWorkerClient(WorkerClient):
         self._attach(from_worker_r, to_worker_w, mode)
         # "preload" is imported by the child, never by the zygote: a process that ran
         # TensorFlow must not fork.
-        self._send_boot(self.worker_config(mode, self.zygote.steps))
+        self._send_config(self.worker_config(mode, self.zygote.steps))
 
     def _ensure_ready(self) -> None:
         fresh = not self._ready

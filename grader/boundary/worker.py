@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import importlib.abc
 import importlib.util
+import json
 import os
 import platform
 import random
@@ -30,7 +31,6 @@ import _grader_codec as codec  # installed in sys.modules by the bootstrap
 
 READ_FD: int
 WRITE_FD: int
-CONFIG: dict
 
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 4000
@@ -494,7 +494,13 @@ def save_model(model) -> bytes:
 
 
 def main() -> None:
-    config = CONFIG
+    # The configuration is the first frame on the request pipe (the student's sources
+    # among it): read by this process alone, never by a fork server.
+    frame = codec.read_frame(READ_FD)
+    if frame is None:
+        os._exit(3)
+    config = json.loads(frame)
+    config["sources"] = {k: (v[0], v[1].encode("latin-1")) for k, v in config["sources"].items()}
     os.chdir(config.get("cwd", "/"))
     # The file system first, while this process has one thread (a process with threads,
     # as TensorFlow starts them, cannot enter new namespaces).
@@ -533,7 +539,7 @@ def main() -> None:
     sys.argv = ["student"]
     worker = Worker(READ_FD, WRITE_FD, student_files)
     worker.send(["ready", isolation])
-    del globals()["CONFIG"]
+    del config, frame
     worker.serve()
 
 

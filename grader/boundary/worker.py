@@ -5,11 +5,13 @@ it, with the codec's source, to ``python -I -S -c BOOTSTRAP``; so the worker has
 ``grader`` package, no suites and no solutions on its path, and it receives the
 student's module sources as text (it needs no read access to any grader file).
 
-Before the first line of student code runs, the worker applies its limits: memory
-(RLIMIT_AS), output size (RLIMIT_FSIZE), CPU time, no core files; when started as
-root it drops to an unprivileged uid; then a seccomp filter denies creating processes,
-exec, ptrace, network sockets and raising limits. What it applied is reported once in
-the ``ready`` message, which is sent before any student code has run.
+Before the first line of student code runs, the worker confines itself: without
+bubblewrap it carries out the trusted side's mount plan (``enter_allow_list``: private
+mount, network and IPC namespaces, a new root holding only the allow-listed runtime,
+uid nobody); it applies its limits: memory (RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
+time, no core files; then a seccomp filter denies creating processes, exec, ptrace,
+signals, mounts, network sockets and raising limits. What it applied is reported once
+in the ``ready`` message, which is sent before any student code has run.
 """
 
 # mypy: ignore-errors

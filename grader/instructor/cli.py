@@ -70,26 +70,45 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @guard
     def collect(
-        submissions: Annotated[list[Path], typer.Argument(help="Submission zips or folders (or a folder of them).")],
+        submissions: Annotated[Optional[list[Path]], typer.Argument(
+            help="Submission zips or folders (or a folder of them); none with --regrade.")] = None,
         db: DbOpt = Path("gradebook.sqlite"),
         workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel grading tasks.")] = 2,
         scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (needs [cluster]).")] = None,
         chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters (repeatable).")] = None,
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker sandbox.")] = Sandbox.auto,
         batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Submissions per grading task.")] = None,
+        regrade: Annotated[bool, typer.Option("--regrade", help="Grade the gradebook's submissions again "
+                                              "(previous results are kept for grade report --changes).")] = False,
+        student: Annotated[Optional[list[str]], typer.Option("--student", help="With --regrade: only these "
+                                                             "students (repeatable).")] = None,
     ) -> None:
         """Grade submissions with every suite (hidden included) into a SQLite gradebook."""
         from grader import reports
         from grader.catalog import load_catalog
+        from grader.errors import UsageError
         from grader.instructor.collect import collect as run_collect
+        from grader.instructor.collect import regrade as run_regrade
         from grader.reports.instructor import CollectProgress, render_collect
 
         chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
         out = reports.console()
-        summary = run_collect(
-            submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
-            batch_size=batch_size, progress=CollectProgress(out),
-        )
+        if regrade:
+            if submissions:
+                raise UsageError("--regrade grades the submissions already in the gradebook: pass no SUBMISSIONS "
+                                 "(collect new ones without --regrade).")
+            summary = run_regrade(_existing_db(db), chapters=chapters, students=student, workers=workers,
+                                  scheduler=scheduler, sandbox=sandbox.value, batch_size=batch_size,
+                                  progress=CollectProgress(out))
+        else:
+            if student:
+                raise UsageError("--student only goes with --regrade (a student's id comes from the file name).")
+            if not submissions:
+                raise UsageError("Pass submission zips or folders (or a folder of them), or --regrade.")
+            summary = run_collect(
+                submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
+                batch_size=batch_size, progress=CollectProgress(out),
+            )
         render_collect(summary, out)
         if summary.failed:
             raise typer.Exit(1)

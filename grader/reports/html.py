@@ -154,6 +154,11 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
         out.append("</table>")
     else:
         out.append('<p class="meta">No failing tests.</p>')
+    if report.problems:
+        out.append("<h2>Problems in counted submissions</h2><table><tr><th>student</th><th>problem</th></tr>")
+        for student, problem in report.problems:
+            out.append(f"<tr><td>{escape(student)}</td><td>{escape(problem)}</td></tr>")
+        out.append("</table>")
     if report.rejected:
         out.append("<h2>Rejected submissions</h2><table><tr><th>student</th><th>reason</th></tr>")
         for student, _source, reason in report.rejected:

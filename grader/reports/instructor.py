@@ -45,11 +45,15 @@ class CollectProgress:
 
 
 def render_collect(summary: CollectSummary, out: Console) -> None:
-    line = Text(f"{summary.graded} graded", style="grade.pass")
-    line.append(f" · {summary.skipped} already in the gradebook · ")
-    line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
+    if summary.regrade:
+        line = Text(f"{summary.graded} regraded", style="grade.pass")
+        line.append(f" of {summary.found} (grade report --changes lists what moved)")
+    else:
+        line = Text(f"{summary.graded} graded", style="grade.pass")
+        line.append(f" · {summary.skipped} already in the gradebook · ")
+        line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
-        line.append(f" · {len(summary.failed)} batches failed (run again to retry)", style="grade.error")
+        line.append(f" · {len(summary.failed)} not graded (run again to retry)", style="grade.error")
     line.append(f" · {summary.elapsed:.1f} s", style="grade.dim")
     if summary.submission_chapters:
         line.append(f" · {summary.rate:.1f} submission-chapters/s", style="grade.dim")
@@ -104,6 +108,8 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
         for m in report.failing:
             t.add_row(str(m.count), m.exercise, m.status, Text(m.message))
         out.print(t)
+    for student, problem in report.problems:
+        out.print(Text("problem ", style="grade.todo") + Text(f"{student}: {problem}"))
     for student, source, reason in report.rejected:
         out.print(Text("rejected ", style="grade.fail") + Text(f"{student} ({source}): {reason}"))
     if report.isolation:

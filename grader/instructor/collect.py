@@ -278,27 +278,33 @@ def collect(
 
     def commit(batch: list[str], results: list[dict[str, Any]]) -> None:
         for res in results:
-            sub = pending[res["hash"]]
-            quizzes, notes = _score_quizzes(scorer, sub.responses)
-            origin = sub.origin or Origin(sub.student, None, "order")
-            g = Graded(
-                hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,
-                status="graded", content_sha256=sub.content_sha256,
-                submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
-                problems=sub.problems + notes, manifest=sub.manifest,
-                chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
-                quizzes=quizzes, files=sub.files, responses=sub.responses,
-            )
-            if gb.record(g, run_id, version):
-                summary.graded += 1
-                summary.submission_chapters += len(res["chapters"])
-                for ch in res["chapters"]:
-                    for item in ch.get("isolation", []):
-                        if item not in summary.isolation:
-                            summary.isolation.append(item)
-                if on_commit:
-                    on_commit(g)
-            progress.advance(1, sub.student)
+            try:
+                commit_one(res)
+            except Exception as exc:  # noqa: BLE001 - this submission only; a later run retries it
+                summary.failed.append((pending[res["hash"]].source, f"{type(exc).__name__}: {clean_text(exc, 300)}"))
+
+    def commit_one(res: dict[str, Any]) -> None:
+        sub = pending[res["hash"]]
+        quizzes, notes = _score_quizzes(scorer, sub.responses)
+        origin = sub.origin or Origin(sub.student, None, "order")
+        g = Graded(
+            hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,
+            status="graded", content_sha256=sub.content_sha256,
+            submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+            problems=sub.problems + notes, manifest=sub.manifest,
+            chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
+            quizzes=quizzes, files=sub.files, responses=sub.responses,
+        )
+        if gb.record(g, run_id, version):
+            summary.graded += 1
+            summary.submission_chapters += len(res["chapters"])
+            for ch in res["chapters"]:
+                for item in ch.get("isolation", []):
+                    if item not in summary.isolation:
+                        summary.isolation.append(item)
+            if on_commit:
+                on_commit(g)
+        progress.advance(1, sub.student)
 
     try:
         if chapters:

@@ -178,7 +178,7 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError (version), struct.error, ...
         raise BadSubmission(f"not a readable zip file ({clean_text(exc)})") from None
     with zf:
         infos = zf.infolist()
@@ -227,10 +227,9 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     try:
         with zf.open(info) as f:
             data = f.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        raise BadSubmission(f"{info.filename} could not be read from the zip ({exc})") from None
-    except RuntimeError as exc:  # encrypted member
-        raise BadSubmission(f"{info.filename} could not be read from the zip ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, encrypted (RuntimeError), ...
+        raise BadSubmission(f"{clean_text(info.filename)} could not be read from the zip "
+                            f"({type(exc).__name__}: {clean_text(exc, 120)})") from None
     if len(data) > cap:
         raise BadSubmission(f"{info.filename} expands beyond {cap // 1000} KB: refused as a zip bomb")
     return data

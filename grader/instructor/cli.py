@@ -140,13 +140,19 @@ def register(app: typer.Typer) -> None:
     def report(
         db: DbOpt = Path("gradebook.sqlite"),
         html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+        changes: Annotated[bool, typer.Option("--changes", help="What each grade collect --regrade moved, per "
+                                              "student and per test (drops flagged).")] = False,
     ) -> None:
         """Class statistics: score distributions, pass rates, quiz item analysis, common failures."""
         from grader import reports
         from grader.instructor.gradebook import Gradebook
-        from grader.instructor.report import build_report
-        from grader.reports.instructor import render_class_report
+        from grader.instructor.report import build_changes, build_report
+        from grader.reports.instructor import render_changes, render_class_report
 
+        if changes:
+            with Gradebook(_existing_db(db)) as gb:
+                render_changes(build_changes(gb), reports.console())
+            return
         with Gradebook(_existing_db(db)) as gb:
             rep = build_report(gb)
         render_class_report(rep, reports.console())

@@ -24,7 +24,8 @@ DISCRIMINATION_FLAG = 0.15
 class ChapterStats:
     chapter: str
     max_score: float
-    scores: list[float]  # counted submissions' scores
+    scores: list[float]  # counted submissions' scores (graded ones only)
+    not_graded: int = 0  # counted submissions for which this chapter was not graded
 
     @property
     def mean(self) -> float:
@@ -148,8 +149,9 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
     ch_scores = gb.chapter_scores(counted)
     chapters = []
     for ch in gb.chapters():
-        rows = [per[ch] for per in ch_scores.values() if ch in per]
-        chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows]))
+        rows = [per[ch] for per in ch_scores.values() if ch in per and per[ch]["score"] is not None]
+        chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows],
+                                     not_graded=len(counted) - len(rows)))
     qz = gb.quiz_scores()
     quizzes = []
     for ch in gb.quiz_chapters():
@@ -198,3 +200,81 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         failing=failing,
         isolation=isolation,
     )
+
+
+# -- grade report --changes ------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One thing a regrade moved: a chapter total (``test == ""``), a test or a quiz."""
+
+    run_id: int
+    when: str
+    student: str
+    chapter: str
+    test: str
+    before: str  # "passed 2/2", "not graded", "absent"
+    after: str
+    before_score: float | None
+    after_score: float | None
+
+    @property
+    def drop(self) -> bool:
+        return self.before_score is not None and (self.after_score is None or self.after_score < self.before_score - 1e-9)
+
+
+def _describe(status: str | None, score: float | None, max_score: float | None) -> str:
+    if status is None:
+        return "absent"
+    if score is None:
+        return "not graded"
+    shown = f"{score:g}/{max_score:g}" if max_score is not None else f"{score:g}"
+    return shown if status in ("graded", "graded_quiz") else f"{status} {shown}"
+
+
+def _group(key: tuple[str, ...]) -> tuple[str, str]:
+    return (key[0], "quiz") if key[2] == "quiz" else (key[0], key[1])
+
+
+def build_changes(gb: Gradebook, run_id: int | None = None) -> list[Change]:
+    """What every regrade run (or only ``run_id``) moved, per student and per test: the
+    results a run replaced (kept in ``history``) against what replaced them (the next
+    regrade's history, else the gradebook now)."""
+    students = {r["hash"]: r["student"] for r in gb.submissions()}
+    after: dict[tuple[str, ...], tuple[str, float | None, float | None]] = {}
+    for r in gb.db.execute("SELECT * FROM chapter_scores"):
+        after[(r["hash"], r["chapter"], "chapter", "")] = (r["status"], r["score"], r["max_score"])
+    for r in gb.db.execute("SELECT * FROM test_results"):
+        after[(r["hash"], r["chapter"], "test", f"{r['exercise']}: {r['name']}")] = (r["status"], r["score"],
+                                                                                      r["max_score"])
+    for r in gb.db.execute("SELECT * FROM quiz_scores"):
+        after[(r["hash"], r["chapter"], "quiz", "")] = ("graded_quiz", r["score"], r["max_score"])
+    changes: list[Change] = []
+    for run in reversed(gb.runs("regrade")):
+        before: dict[tuple[str, ...], tuple[str, float | None, float | None]] = {}
+        for h in gb.history(run["id"]):
+            name = f"{h['exercise']}: {h['name']}" if h["kind"] == "test" else ""
+            status = "graded_quiz" if h["kind"] == "quiz" else h["status"]
+            before[(h["hash"], h["chapter"], h["kind"], name)] = (status, h["score"], h["max_score"])
+        touched = {_group(k) for k in before}
+        keys = set(before) | {k for k in after if _group(k) in touched}
+        if run_id is None or run["id"] == run_id:
+            for key in keys:
+                b = before.get(key)
+                a = after.get(key)
+                if b == a:
+                    continue
+                label = key[3] if key[2] == "test" else ("quiz" if key[2] == "quiz" else "chapter total")
+                changes.append(Change(
+                    run["id"], run["started"], students.get(key[0], "?"), key[1], label,
+                    _describe(*(b or (None, None, None))), _describe(*(a or (None, None, None))),
+                    b[1] if b else None, a[1] if a else None,
+                ))
+        for key in keys:  # the state before this run is what the earlier runs changed into
+            if key in before:
+                after[key] = before[key]
+            else:
+                after.pop(key, None)
+    changes.sort(key=lambda c: (c.run_id, c.student, len(c.chapter), c.chapter, c.test != "chapter total", c.test))
+    return changes

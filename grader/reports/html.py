@@ -126,8 +126,13 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
     ]
     out.append("<h2>Score distribution</h2><div class=\"grid\">")
     for ch in [*report.chapters, *report.quizzes]:
+        if not ch.scores:
+            out.append(f'<div class="card"><b>{escape(ch.chapter)}</b><div class="meta">not graded for '
+                       f"{ch.not_graded} students</div></div>")
+            continue
+        extra = f" · not graded {ch.not_graded}" if ch.not_graded else ""
         out.append(f'<div class="card">{_histogram(ch)}<div class="meta">mean {ch.mean:.1f} · median '
-                   f"{ch.median:g} · full marks {ch.full_marks}</div></div>")
+                   f"{ch.median:.1f} · full marks {ch.full_marks}{extra}</div></div>")
     out.append("</div>")
     if report.tests:
         out.append("<h2>Pass rate per test</h2>")

@@ -12,7 +12,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from grader.instructor.collect import CollectSummary
-    from grader.instructor.report import ClassReport
+    from grader.instructor.report import Change, ClassReport
 
 
 class CollectProgress:
@@ -77,11 +77,14 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
                    f"{len(report.rejected)} rejected", style="grade.title"))
     if report.chapters or report.quizzes:
         t = Table(title="Scores (each student's newest graded submission)", title_justify="left")
-        for col in ("", "n", "mean", "median", "full marks", "distribution"):
+        for col in ("", "n", "mean", "median", "full marks", "not graded", "distribution"):
             t.add_column(col, justify="left" if col in ("", "distribution") else "right")
         for ch in [*report.chapters, *report.quizzes]:
-            t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:g}",
-                      str(ch.full_marks), _spark(ch.histogram()))
+            if not ch.scores:
+                t.add_row(ch.chapter, "0", "not graded", "", "", str(ch.not_graded), "")
+                continue
+            t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:.1f}",
+                      str(ch.full_marks), str(ch.not_graded or ""), _spark(ch.histogram()))
         out.print(t)
     hardest = sorted(report.tests, key=lambda s: (s.pass_rate, s.chapter, s.name))[:top_tests]
     if hardest:
@@ -122,3 +125,28 @@ def _spark(counts: list[int]) -> str:
     if not top:
         return ""
     return "".join(blocks[round(c / top * 8)] for c in counts)
+
+
+def render_changes(changes: list[Change], out: Console) -> None:
+    """``grade report --changes``: per regrade run, per student and per test, what moved."""
+    if not changes:
+        out.print(Text("No regrade has changed anything (grade collect --regrade --db ... regrades).",
+                       style="grade.dim"))
+        return
+    runs: dict[int, list[Change]] = {}
+    for c in changes:
+        runs.setdefault(c.run_id, []).append(c)
+    for run_id, items in runs.items():
+        drops = sum(c.drop for c in items)
+        out.print(Text(f"Regrade run {run_id} ({items[0].when}): {len(items)} changes, {drops} drops",
+                       style="grade.title"))
+        t = Table(show_edge=False)
+        t.add_column("", no_wrap=True)
+        t.add_column("student", no_wrap=True)
+        t.add_column("what")
+        t.add_column("before → after")
+        for c in items:
+            what = f"{c.chapter} {c.test}" if c.test in ("chapter total", "quiz") else c.test
+            t.add_row(Text("DROP", style="grade.fail") if c.drop else "", Text(c.student), Text(what),
+                      f"{c.before} → {c.after}")
+        out.print(t)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from grader.instructor.gradebook import Gradebook
 
 DISCRIMINATION_FLAG = 0.15
+MIN_ITEM_RESPONSES = 20  # below this an item's statistics are noise: "too few answers", never flagged
 
 
 @dataclass
@@ -75,16 +76,45 @@ class ItemStats:
     discrimination: float | None  # item-rest correlation; None when undefined (no variance)
 
     @property
+    def too_few(self) -> bool:
+        return self.n < MIN_ITEM_RESPONSES
+
+    @property
     def flagged(self) -> bool:
-        return self.discrimination is not None and self.discrimination < DISCRIMINATION_FLAG
+        return not self.too_few and self.discrimination is not None and self.discrimination < DISCRIMINATION_FLAG
 
 
 @dataclass
 class FailingMessage:
     exercise: str
     message: str  # an example of the message (first line)
-    count: int
+    count: int  # students (counted submissions) who got it, not tests
     status: str
+    tests: int = 0  # how many failing tests printed it
+
+
+@dataclass
+class Failure:
+    chapter: str
+    exercise: str
+    test: str
+    status: str
+    message: str
+
+
+@dataclass
+class StudentRow:
+    """One student's counted submission, for the per-student table and page."""
+
+    student: str
+    hash: str
+    source: str
+    chapters: dict[str, float | None]  # None: not graded
+    quizzes: dict[str, float]
+    total: float
+    max_total: float
+    failures: list[Failure] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,6 +129,8 @@ class ClassReport:
     items: list[ItemStats]
     failing: list[FailingMessage]
     isolation: list[str] = field(default_factory=list)
+    students_table: list[StudentRow] = field(default_factory=list)  # sorted by student id
+    columns: list[str] = field(default_factory=list)  # score columns of the table
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -160,8 +192,10 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
                                     [r["score"] for r in rows]))
 
     tstats: dict[tuple[str, str, str, str], TestStats] = {}
-    messages: Counter[tuple[str, str, str]] = Counter()
+    who: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # message -> students who got it
+    test_count: Counter[tuple[str, str, str]] = Counter()
     examples: dict[tuple[str, str, str], str] = {}
+    failures: dict[str, list[Failure]] = defaultdict(list)
     for r in gb.tests():
         if r["hash"] not in counted:
             continue
@@ -171,12 +205,34 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         t.n += 1
         t.passed += r["status"] == "passed"
         t.statuses[r["status"]] += 1
+        if r["status"] != "passed":
+            failures[r["hash"]].append(Failure(r["chapter"], r["exercise"], r["name"], r["status"], r["message"]))
         if r["status"] in ("failed", "error", "timeout", "resource"):
             first = (r["message"].strip().splitlines() or [""])[0][:200]
             norm = (r["exercise"], r["status"], _NUMBER.sub("#", first))
-            messages[norm] += 1
+            who[norm].add(r["hash"])
+            test_count[norm] += 1
             examples.setdefault(norm, first)
-    failing = [FailingMessage(k[0], examples[k], n, k[1]) for k, n in messages.most_common(top_messages)]
+    ranked = sorted(who, key=lambda k: (-len(who[k]), -test_count[k], k))[:top_messages]
+    failing = [FailingMessage(k[0], examples[k], len(who[k]), k[1], test_count[k]) for k in ranked]
+
+    from grader.instructor.export import table as export_table
+
+    columns, rows, _possible = export_table(gb)
+    score_columns = columns[3:-2]
+    by_hash = {r["hash"]: r for r in latest}
+    students_table = []
+    for row in rows:
+        h = next((x for x in by_hash if x.startswith(row["submission"]) and
+                  by_hash[x]["student"].casefold() == row["student"]), None)
+        if h is None:
+            continue
+        students_table.append(StudentRow(
+            row["student"], h, by_hash[h]["source"],
+            {c: row[c] for c in score_columns if not c.startswith("quiz ")},
+            {c: row[c] for c in score_columns if c.startswith("quiz ")},
+            row["total"], row["max_total"], failures.get(h, []), json.loads(by_hash[h]["problems"]),
+        ))
 
     per_chapter: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for r in gb.quiz_items():
@@ -195,10 +251,13 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         problems=problems,
         chapters=chapters,
         quizzes=quizzes,
-        tests=sorted(tstats.values(), key=lambda t: (len(t.chapter), t.chapter, t.exercise, t.name)),
+        # hardest first
+        tests=sorted(tstats.values(), key=lambda t: (t.pass_rate, len(t.chapter), t.chapter, t.exercise, t.name)),
         items=items,
         failing=failing,
         isolation=isolation,
+        students_table=students_table,
+        columns=score_columns,
     )
 
 

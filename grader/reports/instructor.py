@@ -96,20 +96,33 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
             t.add_row(f"{s.exercise}: {s.name}", s.visibility, _pct(s.pass_rate), statuses)
         out.print(t)
     if report.items:
-        t = Table(title="Quiz items (flag: discrimination < 0.15)", title_justify="left")
+        t = Table(title="Quiz items (flag: discrimination < 0.15, from 20 answers up)", title_justify="left")
         for col in ("chapter", "question", "n", "difficulty", "discrimination", ""):
             t.add_column(col)
         for it in report.items:
             disc = "n/a" if it.discrimination is None else f"{it.discrimination:+.2f}"
-            t.add_row(it.chapter, it.question, str(it.n), f"{it.difficulty:.2f}", disc,
-                      Text("flag", style="grade.fail") if it.flagged else "")
+            mark = (Text("too few answers", style="grade.dim") if it.too_few
+                    else Text("flag", style="grade.fail") if it.flagged else "")
+            t.add_row(it.chapter, it.question, str(it.n), f"{it.difficulty:.2f}", disc, mark)
         out.print(t)
     if report.failing:
-        t = Table(title="Most common failing messages", title_justify="left")
-        for col in ("count", "exercise", "status", "message"):
+        t = Table(title="Most common failing messages (students who got each)", title_justify="left")
+        for col in ("students", "exercise", "status", "message"):
             t.add_column(col)
         for m in report.failing:
             t.add_row(str(m.count), m.exercise, m.status, Text(m.message))
+        out.print(t)
+    if report.students_table:
+        lowest = sorted(report.students_table, key=lambda r: (r.total, r.student))[:top_tests]
+        t = Table(title=f"Lowest totals ({len(lowest)} of {len(report.students_table)} students; "
+                        "--html has every student)", title_justify="left")
+        t.add_column("student")
+        t.add_column("total", justify="right")
+        t.add_column("failing tests", justify="right")
+        t.add_column("not graded")
+        for r in lowest:
+            missing = ", ".join(c for c, v in r.chapters.items() if v is None)
+            t.add_row(Text(r.student), f"{r.total:.1f}/{r.max_total:g}", str(len(r.failures)), missing)
         out.print(t)
     for student, problem in report.problems:
         out.print(Text("problem ", style="grade.todo") + Text(f"{student}: {problem}"))

@@ -221,8 +221,15 @@ def _batches(order: list[str], workers: int, batch_size: int | None) -> list[lis
 
 
 def _hide(paths: Iterable[Path], db_path: Path) -> list[str]:
-    hide = sorted({str(p.absolute().parent) for p in paths} | {str(db_path.resolve().parent)})
-    return [h for h in hide if h != "/"]
+    """Folders the sandbox hides from the workers: where the submissions and the gradebook are."""
+    folders = {str(db_path.resolve().parent)}
+    for p in paths:
+        folders.add(str(Path(p).absolute().parent))
+        try:
+            folders.add(str(Path(p).resolve().parent))
+        except (OSError, RuntimeError):
+            pass
+    return sorted(h for h in folders if h != "/")
 
 
 def collect(
@@ -257,7 +264,7 @@ def collect(
         origin, sub, reason = _read_one(path, position)
         if sub is None:
             digest = _rejected_hash(path)
-            summary.rejected.append((str(path), reason))
+            summary.rejected.append((clean_text(path, 1000), reason))
             if digest not in known:
                 gb.record(Graded(digest, origin.student, clean_text(path, 1000),
                                  "zip" if path.is_file() else "folder", "rejected", reason=reason,
@@ -281,7 +288,8 @@ def collect(
             try:
                 commit_one(res)
             except Exception as exc:  # noqa: BLE001 - this submission only; a later run retries it
-                summary.failed.append((pending[res["hash"]].source, f"{type(exc).__name__}: {clean_text(exc, 300)}"))
+                summary.failed.append((clean_text(pending[res["hash"]].source, 1000),
+                                       f"{type(exc).__name__}: {clean_text(exc, 300)}"))
 
     def commit_one(res: dict[str, Any]) -> None:
         sub = pending[res["hash"]]
@@ -343,7 +351,12 @@ def regrade(
     progress = progress or NullProgress()
     summary = CollectSummary(executor="dask" if scheduler else "local", regrade=True)
     requested = chapters
-    todo, not_graded = plan_chapters(chapters, summary.notes)
+    todo, cannot = plan_chapters(chapters, summary.notes)
+    if requested and cannot:
+        raise UsageError(f"{', '.join(cannot)} cannot be graded here ({'; '.join(cannot.values())}). Install what it "
+                         "needs (pip install 'dl-grade[keras]'), then run the regrade again.")
+    # A chapter that cannot be graded here is left as it is (it may have been graded elsewhere).
+    not_graded: dict[str, str] = {}
     db_path = Path(db_path)
     gb = Gradebook(db_path)
     wanted = {normalise_student(s) for s in students} if students else None
@@ -392,7 +405,8 @@ def regrade(
     try:
         if todo:
             run = _run_dask if scheduler else _run_local
-            run(scheduler if scheduler else workers, batches, payload, todo, sandbox, _hide([], db_path), commit,
+            sources = [Path(r["source"]) for r in rows if r["source"]]
+            run(scheduler if scheduler else workers, batches, payload, todo, sandbox, _hide(sources, db_path), commit,
                 summary)
         else:
             for b in batches:

@@ -247,3 +247,18 @@ def test_a_v1_gradebook_migrates_and_a_newer_one_is_refused_clearly(tmp_path):
     (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
     res = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "junk.sqlite")])
     assert res.exit_code == 2 and "not a gradebook" in res.output
+
+
+def test_regrade_never_turns_a_grade_into_not_graded(tmp_path, monkeypatch):
+    make_folder_submission(tmp_path / "subs", "alice", "correct")
+    db = tmp_path / "gb.sqlite"
+    run("collect", str(tmp_path / "subs"), "--db", str(db), "--workers", "1", "--chapter", "chapter2")
+    # on a machine where chapter 2 cannot be graded, asking for it is a clear error ...
+    pretend_missing(monkeypatch, "chapter2")
+    res = CliRunner().invoke(app, ["collect", "--regrade", "--db", str(db), "--chapter", "chapter2"])
+    assert res.exit_code == 2 and "cannot be graded here" in " ".join(res.output.split())
+    # ... and a regrade of everything leaves it as it was, graded
+    monkeypatch.setattr(collect_mod, "plan_chapters", lambda requested, notes=None: ([], {"chapter2": "not graded: x"}))
+    run("collect", "--regrade", "--db", str(db), "--workers", "1")
+    rows, _, _ = exports(db)
+    assert rows["alice"]["chapter2"] == "10"

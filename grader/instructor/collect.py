@@ -314,10 +314,25 @@ def collect(
                 on_commit(g)
         progress.advance(1, sub.student)
 
+    def on_error(h: str, reason: str) -> None:
+        """Grading this submission failed: recorded with the reason (status "error"); a
+        later collect grades it again."""
+        sub = pending[h]
+        summary.failed.append((clean_text(sub.source, 1000), reason))
+        origin = sub.origin or Origin(sub.student, None, "order")
+        try:
+            gb.record(Graded(sub.hash, sub.student, clean_text(sub.source, 1000), sub.kind, "error",
+                             content_sha256=sub.content_sha256, reason=f"grading failed: {reason}",
+                             submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+                             problems=sub.problems, manifest=sub.manifest), run_id, version)
+        except Exception:  # noqa: BLE001 - the summary still says it
+            pass
+        progress.advance(1, sub.student)
+
     try:
         if chapters:
             run = _run_dask if scheduler else _run_local
-            run(scheduler if scheduler else workers, batches, payload, chapters, sandbox, hide, commit, summary)
+            run(scheduler if scheduler else workers, batches, payload, chapters, sandbox, hide, commit, on_error)
         else:
             for b in batches:
                 commit(b, [{"hash": h, "chapters": []} for h in b])
@@ -407,7 +422,7 @@ def regrade(
             run = _run_dask if scheduler else _run_local
             sources = [Path(r["source"]) for r in rows if r["source"]]
             run(scheduler if scheduler else workers, batches, payload, todo, sandbox, _hide(sources, db_path), commit,
-                summary)
+                lambda h, why: summary.failed.append((jobs[h][0]["student"], why)))
         else:
             for b in batches:
                 commit(b, [{"hash": h, "chapters": []} for h in b])
@@ -420,7 +435,7 @@ def regrade(
     return summary
 
 
-def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, on_error) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Threads are enough: each task's work happens in its own pytest and worker processes.
@@ -438,8 +453,7 @@ def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summa
                         for h in batch:
                             futures[pool.submit(grade_task, [payload(h)], chapters, sandbox, hide)] = [h]
                         break
-                    # left ungraded, a later run retries
-                    summary.failed.append((batch[0][:12], f"{type(exc).__name__}: {clean_text(exc, 500)}"))
+                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
                     continue
                 commit(batch, results)
     finally:
@@ -447,7 +461,7 @@ def _run_local(workers, batches, payload, chapters, sandbox, hide, commit, summa
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, on_error) -> None:  # type: ignore[no-untyped-def]
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -461,14 +475,19 @@ def _run_dask(scheduler, batches, payload, chapters, sandbox, hide, commit, summ
             client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, hide, pure=False): b
             for b in batches
         }
-        for fut in as_completed(list(futures)):
-            batch = futures[fut]
-            try:
-                results = fut.result()
-            except Exception as exc:  # noqa: BLE001
-                summary.failed.append((", ".join(h[:12] for h in batch), f"{type(exc).__name__}: {exc}"))
-                continue
-            commit(batch, results)
+        while futures:
+            for fut in as_completed(list(futures)):
+                batch = futures.pop(fut)
+                try:
+                    results = fut.result()
+                except Exception as exc:  # noqa: BLE001
+                    if len(batch) > 1:  # grade each on its own: one submission may have broken the batch
+                        for h in batch:
+                            futures[client.submit(grade_task, [payload(h)], chapters, sandbox, hide, pure=False)] = [h]
+                        break
+                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
+                    continue
+                commit(batch, results)
     finally:
         if client is not scheduler:
             client.close()

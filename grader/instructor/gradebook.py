@@ -229,7 +229,8 @@ class Gradebook:
         self.db.execute("UPDATE runs SET finished = ? WHERE id = ?", (now(), run_id))
 
     def known_hashes(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT hash FROM submissions")}
+        """Submissions a collect skips: all but those whose grading failed (status "error")."""
+        return {r[0] for r in self.db.execute("SELECT hash FROM submissions WHERE status != 'error'")}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -268,6 +269,8 @@ class Gradebook:
                     isolation.append(item)
         try:
             self.db.execute("BEGIN IMMEDIATE")
+            # a submission whose grading failed before is replaced by this attempt
+            self.db.execute("DELETE FROM submissions WHERE hash = ? AND status = 'error'", (g.hash,))
             self.db.execute(
                 "INSERT INTO submissions (hash, content_sha256, student, source, kind, submitted_at, time_source, seq,"
                 " status, reason, problems, manifest, isolation, collected_at, run_id, grader_version)"

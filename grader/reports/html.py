@@ -145,7 +145,11 @@ def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, or
 
 
 def _anchor(report: ClassReport, row: StudentRow) -> str:
-    return f"student-{report.students_table.index(row)}"
+    index = getattr(report, "_anchors", None)
+    if index is None:
+        index = {id(r): i for i, r in enumerate(report.students_table)}
+        report._anchors = index  # type: ignore[attr-defined]
+    return f"student-{index[id(row)]}"
 
 
 def _student_page(report: ClassReport, r: StudentRow) -> str:

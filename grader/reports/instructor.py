@@ -53,7 +53,7 @@ def render_collect(summary: CollectSummary, out: Console) -> None:
         line.append(f" · {summary.skipped} already in the gradebook · ")
         line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
-        line.append(f" · {len(summary.failed)} not graded (run again to retry)", style="grade.error")
+        line.append(f" · {len(summary.failed)} failed to grade (the next run retries them)", style="grade.error")
     line.append(f" · {summary.elapsed:.1f} s", style="grade.dim")
     if summary.submission_chapters:
         line.append(f" · {summary.rate:.1f} submission-chapters/s", style="grade.dim")

@@ -174,3 +174,35 @@ def test_fuzzed_manifest_and_responses_json(tmp_path_factory, manifest, answers,
     # whatever the attempt holds, scoring it is a result or a note, never an exception
     scores, notes = QuizScorer().score(sub.responses)
     assert isinstance(scores, list) and isinstance(notes, list)
+
+
+def test_a_grading_failure_is_recorded_for_that_submission_and_retried(tmp_path, monkeypatch):
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "alice", "correct")
+    make_folder_submission(subs, "bob", "correct")
+    make_folder_submission(subs, "carol", "stub")
+    real_task = collect_mod.grade_task
+    bob_hash = read_submission(subs / "bob").hash
+
+    def crashes_on_bob(payloads, chapters, sandbox="auto", hide=None):
+        if any(p["hash"] == bob_hash for p in payloads):
+            raise RuntimeError("the pytest session died")
+        return real_task(payloads, chapters, sandbox, hide)
+
+    monkeypatch.setattr(collect_mod, "grade_task", crashes_on_bob)
+    db = tmp_path / "gb.sqlite"
+    s = collect([subs], db, workers=1, chapters=CHAPTERS, batch_size=3)  # one batch: bob breaks it
+    assert s.graded == 2 and [(Path(src).name, "the pytest session died" in why) for src, why in s.failed] == [
+        ("bob", True)]
+    with Gradebook(db) as gb:
+        status = {r["student"]: (r["status"], r["reason"]) for r in gb.submissions()}
+    assert status["alice"][0] == status["carol"][0] == "graded"
+    assert status["bob"][0] == "error" and "grading failed: RuntimeError" in status["bob"][1]
+    monkeypatch.setattr(collect_mod, "grade_task", real_task)
+    s = collect([subs], db, workers=1, chapters=CHAPTERS)
+    assert (s.graded, s.skipped) == (1, 2)
+    with Gradebook(db) as gb:
+        rows = gb.submissions()
+        assert len(rows) == 3 and {r["status"] for r in rows} == {"graded"}
+        scores = {r["student"]: gb.chapter_scores()[r["hash"]]["chapter2"]["score"] for r in gb.latest()}
+    assert scores == {"alice": 10, "bob": 10, "carol": 0}

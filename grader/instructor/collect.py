@@ -117,7 +117,7 @@ def plan_chapters(requested: list[str] | None = None, notes: list[str] | None = 
         c = catalog.chapter(cid)
         missing = missing_needs(c)
         if missing:
-            skipped[c.id] = f"not graded: {', '.join(missing)} not installed where it was collected"
+            skipped[c.id] = f"{', '.join(missing)} not installed"
             if notes is not None:
                 notes.append(f"{c.id} not graded: not installed here: {', '.join(missing)} "
                              "(pip install 'dl-grade[keras]', then grade collect --regrade --chapter "
@@ -134,7 +134,7 @@ def default_chapters(notes: list[str] | None = None) -> list[str]:
 
 def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
     return {"chapter": chapter, "not_graded": True, "score": None, "max_score": None, "execution_time": 0.0,
-            "note": why, "tests": [], "isolation": []}
+            "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
 
 
 def grade_task(
@@ -368,8 +368,9 @@ def regrade(
     requested = chapters
     todo, cannot = plan_chapters(chapters, summary.notes)
     if requested and cannot:
-        raise UsageError(f"{', '.join(cannot)} cannot be graded here ({'; '.join(cannot.values())}). Install what it "
-                         "needs (pip install 'dl-grade[keras]'), then run the regrade again.")
+        why = "; ".join(f"{c}: {w}" for c, w in cannot.items())
+        raise UsageError(f"{', '.join(cannot)} cannot be graded here ({why}). Install what it needs "
+                         "(pip install 'dl-grade[keras]'), then run the regrade again.")
     # A chapter that cannot be graded here is left as it is (it may have been graded elsewhere).
     not_graded: dict[str, str] = {}
     db_path = Path(db_path)

@@ -128,10 +128,10 @@ def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, or
     other_label = "student" if anchor == "by-total" else "total (lowest first)"
     parts = [f'<div id="{anchor}" class="{"sorted" if anchor == "by-total" else ""}">',
              f'<p class="meta">Sorted by {order} · <a href="#{other}">sort by {other_label}</a> · '
-             "click a student for every failing message</p>",
+             "click a student for every test not passed, with its message</p>",
              "<table><tr><th>student</th>"]
     parts += [f"<th>{escape(c)}</th>" for c in report.columns]
-    parts.append("<th>total</th><th>failing tests</th><th>problems</th></tr>")
+    parts.append("<th>total</th><th>tests not passed</th><th>problems</th></tr>")
     for r in rows:
         cells = [f'<td><a href="#{_anchor(report, r)}">{escape(r.student)}</a></td>']
         for c in report.columns:

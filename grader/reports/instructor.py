@@ -118,7 +118,7 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
                         "--html has every student)", title_justify="left")
         t.add_column("student")
         t.add_column("total", justify="right")
-        t.add_column("failing tests", justify="right")
+        t.add_column("tests not passed", justify="right")
         t.add_column("not graded")
         for r in lowest:
             missing = ", ".join(c for c, v in r.chapters.items() if v is None)

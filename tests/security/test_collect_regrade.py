@@ -258,7 +258,7 @@ def test_regrade_never_turns_a_grade_into_not_graded(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["collect", "--regrade", "--db", str(db), "--chapter", "chapter2"])
     assert res.exit_code == 2 and "cannot be graded here" in " ".join(res.output.split())
     # ... and a regrade of everything leaves it as it was, graded
-    monkeypatch.setattr(collect_mod, "plan_chapters", lambda requested, notes=None: ([], {"chapter2": "not graded: x"}))
+    monkeypatch.setattr(collect_mod, "plan_chapters", lambda requested, notes=None: ([], {"chapter2": "x not installed"}))
     run("collect", "--regrade", "--db", str(db), "--workers", "1")
     rows, _, _ = exports(db)
     assert rows["alice"]["chapter2"] == "10"

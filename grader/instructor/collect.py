@@ -8,6 +8,13 @@ sandboxed worker). Tasks run on a local thread pool (each task's work is in its 
 processes) or on a Dask cluster (``--scheduler``); both return plain data. Quizzes are
 re-scored here, from the instructor's keyed banks. Each submission is committed in one
 transaction as soon as its batch is done, so a killed run resumes where it stopped.
+
+Who and when are the instructor's facts (``submission.Origin``: the file or folder name,
+the LMS's naming, the file's mtime), never the manifest's. Anything that goes wrong with
+one submission (reading, parsing, scoring, grading) is recorded for that submission with
+the reason and the run goes on. A chapter whose needs (TensorFlow) are missing here is
+recorded as *not graded* (NULL), and ``regrade`` (``grade collect --regrade``) grades the
+stored sources again later, keeping the previous results in the history table.
 """
 
 from __future__ import annotations

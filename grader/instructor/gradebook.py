@@ -5,6 +5,12 @@ Only the collecting (trusted) process writes here. Everything about one submissi
 written in one transaction, so a run killed at any moment leaves each submission either
 fully graded or absent; the next run grades the absent ones. The primary key on the
 hash makes "graded exactly once" a property of the file, not of the code.
+
+Version 2 (older files are migrated when opened; newer ones are refused with a clear
+message): a chapter score is NULL when the chapter was not graded (never 0); the time of
+a submission is the instructor's (``time_source``: mtime, LMS, order); the graded sources
+are kept (``sources``) so that ``grade collect --regrade`` needs no original files; a
+regrade moves the results it replaces to ``history`` (``grade report --changes``).
 """
 
 from __future__ import annotations

@@ -39,17 +39,23 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Argument(help="Folder to create the student workspace in.")],
         graded_quizzes: Annotated[bool, typer.Option("--graded-quizzes", help="Ship quiz banks without keys.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+        allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Release the committed stubs even when "
+                                                  "exercises/ has changes (they are left out).")] = False,
     ) -> None:
         """Cut a student release: stubs, public suites, quizzes, the grader; no solutions or hidden tests."""
         from grader import reports
         from grader.instructor.release import make_release
 
-        manifest = make_release(out, graded_quizzes=graded_quizzes, force=force)
+        manifest = make_release(out, graded_quizzes=graded_quizzes, force=force, allow_dirty=allow_dirty)
         hidden = manifest["hidden"]
         assert isinstance(hidden, dict)
         counts = ", ".join(f"{ch} {v['tests']}" for ch, v in hidden.items())
         reports.plain(f"Release written to {out} ({', '.join(manifest['chapters'])}); "  # type: ignore[arg-type]
-                      f"hidden tests kept back: {counts or 'none'}. Nothing secret found in it.")
+                      f"stubs from {manifest['stubs_from']}; hidden tests kept back: {counts or 'none'}. "
+                      "Nothing secret found in it.")
+        left_out = manifest.get("left_out") or []
+        if left_out:
+            reports.plain(f"Not released (uncommitted changes in exercises/): {', '.join(left_out)}")  # type: ignore[arg-type]
 
     @app.command()
     @guard
@@ -70,13 +76,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @guard
     def collect(
-        submissions: Annotated[list[Path], typer.Argument(help="Submission zips or folders (or a folder of them).")],
+        submissions: Annotated[Optional[list[Path]], typer.Argument(
+            help="Submission zips or folders (or a folder of them); none with --regrade.")] = None,
         db: DbOpt = Path("gradebook.sqlite"),
         workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel grading tasks.")] = 2,
         scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (needs [cluster]).")] = None,
         chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters (repeatable).")] = None,
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker sandbox.")] = Sandbox.auto,
         batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Submissions per grading task.")] = None,
+        regrade: Annotated[bool, typer.Option("--regrade", help="Grade the gradebook's submissions again "
+                                              "(previous results are kept for grade report --changes).")] = False,
+        student: Annotated[Optional[list[str]], typer.Option("--student", help="With --regrade: only these "
+                                                             "students (repeatable).")] = None,
         allow_weak_isolation: Annotated[
             bool, typer.Option("--allow-weak-isolation", help="Grade even where no sandbox can be made (not advised).")
         ] = False,
@@ -86,22 +97,34 @@ def register(app: typer.Typer) -> None:
         from grader.boundary import sandbox as sandboxes
         from grader.catalog import load_catalog
         from grader.errors import UsageError
+        from grader.instructor.collect import collect as run_collect
+        from grader.instructor.collect import regrade as run_regrade
+        from grader.reports.instructor import CollectProgress, render_collect
 
+        chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
         if scheduler is None and not allow_weak_isolation and sandboxes.strength(sandbox.value) == "weak":
             raise UsageError(
                 "No sandbox can be made on this machine (bubblewrap is not usable and the kernel gives no "
                 "user or mount namespaces), so submissions could read each other and the hidden tests. "
                 "Install bubblewrap, or pass --allow-weak-isolation to grade anyway."
             )
-        from grader.instructor.collect import collect as run_collect
-        from grader.reports.instructor import CollectProgress, render_collect
-
-        chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
         out = reports.console()
-        summary = run_collect(
-            submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
-            batch_size=batch_size, progress=CollectProgress(out),
-        )
+        if regrade:
+            if submissions:
+                raise UsageError("--regrade grades the submissions already in the gradebook: pass no SUBMISSIONS "
+                                 "(collect new ones without --regrade).")
+            summary = run_regrade(_existing_db(db), chapters=chapters, students=student, workers=workers,
+                                  scheduler=scheduler, sandbox=sandbox.value, batch_size=batch_size,
+                                  progress=CollectProgress(out))
+        else:
+            if student:
+                raise UsageError("--student only goes with --regrade (a student's id comes from the file name).")
+            if not submissions:
+                raise UsageError("Pass submission zips or folders (or a folder of them), or --regrade.")
+            summary = run_collect(
+                submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
+                batch_size=batch_size, progress=CollectProgress(out),
+            )
         render_collect(summary, out)
         if summary.failed:
             raise typer.Exit(1)
@@ -133,13 +156,19 @@ def register(app: typer.Typer) -> None:
     def report(
         db: DbOpt = Path("gradebook.sqlite"),
         html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+        changes: Annotated[bool, typer.Option("--changes", help="What each grade collect --regrade moved, per "
+                                              "student and per test (drops flagged).")] = False,
     ) -> None:
         """Class statistics: score distributions, pass rates, quiz item analysis, common failures."""
         from grader import reports
         from grader.instructor.gradebook import Gradebook
-        from grader.instructor.report import build_report
-        from grader.reports.instructor import render_class_report
+        from grader.instructor.report import build_changes, build_report
+        from grader.reports.instructor import render_changes, render_class_report
 
+        if changes:
+            with Gradebook(_existing_db(db)) as gb:
+                render_changes(build_changes(gb), reports.console())
+            return
         with Gradebook(_existing_db(db)) as gb:
             rep = build_report(gb)
         render_class_report(rep, reports.console())

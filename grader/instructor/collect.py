@@ -8,6 +8,13 @@ sandboxed worker). Tasks run on a local thread pool (each task's work is in its 
 processes) or on a Dask cluster (``--scheduler``); both return plain data. Quizzes are
 re-scored here, from the instructor's keyed banks. Each submission is committed in one
 transaction as soon as its batch is done, so a killed run resumes where it stopped.
+
+Who and when are the instructor's facts (``submission.Origin``: the file or folder name,
+the LMS's naming, the file's mtime), never the manifest's. Anything that goes wrong with
+one submission (reading, parsing, scoring, grading) is recorded for that submission with
+the reason and the run goes on. A chapter whose needs (TensorFlow) are missing here is
+recorded as *not graded* (NULL), and ``regrade`` (``grade collect --regrade``) grades the
+stored sources again later, keeping the previous results in the history table.
 """
 
 from __future__ import annotations
@@ -25,7 +32,16 @@ from typing import Any, Protocol
 
 from grader.errors import UsageError
 from grader.instructor.gradebook import Gradebook, Graded
-from grader.instructor.submission import BadSubmission, Submission, materialize, read_submission, student_from_name
+from grader.instructor.submission import (
+    BadSubmission,
+    Origin,
+    Submission,
+    clean_text,
+    materialize,
+    normalise_student,
+    origin_of,
+    read_submission,
+)
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
 
@@ -42,6 +58,7 @@ class CollectSummary:
     isolation: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     executor: str = "local"
+    regrade: bool = False
 
     @property
     def rate(self) -> float:
@@ -84,25 +101,47 @@ def expand_inputs(inputs: Iterable[Path]) -> list[Path]:
     return found
 
 
-def default_chapters(notes: list[str] | None = None) -> list[str]:
-    """Every chapter with suites whose heavy needs (tensorflow, ...) are installed here."""
+def missing_needs(chapter: Any) -> list[str]:
+    """The heavy packages (tensorflow, ...) ``chapter`` needs that are not installed here.
+    (A seam: tests replace it to collect as if a package were missing.)"""
     import importlib.util
 
+    return [n for n in chapter.needs if importlib.util.find_spec(n) is None]
+
+
+def plan_chapters(requested: list[str] | None = None, notes: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """(chapters to grade, {chapter: why it cannot be graded here}). Without ``requested``:
+    every chapter with suites. A chapter whose needs are missing is *not graded* (NULL in
+    the gradebook, never 0) and can be filled in later with ``grade collect --regrade``."""
     from grader.catalog import load_catalog
     from grader.runner import suite_files
 
-    chosen = []
-    for c in load_catalog().chapters.values():
-        if not suite_files(c):
-            continue
-        missing = [n for n in c.needs if importlib.util.find_spec(n) is None]
+    catalog = load_catalog()
+    ids = requested or [c.id for c in catalog.chapters.values() if suite_files(c)]
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    for cid in ids:
+        c = catalog.chapter(cid)
+        missing = missing_needs(c)
         if missing:
+            skipped[c.id] = f"{', '.join(missing)} not installed"
             if notes is not None:
                 notes.append(f"{c.id} not graded: not installed here: {', '.join(missing)} "
-                             "(pip install 'dl-grade[keras]', then collect again)")
+                             "(pip install 'dl-grade[keras]', then grade collect --regrade --chapter "
+                             f"{c.id} --db ...)")
             continue
         chosen.append(c.id)
-    return chosen
+    return chosen, skipped
+
+
+def default_chapters(notes: list[str] | None = None) -> list[str]:
+    """Every chapter with suites whose heavy needs (tensorflow, ...) are installed here."""
+    return plan_chapters(None, notes)[0]
+
+
+def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
+    return {"chapter": chapter, "not_graded": True, "score": None, "max_score": None, "execution_time": 0.0,
+            "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
 
 
 def grade_task(
@@ -135,13 +174,57 @@ def grade_task(
 
 
 def _rejected_hash(path: Path) -> str:
-    if path.is_file():
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    return hashlib.sha256(("folder:" + str(path.resolve())).encode()).hexdigest()
+    try:
+        if path.is_file() and not path.is_symlink():
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            return h.hexdigest()
+    except OSError:
+        pass
+    return hashlib.sha256(("folder:" + str(path.absolute())).encode()).hexdigest()
+
+
+def _read_one(path: Path, position: int) -> tuple[Origin, Submission | None, str]:
+    """Read one submission; every failure (RecursionError and MemoryError included) is a
+    reason recorded for this submission only, never the end of the run."""
+    try:
+        origin = origin_of(path, position)
+    except Exception:  # noqa: BLE001 - a name we cannot even parse
+        origin = Origin("unknown", None, "order", position)
+    try:
+        return origin, read_submission(path, origin), ""
+    except BadSubmission as exc:
+        return origin, None, clean_text(exc, 500)
+    except Exception as exc:  # noqa: BLE001 - per submission, with the reason
+        return origin, None, f"could not be read ({type(exc).__name__}: {clean_text(exc, 200)})"
+
+
+def _score_quizzes(scorer: Any, responses: Any) -> tuple[list[Any], list[str]]:
+    try:
+        return scorer.score(responses)
+    except Exception as exc:  # noqa: BLE001 - the student's file must not stop the run
+        return [], [f"quiz responses could not be scored ({type(exc).__name__}: {clean_text(exc, 200)})"]
+
+
+def _scorer(quiz_root: Path | None, quiz_module: Any | None) -> Any:
+    from grader.instructor.quizzes import QuizScorer
+
+    if quiz_root is None:
+        from grader.runner import PACKAGE_ROOT
+
+        # The instructor's keyed banks, never a workspace that happens to be the cwd.
+        quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
+    return QuizScorer(root=quiz_root, module=quiz_module)
+
+
+def _batches(order: list[str], workers: int, batch_size: int | None) -> list[list[str]]:
+    # Each batch pays one pytest start and one fork server per chapter (~0.6 s of CPU), so
+    # batches are big (up to MAX_BATCH) and evenly sized: a multiple of the worker count.
+    n_batches = max(1, workers) * max(1, math.ceil(len(order) / (max(1, workers) * MAX_BATCH)))
+    size = batch_size or max(1, math.ceil(len(order) / n_batches))
+    return [order[i:i + size] for i in range(0, len(order), size)]
 
 
 def collect(
@@ -159,78 +242,94 @@ def collect(
     on_commit: Callable[[Graded], None] | None = None,
 ) -> CollectSummary:
     import grader
-    from grader.instructor.quizzes import QuizScorer
 
     started = time.monotonic()
     progress = progress or NullProgress()
     paths = expand_inputs(inputs)
     summary = CollectSummary(found=len(paths), executor="dask" if scheduler else "local")
-    chapters = chapters or default_chapters(summary.notes)
+    chapters, not_graded = plan_chapters(chapters, summary.notes)
     db_path = Path(db_path)
     gb = Gradebook(db_path)
     run_id = gb.start_run(workers, summary.executor)
     known = gb.known_hashes()
-    if quiz_root is None:
-        from grader.runner import PACKAGE_ROOT
-
-        # The instructor's keyed banks, never a workspace that happens to be the cwd.
-        quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
-    scorer = QuizScorer(root=quiz_root, module=quiz_module)
+    scorer = _scorer(quiz_root, quiz_module)
     version = grader.__version__
     pending: dict[str, Submission] = {}
-    for path in paths:
-        try:
-            sub = read_submission(path)
-        except BadSubmission as exc:
+    for position, path in enumerate(paths):
+        origin, sub, reason = _read_one(path, position)
+        if sub is None:
             digest = _rejected_hash(path)
-            summary.rejected.append((str(path), str(exc)))
+            summary.rejected.append((clean_text(path, 1000), reason))
             if digest not in known:
-                gb.record(Graded(digest, student_from_name(path), str(path), "zip" if path.is_file() else "folder",
-                                 "rejected", reason=str(exc)), run_id, version)
+                gb.record(Graded(digest, origin.student, clean_text(path, 1000),
+                                 "zip" if path.is_file() else "folder", "rejected", reason=reason,
+                                 submitted_at=origin.submitted_at, time_source=origin.time_source,
+                                 seq=origin.order), run_id, version)
                 known.add(digest)
             continue
         if sub.hash in known or sub.hash in pending:
             summary.skipped += 1
             continue
         pending[sub.hash] = sub
-    order = list(pending)
-    # Each batch pays one pytest start and one fork server per chapter (~0.6 s of CPU), so
-    # batches are big (up to MAX_BATCH) and evenly sized: a multiple of the worker count.
-    n_batches = max(1, workers) * max(1, math.ceil(len(order) / (max(1, workers) * MAX_BATCH)))
-    size = batch_size or max(1, math.ceil(len(order) / n_batches))
-    batches = [order[i:i + size] for i in range(0, len(order), size)]
-    progress.start(len(order))
+    batches = _batches(list(pending), workers, batch_size)
+    progress.start(len(pending))
 
     def payload(h: str) -> dict[str, Any]:
         return {"hash": h, "files": pending[h].files}
 
     def commit(batch: list[str], results: list[dict[str, Any]]) -> None:
         for res in results:
-            sub = pending[res["hash"]]
-            quizzes, notes = scorer.score(sub.responses)
-            created = sub.manifest.get("created")
-            g = Graded(
-                hash=sub.hash, student=sub.student, source=sub.source, kind=sub.kind, status="graded",
-                content_sha256=sub.content_sha256,
-                submitted_at=created if isinstance(created, str) else None,
-                problems=sub.problems + notes, manifest=sub.manifest, chapters=res["chapters"], quizzes=quizzes,
-            )
-            if gb.record(g, run_id, version):
-                summary.graded += 1
-                summary.submission_chapters += len(res["chapters"])
-                for ch in res["chapters"]:
-                    for item in ch.get("isolation", []):
-                        if item not in summary.isolation:
-                            summary.isolation.append(item)
-                if on_commit:
-                    on_commit(g)
-            progress.advance(1, sub.student)
+            try:
+                commit_one(res)
+            except Exception as exc:  # noqa: BLE001 - this submission only; a later run retries it
+                summary.failed.append((clean_text(pending[res["hash"]].source, 1000),
+                                       f"{type(exc).__name__}: {clean_text(exc, 300)}"))
+
+    def commit_one(res: dict[str, Any]) -> None:
+        sub = pending[res["hash"]]
+        quizzes, notes = _score_quizzes(scorer, sub.responses)
+        origin = sub.origin or Origin(sub.student, None, "order")
+        g = Graded(
+            hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,
+            status="graded", content_sha256=sub.content_sha256,
+            submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+            problems=sub.problems + notes, manifest=sub.manifest,
+            chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
+            quizzes=quizzes, files=sub.files, responses=sub.responses,
+        )
+        if gb.record(g, run_id, version):
+            summary.graded += 1
+            summary.submission_chapters += len(res["chapters"])
+            for ch in res["chapters"]:
+                for item in ch.get("isolation", []):
+                    if item not in summary.isolation:
+                        summary.isolation.append(item)
+            if on_commit:
+                on_commit(g)
+        progress.advance(1, sub.student)
+
+    def on_error(h: str, reason: str) -> None:
+        """Grading this submission failed: recorded with the reason (status "error"); a
+        later collect grades it again."""
+        sub = pending[h]
+        summary.failed.append((clean_text(sub.source, 1000), reason))
+        origin = sub.origin or Origin(sub.student, None, "order")
+        try:
+            gb.record(Graded(sub.hash, sub.student, clean_text(sub.source, 1000), sub.kind, "error",
+                             content_sha256=sub.content_sha256, reason=f"grading failed: {reason}",
+                             submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+                             problems=sub.problems, manifest=sub.manifest), run_id, version)
+        except Exception:  # noqa: BLE001 - the summary still says it
+            pass
+        progress.advance(1, sub.student)
 
     try:
-        if scheduler:
-            _run_dask(scheduler, batches, payload, chapters, sandbox, commit, summary)
+        if chapters:
+            run = _run_dask if scheduler else _run_local
+            run(scheduler if scheduler else workers, batches, payload, chapters, sandbox, commit, on_error)
         else:
-            _run_local(workers, batches, payload, chapters, sandbox, commit, summary)
+            for b in batches:
+                commit(b, [{"hash": h, "chapters": []} for h in b])
     finally:
         progress.stop()
         summary.notes.extend(scorer.notes)
@@ -240,27 +339,123 @@ def collect(
     return summary
 
 
-def _run_local(workers, batches, payload, chapters, sandbox, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def regrade(
+    db_path: Path,
+    *,
+    chapters: list[str] | None = None,
+    students: list[str] | None = None,
+    workers: int = 2,
+    scheduler: str | Any | None = None,
+    sandbox: str = "auto",
+    batch_size: int | None = None,
+    quiz_root: Path | None = None,
+    quiz_module: Any | None = None,
+    progress: Progress | None = None,
+) -> CollectSummary:
+    """``grade collect --regrade``: grade the gradebook's submissions again from the sources
+    it stored (after installing TensorFlow, after fixing a test). The previous results go
+    to the history table (``grade report --changes``). Without ``chapters`` every chapter
+    and the quizzes are redone; with it, only those chapters."""
+    started = time.monotonic()
+    progress = progress or NullProgress()
+    summary = CollectSummary(executor="dask" if scheduler else "local", regrade=True)
+    requested = chapters
+    todo, cannot = plan_chapters(chapters, summary.notes)
+    if requested and cannot:
+        why = "; ".join(f"{c}: {w}" for c, w in cannot.items())
+        raise UsageError(f"{', '.join(cannot)} cannot be graded here ({why}). Install what it needs "
+                         "(pip install 'dl-grade[keras]'), then run the regrade again.")
+    # A chapter that cannot be graded here is left as it is (it may have been graded elsewhere).
+    not_graded: dict[str, str] = {}
+    db_path = Path(db_path)
+    gb = Gradebook(db_path)
+    wanted = {normalise_student(s) for s in students} if students else None
+    rows = [r for r in gb.submissions("graded") if wanted is None or r["student"].casefold() in wanted]
+    if wanted is not None:
+        unknown = wanted - {r["student"].casefold() for r in rows}
+        if unknown:
+            gb.close()
+            raise UsageError(f"No graded submission of {', '.join(sorted(unknown))} in {db_path}.")
+    run_id = gb.start_run(workers, summary.executor, kind="regrade")
+    scorer = _scorer(quiz_root, quiz_module)
+    summary.found = len(rows)
+    jobs: dict[str, tuple[Any, dict[str, bytes], Any]] = {}
+    for r in rows:
+        stored = gb.sources(r["hash"])
+        if stored is None:
+            summary.failed.append((r["student"], "the gradebook holds no copy of this submission (collected before "
+                                   "dl-grade kept one): collect its file again into a new gradebook"))
+            continue
+        jobs[r["hash"]] = (r, *stored)
+    batches = _batches(list(jobs), workers, batch_size)
+    progress.start(len(jobs))
+
+    def payload(h: str) -> dict[str, Any]:
+        return {"hash": h, "files": jobs[h][1]}
+
+    def commit(batch: list[str], results: list[dict[str, Any]]) -> None:
+        for res in results:
+            row, _files, responses = jobs[res["hash"]]
+            redo = [*todo, *not_graded]
+            quizzes = None
+            if requested is None:
+                quizzes, _notes = _score_quizzes(scorer, responses)
+            g = Graded(row["hash"], row["student"], row["source"], row["kind"], "graded",
+                       chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
+                       quizzes=quizzes)
+            gb.replace_results(g, run_id, redo, quizzes=requested is None)
+            summary.graded += 1
+            summary.submission_chapters += len(res["chapters"])
+            for ch in res["chapters"]:
+                for item in ch.get("isolation", []):
+                    if item not in summary.isolation:
+                        summary.isolation.append(item)
+            progress.advance(1, row["student"])
+
+    try:
+        if todo:
+            run = _run_dask if scheduler else _run_local
+            run(scheduler if scheduler else workers, batches, payload, todo, sandbox, commit,
+                lambda h, why: summary.failed.append((jobs[h][0]["student"], why)))
+        else:
+            for b in batches:
+                commit(b, [{"hash": h, "chapters": []} for h in b])
+    finally:
+        progress.stop()
+        summary.notes.extend(scorer.notes)
+        gb.finish_run(run_id)
+        gb.close()
+    summary.elapsed = time.monotonic() - started
+    return summary
+
+
+def _run_local(workers, batches, payload, chapters, sandbox, commit, on_error) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Threads are enough: each task's work happens in its own pytest and worker processes.
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox): b for b in batches}
-        for fut in as_completed(futures):
-            batch = futures[fut]
-            try:
-                results = fut.result()
-            except Exception as exc:  # noqa: BLE001 - left ungraded, a later run retries
-                summary.failed.append((", ".join(h[:12] for h in batch), f"{type(exc).__name__}: {exc}"))
-                continue
-            commit(batch, results)
+        while futures:
+            for fut in as_completed(list(futures)):
+                batch = futures.pop(fut)
+                try:
+                    results = fut.result()
+                except Exception as exc:  # noqa: BLE001
+                    if len(batch) > 1:
+                        # one submission may have broken the batch: grade each on its own
+                        for h in batch:
+                            futures[pool.submit(grade_task, [payload(h)], chapters, sandbox)] = [h]
+                        break
+                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
+                    continue
+                commit(batch, results)
     finally:
         # On Ctrl-C: batches not started are dropped; what was committed stays (resumable).
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(scheduler, batches, payload, chapters, sandbox, commit, summary) -> None:  # type: ignore[no-untyped-def]
+def _run_dask(scheduler, batches, payload, chapters, sandbox, commit, on_error) -> None:  # type: ignore[no-untyped-def]
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -274,14 +469,19 @@ def _run_dask(scheduler, batches, payload, chapters, sandbox, commit, summary) -
             client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, pure=False): b
             for b in batches
         }
-        for fut in as_completed(list(futures)):
-            batch = futures[fut]
-            try:
-                results = fut.result()
-            except Exception as exc:  # noqa: BLE001
-                summary.failed.append((", ".join(h[:12] for h in batch), f"{type(exc).__name__}: {exc}"))
-                continue
-            commit(batch, results)
+        while futures:
+            for fut in as_completed(list(futures)):
+                batch = futures.pop(fut)
+                try:
+                    results = fut.result()
+                except Exception as exc:  # noqa: BLE001
+                    if len(batch) > 1:  # grade each on its own: one submission may have broken the batch
+                        for h in batch:
+                            futures[client.submit(grade_task, [payload(h)], chapters, sandbox, pure=False)] = [h]
+                        break
+                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
+                    continue
+                commit(batch, results)
     finally:
         if client is not scheduler:
             client.close()

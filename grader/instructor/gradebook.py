@@ -5,19 +5,29 @@ Only the collecting (trusted) process writes here. Everything about one submissi
 written in one transaction, so a run killed at any moment leaves each submission either
 fully graded or absent; the next run grades the absent ones. The primary key on the
 hash makes "graded exactly once" a property of the file, not of the code.
+
+Version 2 (older files are migrated when opened; newer ones are refused with a clear
+message): a chapter score is NULL when the chapter was not graded (never 0); the time of
+a submission is the instructor's (``time_source``: mtime, LMS, order); the graded sources
+are kept (``sources``) so that ``grade collect --regrade`` needs no original files; a
+regrade moves the results it replaces to ``history`` (``grade report --changes``).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from grader.errors import UsageError
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,7 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started TEXT NOT NULL,
     finished TEXT,
     workers INTEGER,
-    executor TEXT
+    executor TEXT,
+    kind TEXT NOT NULL DEFAULT 'collect'  -- collect | regrade
 );
 CREATE TABLE IF NOT EXISTS submissions (
     hash TEXT PRIMARY KEY,          -- sha256 of (student id, content_sha256): one per student and work
@@ -34,7 +45,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     student TEXT NOT NULL,
     source TEXT NOT NULL,           -- the path it was collected from
     kind TEXT NOT NULL,             -- zip | folder
-    submitted_at TEXT,              -- from the submission's manifest (as the student claims)
+    submitted_at TEXT,              -- from the instructor's side: LMS time, else the file's mtime
+    time_source TEXT NOT NULL DEFAULT '', -- lms | mtime | order ('' in gradebooks from before v2)
+    seq INTEGER NOT NULL DEFAULT 0, -- tie-break: LMS attachment id, else position on the command line
     status TEXT NOT NULL,           -- graded | rejected | error
     reason TEXT NOT NULL DEFAULT '',-- why a submission was rejected
     problems TEXT NOT NULL DEFAULT '[]',  -- JSON list: per-file problems of a graded submission
@@ -48,12 +61,31 @@ CREATE INDEX IF NOT EXISTS submissions_student ON submissions(student);
 CREATE TABLE IF NOT EXISTS chapter_scores (
     hash TEXT NOT NULL REFERENCES submissions(hash),
     chapter TEXT NOT NULL,
-    score REAL NOT NULL,
-    max_score REAL NOT NULL,
+    score REAL,                     -- NULL: not graded (never the same as 0)
+    max_score REAL,
     execution_time REAL NOT NULL,
     note TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'graded', -- graded | not_graded
     PRIMARY KEY (hash, chapter)
 );
+CREATE TABLE IF NOT EXISTS sources (  -- what was graded, so that --regrade needs no original files
+    hash TEXT PRIMARY KEY REFERENCES submissions(hash),
+    files BLOB NOT NULL,            -- zlib(JSON {"chapter3/x.py": base64})
+    responses BLOB                  -- zlib(JSON quiz responses) or NULL
+);
+CREATE TABLE IF NOT EXISTS history (  -- results replaced by a regrade, kept for grade report --changes
+    run_id INTEGER NOT NULL,        -- the regrade run that replaced them
+    hash TEXT NOT NULL,
+    chapter TEXT NOT NULL,
+    kind TEXT NOT NULL,             -- chapter | test | quiz
+    exercise TEXT NOT NULL DEFAULT '',
+    name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    score REAL,
+    max_score REAL,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS history_run ON history(run_id);
 CREATE TABLE IF NOT EXISTS test_results (
     hash TEXT NOT NULL REFERENCES submissions(hash),
     chapter TEXT NOT NULL,
@@ -88,6 +120,21 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class GradebookError(UsageError):
+    """The file is not a gradebook this version can use (the message says what to do)."""
+
+
+def pack_sources(files: dict[str, bytes], responses: Any | None) -> tuple[bytes, bytes | None]:
+    blob = zlib.compress(json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()}).encode(), 6)
+    resp = zlib.compress(json.dumps(responses).encode(), 6) if responses is not None else None
+    return blob, resp
+
+
+def unpack_sources(files: bytes, responses: bytes | None) -> tuple[dict[str, bytes], Any | None]:
+    out = {k: base64.b64decode(v) for k, v in json.loads(zlib.decompress(files)).items()}
+    return out, (json.loads(zlib.decompress(responses)) if responses is not None else None)
+
+
 @dataclass
 class Graded:
     """Everything recorded for one submission (what a grading task returns, plus quizzes)."""
@@ -99,21 +146,71 @@ class Graded:
     status: str  # graded | rejected | error
     content_sha256: str = ""
     reason: str = ""
-    submitted_at: str | None = None
+    submitted_at: str | None = None  # from the instructor's side (Origin), never the manifest
     problems: list[str] | None = None
     manifest: dict[str, Any] | None = None
-    chapters: list[dict[str, Any]] | None = None  # CheckReport.to_dict() + "note"
+    chapters: list[dict[str, Any]] | None = None  # CheckReport.to_dict() + "note"; "not_graded": True
     quizzes: list[Any] | None = None  # QuizScore
+    time_source: str = ""
+    seq: int = 0
+    files: dict[str, bytes] | None = None  # the graded sources (kept for --regrade)
+    responses: Any | None = None
+
+
+def _migrate(db: sqlite3.Connection, found: int) -> None:
+    """v1 -> v2: nullable chapter scores (not graded is not 0), the instructor-side time
+    fields, stored sources and the regrade history. Nothing recorded is lost."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if found < 2:
+            cols = {r[1] for r in db.execute("PRAGMA table_info(submissions)")}
+            if "time_source" not in cols:
+                db.execute("ALTER TABLE submissions ADD COLUMN time_source TEXT NOT NULL DEFAULT ''")
+            if "seq" not in cols:
+                db.execute("ALTER TABLE submissions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+            if "kind" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}:
+                db.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'collect'")
+            if "status" not in {r[1] for r in db.execute("PRAGMA table_info(chapter_scores)")}:
+                db.execute("ALTER TABLE chapter_scores RENAME TO chapter_scores_v1")
+                db.execute("""CREATE TABLE chapter_scores (
+                    hash TEXT NOT NULL REFERENCES submissions(hash), chapter TEXT NOT NULL, score REAL,
+                    max_score REAL, execution_time REAL NOT NULL, note TEXT NOT NULL DEFAULT '',
+                    status TEXT NOT NULL DEFAULT 'graded', PRIMARY KEY (hash, chapter))""")
+                db.execute("INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note)"
+                           " SELECT hash, chapter, score, max_score, execution_time, note FROM chapter_scores_v1")
+                db.execute("DROP TABLE chapter_scores_v1")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 class Gradebook:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise GradebookError(f"{self.path} is not a gradebook (SQLite says: {exc}).") from None
+        found = SCHEMA_VERSION
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            found = int(row[0]) if row and str(row[0]).isdigit() else 1
+            if found > SCHEMA_VERSION:
+                self.db.close()
+                raise GradebookError(f"{self.path} was written by a newer dl-grade (gradebook version {found}, this "
+                                     f"one reads up to {SCHEMA_VERSION}). Upgrade dl-grade to use it.")
+        elif tables:
+            self.db.close()
+            raise GradebookError(f"{self.path} is an SQLite file but not a dl-grade gradebook.")
+        if "meta" in tables and found < SCHEMA_VERSION:
+            _migrate(self.db, found)
         self.db.executescript(SCHEMA)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
@@ -128,9 +225,9 @@ class Gradebook:
 
     # -- runs and idempotency ------------------------------------------------------------
 
-    def start_run(self, workers: int, executor: str) -> int:
+    def start_run(self, workers: int, executor: str, kind: str = "collect") -> int:
         cur = self.db.execute(
-            "INSERT INTO runs (started, workers, executor) VALUES (?, ?, ?)", (now(), workers, executor)
+            "INSERT INTO runs (started, workers, executor, kind) VALUES (?, ?, ?, ?)", (now(), workers, executor, kind)
         )
         return int(cur.lastrowid or 0)
 
@@ -138,9 +235,36 @@ class Gradebook:
         self.db.execute("UPDATE runs SET finished = ? WHERE id = ?", (now(), run_id))
 
     def known_hashes(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT hash FROM submissions")}
+        """Submissions a collect skips: all but those whose grading failed (status "error")."""
+        return {r[0] for r in self.db.execute("SELECT hash FROM submissions WHERE status != 'error'")}
 
     # -- writing ---------------------------------------------------------------------------
+
+    def _write_results(self, g: Graded) -> None:
+        for ch in g.chapters or []:
+            not_graded = bool(ch.get("not_graded"))
+            self.db.execute(
+                "INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note, status)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (g.hash, ch["chapter"], None if not_graded else ch["score"], None if not_graded else ch["max_score"],
+                 ch.get("execution_time", 0.0), ch.get("note", ""), "not_graded" if not_graded else "graded"),
+            )
+            self.db.executemany(
+                "INSERT INTO test_results VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (g.hash, ch["chapter"], t["exercise"], t["name"], t["status"], t["score"], t["max_score"],
+                     t["visibility"], t["message"])
+                    for t in ch.get("tests", [])
+                ],
+            )
+        for q in g.quizzes or []:
+            self.db.execute(
+                "INSERT INTO quiz_scores VALUES (?,?,?,?,?)", (g.hash, q.chapter, q.mode, q.score, q.max_score)
+            )
+            self.db.executemany(
+                "INSERT INTO quiz_items VALUES (?,?,?,?)",
+                [(g.hash, q.chapter, qid, s) for qid, s in sorted(q.items.items())],
+            )
 
     def record(self, g: Graded, run_id: int, grader_version: str) -> bool:
         """Write one submission in one transaction; False if it was already there."""
@@ -151,43 +275,61 @@ class Gradebook:
                     isolation.append(item)
         try:
             self.db.execute("BEGIN IMMEDIATE")
+            # a submission whose grading failed before is replaced by this attempt
+            self.db.execute("DELETE FROM submissions WHERE hash = ? AND status = 'error'", (g.hash,))
             self.db.execute(
-                "INSERT INTO submissions (hash, content_sha256, student, source, kind, submitted_at, status, reason,"
-                " problems, manifest, isolation, collected_at, run_id, grader_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO submissions (hash, content_sha256, student, source, kind, submitted_at, time_source, seq,"
+                " status, reason, problems, manifest, isolation, collected_at, run_id, grader_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    g.hash, g.content_sha256, g.student, g.source, g.kind, g.submitted_at, g.status, g.reason,
-                    json.dumps(g.problems or []), json.dumps(g.manifest or {}), json.dumps(isolation),
-                    now(), run_id, grader_version,
+                    g.hash, g.content_sha256, g.student, g.source, g.kind, g.submitted_at, g.time_source, g.seq,
+                    g.status, g.reason, json.dumps(g.problems or []), json.dumps(g.manifest or {}),
+                    json.dumps(isolation), now(), run_id, grader_version,
                 ),
             )
-            for ch in g.chapters or []:
-                self.db.execute(
-                    "INSERT INTO chapter_scores VALUES (?,?,?,?,?,?)",
-                    (g.hash, ch["chapter"], ch["score"], ch["max_score"], ch.get("execution_time", 0.0),
-                     ch.get("note", "")),
-                )
-                self.db.executemany(
-                    "INSERT INTO test_results VALUES (?,?,?,?,?,?,?,?,?)",
-                    [
-                        (g.hash, ch["chapter"], t["exercise"], t["name"], t["status"], t["score"], t["max_score"],
-                         t["visibility"], t["message"])
-                        for t in ch["tests"]
-                    ],
-                )
-            for q in g.quizzes or []:
-                self.db.execute(
-                    "INSERT INTO quiz_scores VALUES (?,?,?,?,?)", (g.hash, q.chapter, q.mode, q.score, q.max_score)
-                )
-                self.db.executemany(
-                    "INSERT INTO quiz_items VALUES (?,?,?,?)",
-                    [(g.hash, q.chapter, qid, s) for qid, s in sorted(q.items.items())],
-                )
+            self._write_results(g)
+            if g.files is not None:
+                self.db.execute("INSERT INTO sources VALUES (?,?,?)", (g.hash, *pack_sources(g.files, g.responses)))
             self.db.execute("COMMIT")
             return True
         except sqlite3.IntegrityError:
             self.db.execute("ROLLBACK")
             return False
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def sources(self, hash_: str) -> tuple[dict[str, bytes], Any | None] | None:
+        row = self.db.execute("SELECT files, responses FROM sources WHERE hash = ?", (hash_,)).fetchone()
+        return None if row is None else unpack_sources(row["files"], row["responses"])
+
+    def replace_results(self, g: Graded, run_id: int, chapters: list[str], quizzes: bool) -> None:
+        """A regrade: the previous results of ``chapters`` (and the quizzes when ``quizzes``)
+        move to ``history`` under ``run_id``; the new ones take their place. One transaction."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            for ch in chapters:
+                self.db.execute(
+                    "INSERT INTO history (run_id, hash, chapter, kind, status, score, max_score, message)"
+                    " SELECT ?, hash, chapter, 'chapter', status, score, max_score, note FROM chapter_scores"
+                    " WHERE hash = ? AND chapter = ?", (run_id, g.hash, ch))
+                self.db.execute(
+                    "INSERT INTO history (run_id, hash, chapter, kind, exercise, name, status, score, max_score,"
+                    " message) SELECT ?, hash, chapter, 'test', exercise, name, status, score, max_score, message"
+                    " FROM test_results WHERE hash = ? AND chapter = ?", (run_id, g.hash, ch))
+                self.db.execute("DELETE FROM chapter_scores WHERE hash = ? AND chapter = ?", (g.hash, ch))
+                self.db.execute("DELETE FROM test_results WHERE hash = ? AND chapter = ?", (g.hash, ch))
+            if quizzes:
+                self.db.execute(
+                    "INSERT INTO history (run_id, hash, chapter, kind, status, score, max_score)"
+                    " SELECT ?, hash, chapter, 'quiz', mode, score, max_score FROM quiz_scores WHERE hash = ?",
+                    (run_id, g.hash))
+                self.db.execute("DELETE FROM quiz_scores WHERE hash = ?", (g.hash,))
+                self.db.execute("DELETE FROM quiz_items WHERE hash = ?", (g.hash,))
+            self._write_results(Graded(g.hash, g.student, g.source, g.kind, g.status, chapters=g.chapters,
+                                       quizzes=g.quizzes if quizzes else None))
+            self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
@@ -201,14 +343,19 @@ class Gradebook:
         return list(self.db.execute("SELECT rowid, * FROM submissions ORDER BY rowid"))
 
     def latest(self) -> list[sqlite3.Row]:
-        """Each student's counted submission: the newest graded one (by manifest time, then order)."""
-        rows = self.submissions("graded")
+        """Each student's counted submission: the newest graded one by collection-side facts
+        (the LMS time or the file's mtime, then the later run, then the order given).
+        Student ids are compared case-insensitively (``Alice`` is ``alice``)."""
         best: dict[str, sqlite3.Row] = {}
-        for r in rows:
-            key = (r["submitted_at"] or "", r["rowid"])
-            prev = best.get(r["student"])
-            if prev is None or key >= (prev["submitted_at"] or "", prev["rowid"]):
-                best[r["student"]] = r
+
+        def key(r: sqlite3.Row) -> tuple[str, int, int, int]:
+            return (r["submitted_at"] or "", r["run_id"], r["seq"], r["rowid"])
+
+        for r in self.submissions("graded"):
+            student = r["student"].casefold()
+            prev = best.get(student)
+            if prev is None or key(r) >= key(prev):
+                best[student] = r
         return [best[s] for s in sorted(best)]
 
     def chapter_scores(self, hashes: Iterable[str] | None = None) -> dict[str, dict[str, sqlite3.Row]]:
@@ -233,6 +380,16 @@ class Gradebook:
 
     def quiz_items(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM quiz_items ORDER BY chapter, question"))
+
+    def history(self, run_id: int | None = None) -> list[sqlite3.Row]:
+        if run_id is None:
+            return list(self.db.execute("SELECT rowid, * FROM history ORDER BY rowid"))
+        return list(self.db.execute("SELECT rowid, * FROM history WHERE run_id = ? ORDER BY rowid", (run_id,)))
+
+    def runs(self, kind: str | None = None) -> list[sqlite3.Row]:
+        if kind is None:
+            return list(self.db.execute("SELECT * FROM runs ORDER BY id"))
+        return list(self.db.execute("SELECT * FROM runs WHERE kind = ? ORDER BY id", (kind,)))
 
     def chapters(self) -> list[str]:
         names = {r[0] for r in self.db.execute("SELECT DISTINCT chapter FROM chapter_scores")}

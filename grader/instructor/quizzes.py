@@ -1,7 +1,8 @@
 """Adapter to the quiz package (``grader.quiz``), imported lazily.
 
 Collection re-scores every recorded attempt from the instructor's keyed bank with
-``score_attempt``; the ``score`` a student's workspace wrote is ignored. Per-question
+``score_attempt``; the ``score`` a student's workspace wrote is ignored, and so is the
+attempt's own list of questions: the questions and the maximum are the bank's. Per-question
 scores (for item analysis) come from scoring one answer at a time. When the quiz
 package is missing, quiz scoring is skipped with a note instead of failing collection.
 """
@@ -12,6 +13,8 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from grader.instructor.submission import clean_text
 
 
 @dataclass
@@ -42,26 +45,36 @@ class QuizScorer:
         if self.module is None:
             self.notes.append("quiz package (grader.quiz) not installed: quizzes were not scored")
 
-    def _bank(self, chapter: str) -> Any | None:
+    def _bank(self, chapter: str, quiet: bool = False) -> Any | None:
         if chapter not in self._banks:
             assert self.module is not None
             try:
                 self._banks[chapter] = self.module.load_bank(chapter, root=self.root)
             except Exception as exc:  # noqa: BLE001 - a missing bank must not stop collection
                 self._banks[chapter] = None
-                self.notes.append(f"no quiz bank for {chapter} ({type(exc).__name__}: {exc})")
+                if not quiet:
+                    self.notes.append(f"no quiz bank for {chapter} ({type(exc).__name__})")
         return self._banks[chapter]
 
     def score(self, responses: dict[str, Any] | None) -> tuple[list[QuizScore], list[str]]:
-        """The counted attempt per chapter (the last graded one, else the last practice one)."""
+        """The counted attempt per chapter (the last graded one, else the last practice one),
+        scored from the keyed bank only: the questions and the maximum are the bank's, an
+        answer counts once (the first for its question), unknown ids count nothing. Chapter
+        names are normalised first (``3``, ``ch3``, ``Chapter3`` are ``chapter3``); an
+        attempt for a chapter without a bank is a problem, never a column."""
         if self.module is None or not responses:
             return [], []
         notes: list[str] = []
         chosen: dict[str, dict[str, Any]] = {}
-        for attempt in responses.get("attempts", []):
-            if not isinstance(attempt, dict) or not isinstance(attempt.get("chapter"), str):
+        attempts = responses.get("attempts", []) if isinstance(responses, dict) else []
+        for attempt in attempts if isinstance(attempts, list) else []:
+            if not isinstance(attempt, dict) or not isinstance(attempt.get("chapter"), (str, int)):
                 continue
-            chapter = attempt["chapter"]
+            raw = str(attempt["chapter"])[:40]
+            chapter = canonical_chapter(raw)
+            if chapter is None or self._bank(chapter, quiet=True) is None:
+                notes.append(f"quiz attempt for {clean_text(raw, 40)!r}: there is no such quiz bank (not scored)")
+                continue
             mode = "graded" if attempt.get("mode") == "graded" else "practice"
             previous = chosen.get(chapter)
             if previous is None or mode == "graded" or previous.get("mode") != "graded":
@@ -69,29 +82,41 @@ class QuizScorer:
         scores = []
         for chapter, attempt in sorted(chosen.items()):
             bank = self._bank(chapter)
-            if bank is None:
-                notes.append(f"{chapter} quiz: no bank to score it with")
+            ids = _bank_ids(bank)
+            if not ids:
+                notes.append(f"{chapter} quiz: the bank has no questions (not scored)")
                 continue
-            clean = _clean_attempt(attempt)
+            clean, dropped = _clean_attempt(attempt, chapter, ids)
+            if dropped:
+                notes.append(f"{chapter} quiz: {dropped} answers ignored (repeated or unknown questions)")
             try:
                 score, max_score = self.module.score_attempt(bank, clean)
             except Exception as exc:  # noqa: BLE001 - malformed responses are the student's
                 notes.append(f"{chapter} quiz: responses could not be scored ({type(exc).__name__})")
                 continue
             items: dict[str, float] = {}
-            asked = clean.get("questions") or _bank_ids(bank) or [a["question"] for a in clean["answers"]]
-            for qid in asked:
+            for qid in ids:
                 # One question at a time: (points earned, points possible) for item analysis.
-                single = dict(clean, questions=[qid])
                 try:
-                    earned, possible = self.module.score_attempt(bank, single)
+                    earned, possible = self.module.score_attempt(bank, dict(clean, questions=[qid]))
                 except Exception:  # noqa: BLE001
                     continue
                 if possible:
-                    items[str(qid)] = float(earned) / float(possible)
+                    items[qid] = float(earned) / float(possible)
             mode = "graded" if attempt.get("mode") == "graded" else "practice"
             scores.append(QuizScore(chapter, mode, float(score), float(max_score), items))
         return scores, notes
+
+
+def canonical_chapter(raw: str) -> str | None:
+    """The catalog's spelling of a chapter id (``3``, ``ch3``, ``Chapter3`` -> ``chapter3``),
+    or None when ``raw`` names no chapter at all."""
+    import re
+
+    from grader.catalog import normalize_chapter
+
+    name = normalize_chapter(clean_text(raw, 40))
+    return name if re.fullmatch(r"chapter[1-9]\d?", name) else None
 
 
 def _bank_ids(bank: Any) -> list[str]:
@@ -102,31 +127,34 @@ def _bank_ids(bank: Any) -> list[str]:
         return []
 
 
-def _clean_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields scoring needs; recorded scores are dropped so nothing can rely on them."""
-    answers = []
-    for a in attempt.get("answers", []) if isinstance(attempt.get("answers"), list) else []:
-        if isinstance(a, dict) and isinstance(a.get("question"), str) and isinstance(a.get("selected"), list):
-            answers.append({
-                "question": a["question"],
-                "selected": [s for s in a["selected"] if isinstance(s, str)][:50],
-                "time_s": float(a["time_s"]) if isinstance(a.get("time_s"), (int, float)) else 0.0,
-            })
+def _clean_attempt(attempt: dict[str, Any], chapter: str, bank_ids: list[str]) -> tuple[dict[str, Any], int]:
+    """Only what scoring needs: the first answer to each of the bank's questions (option ids
+    as short strings); recorded scores and the attempt's own question list are dropped.
+    Returns the attempt and how many answers were ignored."""
+    known = set(bank_ids)
+    answers: dict[str, dict[str, Any]] = {}
+    dropped = 0
+    raw = attempt.get("answers")
+    for a in raw[:5000] if isinstance(raw, list) else []:
+        qid = a.get("question") if isinstance(a, dict) else None
+        if not isinstance(qid, str) or qid not in known or qid in answers or not isinstance(a.get("selected"), list):
+            dropped += 1
+            continue
+        answers[qid] = {
+            "question": qid,
+            "selected": list(dict.fromkeys(s for s in a["selected"][:50] if isinstance(s, str) and len(s) <= 64)),
+            "time_s": float(a["time_s"]) if isinstance(a.get("time_s"), (int, float)) else 0.0,
+        }
     clean: dict[str, Any] = {
-        "chapter": attempt.get("chapter"),
-        "student": attempt.get("student"),
-        "mode": attempt.get("mode"),
+        "chapter": chapter,
+        "mode": "graded" if attempt.get("mode") == "graded" else "practice",
         "seed": attempt.get("seed") if isinstance(attempt.get("seed"), int) else 0,
-        "started": attempt.get("started"),
-        "finished": attempt.get("finished"),
-        "answers": answers,
+        "answers": list(answers.values()),
+        "questions": list(bank_ids),  # the bank's, never the attempt's
         "score": None,
         "max_score": None,
     }
-    asked = attempt.get("questions")
-    if isinstance(asked, list):
-        clean["questions"] = [q for q in asked if isinstance(q, str)][:500]
-    return clean
+    return clean, dropped
 
 
 def keyless_text(chapter: str, root: Path, module: Any | None = None) -> str | None:

@@ -1,11 +1,14 @@
 """``grade release OUT``: the workspace students get.
 
-Copied: ``exercises/`` (stubs), the ``grader`` package with public suites only, the
+Copied: ``exercises/`` (the stubs committed at git HEAD, never the working tree: a
+release refuses to run while ``exercises/`` differs from them unless ``--allow-dirty``,
+and then ships HEAD's stubs), the ``grader`` package with public suites only, the
 quiz banks (without keys when ``--graded-quizzes``), ``pyproject.toml`` and a student
 README. Never copied: ``solutions/``, ``*_hidden.py`` suites, ``tests/``, ``bench/``.
 Per chapter, ``grader/suites/chapterN/hidden.json`` says how many hidden tests and
 points run at grading (counts only), so a student's report can say so. The finished
-tree is scanned for anything secret before the command succeeds.
+tree is scanned for anything secret before the command succeeds, and every shipped
+exercise body is compared with the pristine stub's.
 """
 
 from __future__ import annotations
@@ -81,8 +84,54 @@ def read_hidden_counts(chapter_id: str, suites_dir: Path | None = None) -> dict[
         return None
 
 
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def pristine_stubs(root: Path) -> tuple[str, dict[str, bytes]] | None:
+    """(commit, {"exercises/chapter2/perceptron.py": bytes}) of the committed stubs at git
+    HEAD, or None when ``root`` is not a git checkout (or git is missing)."""
+    head = _git(root, "rev-parse", "--verify", "-q", "HEAD")
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if head is None or head.returncode or top is None or top.returncode:
+        return None
+    if Path(top.stdout.decode().strip()).resolve() != root.resolve():
+        return None  # root is a folder inside some other repository: its HEAD is not ours
+    commit = head.stdout.decode().strip()
+    listed = _git(root, "ls-tree", "-r", "-z", "--name-only", commit, "--", "exercises")
+    if listed is None or listed.returncode:
+        return None
+    files: dict[str, bytes] = {}
+    for name in filter(None, listed.stdout.decode("utf-8", "replace").split("\0")):
+        parts = name.split("/")
+        if any(part in SKIP_NAMES or part.endswith(".egg-info") for part in parts) or name.endswith(".pyc"):
+            continue
+        shown = _git(root, "show", f"{commit}:{name}")
+        if shown is None or shown.returncode:
+            raise InternalError(f"git could not show {name} at {commit[:12]}.")
+        files[name] = shown.stdout
+    return commit, files
+
+
+def dirty_exercises(root: Path) -> list[str]:
+    """Files under exercises/ that differ from git HEAD (changed, added, deleted, untracked)."""
+    res = _git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", "exercises")
+    if res is None or res.returncode:
+        return []
+    out = []
+    for entry in filter(None, res.stdout.decode("utf-8", "replace").split("\0")):
+        name = entry[3:] if len(entry) > 3 and entry[2] == " " else entry
+        if "__pycache__" in name or name.endswith(".pyc"):
+            continue
+        out.append(name)
+    return out
+
+
 def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None = None,
-                 force: bool = False) -> dict[str, object]:
+                 force: bool = False, allow_dirty: bool = False) -> dict[str, object]:
     from grader.runner import PACKAGE_ROOT
 
     root = (root or PACKAGE_ROOT).resolve()
@@ -94,10 +143,27 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     if out.exists() and any(out.iterdir()):
         if not force:
             raise UsageError(f"{out} exists and is not empty. Choose a new folder (or pass --force to replace it).")
+    pristine = pristine_stubs(root)
+    dirty = dirty_exercises(root) if pristine is not None else []
+    if dirty and not allow_dirty:
+        shown = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
+        raise UsageError(f"exercises/ differs from the committed stubs (git HEAD): {shown}. A release ships the "
+                         "committed stubs; commit or restore these (git restore exercises/ && git clean exercises/), "
+                         "or pass --allow-dirty to release the committed stubs anyway.")
+    if out.exists() and any(out.iterdir()):
         shutil.rmtree(out)
     counts = hidden_counts(root)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root / "exercises", out / "exercises", ignore=_ignore)
+    if pristine is not None:
+        for name, data in pristine[1].items():
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (out / "exercises").mkdir(exist_ok=True)
+        stubs_from = f"git HEAD {pristine[0]}"
+    else:
+        shutil.copytree(root / "exercises", out / "exercises", ignore=_ignore)
+        stubs_from = "working tree (not a git checkout)"
     shutil.copytree(root / "grader", out / "grader", ignore=_ignore)
     for chapter_dir in sorted((out / "grader" / "suites").glob("chapter*")):
         c = counts.get(chapter_dir.name, {"tests": 0, "points": 0.0})
@@ -116,12 +182,15 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
         "grader_version": grader.__version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "graded_quizzes": graded_quizzes,
+        "stubs_from": stubs_from,
+        "left_out": dirty,
         "chapters": sorted(p.name for p in (out / "exercises").glob("chapter*")),
         "quizzes": quizzes,
         "hidden": {k: {"tests": int(v["tests"]), "points": float(v["points"])} for k, v in sorted(counts.items())},
     }
     (out / "release.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    problems = audit_release(out, root, graded_quizzes=graded_quizzes)
+    problems = audit_release(out, root, graded_quizzes=graded_quizzes,
+                             pristine=pristine[1] if pristine is not None else None)
     if problems:
         raise InternalError("The release contains secret material:\n" + "\n".join(problems))
     return manifest
@@ -172,12 +241,96 @@ def secret_markers(root: Path) -> dict[str, list[str]]:
     return {"hidden test": hidden_names, "solution line": solution_lines}
 
 
-def audit_release(out: Path, root: Path, graded_quizzes: bool = False) -> list[str]:
-    """Everything secret found in the release tree (empty when clean)."""
+def _bodies(text: str) -> dict[str, str] | None:
+    """Every function and method of a module: qualified name -> its body (AST, docstring
+    dropped; comments such as ``# TODO`` are not in the AST). None if it does not parse."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    out: dict[str, str] = {}
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = child.body
+                if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                        and isinstance(body[0].value.value, str):
+                    body = body[1:]
+                out[prefix + child.name] = "\n".join(ast.dump(b) for b in body)
+                walk(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                walk(child, prefix + child.name + ".")
+    walk(tree, "")
+    return out
+
+
+def _stub_shaped(body: str) -> bool:
+    """A body that is only ``raise NotImplementedError`` (and ``pass``/``...``)."""
+    import ast
+
+    allowed = {ast.dump(ast.parse(s).body[0]) for s in ("raise NotImplementedError", "raise NotImplementedError()",
+                                                         "pass", "...")}
+    return all(line in allowed for line in body.splitlines() if line) and "NotImplementedError" in body
+
+
+def audit_stubs(out: Path, root: Path, pristine: dict[str, bytes] | None) -> list[str]:
+    """Every shipped exercise body checked against the pristine stub: a body that is more
+    than the stub's (its TODO and ``raise NotImplementedError``) is a leak. Without git
+    (no pristine stubs), a body that is not stub-shaped and equals the reference solution's
+    is one."""
+    problems = []
+    exercise_names: dict[str, set[str]] = {}
+    if pristine is None:
+        from grader.catalog import load_catalog
+
+        for e in load_catalog().exercises.values():
+            exercise_names.setdefault(e.id.split(".")[0], set()).add(e.name)
+    for path in sorted((out / "exercises").rglob("*.py")) if (out / "exercises").is_dir() else []:
+        rel = path.relative_to(out).as_posix()
+        shipped = _bodies(path.read_text(encoding="utf-8", errors="replace"))
+        if pristine is not None:
+            if rel not in pristine:
+                problems.append(f"{rel}: not a committed stub")
+                continue
+            reference = _bodies(pristine[rel].decode("utf-8", "replace"))
+            if shipped is None or reference is None:
+                if path.read_bytes() != pristine[rel]:
+                    problems.append(f"{rel}: differs from the committed stub")
+                continue
+            for name, body in sorted(shipped.items()):
+                if name not in reference:
+                    problems.append(f"{rel}: {name} is not in the committed stub")
+                elif body != reference[name]:
+                    problems.append(f"{rel}: {name} has a body beyond the stub's TODO and raise NotImplementedError")
+        else:
+            # No pristine stubs: the exercise functions themselves (the catalog's names) must
+            # not be the reference solution's bodies. A class's methods cannot be told apart
+            # from the ones a stub hands out without the pristine stub: not checked here.
+            solution = root / "solutions" / path.relative_to(out / "exercises")
+            solved = _bodies(solution.read_text(encoding="utf-8")) if solution.is_file() else None
+            names = exercise_names.get(path.parent.name, set())
+            for name, body in sorted((shipped or {}).items()):
+                head, _, method = name.partition(".")
+                is_exercise = head in names and not method
+                if is_exercise and solved and solved.get(name) == body and not _stub_shaped(body):
+                    problems.append(f"{rel}: {name} is the reference solution's body")
+    return problems
+
+
+def audit_release(out: Path, root: Path, graded_quizzes: bool = False,
+                  pristine: dict[str, bytes] | None | bool = True) -> list[str]:
+    """Everything secret found in the release tree (empty when clean). ``pristine``: the
+    committed stubs to check exercise bodies against (True: read them from git HEAD)."""
     import re
 
     markers = secret_markers(root)
-    problems = []
+    if pristine is True:
+        found = pristine_stubs(root)
+        pristine = found[1] if found is not None else None
+    problems = audit_stubs(out, root, pristine if isinstance(pristine, dict) else None)
     if graded_quizzes:
         for bank in sorted((out / "quizzes").glob("*")) if (out / "quizzes").is_dir() else []:
             text = bank.read_text(encoding="utf-8", errors="replace")

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from grader.instructor.gradebook import Gradebook
 
 DISCRIMINATION_FLAG = 0.15
+MIN_ITEM_RESPONSES = 20  # below this an item's statistics are noise: "too few answers", never flagged
 
 
 @dataclass
 class ChapterStats:
     chapter: str
     max_score: float
-    scores: list[float]  # counted submissions' scores
+    scores: list[float]  # counted submissions' scores (graded ones only)
+    not_graded: int = 0  # counted submissions for which this chapter was not graded
 
     @property
     def mean(self) -> float:
@@ -74,16 +76,45 @@ class ItemStats:
     discrimination: float | None  # item-rest correlation; None when undefined (no variance)
 
     @property
+    def too_few(self) -> bool:
+        return self.n < MIN_ITEM_RESPONSES
+
+    @property
     def flagged(self) -> bool:
-        return self.discrimination is not None and self.discrimination < DISCRIMINATION_FLAG
+        return not self.too_few and self.discrimination is not None and self.discrimination < DISCRIMINATION_FLAG
 
 
 @dataclass
 class FailingMessage:
     exercise: str
     message: str  # an example of the message (first line)
-    count: int
+    count: int  # students (counted submissions) who got it, not tests
     status: str
+    tests: int = 0  # how many failing tests printed it
+
+
+@dataclass
+class Failure:
+    chapter: str
+    exercise: str
+    test: str
+    status: str
+    message: str
+
+
+@dataclass
+class StudentRow:
+    """One student's counted submission, for the per-student table and page."""
+
+    student: str
+    hash: str
+    source: str
+    chapters: dict[str, float | None]  # None: not graded
+    quizzes: dict[str, float]
+    total: float
+    max_total: float
+    failures: list[Failure] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,6 +129,8 @@ class ClassReport:
     items: list[ItemStats]
     failing: list[FailingMessage]
     isolation: list[str] = field(default_factory=list)
+    students_table: list[StudentRow] = field(default_factory=list)  # sorted by student id
+    columns: list[str] = field(default_factory=list)  # score columns of the table
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -148,8 +181,9 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
     ch_scores = gb.chapter_scores(counted)
     chapters = []
     for ch in gb.chapters():
-        rows = [per[ch] for per in ch_scores.values() if ch in per]
-        chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows]))
+        rows = [per[ch] for per in ch_scores.values() if ch in per and per[ch]["score"] is not None]
+        chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows],
+                                     not_graded=len(counted) - len(rows)))
     qz = gb.quiz_scores()
     quizzes = []
     for ch in gb.quiz_chapters():
@@ -158,8 +192,10 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
                                     [r["score"] for r in rows]))
 
     tstats: dict[tuple[str, str, str, str], TestStats] = {}
-    messages: Counter[tuple[str, str, str]] = Counter()
+    who: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # message -> students who got it
+    test_count: Counter[tuple[str, str, str]] = Counter()
     examples: dict[tuple[str, str, str], str] = {}
+    failures: dict[str, list[Failure]] = defaultdict(list)
     for r in gb.tests():
         if r["hash"] not in counted:
             continue
@@ -169,12 +205,34 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         t.n += 1
         t.passed += r["status"] == "passed"
         t.statuses[r["status"]] += 1
+        if r["status"] != "passed":
+            failures[r["hash"]].append(Failure(r["chapter"], r["exercise"], r["name"], r["status"], r["message"]))
         if r["status"] in ("failed", "error", "timeout", "resource"):
             first = (r["message"].strip().splitlines() or [""])[0][:200]
             norm = (r["exercise"], r["status"], _NUMBER.sub("#", first))
-            messages[norm] += 1
+            who[norm].add(r["hash"])
+            test_count[norm] += 1
             examples.setdefault(norm, first)
-    failing = [FailingMessage(k[0], examples[k], n, k[1]) for k, n in messages.most_common(top_messages)]
+    ranked = sorted(who, key=lambda k: (-len(who[k]), -test_count[k], k))[:top_messages]
+    failing = [FailingMessage(k[0], examples[k], len(who[k]), k[1], test_count[k]) for k in ranked]
+
+    from grader.instructor.export import table as export_table
+
+    columns, rows, _possible = export_table(gb)
+    score_columns = columns[3:-2]
+    by_hash = {r["hash"]: r for r in latest}
+    students_table = []
+    for row in rows:
+        h = next((x for x in by_hash if x.startswith(row["submission"]) and
+                  by_hash[x]["student"].casefold() == row["student"]), None)
+        if h is None:
+            continue
+        students_table.append(StudentRow(
+            row["student"], h, by_hash[h]["source"],
+            {c: row[c] for c in score_columns if not c.startswith("quiz ")},
+            {c: row[c] for c in score_columns if c.startswith("quiz ")},
+            row["total"], row["max_total"], failures.get(h, []), json.loads(by_hash[h]["problems"]),
+        ))
 
     per_chapter: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for r in gb.quiz_items():
@@ -193,8 +251,89 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         problems=problems,
         chapters=chapters,
         quizzes=quizzes,
-        tests=sorted(tstats.values(), key=lambda t: (len(t.chapter), t.chapter, t.exercise, t.name)),
+        # hardest first
+        tests=sorted(tstats.values(), key=lambda t: (t.pass_rate, len(t.chapter), t.chapter, t.exercise, t.name)),
         items=items,
         failing=failing,
         isolation=isolation,
+        students_table=students_table,
+        columns=score_columns,
     )
+
+
+# -- grade report --changes ------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One thing a regrade moved: a chapter total (``test == ""``), a test or a quiz."""
+
+    run_id: int
+    when: str
+    student: str
+    chapter: str
+    test: str
+    before: str  # "passed 2/2", "not graded", "absent"
+    after: str
+    before_score: float | None
+    after_score: float | None
+
+    @property
+    def drop(self) -> bool:
+        return self.before_score is not None and (self.after_score is None or self.after_score < self.before_score - 1e-9)
+
+
+def _describe(status: str | None, score: float | None, max_score: float | None) -> str:
+    if status is None:
+        return "absent"
+    if score is None:
+        return "not graded"
+    shown = f"{score:g}/{max_score:g}" if max_score is not None else f"{score:g}"
+    return shown if status in ("graded", "graded_quiz") else f"{status} {shown}"
+
+
+def _group(key: tuple[str, ...]) -> tuple[str, str]:
+    return (key[0], "quiz") if key[2] == "quiz" else (key[0], key[1])
+
+
+def build_changes(gb: Gradebook, run_id: int | None = None) -> list[Change]:
+    """What every regrade run (or only ``run_id``) moved, per student and per test: the
+    results a run replaced (kept in ``history``) against what replaced them (the next
+    regrade's history, else the gradebook now)."""
+    students = {r["hash"]: r["student"] for r in gb.submissions()}
+    after: dict[tuple[str, ...], tuple[str, float | None, float | None]] = {}
+    for r in gb.db.execute("SELECT * FROM chapter_scores"):
+        after[(r["hash"], r["chapter"], "chapter", "")] = (r["status"], r["score"], r["max_score"])
+    for r in gb.db.execute("SELECT * FROM test_results"):
+        after[(r["hash"], r["chapter"], "test", f"{r['exercise']}: {r['name']}")] = (r["status"], r["score"],
+                                                                                      r["max_score"])
+    for r in gb.db.execute("SELECT * FROM quiz_scores"):
+        after[(r["hash"], r["chapter"], "quiz", "")] = ("graded_quiz", r["score"], r["max_score"])
+    changes: list[Change] = []
+    for run in reversed(gb.runs("regrade")):
+        before: dict[tuple[str, ...], tuple[str, float | None, float | None]] = {}
+        for h in gb.history(run["id"]):
+            name = f"{h['exercise']}: {h['name']}" if h["kind"] == "test" else ""
+            status = "graded_quiz" if h["kind"] == "quiz" else h["status"]
+            before[(h["hash"], h["chapter"], h["kind"], name)] = (status, h["score"], h["max_score"])
+        touched = {_group(k) for k in before}
+        keys = set(before) | {k for k in after if _group(k) in touched}
+        if run_id is None or run["id"] == run_id:
+            for key in keys:
+                b = before.get(key)
+                a = after.get(key)
+                if b == a:
+                    continue
+                label = key[3] if key[2] == "test" else ("quiz" if key[2] == "quiz" else "chapter total")
+                changes.append(Change(
+                    run["id"], run["started"], students.get(key[0], "?"), key[1], label,
+                    _describe(*(b or (None, None, None))), _describe(*(a or (None, None, None))),
+                    b[1] if b else None, a[1] if a else None,
+                ))
+        for key in keys:  # the state before this run is what the earlier runs changed into
+            if key in before:
+                after[key] = before[key]
+            else:
+                after.pop(key, None)
+    changes.sort(key=lambda c: (c.run_id, c.student, len(c.chapter), c.chapter, c.test != "chapter total", c.test))
+    return changes

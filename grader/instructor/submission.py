@@ -7,16 +7,24 @@ in memory: ``exercises/chapterN/*.py`` and ``.grade/quiz_responses.json``. Each 
 checked for UTF-8 and syntax; such problems are recorded but the submission is still
 graded (the other chapters keep their points). A submission that cannot be read at all
 raises ``BadSubmission`` with the reason the gradebook records.
+
+Identity and time are the instructor's (``Origin``): the student id comes from the file
+or folder name (or the LMS's naming), the time from the file system; ``manifest.json`` is
+only checked against them (its id, its sha256 of every file) and disagreements become
+problems. In folders a symbolic link at any path component is refused. JSON is parsed
+with its size and nesting bounded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,14 +32,32 @@ MAX_MEMBERS = 2000  # entries in one zip
 MAX_FILE_BYTES = 1_000_000  # one extracted file
 MAX_TOTAL_BYTES = 20_000_000  # everything extracted from one submission
 MAX_RATIO = 200  # compression ratio above which a big member is a bomb
+MAX_ZIP_BYTES = 100_000_000  # the zip file itself
+MAX_MANIFEST_BYTES = 1_000_000
 RESPONSES = ".grade/quiz_responses.json"
 MANIFEST = "manifest.json"
-_STUDENT_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
 _CHAPTER_RE = re.compile(r"chapter\d+")
 
 
 class BadSubmission(Exception):
     """The submission cannot be graded; the message is the reason recorded."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: object, limit: int = 300) -> str:
+    """Text from a submission made safe for a terminal, HTML, CSV and SQLite: control
+    characters (ESC sequences, CR, bidi overrides) removed, length capped."""
+    s = _CONTROL.sub("", str(text))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def normalise_student(raw: str) -> str:
+    """The gradebook's form of a student id: letters, digits and ``_ . @ + -``, lower case
+    (``Alice`` and ``alice`` are one student), at most 64 characters."""
+    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", clean_text(raw, 1000).strip())[:64]
+    return clean.lower() or "unknown"
 
 
 def submission_key(student: str, content_sha256: str) -> str:
@@ -40,38 +66,98 @@ def submission_key(student: str, content_sha256: str) -> str:
     return hashlib.sha256(f"{student}\0{content_sha256}".encode()).hexdigest()
 
 
+# Canvas "Download submissions": <name>_[late_]<user id>_<attachment id>_<original file name>
+_CANVAS_RE = re.compile(r"(?P<name>[a-z][a-z-]*)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What the instructor's side knows about a submission: who (from the file or folder
+    name, or the LMS's naming) and when (the LMS's time where the layout has one, else
+    the file's modification time), never what the student wrote inside it."""
+
+    student: str
+    submitted_at: str | None  # ISO time, UTC
+    time_source: str  # "lms" | "mtime" | "order"
+    order: int = 0  # tie-break: the LMS attachment id, else the position on the command line
+    layout: str = "plain"  # "plain" | "canvas"
+
+
+def origin_of(path: Path, position: int = 0) -> Origin:
+    name = Path(path).name
+    stem = name[:-4] if name.lower().endswith(".zip") else name
+    layout = "plain"
+    order = position
+    m = _CANVAS_RE.fullmatch(stem.lower())
+    if m:
+        student, layout, order = m.group("user"), "canvas", int(m.group("attachment")[:18])
+    else:
+        student = stem.removeprefix("submission-").removeprefix("Submission-")
+    try:
+        mtime = os.lstat(path).st_mtime
+        when: str | None = datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds")
+        source = "mtime"
+    except (OSError, OverflowError, ValueError):
+        when, source = None, "order"
+    return Origin(normalise_student(student), when, source, order, layout)
+
+
+def student_from_name(path: Path) -> str:
+    return origin_of(path).student
+
+
 @dataclass
 class Submission:
     hash: str  # submission_key(student, content_sha256)
-    student: str
+    student: str  # from the instructor's side (Origin), never from the manifest
     source: str  # where it was read from
     kind: str  # "zip" | "folder"
     files: dict[str, bytes] = field(default_factory=dict)  # "chapter3/activations.py" -> source
     responses: dict[str, Any] | None = None  # the quiz responses, unscored
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)  # cleaned: student, created, grader_version
     problems: list[str] = field(default_factory=list)  # per-file problems (still graded)
     content_sha256: str = ""  # sha256 of the zip, or of the folder's graded files
+    origin: Origin | None = None
 
     def chapters(self) -> set[str]:
         return {name.split("/", 1)[0] for name in self.files}
 
 
-def student_from_name(path: Path) -> str:
-    stem = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
-    stem = stem.removeprefix("submission-")
-    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", stem)[:64]
-    return clean or "unknown"
+# -- bounded JSON ------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
-def read_submission(path: Path) -> Submission:
+def load_json_bounded(raw: bytes, what: str, max_bytes: int = MAX_FILE_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for bytes from a submission: size and nesting are checked first, so a
+    file nested 100,000 levels deep is a ValueError, not a RecursionError."""
+    if len(raw) > max_bytes:
+        raise ValueError(f"{what} is larger than {max_bytes // 1000} KB")
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                raise ValueError(f"{what} is nested more than {max_depth} levels deep")
+        else:
+            depth -= 1
+    return json.loads(raw.decode("utf-8"))
+
+
+def read_submission(path: Path, origin: Origin | None = None) -> Submission:
     path = Path(path)
+    origin = origin or origin_of(path)
+    if path.is_symlink():
+        raise BadSubmission("the submission is a symbolic link (refused: it could point at a classmate's work)")
     if path.is_dir():
-        return _read_folder(path)
+        return _read_folder(path, origin)
     if not path.is_file():
         raise BadSubmission(f"{path} does not exist")
     if not zipfile.is_zipfile(path):
         raise BadSubmission("not a zip file (expected the zip made by 'grade submit')")
-    return _read_zip(path)
+    return _read_zip(path, origin)
 
 
 # -- zips ------------------------------------------------------------------------------
@@ -86,12 +172,14 @@ def _safe_member(name: str) -> PurePosixPath:
     return pure
 
 
-def _read_zip(path: Path) -> Submission:
+def _read_zip(path: Path, origin: Origin) -> Submission:
+    if path.stat().st_size > MAX_ZIP_BYTES:
+        raise BadSubmission(f"the zip is larger than {MAX_ZIP_BYTES // 1_000_000} MB (refused)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise BadSubmission(f"not a readable zip file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError (version), struct.error, ...
+        raise BadSubmission(f"not a readable zip file ({clean_text(exc)})") from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
@@ -100,7 +188,7 @@ def _read_zip(path: Path) -> Submission:
             _safe_member(info.filename)
             mode = info.external_attr >> 16
             if mode and stat.S_ISLNK(mode):
-                raise BadSubmission(f"zip contains a symbolic link: {info.filename!r} (refused)")
+                raise BadSubmission(f"zip contains a symbolic link: {clean_text(info.filename)!r} (refused)")
         names = [i.filename for i in infos if not i.is_dir()]
         prefix = _find_prefix(names)
         if prefix is None:
@@ -108,29 +196,29 @@ def _read_zip(path: Path) -> Submission:
         total = 0
         wanted: dict[str, bytes] = {}
         for info in infos:
-            if info.is_dir():
+            if info.is_dir() or not info.filename.startswith(prefix):
                 continue
             rel = info.filename[len(prefix):]
             if not _wanted(rel):
                 continue
             if info.compress_size and info.file_size > 1_000_000 and info.file_size / info.compress_size > MAX_RATIO:
-                raise BadSubmission(f"{info.filename} expands {info.file_size // info.compress_size}x: refused as a zip bomb")
+                raise BadSubmission(f"{clean_text(info.filename)} expands {info.file_size // info.compress_size}x: "
+                                    "refused as a zip bomb")
             data = _read_capped(zf, info, MAX_FILE_BYTES)
             total += len(data)
             if total > MAX_TOTAL_BYTES:
                 raise BadSubmission(f"the zip expands beyond {MAX_TOTAL_BYTES // 1_000_000} MB: refused as a zip bomb")
+            if rel in wanted:
+                raise BadSubmission(f"zip lists {clean_text(info.filename)!r} twice (refused: which one is graded?)")
             wanted[rel] = data
-        manifest: dict[str, Any] = {}
+        raw_manifest: bytes | None = None
         manifest_name = prefix + MANIFEST
         if manifest_name in names:
-            try:
-                loaded = json.loads(_read_capped(zf, zf.getinfo(manifest_name), 1_000_000))
-                manifest = loaded if isinstance(loaded, dict) else {}
-            except (ValueError, BadSubmission):
-                manifest = {}
-    sub = Submission(hash="", student=_student(manifest, path), source=str(path), kind="zip", manifest=manifest)
+            raw_manifest = _read_capped(zf, zf.getinfo(manifest_name), MAX_MANIFEST_BYTES)
+    sub = Submission(hash="", student=origin.student, source=str(path), kind="zip", origin=origin)
     sub.content_sha256 = digest
     sub.hash = submission_key(sub.student, digest)
+    _check_manifest(sub, raw_manifest, wanted, expected=True)
     _fill(sub, wanted)
     return sub
 
@@ -139,10 +227,9 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     try:
         with zf.open(info) as f:
             data = f.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        raise BadSubmission(f"{info.filename} could not be read from the zip ({exc})") from None
-    except RuntimeError as exc:  # encrypted member
-        raise BadSubmission(f"{info.filename} could not be read from the zip ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, zlib.error, encrypted (RuntimeError), ...
+        raise BadSubmission(f"{clean_text(info.filename)} could not be read from the zip "
+                            f"({type(exc).__name__}: {clean_text(exc, 120)})") from None
     if len(data) > cap:
         raise BadSubmission(f"{info.filename} expands beyond {cap // 1000} KB: refused as a zip bomb")
     return data
@@ -174,66 +261,143 @@ def _wanted(rel: str) -> bool:
 # -- folders ---------------------------------------------------------------------------
 
 
-def _read_folder(path: Path) -> Submission:
-    root = path.resolve()
-    if not (root / "exercises").is_dir() or (root / "exercises").is_symlink():
+def _entry(root: Path, rel: str) -> os.stat_result | None:
+    """lstat of ``root/rel``; a symbolic link at any component is refused."""
+    current = root
+    st = None
+    for part in rel.split("/"):
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise BadSubmission(f"{clean_text(rel)} cannot be read ({exc.strerror})") from None
+        if stat.S_ISLNK(st.st_mode):
+            shown = current.relative_to(root).as_posix()
+            raise BadSubmission(f"symbolic link in the submission: {clean_text(shown)!r} (refused)")
+    return st
+
+
+def _read_file(root: Path, rel: str, cap: int) -> bytes | None:
+    st = _entry(root, rel)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    if st.st_size > cap:
+        raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(root / rel, flags)
+    except OSError as exc:
+        raise BadSubmission(f"{clean_text(rel)} cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
+    return data
+
+
+def _read_folder(path: Path, origin: Origin) -> Submission:
+    root = path.absolute()
+    st = _entry(root, "exercises")
+    if st is None or not stat.S_ISDIR(st.st_mode):
         raise BadSubmission("missing folder: no exercises/ folder in the submission")
     wanted: dict[str, bytes] = {}
     total = 0
-    for chapter_dir in sorted((root / "exercises").iterdir()):
-        if chapter_dir.is_symlink() or not chapter_dir.is_dir() or not _CHAPTER_RE.fullmatch(chapter_dir.name):
+    chapters = sorted(os.listdir(root / "exercises"))
+    if len(chapters) > MAX_MEMBERS:
+        raise BadSubmission(f"exercises/ has {len(chapters)} entries (more than {MAX_MEMBERS})")
+    for chapter in chapters:
+        st = _entry(root, f"exercises/{chapter}")
+        if st is None or not stat.S_ISDIR(st.st_mode) or not _CHAPTER_RE.fullmatch(chapter):
             continue
-        for f in sorted(chapter_dir.glob("*.py")):
-            rel = f"exercises/{chapter_dir.name}/{f.name}"
-            if f.is_symlink() or not f.is_file() or not _wanted(rel):
+        names = sorted(os.listdir(root / "exercises" / chapter))
+        if len(names) > MAX_MEMBERS:
+            raise BadSubmission(f"exercises/{chapter}/ has {len(names)} entries (more than {MAX_MEMBERS})")
+        for name in names:
+            rel = f"exercises/{chapter}/{name}"
+            if not _wanted(rel):
+                _entry(root, rel)  # a link is refused even where it is not read
                 continue
-            if f.stat().st_size > MAX_FILE_BYTES:
-                raise BadSubmission(f"{rel} is larger than {MAX_FILE_BYTES // 1000} KB")
-            data = f.read_bytes()
+            data = _read_file(root, rel, MAX_FILE_BYTES)
+            if data is None:
+                continue
             total += len(data)
             if total > MAX_TOTAL_BYTES:
                 raise BadSubmission(f"the submission is larger than {MAX_TOTAL_BYTES // 1_000_000} MB")
             wanted[rel] = data
-    responses = root / RESPONSES
-    if responses.is_file() and not responses.is_symlink() and responses.stat().st_size <= MAX_FILE_BYTES:
-        wanted[RESPONSES] = responses.read_bytes()
-    manifest: dict[str, Any] = {}
-    if (root / MANIFEST).is_file() and (root / MANIFEST).stat().st_size <= MAX_FILE_BYTES:
-        try:
-            loaded = json.loads((root / MANIFEST).read_bytes())
-            manifest = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
-            manifest = {}
+    responses = _read_file(root, RESPONSES, MAX_FILE_BYTES)
+    if responses is not None:
+        wanted[RESPONSES] = responses
+    raw_manifest = _read_file(root, MANIFEST, MAX_MANIFEST_BYTES)
     h = hashlib.sha256()
     for rel in sorted(wanted):
         h.update(rel.encode() + b"\0" + hashlib.sha256(wanted[rel]).digest())
-    sub = Submission(hash="", student=_student(manifest, path), source=str(path), kind="folder", manifest=manifest)
+    sub = Submission(hash="", student=origin.student, source=str(path), kind="folder", origin=origin)
     sub.content_sha256 = h.hexdigest()
     sub.hash = submission_key(sub.student, sub.content_sha256)
+    _check_manifest(sub, raw_manifest, wanted, expected=False)
     _fill(sub, wanted)
     return sub
 
 
 # -- common ----------------------------------------------------------------------------
 
+MAX_LISTED_PROBLEMS = 12
 
-def _student(manifest: dict[str, Any], path: Path) -> str:
-    claimed = manifest.get("student")
-    if isinstance(claimed, str) and _STUDENT_RE.fullmatch(claimed):
-        return claimed
-    return student_from_name(path)
+
+def _check_manifest(sub: Submission, raw: bytes | None, wanted: dict[str, bytes], expected: bool) -> None:
+    """Keep the manifest's few fields (cleaned), check its student id against the
+    instructor's and its sha256 of every file against the files themselves."""
+    if raw is None:
+        if expected:
+            sub.problems.append("no manifest.json (this zip was not made by 'grade submit'); file hashes not checked")
+        return
+    try:
+        loaded = load_json_bounded(raw, MANIFEST, MAX_MANIFEST_BYTES)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadSubmission(f"manifest.json cannot be read ({clean_text(exc, 120)}); a manifest that is not "
+                            "the one 'grade submit' wrote is refused") from None
+    if not isinstance(loaded, dict):
+        raise BadSubmission("manifest.json is not a JSON object (refused: not the one 'grade submit' wrote)")
+    for key in ("student", "created", "grader_version"):
+        if isinstance(loaded.get(key), (str, int, float)):
+            sub.manifest[key] = clean_text(loaded[key], 80)
+    claimed = loaded.get("student")
+    if claimed is not None and normalise_student(str(claimed)) != sub.student:
+        sub.problems.append(f"manifest says {clean_text(claimed, 64)!r}; graded as {sub.student} "
+                            "(the id comes from the file name)")
+    listed = loaded.get("files")
+    if not isinstance(listed, dict):
+        sub.problems.append("manifest.json has no file hashes; they were not checked")
+        return
+    sub.manifest["files"] = len(listed)
+    found: list[str] = []
+    for rel, data in sorted(wanted.items()):
+        digest = listed.get(rel)
+        if digest is None:
+            found.append(f"{rel}: not listed in manifest.json")
+        elif not isinstance(digest, str) or digest.lower() != hashlib.sha256(data).hexdigest():
+            found.append(f"{rel}: sha256 differs from manifest.json (changed after 'grade submit')")
+    for rel in sorted(k for k in listed if isinstance(k, str) and _wanted(k) and k not in wanted):
+        found.append(f"{clean_text(rel, 120)}: listed in manifest.json but missing")
+    if found:
+        sub.manifest["hash_mismatches"] = len(found)
+        sub.problems.extend(f"manifest hash check: {p}" for p in found[:MAX_LISTED_PROBLEMS])
+        if len(found) > MAX_LISTED_PROBLEMS:
+            sub.problems.append(f"manifest hash check: … and {len(found) - MAX_LISTED_PROBLEMS} more")
 
 
 def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
     raw = wanted.pop(RESPONSES, None)
     if raw is not None:
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = load_json_bounded(raw, RESPONSES)
             if not isinstance(data, dict) or not isinstance(data.get("attempts"), list):
                 raise ValueError("no attempts list")
             sub.responses = data
         except (UnicodeDecodeError, ValueError) as exc:
-            sub.problems.append(f"{RESPONSES}: not valid quiz responses ({exc}); quizzes not scored")
+            sub.problems.append(f"{RESPONSES}: not valid quiz responses ({clean_text(exc, 120)}); quizzes not scored")
     for rel, data in sorted(wanted.items()):
         short = rel.removeprefix("exercises/")
         sub.files[short] = data
@@ -245,7 +409,7 @@ def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
         try:
             compile(text, rel, "exec", dont_inherit=True)
         except SyntaxError as exc:
-            sub.problems.append(f"{rel}: syntax error on line {exc.lineno}: {exc.msg}")
+            sub.problems.append(f"{rel}: syntax error on line {exc.lineno}: {clean_text(exc.msg, 120)}")
         except (ValueError, RecursionError, MemoryError) as exc:
             sub.problems.append(f"{rel}: cannot be compiled ({type(exc).__name__})")
     if not sub.files:

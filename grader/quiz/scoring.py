@@ -44,7 +44,8 @@ def score_attempt(bank: Bank, attempt: dict[str, Any]) -> tuple[float, float]:
     by_id = bank.by_id()
     asked = attempt.get("questions")
     if isinstance(asked, list):
-        ids = [q for q in asked if q in by_id]
+        # each question once, whatever the list repeats: a question is worth its points
+        ids = list(dict.fromkeys(q for q in asked if isinstance(q, str) and q in by_id))
     else:
         ids = list(by_id)
     answers: dict[str, list[str]] = {}
@@ -53,8 +54,8 @@ def score_attempt(bank: Bank, attempt: dict[str, Any]) -> tuple[float, float]:
             continue
         qid = answer.get("question")
         selected = answer.get("selected", [])
-        if qid in by_id and isinstance(selected, list):
-            answers[qid] = [str(s) for s in selected]
+        if isinstance(qid, str) and qid in by_id and qid not in answers and isinstance(selected, list):
+            answers[qid] = [str(s) for s in selected]  # the first answer counts; repeats count nothing
     score = sum(score_question(by_id[qid], answers.get(qid, [])) for qid in ids)
     max_score = sum(by_id[qid].points for qid in ids)
     return round(score, 6), round(max_score, 6)

@@ -12,7 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grader.instructor.report import ChapterStats, ClassReport, ItemStats, TestStats
+    from grader.instructor.report import ChapterStats, ClassReport, ItemStats, StudentRow, TestStats
 
 PASS, FAIL, MUTED, INK, FLAG = "#2e7d32", "#c62828", "#9e9e9e", "#212121", "#ef6c00"
 
@@ -24,6 +24,10 @@ h1{font-size:1.6em;margin-bottom:4px} h2{font-size:1.2em;margin-top:32px;border-
 table{border-collapse:collapse;font-size:.9em} td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums} .flag{color:#ef6c00;font-weight:bold}
 svg text{font-family:system-ui,sans-serif}
+.sorted{display:none} .sorted:target{display:block} #by-total:target ~ #by-name{display:none}
+.student{display:none;border:1px solid #e0e0e0;border-radius:6px;padding:8px 16px;margin:12px 0}
+.student:target{display:block} .ng{color:#9e9e9e;font-style:italic} a{color:#1565c0}
+.msg{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:.85em}
 """
 
 
@@ -106,12 +110,63 @@ def _items_plot(items: list[ItemStats], width: int = 520, height: int = 360) -> 
                  f'transform="rotate(-90 14 {top + ph / 2})">discrimination (item-rest r)</text>')
     for it in items:
         r = it.discrimination if it.discrimination is not None else 0.0
-        color = FLAG if it.flagged else (MUTED if it.discrimination is None else "#1565c0")
+        color = FLAG if it.flagged else (MUTED if it.discrimination is None or it.too_few else "#1565c0")
         parts.append(f'<circle cx="{sx(it.difficulty):.1f}" cy="{sy(r):.1f}" r="5" fill="{color}" '
                      f'fill-opacity="0.8"><title>{escape(it.chapter)} {escape(it.question)}: '
                      f'difficulty {it.difficulty:.2f}, discrimination '
                      f'{"n/a" if it.discrimination is None else f"{it.discrimination:.2f}"}</title></circle>')
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _score(value: float | None) -> str:
+    return '<span class="ng">not graded</span>' if value is None else f"{round(value, 2):g}"
+
+
+def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, order: str) -> str:
+    other = "by-name" if anchor == "by-total" else "by-total"
+    other_label = "student" if anchor == "by-total" else "total (lowest first)"
+    parts = [f'<div id="{anchor}" class="{"sorted" if anchor == "by-total" else ""}">',
+             f'<p class="meta">Sorted by {order} · <a href="#{other}">sort by {other_label}</a> · '
+             "click a student for every test not passed, with its message</p>",
+             "<table><tr><th>student</th>"]
+    parts += [f"<th>{escape(c)}</th>" for c in report.columns]
+    parts.append("<th>total</th><th>tests not passed</th><th>problems</th></tr>")
+    for r in rows:
+        cells = [f'<td><a href="#{_anchor(report, r)}">{escape(r.student)}</a></td>']
+        for c in report.columns:
+            value = r.quizzes.get(c) if c.startswith("quiz ") else r.chapters.get(c)
+            cells.append(f"<td class=num>{_score(value)}</td>")
+        cells.append(f"<td class=num><b>{round(r.total, 2):g}</b> / {round(r.max_total, 2):g}</td>")
+        cells.append(f"<td class=num>{len(r.failures)}</td><td class=num>{len(r.problems)}</td>")
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</table></div>")
+    return "".join(parts)
+
+
+def _anchor(report: ClassReport, row: StudentRow) -> str:
+    index = getattr(report, "_anchors", None)
+    if index is None:
+        index = {id(r): i for i, r in enumerate(report.students_table)}
+        report._anchors = index  # type: ignore[attr-defined]
+    return f"student-{index[id(row)]}"
+
+
+def _student_page(report: ClassReport, r: StudentRow) -> str:
+    parts = [f'<section class="student" id="{_anchor(report, r)}"><h3>{escape(r.student)}</h3>',
+             f'<p class="meta">submission {escape(r.hash[:12])} · total {round(r.total, 2):g} / '
+             f'{round(r.max_total, 2):g} · <a href="#students">back to the table</a></p>']
+    if r.problems:
+        parts.append("<p><b>Problems</b></p><ul>" + "".join(f"<li>{escape(p)}</li>" for p in r.problems) + "</ul>")
+    if r.failures:
+        parts.append("<table><tr><th>test</th><th>status</th><th>message</th></tr>")
+        for f in r.failures:
+            parts.append(f"<tr><td>{escape(f.exercise)}: {escape(f.test)}</td><td>{escape(f.status)}</td>"
+                         f'<td class="msg">{escape(f.message)}</td></tr>')
+        parts.append("</table>")
+    else:
+        parts.append('<p class="meta">Every test passed.</p>')
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -124,13 +179,24 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
         f'<p class="meta">{report.students} students · {report.submissions} submissions · '
         f"{len(report.rejected)} rejected · each student's newest graded submission counts</p>",
     ]
+    if report.students_table:
+        out.append('<h2 id="students">Students</h2>')
+        by_total = sorted(report.students_table, key=lambda r: (r.total, r.student))
+        out.append(_students_table(report, by_total, "by-total", "total (lowest first)"))
+        out.append(_students_table(report, report.students_table, "by-name", "student"))
+        out.extend(_student_page(report, r) for r in report.students_table)
     out.append("<h2>Score distribution</h2><div class=\"grid\">")
     for ch in [*report.chapters, *report.quizzes]:
+        if not ch.scores:
+            out.append(f'<div class="card"><b>{escape(ch.chapter)}</b><div class="meta">not graded for '
+                       f"{ch.not_graded} students</div></div>")
+            continue
+        extra = f" · not graded {ch.not_graded}" if ch.not_graded else ""
         out.append(f'<div class="card">{_histogram(ch)}<div class="meta">mean {ch.mean:.1f} · median '
-                   f"{ch.median:g} · full marks {ch.full_marks}</div></div>")
+                   f"{ch.median:.1f} · full marks {ch.full_marks}{extra}</div></div>")
     out.append("</div>")
     if report.tests:
-        out.append("<h2>Pass rate per test</h2>")
+        out.append("<h2>Pass rate per test (hardest first)</h2>")
         out.append(_pass_rates(report.tests))
     out.append("<h2>Quiz items: difficulty and discrimination</h2>")
     if report.items:
@@ -139,7 +205,8 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
                    "<th>discrimination</th><th></th></tr>")
         for it in report.items:
             disc = "n/a" if it.discrimination is None else f"{it.discrimination:+.2f}"
-            flag = '<span class="flag">flag</span>' if it.flagged else ""
+            flag = ('<span class="ng">too few answers</span>' if it.too_few
+                    else '<span class="flag">flag</span>' if it.flagged else "")
             out.append(f"<tr><td>{escape(it.chapter)}</td><td>{escape(it.question)}</td><td class=num>{it.n}</td>"
                        f"<td class=num>{it.difficulty:.2f}</td><td class=num>{disc}</td><td>{flag}</td></tr>")
         out.append("</table>")
@@ -147,13 +214,18 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
         out.append('<p class="meta">No quiz responses were scored.</p>')
     out.append("<h2>Most common failing messages</h2>")
     if report.failing:
-        out.append("<table><tr><th>count</th><th>exercise</th><th>status</th><th>message</th></tr>")
+        out.append("<table><tr><th>students</th><th>exercise</th><th>status</th><th>message</th></tr>")
         for m in report.failing:
             out.append(f"<tr><td class=num>{m.count}</td><td>{escape(m.exercise)}</td><td>{escape(m.status)}</td>"
                        f"<td>{escape(m.message)}</td></tr>")
         out.append("</table>")
     else:
         out.append('<p class="meta">No failing tests.</p>')
+    if report.problems:
+        out.append("<h2>Problems in counted submissions</h2><table><tr><th>student</th><th>problem</th></tr>")
+        for student, problem in report.problems:
+            out.append(f"<tr><td>{escape(student)}</td><td>{escape(problem)}</td></tr>")
+        out.append("</table>")
     if report.rejected:
         out.append("<h2>Rejected submissions</h2><table><tr><th>student</th><th>reason</th></tr>")
         for student, _source, reason in report.rejected:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from grader.instructor.collect import CollectSummary
-    from grader.instructor.report import ClassReport
+    from grader.instructor.report import Change, ClassReport
 
 
 class CollectProgress:
@@ -45,11 +45,15 @@ class CollectProgress:
 
 
 def render_collect(summary: CollectSummary, out: Console) -> None:
-    line = Text(f"{summary.graded} graded", style="grade.pass")
-    line.append(f" · {summary.skipped} already in the gradebook · ")
-    line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
+    if summary.regrade:
+        line = Text(f"{summary.graded} regraded", style="grade.pass")
+        line.append(f" of {summary.found} (grade report --changes lists what moved)")
+    else:
+        line = Text(f"{summary.graded} graded", style="grade.pass")
+        line.append(f" · {summary.skipped} already in the gradebook · ")
+        line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
-        line.append(f" · {len(summary.failed)} batches failed (run again to retry)", style="grade.error")
+        line.append(f" · {len(summary.failed)} failed to grade (the next run retries them)", style="grade.error")
     line.append(f" · {summary.elapsed:.1f} s", style="grade.dim")
     if summary.submission_chapters:
         line.append(f" · {summary.rate:.1f} submission-chapters/s", style="grade.dim")
@@ -73,11 +77,14 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
                    f"{len(report.rejected)} rejected", style="grade.title"))
     if report.chapters or report.quizzes:
         t = Table(title="Scores (each student's newest graded submission)", title_justify="left")
-        for col in ("", "n", "mean", "median", "full marks", "distribution"):
+        for col in ("", "n", "mean", "median", "full marks", "not graded", "distribution"):
             t.add_column(col, justify="left" if col in ("", "distribution") else "right")
         for ch in [*report.chapters, *report.quizzes]:
-            t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:g}",
-                      str(ch.full_marks), _spark(ch.histogram()))
+            if not ch.scores:
+                t.add_row(ch.chapter, "0", "not graded", "", "", str(ch.not_graded), "")
+                continue
+            t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:.1f}",
+                      str(ch.full_marks), str(ch.not_graded or ""), _spark(ch.histogram()))
         out.print(t)
     hardest = sorted(report.tests, key=lambda s: (s.pass_rate, s.chapter, s.name))[:top_tests]
     if hardest:
@@ -89,21 +96,36 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
             t.add_row(f"{s.exercise}: {s.name}", s.visibility, _pct(s.pass_rate), statuses)
         out.print(t)
     if report.items:
-        t = Table(title="Quiz items (flag: discrimination < 0.15)", title_justify="left")
+        t = Table(title="Quiz items (flag: discrimination < 0.15, from 20 answers up)", title_justify="left")
         for col in ("chapter", "question", "n", "difficulty", "discrimination", ""):
             t.add_column(col)
         for it in report.items:
             disc = "n/a" if it.discrimination is None else f"{it.discrimination:+.2f}"
-            t.add_row(it.chapter, it.question, str(it.n), f"{it.difficulty:.2f}", disc,
-                      Text("flag", style="grade.fail") if it.flagged else "")
+            mark = (Text("too few answers", style="grade.dim") if it.too_few
+                    else Text("flag", style="grade.fail") if it.flagged else "")
+            t.add_row(it.chapter, it.question, str(it.n), f"{it.difficulty:.2f}", disc, mark)
         out.print(t)
     if report.failing:
-        t = Table(title="Most common failing messages", title_justify="left")
-        for col in ("count", "exercise", "status", "message"):
+        t = Table(title="Most common failing messages (students who got each)", title_justify="left")
+        for col in ("students", "exercise", "status", "message"):
             t.add_column(col)
         for m in report.failing:
             t.add_row(str(m.count), m.exercise, m.status, Text(m.message))
         out.print(t)
+    if report.students_table:
+        lowest = sorted(report.students_table, key=lambda r: (r.total, r.student))[:top_tests]
+        t = Table(title=f"Lowest totals ({len(lowest)} of {len(report.students_table)} students; "
+                        "--html has every student)", title_justify="left")
+        t.add_column("student")
+        t.add_column("total", justify="right")
+        t.add_column("tests not passed", justify="right")
+        t.add_column("not graded")
+        for r in lowest:
+            missing = ", ".join(c for c, v in r.chapters.items() if v is None)
+            t.add_row(Text(r.student), f"{r.total:.1f}/{r.max_total:g}", str(len(r.failures)), missing)
+        out.print(t)
+    for student, problem in report.problems:
+        out.print(Text("problem ", style="grade.todo") + Text(f"{student}: {problem}"))
     for student, source, reason in report.rejected:
         out.print(Text("rejected ", style="grade.fail") + Text(f"{student} ({source}): {reason}"))
     if report.isolation:
@@ -116,3 +138,28 @@ def _spark(counts: list[int]) -> str:
     if not top:
         return ""
     return "".join(blocks[round(c / top * 8)] for c in counts)
+
+
+def render_changes(changes: list[Change], out: Console) -> None:
+    """``grade report --changes``: per regrade run, per student and per test, what moved."""
+    if not changes:
+        out.print(Text("No regrade has changed anything (grade collect --regrade --db ... regrades).",
+                       style="grade.dim"))
+        return
+    runs: dict[int, list[Change]] = {}
+    for c in changes:
+        runs.setdefault(c.run_id, []).append(c)
+    for run_id, items in runs.items():
+        drops = sum(c.drop for c in items)
+        out.print(Text(f"Regrade run {run_id} ({items[0].when}): {len(items)} changes, {drops} drops",
+                       style="grade.title"))
+        t = Table(show_edge=False)
+        t.add_column("", no_wrap=True)
+        t.add_column("student", no_wrap=True)
+        t.add_column("what")
+        t.add_column("before → after")
+        for c in items:
+            what = f"{c.chapter} {c.test}" if c.test in ("chapter total", "quiz") else c.test
+            t.add_row(Text("DROP", style="grade.fail") if c.drop else "", Text(c.student), Text(what),
+                      f"{c.before} → {c.after}")
+        out.print(t)

@@ -1,0 +1,8 @@
+"""The security tests share the instructor test helpers in tests/."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -42,7 +42,7 @@ def make_network(seed: int, sizes: tuple[int, int, int, int], scale: float = 1.0
     """Weights W1..W3 and biases b1..b3 for layer sizes (input, hidden1, hidden2, output)."""
     rng = np.random.default_rng(seed)
     net = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
         net[f"W{i}"] = rng.normal(scale=scale, size=(n_in, n_out))
         net[f"b{i}"] = rng.normal(scale=scale, size=n_out)
     return net

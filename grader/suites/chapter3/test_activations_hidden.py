@@ -53,7 +53,9 @@ def test_leaky_relu_uses_the_alpha_it_is_given(student):
 
 @pytest.mark.exercise("chapter3.tanh")
 def test_tanh_on_a_batch_over_a_wide_range(student):
-    x = np.concatenate([random_array(16, (12,), near_zero=-0.5, scale=8.0).clip(-20, 20), [1e-4, -1e-4, 0.0]]).reshape(3, 5)
+    x = np.concatenate([random_array(16, (12,), near_zero=-0.5, scale=8.0).clip(-20, 20), [1e-4, -1e-4, 0.0]]).reshape(
+        3, 5
+    )
     call = call_text("tanh", x, seed=16)
     assert_close(student.load("activations").tanh(fresh(x)), np.tanh(x), call, atol=1e-12)
 

@@ -8,24 +8,23 @@ import pytest
 from grader.checks import assert_close, call_text, fresh, frozen
 from grader.suites.chapter3._reference import forward, make_network
 
-
-BOOK_NETWORK = frozen({
-    "W1": np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
-    "b1": np.array([0.1, 0.2, 0.3]),
-    "W2": np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
-    "b2": np.array([0.1, 0.2]),
-    "W3": np.array([[0.1, 0.3], [0.2, 0.4]]),
-    "b3": np.array([0.1, 0.2]),
-})
+BOOK_NETWORK = frozen(
+    {
+        "W1": np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
+        "b1": np.array([0.1, 0.2, 0.3]),
+        "W2": np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
+        "b2": np.array([0.1, 0.2]),
+        "W3": np.array([[0.1, 0.3], [0.2, 0.4]]),
+        "b3": np.array([0.1, 0.2]),
+    }
+)
 
 
 @pytest.mark.exercise("chapter3.forward")
 def test_forward_on_the_books_network(student):
     x = np.array([1.0, 0.5])
     call = call_text("forward", BOOK_NETWORK, x)
-    assert_close(
-        student.load("network").forward(fresh(BOOK_NETWORK), fresh(x)), forward(BOOK_NETWORK, x), call
-    )
+    assert_close(student.load("network").forward(fresh(BOOK_NETWORK), fresh(x)), forward(BOOK_NETWORK, x), call)
 
 
 @pytest.mark.exercise("chapter3.forward")

@@ -42,9 +42,10 @@ def test_gradient_with_label_targets(student):
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
 def test_gradient_for_a_batch_of_one(student):
-    rng = np.random.default_rng(81)
+    # seed 91: most hidden units are active for this sample, so every parameter has a gradient
+    rng = np.random.default_rng(91)
     x, t = rng.normal(size=(1, 3)), np.eye(2)[[1]]
-    _check_gradient(student, 81, (3, 4, 2), x, t, "batch of one")
+    _check_gradient(student, 91, (3, 4, 2), x, t, "batch of one")
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")

@@ -483,3 +483,45 @@ def test_a_malicious_target_does_not_change_the_next_targets_score(make_target):
     batch = run_batch(spec, [("malicious", malicious), ("honest", honest)])
     assert _scores(batch["honest"]) == _scores(alone)
     assert batch["honest"].score == alone.score == alone.max_score
+
+
+# -- the shared helpers ship, and work without the hidden suites -----------------------------
+
+
+def test_public_suites_import_no_hidden_suite():
+    for path in SUITES_DIR.glob("chapter*/*.py"):
+        if path.stem.endswith("_hidden"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in imported if "hidden" in m], path
+
+
+def test_a_release_ships_the_helpers_and_its_public_suites_run_on_them(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from grader.instructor.release import make_release
+
+    release = tmp_path / "student"
+    make_release(release)
+    answers = tmp_path / "answers"
+    for chapter in CHAPTERS:
+        assert (release / "grader" / "suites" / chapter / "_reference.py").is_file()
+        shutil.copytree(REPO / "solutions" / chapter, answers / chapter)
+    env = dict(os.environ, PYTHONPATH=str(release), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", COLUMNS="200")
+    for chapter in CHAPTERS:
+        res = subprocess.run(
+            [sys.executable, "-m", "grader", "check", chapter, "--path", str(answers)],
+            cwd=release, env=env, capture_output=True, timeout=120,
+        )  # fmt: skip
+        out = res.stdout.decode()
+        assert res.returncode == 0, out + res.stderr.decode()
+        assert "hidden tests run at grading" in out, out
+        public = [line for line in out.splitlines() if "public checks passed" in line]
+        assert public, out
+        done, total = public[0].split("public checks passed")[0].split("·")[-1].strip().split("/")
+        assert done == total and int(total) > 0, out

@@ -30,7 +30,7 @@ def relu(x: np.ndarray) -> np.ndarray:
 
 
 def leaky_relu(x: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    return np.where(x > 0, x, alpha * x)
+    return np.where(x > 0, x, x * alpha)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -62,7 +62,7 @@ def gradient(f, x: np.ndarray) -> np.ndarray:
 
 def descent(f, x: np.ndarray, lr: float, step_num: int) -> np.ndarray:
     point = np.array(x, dtype=np.float64)
-    for _ in range(step_num):
+    for _step in range(step_num):
         point = point - lr * gradient(f, point)
     return point
 

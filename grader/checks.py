@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.boundary.proxy import Proxy, Synced, type_name  # noqa: F401 - Synced is re-exported for suites
+from grader.boundary.proxy import Proxy, type_name
+from grader.boundary.proxy import Synced as Synced  # re-exported for the suites
 
 
 class Feedback(AssertionError):

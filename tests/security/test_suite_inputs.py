@@ -138,8 +138,11 @@ def wrap(namespace):
 WRAP_TAIL = "\n\nimport _poison  # noqa: E402\n\n_poison.wrap(globals())\n"
 
 # Where a test syncs an argument back on purpose, the poisoning is the student's own doing and
-# is seen: numerical_gradient(f, x) must leave x as it found it.
-SEEN_BY_DESIGN = {"chapter4": {"test_numerical_gradient_leaves_x_as_it_found_it"}}
+# is seen: numerical_gradient(f, x) must leave x as it found it, Relu.forward must not edit x.
+SEEN_BY_DESIGN = {
+    "chapter4": {"test_numerical_gradient_leaves_x_as_it_found_it"},
+    "chapter5": {"test_relu_forward_leaves_its_input_as_it_was"},
+}
 
 
 def _scores(report) -> dict[str, float]:
@@ -525,3 +528,19 @@ def test_a_release_ships_the_helpers_and_its_public_suites_run_on_them(tmp_path)
         assert public, out
         done, total = public[0].split("public checks passed")[0].split("·")[-1].strip().split("/")
         assert done == total and int(total) > 0, out
+
+
+@pytest.mark.parametrize(
+    ("chapter", "case", "test_name"),
+    [
+        ("chapter4", "numerical_gradient_does_not_restore_x", "test_numerical_gradient_leaves_x_as_it_found_it"),
+        ("chapter5", "relu_forward_edits_its_input", "test_relu_forward_leaves_its_input_as_it_was"),
+    ],
+)
+def test_an_input_edited_in_place_against_the_contract_is_still_seen(make_target, chapter, case, test_name):
+    """Arguments travel as copies, so these two tests sync the argument back (Synced) to see
+    what the student's code did to it."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "tests" / "wrong" / chapter / case).glob("*.py")}
+    report = run_check(CATALOG.chapter(chapter), make_target(chapter, files))
+    (result,) = [t for t in report.tests if t.name == test_name]
+    assert result.status == "failed" and result.score == 0, result

@@ -484,6 +484,7 @@ def test_a_malicious_target_does_not_change_the_next_targets_score(make_target):
     alone = run_check(spec, honest)
     malicious = _poisoned_target(make_target, "chapter5", MALICIOUS_EXTRA)
     batch = run_batch(spec, [("malicious", malicious), ("honest", honest)])
+    assert batch["malicious"].tests  # it was graded (first), in the same session
     assert _scores(batch["honest"]) == _scores(alone)
     assert batch["honest"].score == alone.score == alone.max_score
 

@@ -172,7 +172,7 @@ def test_a_submission_that_zeroes_its_arguments_gains_and_loses_nothing(make_tar
         assert got[name] == 0
 
 
-def test_the_poisoner_really_poisons(make_target, tmp_path):
+def test_the_poisoner_really_poisons(make_target):
     """The wrapper does what it says: run through the plugin, a Synced argument comes back
     zeroed and an answer written in place comes back (so the comparison above is not vacuous)."""
     spec = CATALOG.chapter("chapter6")

@@ -228,3 +228,33 @@ def central_difference_gradient(f: Any, x: np.ndarray, h: float = 1e-5, batched:
         flat[k] = old
         out[k] = (plus - minus) / (2 * h)
     return grad
+
+
+def fresh(value: Any) -> Any:
+    """A private copy of a test input: arrays copied, dicts/lists/tuples rebuilt around copies.
+
+    Suites hand the student ``fresh(x)`` and keep ``x`` for their expected values, so nothing a
+    student does to what it was given can change what it is compared with."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fresh(v) for v in value)
+    return value
+
+
+def frozen(value: Any) -> Any:
+    """Make a module-level constant read-only (arrays, also inside dicts/lists/tuples) and return
+    it: a shared constant can then never be changed by accident or passed on to be changed."""
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, dict):
+        for v in value.values():
+            frozen(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            frozen(v)
+    return value

@@ -5,52 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text
+from grader.checks import assert_close, call_text, fresh, frozen
+from grader.suites.chapter3._reference import forward, make_network
 
-
-def make_network(seed: int, sizes: tuple[int, int, int, int], scale: float = 1.0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    d, h1, h2, k = sizes
-    return {
-        "W1": rng.normal(scale=scale, size=(d, h1)),
-        "b1": rng.normal(scale=scale, size=h1),
-        "W2": rng.normal(scale=scale, size=(h1, h2)),
-        "b2": rng.normal(scale=scale, size=h2),
-        "W3": rng.normal(scale=scale, size=(h2, k)),
-        "b3": rng.normal(scale=scale, size=k),
+BOOK_NETWORK = frozen(
+    {
+        "W1": np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
+        "b1": np.array([0.1, 0.2, 0.3]),
+        "W2": np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
+        "b2": np.array([0.1, 0.2]),
+        "W3": np.array([[0.1, 0.3], [0.2, 0.4]]),
+        "b3": np.array([0.1, 0.2]),
     }
-
-
-def reference_forward(net: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    def sig(a: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-a))
-
-    z1 = sig(x @ net["W1"] + net["b1"])
-    z2 = sig(z1 @ net["W2"] + net["b2"])
-    return z2 @ net["W3"] + net["b3"]
-
-
-def _copy(net: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: v.copy() for k, v in net.items()}
-
-
-BOOK_NETWORK = {
-    "W1": np.array([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]),
-    "b1": np.array([0.1, 0.2, 0.3]),
-    "W2": np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
-    "b2": np.array([0.1, 0.2]),
-    "W3": np.array([[0.1, 0.3], [0.2, 0.4]]),
-    "b3": np.array([0.1, 0.2]),
-}
+)
 
 
 @pytest.mark.exercise("chapter3.forward")
 def test_forward_on_the_books_network(student):
     x = np.array([1.0, 0.5])
     call = call_text("forward", BOOK_NETWORK, x)
-    assert_close(
-        student.load("network").forward(_copy(BOOK_NETWORK), x.copy()), reference_forward(BOOK_NETWORK, x), call
-    )
+    assert_close(student.load("network").forward(fresh(BOOK_NETWORK), fresh(x)), forward(BOOK_NETWORK, x), call)
 
 
 @pytest.mark.exercise("chapter3.forward")
@@ -58,7 +32,7 @@ def test_forward_with_one_output_and_a_batch_of_one(student):
     net = make_network(25, (3, 4, 2, 1))
     x = np.random.default_rng(26).normal(size=(1, 3))
     call = call_text("forward", net, x, seed=25)
-    assert_close(student.load("network").forward(_copy(net), x.copy()), reference_forward(net, x), call)
+    assert_close(student.load("network").forward(fresh(net), fresh(x)), forward(net, x), call)
 
 
 @pytest.mark.exercise("chapter3.forward")
@@ -66,4 +40,4 @@ def test_forward_with_large_weights_and_negative_outputs(student):
     net = make_network(27, (5, 4, 6, 3), scale=4.0)
     x = np.random.default_rng(28).normal(scale=3.0, size=(8, 5))
     call = call_text("forward", net, x, seed=27)
-    assert_close(student.load("network").forward(_copy(net), x.copy()), reference_forward(net, x), call)
+    assert_close(student.load("network").forward(fresh(net), fresh(x)), forward(net, x), call)

@@ -5,30 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text
-
-H = 1e-4
-
-
-def ref_gradient(f, x: np.ndarray) -> np.ndarray:
-    x = x.copy()
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        tmp = x[idx]
-        x[idx] = tmp + H
-        f1 = f(x)
-        x[idx] = tmp - H
-        f2 = f(x)
-        grad[idx] = (f1 - f2) / (2 * H)
-        x[idx] = tmp
-    return grad
-
-
-def ref_descent(f, x: np.ndarray, lr: float, step_num: int) -> np.ndarray:
-    x = x.copy()
-    for _ in range(step_num):
-        x -= lr * ref_gradient(f, x)
-    return x
+from grader.checks import assert_close, call_text, fresh
+from grader.suites.chapter4._reference import H, descent, gradient
 
 
 def book_f1(x: float) -> float:
@@ -54,7 +32,7 @@ def test_numerical_gradient_of_the_books_function(student):
     for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):
         x = np.array(point)
         call = call_text("numerical_gradient", book_f2, x) + f" with f(x) = x[0]**2 + x[1]**2 at x = {point}"
-        assert_close(mod.numerical_gradient(book_f2, x.copy()), ref_gradient(book_f2, x), call, rtol=1e-7, atol=1e-9)
+        assert_close(mod.numerical_gradient(book_f2, fresh(x)), gradient(book_f2, x), call, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.exercise("chapter4.gradient_descent")
@@ -62,5 +40,5 @@ def test_numerical_gradient_of_the_books_function(student):
 def test_gradient_descent_walks_to_the_minimum(student):
     init = np.array([-3.0, 4.0])
     call = call_text("gradient_descent", book_f2, init, lr=0.1, step_num=20) + " with f(x) = x[0]**2 + x[1]**2"
-    got = student.load("gradients").gradient_descent(book_f2, init.copy(), lr=0.1, step_num=20)
-    assert_close(got, ref_descent(book_f2, init, 0.1, 20), call, rtol=1e-7, atol=1e-10)
+    got = student.load("gradients").gradient_descent(book_f2, fresh(init), lr=0.1, step_num=20)
+    assert_close(got, descent(book_f2, init, 0.1, 20), call, rtol=1e-7, atol=1e-10)

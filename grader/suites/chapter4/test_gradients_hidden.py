@@ -5,30 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, call_text
-
-H = 1e-4
-
-
-def ref_gradient(f, x: np.ndarray) -> np.ndarray:
-    x = x.copy()
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        tmp = x[idx]
-        x[idx] = tmp + H
-        f1 = f(x)
-        x[idx] = tmp - H
-        f2 = f(x)
-        grad[idx] = (f1 - f2) / (2 * H)
-        x[idx] = tmp
-    return grad
-
-
-def ref_descent(f, x: np.ndarray, lr: float, step_num: int) -> np.ndarray:
-    x = x.copy()
-    for _ in range(step_num):
-        x -= lr * ref_gradient(f, x)
-    return x
+from grader.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.suites.chapter4._reference import H, descent, gradient
 
 
 def cubic(x: float) -> float:
@@ -73,9 +51,7 @@ def test_numerical_gradient_uses_h_equal_to_1e4(student):
 
     x = np.array([[0.3, -0.2], [0.05, 0.7]])
     call = call_text("numerical_gradient", f, x) + " with f(x) = sum(sin(40*x))"
-    assert_close(
-        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-7, atol=1e-9
-    )
+    assert_close(student.load("gradients").numerical_gradient(f, fresh(x)), gradient(f, x), call, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
@@ -83,9 +59,7 @@ def test_numerical_gradient_of_a_2d_array(student):
     x = np.random.default_rng(51).normal(size=(2, 3))
     f = coupled(52, x.shape)
     call = call_text("numerical_gradient", f, x, seed=51)
-    assert_close(
-        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
-    )
+    assert_close(student.load("gradients").numerical_gradient(f, fresh(x)), gradient(f, x), call, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
@@ -93,18 +67,17 @@ def test_numerical_gradient_of_a_3d_array(student):
     x = np.random.default_rng(53).normal(size=(2, 2, 3))
     f = coupled(54, x.shape)
     call = call_text("numerical_gradient", f, x, seed=53)
-    assert_close(
-        student.load("gradients").numerical_gradient(f, x.copy()), ref_gradient(f, x), call, rtol=1e-6, atol=1e-8
-    )
+    assert_close(student.load("gradients").numerical_gradient(f, fresh(x)), gradient(f, x), call, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
 def test_numerical_gradient_leaves_x_as_it_found_it(student):
     x = np.random.default_rng(55).normal(size=(3, 2))
     f = coupled(56, x.shape)
-    arg = x.copy()
+    arg = fresh(x)
     call = call_text("numerical_gradient", f, x, seed=55)
-    student.load("gradients").numerical_gradient(f, arg)
+    # Synced: the student's x comes back after the call, so a change it leaves in x is seen here
+    student.load("gradients").numerical_gradient(f, Synced(arg))
     changed = np.abs(arg - x) > 1e-12 * np.maximum(1.0, np.abs(x))
     if arg.shape != x.shape or changed.any():
         where = tuple(int(i) for i in np.argwhere(changed)[0]) if arg.shape == x.shape else "its shape"
@@ -121,8 +94,8 @@ def test_gradient_descent_uses_the_default_lr_and_step_num(student):
 
     init = np.array([2.0])
     call = call_text("gradient_descent", f, init) + " with f(x) = (x[0] - 1)**2 + 3*x[0]"
-    got = student.load("gradients").gradient_descent(f, init.copy())
-    assert_close(got, ref_descent(f, init, 0.01, 100), call, rtol=1e-7, atol=1e-10)
+    got = student.load("gradients").gradient_descent(f, fresh(init))
+    assert_close(got, descent(f, init, 0.01, 100), call, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.exercise("chapter4.gradient_descent")
@@ -130,5 +103,5 @@ def test_gradient_descent_keeps_the_shape_of_a_2d_start(student):
     init = np.random.default_rng(57).normal(size=(2, 2))
     f = coupled(58, init.shape)
     call = call_text("gradient_descent", f, init, lr=0.05, step_num=5, seed=57)
-    got = student.load("gradients").gradient_descent(f, init.copy(), lr=0.05, step_num=5)
-    assert_close(got, ref_descent(f, init, 0.05, 5), call, rtol=1e-6, atol=1e-9)
+    got = student.load("gradients").gradient_descent(f, fresh(init), lr=0.05, step_num=5)
+    assert_close(got, descent(f, init, 0.05, 5), call, rtol=1e-6, atol=1e-9)

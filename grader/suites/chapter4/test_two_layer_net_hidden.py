@@ -6,58 +6,16 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import type_name
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number
-
-KEYS = ("W1", "b1", "W2", "b2")
-H = 1e-4
-
-
-def known_params(seed: int, d: int, h: int, k: int, scale: float = 1.0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        "W1": rng.normal(scale=scale, size=(d, h)),
-        "b1": rng.normal(scale=scale, size=h),
-        "W2": rng.normal(scale=scale, size=(h, k)),
-        "b2": rng.normal(scale=scale, size=k),
-    }
-
-
-def ref_predict(p: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    z1 = 1 / (1 + np.exp(-(x @ p["W1"] + p["b1"])))
-    a2 = z1 @ p["W2"] + p["b2"]
-    e = np.exp(a2 - a2.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def ref_loss(p: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray) -> float:
-    y = ref_predict(p, x)
-    return float(-np.mean(np.log(y[np.arange(len(y)), labels] + 1e-7)))
-
-
-def ref_numerical_gradient(p: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    p = {k: v.copy() for k, v in p.items()}
-    grads = {}
-    for key in KEYS:
-        w, g = p[key], np.zeros_like(p[key])
-        for idx in np.ndindex(w.shape):
-            tmp = w[idx]
-            w[idx] = tmp + H
-            f1 = ref_loss(p, x, labels)
-            w[idx] = tmp - H
-            f2 = ref_loss(p, x, labels)
-            g[idx] = (f1 - f2) / (2 * H)
-            w[idx] = tmp
-        grads[key] = g
-    return grads
-
-
-def new_net(student, seed: int, *args, **kwargs):
-    student.seed(seed)
-    return student.load("two_layer_net").TwoLayerNet(*args, **kwargs)
-
-
-def set_params(net, p: dict[str, np.ndarray]) -> None:
-    net.params = {k: v.copy() for k, v in p.items()}
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number, fresh
+from grader.suites.chapter4._reference import (
+    KEYS,
+    known_params,
+    loss,
+    net_numerical_gradient,
+    new_net,
+    predict,
+    set_params,
+)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -88,20 +46,20 @@ def test_loss_with_one_hot_targets(student):
     net = new_net(student, 72, 4, 3, 4)
     set_params(net, p)
     call = call_text("net.loss", x, t, seed=73) + " after setting net.params"
-    assert_close(net.loss(x.copy(), t.copy()), ref_loss(p, x, labels), call, rtol=3e-5)
+    assert_close(net.loss(fresh(x), fresh(t)), loss(p, x, labels), call, rtol=3e-5)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
 def test_accuracy_with_one_hot_targets(student):
     p = known_params(75, 3, 4, 4, scale=2.0)
     x = np.random.default_rng(76).normal(size=(8, 3))
-    labels = ref_predict(p, x).argmax(axis=1)
+    labels = predict(p, x).argmax(axis=1)
     labels[[0, 5]] = (labels[[0, 5]] + 1) % 4
     t = np.eye(4)[labels]
     net = new_net(student, 75, 3, 4, 4)
     set_params(net, p)
     call = call_text("net.accuracy", x, t, seed=76) + " after setting net.params"
-    assert_close(expect_number(net.accuracy(x.copy(), t.copy()), call), 0.75, call, rtol=1e-12)
+    assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.75, call, rtol=1e-12)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -113,11 +71,11 @@ def test_numerical_gradient_of_every_parameter(student):
     net = new_net(student, 77, 3, 4, 3)
     set_params(net, p)
     call = call_text("net.numerical_gradient", x, labels, seed=78) + " after setting net.params"
-    grads = net.numerical_gradient(x.copy(), labels.copy())
+    grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or sorted(grads) != sorted(KEYS):
         keys = sorted(map(str, grads)) if isinstance(grads, dict) else type_name(grads)
         raise Feedback(f"{call} returned {keys}; expected a dict with the keys {sorted(KEYS)}.")
-    expected = ref_numerical_gradient(p, x, labels)
+    expected = net_numerical_gradient(p, x, labels)
     for key in KEYS:
         # loose enough for a loss without the 1e-7 (err/tol 0.04), tight enough for forward differences (13)
         assert_close(grads[key], expected[key], f"{call}, grads[{key!r}]", rtol=3e-5, atol=1e-8)
@@ -132,10 +90,10 @@ def test_numerical_gradient_agrees_with_the_analytic_gradient_of_the_output_bias
     net = new_net(student, 80, 2, 3, 4)
     set_params(net, p)
     call = call_text("net.numerical_gradient", x, labels, seed=81) + " after setting net.params"
-    grads = net.numerical_gradient(x.copy(), labels.copy())
+    grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or "b2" not in grads:
         raise Feedback(f"{call} did not return a dict with the key 'b2'.")
-    analytic = (ref_predict(p, x) - np.eye(4)[labels]).mean(axis=0)
+    analytic = (predict(p, x) - np.eye(4)[labels]).mean(axis=0)
     assert_gradient(grads["b2"], analytic, f"{call}, grads['b2']")
 
 
@@ -147,7 +105,7 @@ def test_numerical_gradient_leaves_the_params_unchanged(student):
     net = new_net(student, 83, 3, 2, 2)
     set_params(net, p)
     call = call_text("net.numerical_gradient", x, labels, seed=84) + " after setting net.params"
-    net.numerical_gradient(x.copy(), labels.copy())
+    net.numerical_gradient(fresh(x), fresh(labels))
     after = net.params
     for key in KEYS:
         got = after.get(key) if isinstance(after, dict) else None

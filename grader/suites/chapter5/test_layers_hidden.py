@@ -6,24 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text
+from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
 from grader.gradcheck import backward_target, numerical_gradient
-
-
-def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    x = rng.uniform(0.2, 2.0, size=shape)
-    return x * rng.choice([-1.0, 1.0], size=shape)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
-def _softmax_loss(x: np.ndarray, t: np.ndarray) -> float:
-    x = x - x.max(axis=1, keepdims=True)
-    y = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
-    labels = t.argmax(axis=1) if t.ndim == 2 else t
-    return float(-np.sum(np.log(y[np.arange(len(y)), labels] + 1e-7)) / len(y))
+from grader.suites.chapter5._reference import affine, away_from_zero, relu, sigmoid, softmax_loss
 
 
 @pytest.mark.exercise("chapter5.MulLayer")
@@ -51,24 +36,32 @@ def test_add_layer_with_scalars(student):
 @pytest.mark.exercise("chapter5.Relu")
 def test_relu_on_3d_input(student):
     rng = np.random.default_rng(60)
-    x, dout = _away_from_zero(rng, (2, 2, 3)), rng.normal(size=(2, 2, 3))
+    x, dout = away_from_zero(rng, (2, 2, 3)), rng.normal(size=(2, 2, 3))
     layer = student.load("layers").Relu()
-    assert_close(layer.forward(x.copy().copy()), np.maximum(0, x), call_text("Relu().forward", x, seed=60))
-    numeric = numerical_gradient(backward_target(lambda v: np.maximum(0, v), dout), x)
-    assert_gradient(layer.backward(dout.copy()), numeric, call_text("Relu.backward", dout, seed=60))
+    arg = fresh(x)
+    call = call_text("Relu().forward", x, seed=60)
+    # Synced: the student's x comes back after the call, so an edit made to it in place is seen
+    assert_close(layer.forward(Synced(arg)), relu(x), call)
+    if not np.array_equal(arg, x):
+        raise Feedback(
+            f"{call} changed x itself: the caller's array lost its negative values. "
+            "Set the masked entries to 0 in a copy (out = x.copy()) and return that."
+        )
+    numeric = numerical_gradient(backward_target(relu, dout), x)
+    assert_gradient(layer.backward(fresh(dout)), numeric, call_text("Relu.backward", dout, seed=60))
 
 
 @pytest.mark.exercise("chapter5.Relu")
 def test_relu_backward_uses_the_latest_forward(student):
     rng = np.random.default_rng(61)
-    first, second = _away_from_zero(rng, (3, 3)), _away_from_zero(rng, (3, 3))
+    first, second = away_from_zero(rng, (3, 3)), away_from_zero(rng, (3, 3))
     dout = rng.normal(size=(3, 3))
     layer = student.load("layers").Relu()
-    layer.forward(first.copy())
-    assert_close(layer.forward(second.copy()), np.maximum(0, second), call_text("Relu.forward", second, seed=61))
-    numeric = numerical_gradient(backward_target(lambda v: np.maximum(0, v), dout), second)
+    layer.forward(fresh(first))
+    assert_close(layer.forward(fresh(second)), relu(second), call_text("Relu.forward", second, seed=61))
+    numeric = numerical_gradient(backward_target(relu, dout), second)
     call = call_text("Relu.backward", dout, seed=61) + " after two forward calls"
-    assert_gradient(layer.backward(dout.copy()), numeric, call)
+    assert_gradient(layer.backward(fresh(dout)), numeric, call)
 
 
 @pytest.mark.exercise("chapter5.Sigmoid")
@@ -76,11 +69,11 @@ def test_sigmoid_on_1d_and_large_inputs(student):
     x = np.array([-30.0, -5.0, -0.5, 0.0, 0.5, 5.0, 30.0])
     dout = np.linspace(-1.0, 1.0, x.size)
     layer = student.load("layers").Sigmoid()
-    assert_close(layer.forward(x.copy().copy()), _sigmoid(x), call_text("Sigmoid().forward", x))
+    assert_close(layer.forward(fresh(x)), sigmoid(x), call_text("Sigmoid().forward", x))
     # exact derivative y(1-y): the numerical one is too noisy where sigmoid saturates
-    y = _sigmoid(x)
+    y = sigmoid(x)
     assert_close(
-        layer.backward(dout.copy()), dout * y * (1 - y), call_text("Sigmoid.backward", dout), rtol=1e-6, atol=1e-12
+        layer.backward(fresh(dout)), dout * y * (1 - y), call_text("Sigmoid.backward", dout), rtol=1e-6, atol=1e-12
     )
 
 
@@ -90,13 +83,13 @@ def test_affine_flattens_nd_input_and_restores_dx_shape(student):
     rng = np.random.default_rng(62)
     x = rng.normal(size=(2, 3, 2, 2))
     W, b, dout = rng.normal(size=(12, 5)), rng.normal(size=5), rng.normal(size=(2, 5))
-    layer = student.load("layers").Affine(W, b)
-    flat = x.reshape(2, -1)
-    assert_close(layer.forward(x.copy()), flat @ W + b, call_text("Affine(W, b).forward", x, seed=62))
+    expected = affine(x, W, b)
+    layer = student.load("layers").Affine(fresh(W), fresh(b))
+    assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=62))
     call = call_text("Affine.backward", dout, seed=62) + " for a 4-D input"
-    numeric_x = numerical_gradient(backward_target(lambda v: v.reshape(2, -1) @ W + b, dout), x)
-    assert_gradient(layer.backward(dout.copy()), numeric_x, call)
-    numeric_W = numerical_gradient(backward_target(lambda w: flat @ w + b, dout), W)
+    numeric_x = numerical_gradient(backward_target(lambda v: affine(v, W, b), dout), x)
+    assert_gradient(layer.backward(fresh(dout)), numeric_x, call)
+    numeric_W = numerical_gradient(backward_target(lambda w: affine(x, w, b), dout), W)
     assert_gradient(layer.dW, numeric_W, call + ", then layer.dW")
 
 
@@ -104,10 +97,11 @@ def test_affine_flattens_nd_input_and_restores_dx_shape(student):
 def test_affine_batch_of_one(student):
     rng = np.random.default_rng(63)
     W, b, x, dout = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(1, 3)), rng.normal(size=(1, 4))
-    layer = student.load("layers").Affine(W, b)
-    assert_close(layer.forward(x.copy()), x @ W + b, call_text("Affine(W, b).forward", x, seed=63))
+    expected = affine(x, W, b)
+    layer = student.load("layers").Affine(fresh(W), fresh(b))
+    assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=63))
     call = call_text("Affine.backward", dout, seed=63)
-    assert_gradient(layer.backward(dout.copy()), dout @ W.T, call)
+    assert_gradient(layer.backward(fresh(dout)), dout @ W.T, call)
     assert_gradient(layer.dW, x.T @ dout, call + ", then layer.dW")
     assert_gradient(layer.db, dout[0], call + ", then layer.db")
 
@@ -116,10 +110,11 @@ def test_affine_batch_of_one(student):
 def test_affine_db_sums_over_a_larger_batch(student):
     rng = np.random.default_rng(64)
     W, b, x, dout = rng.normal(size=(2, 3)), rng.normal(size=3), rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
-    layer = student.load("layers").Affine(W, b)
-    layer.forward(x.copy())
+    expected = affine(x, W, b)
+    layer = student.load("layers").Affine(fresh(W), fresh(b))
+    assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=64))
     call = call_text("Affine.backward", dout, seed=64)
-    layer.backward(dout.copy())
+    layer.backward(fresh(dout))
     assert_gradient(layer.db, dout.sum(axis=0), call + ", then layer.db")
 
 
@@ -130,9 +125,9 @@ def test_softmax_with_loss_label_targets(student):
     x, t = rng.normal(size=(5, 4)), rng.integers(0, 4, size=5)
     layer = student.load("layers").SoftmaxWithLoss()
     assert_close(
-        layer.forward(x.copy(), t.copy()), _softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t, seed=65)
+        layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t, seed=65)
     )
-    numeric = numerical_gradient(lambda v: _softmax_loss(v, t), x)
+    numeric = numerical_gradient(lambda v: softmax_loss(v, t), x)
     assert_gradient(layer.backward(), numeric, "SoftmaxWithLoss.backward() after forward(x, t) with label t")
 
 
@@ -141,8 +136,8 @@ def test_softmax_with_loss_large_logits_and_batch_of_one(student):
     x = np.array([[1000.0, 998.0, -1000.0]])
     t = np.array([[0.0, 1.0, 0.0]])
     layer = student.load("layers").SoftmaxWithLoss()
-    assert_close(layer.forward(x.copy(), t.copy()), _softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t))
-    numeric = numerical_gradient(lambda v: _softmax_loss(v, t), x)
+    assert_close(layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t))
+    numeric = numerical_gradient(lambda v: softmax_loss(v, t), x)
     assert_gradient(layer.backward(1), numeric, "SoftmaxWithLoss.backward(1) for a batch of one with large logits")
 
 
@@ -153,4 +148,4 @@ def test_softmax_with_loss_confident_mistake_is_capped(student):
     t = np.array([0, 0])
     layer = student.load("layers").SoftmaxWithLoss()
     call = call_text("SoftmaxWithLoss().forward", x, t) + " where one row is confidently wrong"
-    assert_close(layer.forward(x.copy(), t.copy()), _softmax_loss(x, t), call)
+    assert_close(layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call)

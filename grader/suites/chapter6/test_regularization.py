@@ -6,16 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
 from grader.gradcheck import backward_target, numerical_gradient
-
-EPS = 1e-6
-
-
-def _bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    mu = x.mean(axis=0)
-    var = ((x - mu) ** 2).mean(axis=0)
-    return gamma * (x - mu) / np.sqrt(var + EPS) + beta
+from grader.suites.chapter6._reference import bn_test, bn_train
 
 
 @pytest.mark.exercise("chapter6.xavier_std")
@@ -44,7 +37,7 @@ def test_weight_decay_loss_penalises_the_weights(student):
     }
     expected = 0.5 * 0.1 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
     call = call_text("weight_decay_loss", params, 0.1, seed=80)
-    assert_close(student.load("regularization").weight_decay_loss(params, 0.1), expected, call)
+    assert_close(student.load("regularization").weight_decay_loss(fresh(params), 0.1), expected, call)
 
 
 def _check_train_mask(out: object, x: np.ndarray, ratio: float, call: str) -> np.ndarray:
@@ -72,9 +65,9 @@ def test_dropout_training_mask_and_backward(student):
     dout = rng.uniform(0.5, 1.5, size=(40, 50))
     student.seed(81)
     layer = student.load("regularization").Dropout(0.3)
-    kept = _check_train_mask(layer.forward(x.copy(), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))
+    kept = _check_train_mask(layer.forward(fresh(x), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))
     call = call_text("Dropout.backward", dout, seed=81) + " after forward(x, True)"
-    dx = expect_array(layer.backward(dout.copy()), call, shape=x.shape)
+    dx = expect_array(layer.backward(fresh(dout)), call, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
         raise Feedback(
             f"{call}: the gradient must flow exactly through the units forward kept, and be 0 for the dropped ones."
@@ -87,7 +80,7 @@ def test_dropout_scales_at_test_time(student):
     x = rng.normal(size=(4, 5))
     student.seed(82)
     layer = student.load("regularization").Dropout(0.3)
-    assert_close(layer.forward(x.copy(), False), x * 0.7, call_text("Dropout(0.3).forward", x, False, seed=82))
+    assert_close(layer.forward(fresh(x), False), x * 0.7, call_text("Dropout(0.3).forward", x, False, seed=82))
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")
@@ -96,10 +89,10 @@ def test_batchnorm_forward_training(student):
     rng = np.random.default_rng(83)
     x = rng.normal(loc=3.0, scale=2.0, size=(5, 4))
     gamma, beta = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4)
-    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta))
     assert_close(
-        layer.forward(x.copy(), True),
-        _bn_train(x, gamma, beta),
+        layer.forward(fresh(x), True),
+        bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=83),
     )
 
@@ -110,18 +103,18 @@ def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
     rng = np.random.default_rng(84)
     x = rng.normal(loc=1.0, scale=2.0, size=(5, 4))
     gamma, beta, dout = rng.uniform(0.5, 1.5, size=4), rng.normal(size=4), rng.normal(size=(5, 4))
-    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta))
     assert_close(
-        layer.forward(x.copy(), True),
-        _bn_train(x, gamma, beta),
+        layer.forward(fresh(x), True),
+        bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84),
     )
     call = call_text("BatchNormalization.backward", dout, seed=84) + " after a training forward"
-    numeric = numerical_gradient(backward_target(lambda v: _bn_train(v, gamma, beta), dout), x)
-    assert_gradient(layer.backward(dout.copy()), numeric, call)
-    numeric_gamma = numerical_gradient(backward_target(lambda g: _bn_train(x, g, beta), dout), gamma)
+    numeric = numerical_gradient(backward_target(lambda v: bn_train(v, gamma, beta), dout), x)
+    assert_gradient(layer.backward(fresh(dout)), numeric, call)
+    numeric_gamma = numerical_gradient(backward_target(lambda g: bn_train(x, g, beta), dout), gamma)
     assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")
-    numeric_beta = numerical_gradient(backward_target(lambda b: _bn_train(x, gamma, b), dout), beta)
+    numeric_beta = numerical_gradient(backward_target(lambda b: bn_train(x, gamma, b), dout), beta)
     assert_gradient(layer.dbeta, numeric_beta, call + ", then layer.dbeta")
 
 
@@ -130,14 +123,14 @@ def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
 def test_batchnorm_test_mode_uses_running_averages(student):
     rng = np.random.default_rng(85)
     gamma, beta = rng.uniform(0.5, 1.5, size=3), rng.normal(size=3)
-    layer = student.load("regularization").BatchNormalization(gamma, beta, momentum=0.9)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta), momentum=0.9)
     mean, var = np.zeros(3), np.zeros(3)  # the book starts both at zero
     for _ in range(3):
         batch = rng.normal(loc=2.0, scale=3.0, size=(6, 3))
-        layer.forward(batch.copy(), True)
+        layer.forward(fresh(batch), True)
         mean = 0.9 * mean + 0.1 * batch.mean(axis=0)
         var = 0.9 * var + 0.1 * batch.var(axis=0)
     x = rng.normal(size=(4, 3))
-    expected = gamma * (x - mean) / np.sqrt(var + EPS) + beta
+    expected = bn_test(x, gamma, beta, mean, var)
     call = call_text("BatchNormalization(gamma, beta, momentum=0.9).forward", x, False, seed=85)
-    assert_close(layer.forward(x.copy(), False), expected, call + " after 3 training batches")
+    assert_close(layer.forward(fresh(x), False), expected, call + " after 3 training batches")

@@ -6,16 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array
+from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
 from grader.gradcheck import backward_target, numerical_gradient
-
-EPS = 1e-6
-
-
-def _bn_train(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    mu = x.mean(axis=0)
-    var = ((x - mu) ** 2).mean(axis=0)
-    return gamma * (x - mu) / np.sqrt(var + EPS) + beta
+from grader.suites.chapter6._reference import bn_test, bn_train
 
 
 @pytest.mark.exercise("chapter6.xavier_std")
@@ -40,8 +33,8 @@ def test_weight_decay_loss_three_layers_and_zero_lambda(student):
     params.update({f"b{i}": rng.normal(size=3) for i in (1, 2, 3)})
     fn = student.load("regularization").weight_decay_loss
     expected = 0.5 * 0.01 * sum(np.sum(params[f"W{i}"] ** 2) for i in (1, 2, 3))
-    assert_close(fn(params, 0.01), expected, call_text("weight_decay_loss", params, 0.01, seed=90))
-    assert_close(fn(params, 0.0), 0.0, call_text("weight_decay_loss", params, 0.0, seed=90))
+    assert_close(fn(fresh(params), 0.01), expected, call_text("weight_decay_loss", params, 0.01, seed=90))
+    assert_close(fn(fresh(params), 0.0), 0.0, call_text("weight_decay_loss", params, 0.0, seed=90))
 
 
 @pytest.mark.exercise("chapter6.Dropout")
@@ -51,13 +44,13 @@ def test_dropout_defaults(student):
     student.seed(91)
     layer = student.load("regularization").Dropout()
     call = call_text("Dropout().forward", x, seed=91)
-    out = expect_array(layer.forward(x.copy()), call, shape=x.shape)
+    out = expect_array(layer.forward(fresh(x)), call, shape=x.shape)
     share = float((out == 0).mean())
     if abs(share - 0.5) > 0.06:
         raise Feedback(
             f"{call}: {share:.1%} of the units were dropped; by default (dropout_ratio=0.5, train_flg=True) expect about half."
         )
-    assert_close(layer.forward(x.copy(), False), x * 0.5, call_text("Dropout().forward", x, False, seed=91))
+    assert_close(layer.forward(fresh(x), False), x * 0.5, call_text("Dropout().forward", x, False, seed=91))
 
 
 @pytest.mark.exercise("chapter6.Dropout")
@@ -68,13 +61,13 @@ def test_dropout_draws_a_new_mask_each_forward(student):
     student.seed(92)
     layer = student.load("regularization").Dropout(0.4)
     call = call_text("Dropout(0.4).forward", x, True, seed=92)
-    first = expect_array(layer.forward(x.copy(), True), call, shape=x.shape)
-    second = expect_array(layer.forward(x.copy(), True), call + " (second call)", shape=x.shape)
+    first = expect_array(layer.forward(fresh(x), True), call, shape=x.shape)
+    second = expect_array(layer.forward(fresh(x), True), call + " (second call)", shape=x.shape)
     if np.array_equal(first == 0, second == 0):
         raise Feedback(f"{call} dropped the same units twice; draw a new random mask on every training forward.")
     kept = second != 0
     bcall = call_text("Dropout.backward", dout, seed=92) + " after two forward calls"
-    dx = expect_array(layer.backward(dout.copy()), bcall, shape=x.shape)
+    dx = expect_array(layer.backward(fresh(dout)), bcall, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
         raise Feedback(f"{bcall}: backward must use the mask of the latest forward call.")
 
@@ -83,32 +76,32 @@ def test_dropout_draws_a_new_mask_each_forward(student):
 def test_batchnorm_momentum_argument(student):
     rng = np.random.default_rng(93)
     gamma, beta = np.ones(2), np.zeros(2)
-    layer = student.load("regularization").BatchNormalization(gamma, beta, momentum=0.5)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta), momentum=0.5)
     mean, var = np.zeros(2), np.zeros(2)
     for _ in range(4):
         batch = rng.normal(loc=-1.0, scale=0.5, size=(8, 2))
-        layer.forward(batch.copy(), True)
+        layer.forward(fresh(batch), True)
         mean = 0.5 * mean + 0.5 * batch.mean(axis=0)
         var = 0.5 * var + 0.5 * batch.var(axis=0)
     x = rng.normal(size=(3, 2))
     call = call_text("BatchNormalization(gamma, beta, momentum=0.5).forward", x, False, seed=93)
-    assert_close(layer.forward(x.copy(), False), (x - mean) / np.sqrt(var + EPS), call + " after 4 training batches")
+    assert_close(layer.forward(fresh(x), False), bn_test(x, gamma, beta, mean, var), call + " after 4 training batches")
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")
 def test_batchnorm_test_mode_does_not_change_the_averages(student):
     rng = np.random.default_rng(94)
     gamma, beta = rng.uniform(0.5, 1.5, size=3), rng.normal(size=3)
-    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta))
     batch = rng.normal(loc=1.0, size=(5, 3))
     call = call_text("BatchNormalization(gamma, beta).forward", batch, seed=94) + " (train_flg left at its default)"
-    assert_close(layer.forward(batch.copy()), _bn_train(batch, gamma, beta), call)
+    assert_close(layer.forward(fresh(batch)), bn_train(batch, gamma, beta), call)
     mean, var = 0.1 * batch.mean(axis=0), 0.1 * batch.var(axis=0)
     for i in range(2):
         x = rng.normal(loc=5.0, size=(4, 3))
-        expected = gamma * (x - mean) / np.sqrt(var + EPS) + beta
+        expected = bn_test(x, gamma, beta, mean, var)
         call = call_text("BatchNormalization(gamma, beta).forward", x, False, seed=94) + f", test call {i + 1} of 2"
-        assert_close(layer.forward(x.copy(), False), expected, call)
+        assert_close(layer.forward(fresh(x), False), expected, call)
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")
@@ -117,14 +110,14 @@ def test_batchnorm_backward_other_batch_size(student):
     rng = np.random.default_rng(95)
     x = rng.normal(size=(3, 6))
     gamma, beta, dout = rng.uniform(0.5, 1.5, size=6), rng.normal(size=6), rng.normal(size=(3, 6))
-    layer = student.load("regularization").BatchNormalization(gamma, beta)
+    layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta))
     assert_close(
-        layer.forward(x.copy(), True),
-        _bn_train(x, gamma, beta),
+        layer.forward(fresh(x), True),
+        bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=95),
     )
     call = call_text("BatchNormalization.backward", dout, seed=95) + " after a training forward"
-    numeric = numerical_gradient(backward_target(lambda v: _bn_train(v, gamma, beta), dout), x)
-    assert_gradient(layer.backward(dout.copy()), numeric, call)
-    numeric_gamma = numerical_gradient(backward_target(lambda g: _bn_train(x, g, beta), dout), gamma)
+    numeric = numerical_gradient(backward_target(lambda v: bn_train(v, gamma, beta), dout), x)
+    assert_gradient(layer.backward(fresh(dout)), numeric, call)
+    numeric_gamma = numerical_gradient(backward_target(lambda g: bn_train(x, g, beta), dout), gamma)
     assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")

@@ -1,9 +1,10 @@
 """Public checks for chapter 7: output sizes, im2col/col2im on small worked examples,
 and the Convolution / Pooling layers (forward on worked examples, backward by gradient check).
 
-Backward passes are compared with a numerical gradient of your own forward, computed here on
-the grader's side: perturbed copies of x are stacked into one batch (and perturbed filters into
-one wide layer), so a whole gradient check costs one or two calls.
+Every gradient check first checks the layer's forward against the reference formula, then
+compares backward with a numerical gradient of that reference, computed here on the grader's
+side: perturbed copies of x are stacked into one batch (and perturbed filters into one wide
+layer), so a whole gradient check costs a handful of numpy operations.
 """
 
 from __future__ import annotations
@@ -11,53 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import (
-    Feedback,
-    assert_close,
-    assert_gradient,
-    call_text,
-    central_difference_gradient,
-    expect_array,
-)
-
-
-def _expect_size(value, expected, call):
-    if value is None:
-        raise Feedback(f"{call} returned None. Did you forget a `return` statement?")
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise Feedback(
-            f"{call} returned a {type(value).__name__} ({value!r}); return an int (use // for the division)."
-        )
-    if int(value) != expected:
-        raise Feedback(f"{call} returned {int(value)}, which is not the right output size for these arguments.")
-
-
-def numeric_dx(forward, x: np.ndarray, dout: np.ndarray, h: float) -> np.ndarray:
-    """d sum(forward(x) * dout) / dx by central differences; every perturbed x in one batch."""
-
-    def losses(batch: np.ndarray) -> np.ndarray:  # batch: (2P, N, C, H, W)
-        k = batch.shape[0]
-        out = forward(batch.reshape((-1, *x.shape[1:])))
-        out = expect_array(out, "forward on a batch of perturbed inputs", shape=(k * dout.shape[0], *dout.shape[1:]))
-        return (out.reshape((k, *dout.shape)) * dout).reshape(k, -1).sum(axis=1)
-
-    return central_difference_gradient(losses, x, h, batched=True)
-
-
-def numeric_dW_db(forward_with, W: np.ndarray, b: np.ndarray, dout: np.ndarray, h: float = 1e-5):
-    """Numerical dW and db: every perturbed (W, b) becomes a group of filters of one wide layer;
-    ``forward_with(W_wide, b_wide)`` returns that layer's output for the fixed input."""
-    N, FN = dout.shape[:2]
-
-    def losses(batch: np.ndarray) -> np.ndarray:  # batch: (2Q, W.size + b.size)
-        k = batch.shape[0]
-        out = forward_with(batch[:, : W.size].reshape((-1, *W.shape[1:])), batch[:, W.size :].reshape(-1))
-        out = expect_array(out, "forward of a layer with perturbed filters", shape=(N, k * FN, *dout.shape[2:]))
-        return np.einsum("nkfij,nfij->k", out.reshape((N, k, FN, *dout.shape[2:])), dout)
-
-    grad = central_difference_gradient(losses, np.concatenate([W.ravel(), b.ravel()]), h, batched=True)
-    return grad[: W.size].reshape(W.shape), grad[W.size :].reshape(b.shape)
-
+from grader.checks import assert_close, assert_gradient, call_text, fresh, frozen
+from grader.suites.chapter7._reference import conv as ref_conv
+from grader.suites.chapter7._reference import conv_case, expect_size, numeric_dW_db, numeric_dx
+from grader.suites.chapter7._reference import pool as ref_pool
 
 # -- conv_output_size ---------------------------------------------------------------------
 
@@ -65,10 +23,10 @@ def numeric_dW_db(forward_with, W: np.ndarray, b: np.ndarray, dout: np.ndarray, 
 @pytest.mark.exercise("chapter7.conv_output_size")
 def test_conv_output_size_follows_the_formula(student):
     conv = student.load("conv")
-    _expect_size(conv.conv_output_size(5, 3), 3, call_text("conv_output_size", 5, 3))
+    expect_size(conv.conv_output_size(5, 3), 3, call_text("conv_output_size", 5, 3))
     for args, expected in [((4, 3, 1, 1), 4), ((7, 3, 2, 0), 3), ((6, 2, 2, 1), 4), ((28, 5, 1, 2), 28)]:
         call = call_text("conv_output_size", *args)
-        _expect_size(conv.conv_output_size(*args), expected, call)
+        expect_size(conv.conv_output_size(*args), expected, call)
 
 
 # -- im2col / col2im ----------------------------------------------------------------------
@@ -78,7 +36,7 @@ def test_conv_output_size_follows_the_formula(student):
 def test_im2col_single_channel_windows_become_rows(student):
     x = np.arange(9.0).reshape(1, 1, 3, 3)
     expected = np.array([[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]], dtype=float)
-    assert_close(student.load("conv").im2col(x, 2, 2), expected, call_text("im2col", x, 2, 2))
+    assert_close(student.load("conv").im2col(fresh(x), 2, 2), expected, call_text("im2col", x, 2, 2))
 
 
 @pytest.mark.exercise("chapter7.im2col")
@@ -95,7 +53,7 @@ def test_im2col_orders_columns_channel_first_with_stride_and_pad(student):
         dtype=float,
     )
     call = call_text("im2col", x, 2, 2, stride=2, pad=1)
-    assert_close(student.load("conv").im2col(x, 2, 2, stride=2, pad=1), expected, call)
+    assert_close(student.load("conv").im2col(fresh(x), 2, 2, stride=2, pad=1), expected, call)
 
 
 @pytest.mark.exercise("chapter7.col2im")
@@ -103,89 +61,82 @@ def test_col2im_adds_overlapping_windows(student):
     col = np.ones((4, 4))
     expected = np.array([[[[1, 2, 1], [2, 4, 2], [1, 2, 1]]]], dtype=float)
     call = call_text("col2im", col, (1, 1, 3, 3), 2, 2)
-    assert_close(student.load("conv").col2im(col, (1, 1, 3, 3), 2, 2), expected, call)
+    assert_close(student.load("conv").col2im(fresh(col), (1, 1, 3, 3), 2, 2), expected, call)
 
 
 # -- Convolution --------------------------------------------------------------------------
 
 # 1 image, 2 channels, 3x3; 2 filters of 2x2. Output worked out by hand: filter 0 is
 # x0[i, j] - x1[i+1, j+1] + 1, filter 1 is x0[i, j+1] + x1[i+1, j] - 1.
-CONV_X = np.array(
-    [[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], [[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 4.0, 0.0]]]]
+CONV_X = frozen(
+    np.array(
+        [[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], [[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 4.0, 0.0]]]]
+    )
 )
-CONV_W = np.array(
-    [
-        [[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, -1.0]]],
-        [[[0.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]],
-    ]
+CONV_W = frozen(
+    np.array(
+        [
+            [[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, -1.0]]],
+            [[[0.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]],
+        ]
+    )
 )
-CONV_B = np.array([1.0, -1.0])
-CONV_OUT = np.array([[[[2.0, 0.0], [1.0, 6.0]], [[3.0, 2.0], [4.0, 9.0]]]])
+CONV_B = frozen(np.array([1.0, -1.0]))
+CONV_OUT = frozen(np.array([[[[2.0, 0.0], [1.0, 6.0]], [[3.0, 2.0], [4.0, 9.0]]]]))
 
 
 @pytest.mark.exercise("chapter7.Convolution")
 def test_convolution_forward_worked_example(student):
-    layer = student.load("conv").Convolution(CONV_W, CONV_B)
+    layer = student.load("conv").Convolution(fresh(CONV_W), fresh(CONV_B))
     call = call_text("Convolution(W, b).forward", CONV_X)
-    assert_close(layer.forward(CONV_X), CONV_OUT, call)
-
-
-def _conv_setup(seed, N, C, H, W, FN, FH, FW, stride, pad):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, C, H, W))
-    Wt = rng.standard_normal((FN, C, FH, FW))
-    b = rng.standard_normal(FN)
-    OH = (H + 2 * pad - FH) // stride + 1
-    OW = (W + 2 * pad - FW) // stride + 1
-    dout = rng.standard_normal((N, FN, OH, OW))
-    return x, Wt, b, dout
+    assert_close(layer.forward(fresh(CONV_X)), CONV_OUT, call)
 
 
 @pytest.mark.exercise("chapter7.Convolution")
 @pytest.mark.points(2)
 def test_convolution_backward_matches_numerical_gradient(student):
-    conv = student.load("conv")
-    x, W, b, dout = _conv_setup(7, 2, 2, 4, 4, 3, 2, 2, 1, 0)
-    layer = conv.Convolution(W, b)
-    layer.forward(x)
+    x, W, b, dout = conv_case(7, (2, 2, 4, 4), (3, 2, 2, 2), 1, 0)
+    expected = ref_conv(x, W, b)
     name = "Convolution(<float64 (3, 2, 2, 2)>, <float64 (3,)>)"
-    dx = layer.backward(dout.copy())
-    dW, db = layer.dW, layer.db
-    fresh = conv.Convolution(W, b)
+    layer = student.load("conv").Convolution(fresh(W), fresh(b))
+    assert_close(layer.forward(fresh(x)), expected, call_text(name + ".forward", x, seed=7))
     call = call_text(name + ".backward", dout, seed=7)
-    assert_gradient(dx, numeric_dx(fresh.forward, x, dout, 1e-5), call)
-    num_dW, num_db = numeric_dW_db(lambda Ww, bw: conv.Convolution(Ww, bw).forward(x), W, b, dout)
-    assert_gradient(dW, num_dW, "layer.dW after " + call)
-    assert_gradient(db, num_db, "layer.db after " + call)
+    dx = layer.backward(fresh(dout))
+    assert_gradient(dx, numeric_dx(lambda v: ref_conv(v, W, b), x, dout), call)
+    num_dW, num_db = numeric_dW_db(lambda Ww, bw: ref_conv(x, Ww, bw), W, b, dout)
+    assert_gradient(layer.dW, num_dW, "layer.dW after " + call)
+    assert_gradient(layer.db, num_db, "layer.db after " + call)
 
 
 # -- Pooling ------------------------------------------------------------------------------
 
-POOL_X = np.array(
-    [
+POOL_X = frozen(
+    np.array(
         [
-            [[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0], [9.0, 0.0, 2.0, 3.0]],
-            [[-1.0, -2.0, 0.5, 0.25], [-3.0, -0.5, 1.0, 2.0], [6.0, 7.0, 8.0, 1.0], [5.0, 4.0, 3.0, 2.0]],
+            [
+                [[1.0, 2.0, 5.0, 0.0], [3.0, 4.0, 1.0, 1.0], [0.0, 0.0, 2.0, 2.0], [9.0, 0.0, 2.0, 3.0]],
+                [[-1.0, -2.0, 0.5, 0.25], [-3.0, -0.5, 1.0, 2.0], [6.0, 7.0, 8.0, 1.0], [5.0, 4.0, 3.0, 2.0]],
+            ]
         ]
-    ]
+    )
 )
-POOL_OUT = np.array([[[[4.0, 5.0], [9.0, 3.0]], [[-0.5, 2.0], [7.0, 8.0]]]])
+POOL_OUT = frozen(np.array([[[[4.0, 5.0], [9.0, 3.0]], [[-0.5, 2.0], [7.0, 8.0]]]]))
 
 
 @pytest.mark.exercise("chapter7.Pooling")
 def test_pooling_forward_takes_each_window_maximum(student):
     layer = student.load("conv").Pooling(2, 2)
-    assert_close(layer.forward(POOL_X), POOL_OUT, call_text("Pooling(2, 2).forward", POOL_X))
+    assert_close(layer.forward(fresh(POOL_X)), POOL_OUT, call_text("Pooling(2, 2).forward", POOL_X))
 
 
 @pytest.mark.exercise("chapter7.Pooling")
 def test_pooling_backward_matches_numerical_gradient(student):
-    conv = student.load("conv")
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 2, 4, 4))
     dout = rng.standard_normal((2, 2, 2, 2))
-    layer = conv.Pooling(2, 2)
-    layer.forward(x)
-    dx = layer.backward(dout.copy())
-    numeric = numeric_dx(conv.Pooling(2, 2).forward, x, dout, 1e-6)
+    expected = ref_pool(x, 2, 2)
+    layer = student.load("conv").Pooling(2, 2)
+    assert_close(layer.forward(fresh(x)), expected, call_text("Pooling(2, 2).forward", x, seed=11))
+    dx = layer.backward(fresh(dout))
+    numeric = numeric_dx(lambda v: ref_pool(v, 2, 2), x, dout, 1e-6)
     assert_gradient(dx, numeric, call_text("Pooling(2, 2).backward", dout, seed=11))

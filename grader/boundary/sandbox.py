@@ -250,7 +250,15 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
 
 
 def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]:
-    return ["bwrap", *_bwrap_base(), *_bwrap_plan_args(steps), "--chdir", "/", "--", *command]
+    # Once everything is in place, the root and /dev become read-only: only the private
+    # /tmp can be written (workers forked from one fork server share this sandbox, and
+    # the fork server empties /tmp after each), so nothing one submission writes can
+    # shadow a module or reach the next.
+    return [
+        "bwrap", *_bwrap_base(), *_bwrap_plan_args(steps),
+        "--remount-ro", "/dev", "--remount-ro", "/",
+        "--chdir", "/", "--", *command,
+    ]  # fmt: skip
 
 
 # --- choosing -------------------------------------------------------------------------------

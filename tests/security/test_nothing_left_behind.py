@@ -1,0 +1,75 @@
+"""Nothing one submission writes reaches the next one graded in the same session.
+
+In ``grade collect`` the workers of a batch are forked one after another from one fork
+server, inside one sandbox. The first submission writes everywhere it can: a module
+named like one the next worker imports later (in every folder on its import path, at
+the root, in ``/usr``), files in ``/tmp``, ``/dev`` and ``/dev/shm``. The second
+submission, an honest one, must find none of it: its import of that module is the
+standard library's, and the shared places are empty.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from grader.catalog import load_catalog
+from grader.instructor.batch import run_batch
+from tests.conftest import REPO, has_bwrap
+
+CHAPTER = load_catalog().chapter("chapter2")
+SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else [])
+
+PLANTER = textwrap.dedent('''
+    import json, os, sys
+
+    def AND(x1, x2):
+        planted = []
+        places = [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd()]
+        for folder in places:
+            for name in ("statistics.py", "planted-marker"):
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, "w") as f:
+                        f.write("PLANTED = True\\n")
+                    planted.append(path)
+                except OSError:
+                    pass
+        raise ValueError("PLANTED" + json.dumps(planted) + "END")
+''')
+
+VICTIM = textwrap.dedent('''
+    import json, os, sys
+
+    def AND(x1, x2):
+        import statistics
+        seen = {"module": getattr(statistics, "PLANTED", False), "files": []}
+        for folder in [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd()]:
+            if os.path.exists(os.path.join(folder, "planted-marker")):
+                seen["files"].append(folder)
+        raise ValueError("SEEN" + json.dumps(seen) + "END")
+''')
+
+
+def _payload(report, tag: str):
+    message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
+    assert tag in message, message
+    return json.loads(message.split(tag, 1)[1].split("END", 1)[0])
+
+
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_submission_leaves_nothing_for_the_next_one(make_target, sandbox):
+    solution = (REPO / "solutions" / "chapter2" / "perceptron.py").read_text(encoding="utf-8")
+    first = make_target("chapter2", {"perceptron.py": solution + PLANTER}, base="solutions")
+    second = make_target("chapter2", {"perceptron.py": solution + VICTIM}, base="solutions")
+    reports = run_batch(CHAPTER, [("planter", first), ("victim", second)], sandbox=sandbox)
+    planted = _payload(reports["planter"], "PLANTED")
+    # it could write only to its private /tmp
+    assert all(p.startswith("/tmp/") for p in planted), planted
+    seen = _payload(reports["victim"], "SEEN")
+    assert seen == {"module": False, "files": []}
+    # the rest of the victim's work is graded as usual (XOR is built from AND)
+    others = [t for t in reports["victim"].tests if t.exercise in ("chapter2.NAND", "chapter2.OR")]
+    assert others and all(t.status == "passed" for t in others)

@@ -66,11 +66,24 @@ libc = ctypes.CDLL(None)
 libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL when the trusted side goes
 libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read or write our memory
 def _wipe():
-    import shutil
+    # Everything a child left in the shared /tmp goes, also folders it made unreadable
+    # (same uid: each is made ours again before it is emptied), and symlinks are removed,
+    # never followed.
+    def _remove(p):
+        if os.path.isdir(p) and not os.path.islink(p):
+            try:
+                os.chmod(p, 0o700)
+                names = os.listdir(p)
+            except OSError:
+                names = []
+            for name in names:
+                _remove(os.path.join(p, name))
+            os.rmdir(p)
+        else:
+            os.unlink(p)
     for name in os.listdir('/tmp'):
-        p = os.path.join('/tmp', name)
         try:
-            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+            _remove(os.path.join('/tmp', name))
         except OSError:
             pass
 children = set()

@@ -40,6 +40,10 @@ MODES = ("auto", "bwrap", "none")
 NOBODY = 65534
 # Always in the worker's import path: the channel's codec needs msgpack, the suites numpy.
 BASE_MODULES = ("numpy", "msgpack")
+# The private /tmp is memory: capped, so a worker cannot fill the machine's memory with
+# files (its address-space cap does not count them). Covering folders stay tiny.
+TMP_BYTES = 64 * 1024 * 1024
+COVER_BYTES = 64 * 1024
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -184,7 +188,7 @@ def _runtime_plan() -> tuple[tuple[str, ...], ...]:
     # allowed ones are bound back by the caller.
     for folder in bound:
         for pkgs in _python_package_dirs(folder):
-            plan.append(("tmpfs", pkgs))
+            plan.append(("tmpfs", str(COVER_BYTES), pkgs))
     return tuple(plan)
 
 
@@ -192,7 +196,7 @@ def plan(needs: tuple[str, ...] = ()) -> tuple[list[tuple[str, ...]], list[str]]
     """(mount plan, import paths) for a worker of a chapter with these needs."""
     entries, paths = package_entries(needs)
     # /tmp first: a runtime that lives under /tmp (a fresh clone's venv) is bound into it.
-    steps: list[tuple[str, ...]] = [("tmpfs", "/tmp"), ("dev", "/dev"), ("proc", "/proc")]
+    steps: list[tuple[str, ...]] = [("tmpfs", str(TMP_BYTES), "/tmp"), ("dev", "/dev"), ("proc", "/proc")]
     steps += _runtime_plan()
     steps += [("ro-bind", e, e) for e in entries]
     return steps, paths
@@ -211,6 +215,16 @@ def _bwrap_base() -> list[str]:
         "--cap-drop", "ALL",
         "--new-session",
     ]  # fmt: skip
+
+
+@functools.cache
+def _bwrap_has_size() -> bool:
+    """bubblewrap 0.7 and later cap a tmpfs (``--size``); older ones leave it at half the memory."""
+    try:
+        text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in text
 
 
 @functools.cache
@@ -241,7 +255,7 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
         elif kind == "symlink":
             args += ["--symlink", step[1], step[2]]
         elif kind == "tmpfs":
-            args += ["--tmpfs", step[1]]
+            args += (["--size", step[1]] if _bwrap_has_size() else []) + ["--tmpfs", step[2]]
         elif kind == "dev":
             args += ["--dev", step[1]]
         elif kind == "proc":

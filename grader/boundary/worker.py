@@ -245,9 +245,9 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
                 os.symlink(step[1], target)
             elif kind == "tmpfs":
                 _mountpoint(target, None)
-                size, mode = ("64m", "1777") if step[1] == "/tmp" else ("64k", "755")
-                _mount(libc, "tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode={mode}")
-                if step[1] != "/tmp":
+                mode = "1777" if step[-1] == "/tmp" else "755"
+                _mount(libc, "tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={step[1]},mode={mode}")
+                if step[-1] != "/tmp":
                     covers.append(target)
             elif kind == "dev":
                 for name in _DEVICES:

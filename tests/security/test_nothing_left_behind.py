@@ -3,7 +3,8 @@
 In ``grade collect`` the workers of a batch are forked one after another from one fork
 server, inside one sandbox. The first submission writes everywhere it can: a module
 named like one the next worker imports later (in every folder on its import path, at
-the root, in ``/usr``), files in ``/tmp``, ``/dev`` and ``/dev/shm``. The second
+the root, in ``/usr``), files in ``/tmp``, ``/dev`` and ``/dev/shm``, a folder in
+``/tmp`` nobody may list, and files until ``/tmp`` is full. The second
 submission, an honest one, must find none of it: its import of that module is the
 standard library's, and the shared places are empty.
 """
@@ -37,7 +38,25 @@ PLANTER = textwrap.dedent('''
                     planted.append(path)
                 except OSError:
                     pass
-        raise ValueError("PLANTED" + json.dumps(planted) + "END")
+        # a folder nobody may list (not even its owner, until it chmods it back), and a
+        # /tmp filled to its cap
+        try:
+            os.makedirs("/tmp/locked/inner")
+            with open("/tmp/locked/inner/planted-marker", "w") as f:
+                f.write("x")
+            os.chmod("/tmp/locked/inner", 0)
+            os.chmod("/tmp/locked", 0o311)
+        except OSError:
+            pass
+        filled = 0
+        try:
+            for i in range(10_000):
+                with open(f"/tmp/fill-{i}", "wb") as f:
+                    f.write(b"x" * (1 << 20))
+                filled += 1
+        except OSError:
+            pass
+        raise ValueError("PLANTED" + json.dumps([planted, filled]) + "END")
 ''')
 
 VICTIM = textwrap.dedent('''
@@ -49,6 +68,10 @@ VICTIM = textwrap.dedent('''
         for folder in [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd()]:
             if os.path.exists(os.path.join(folder, "planted-marker")):
                 seen["files"].append(folder)
+        seen["tmp"] = sorted(os.listdir("/tmp"))
+        seen["locked"] = os.path.exists("/tmp/locked/inner/planted-marker")
+        with open("/tmp/room", "wb") as f:  # the victim still has its /tmp
+            f.write(b"x" * (2 << 20))
         raise ValueError("SEEN" + json.dumps(seen) + "END")
 ''')
 
@@ -65,11 +88,12 @@ def test_a_submission_leaves_nothing_for_the_next_one(make_target, sandbox):
     first = make_target("chapter2", {"perceptron.py": solution + PLANTER}, base="solutions")
     second = make_target("chapter2", {"perceptron.py": solution + VICTIM}, base="solutions")
     reports = run_batch(CHAPTER, [("planter", first), ("victim", second)], sandbox=sandbox)
-    planted = _payload(reports["planter"], "PLANTED")
-    # it could write only to its private /tmp
+    planted, filled = _payload(reports["planter"], "PLANTED")
+    # it could write only to its private /tmp, and only up to its cap (not the machine's memory)
     assert all(p.startswith("/tmp/") for p in planted), planted
+    assert 8 <= filled <= 64, filled
     seen = _payload(reports["victim"], "SEEN")
-    assert seen == {"module": False, "files": []}
+    assert seen == {"module": False, "files": [], "tmp": [], "locked": False}
     # the rest of the victim's work is graded as usual (XOR is built from AND)
     others = [t for t in reports["victim"].tests if t.exercise in ("chapter2.NAND", "chapter2.OR")]
     assert others and all(t.status == "passed" for t in others)

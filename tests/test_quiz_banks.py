@@ -12,6 +12,14 @@ from grader.quiz import check_bank, check_sources, load_bank
 from grader.quiz.bank import PACKAGE_ROOT, bank_from_dict, note_headings
 
 CHAPTERS = [f"chapter{n}" for n in range(1, 9)]
+# Chapters whose bank does not meet issue 14 yet (>= 20 questions, an evidence quote on every
+# question): the checks that need it are xfailed for them (tests/test_quiz_lint.py: strictly).
+NOT_YET: set[str] = {f"chapter{n}" for n in range(1, 9)}
+
+
+def _reworked(bank) -> None:
+    if bank.chapter in NOT_YET:
+        pytest.xfail(f"{bank.chapter}: bank not reworked for issue 14 yet")
 # The notes live beside the repository in the authoring setup (../shared/notes). A student
 # release or a CI checkout without them skips only the source-heading check.
 def _find_notes() -> Path:
@@ -33,11 +41,13 @@ def bank(request):
 
 
 def test_bank_passes_the_strict_schema(bank):
+    _reworked(bank)
     assert check_bank(bank, strict=True) == []
 
 
-def test_bank_has_at_least_15_questions_and_every_type(bank):
-    assert len(bank.questions) >= 15
+def test_bank_has_at_least_20_questions_and_every_type(bank):
+    _reworked(bank)
+    assert len(bank.questions) >= 20
     assert {q.type for q in bank.questions} == {"single", "multiple", "truefalse"}
 
 
@@ -64,13 +74,14 @@ def test_both_languages_everywhere(bank):
 
 def test_no_all_of_the_above_and_a_sane_number_of_options(bank):
     for q in bank.questions:
-        assert 2 <= len(q.options) <= 5
+        assert 2 <= len(q.options) <= (6 if q.type == "multiple" else 5)
         for o in q.options:
             assert "all of the above" not in o.text.lower() and "以上都" not in o.text_zh
 
 
 @pytest.mark.skipif(not NOTES.is_dir(), reason=f"course notes not found at {NOTES} (only present in the authoring setup)")
 def test_every_source_heading_exists_in_its_note(bank):
+    _reworked(bank)
     assert check_sources(bank, NOTES) == []
 
 
@@ -99,7 +110,7 @@ def test_the_source_check_catches_a_missing_heading(tmp_path):
         "format_version": 1,
         "chapter": {"id": "chapterX", "title": "x"},
         "question": [
-            {"id": "x.q1", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "1.2 Real heading"},
+            {"id": "x.q1", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "1.2 Real heading", "evidence": "text only line"},
              "option": [{"id": "true", "text": "T", "correct": True}, {"id": "false", "text": "F", "correct": False}]},
             {"id": "x.q2", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "text only line"},
              "option": [{"id": "true", "text": "T", "correct": True}, {"id": "false", "text": "F", "correct": False}]},

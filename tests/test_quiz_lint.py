@@ -8,7 +8,16 @@ import pytest
 from test_quiz_banks import NOT_YET, NOTES
 
 from grader.quiz import load_bank
-from grader.quiz.bank import PACKAGE_ROOT, GUESS_MARGIN, bank_from_dict, check_sources, guess_scores, lint_bank
+from grader.quiz.bank import (
+    GUESS_MARGIN,
+    PACKAGE_ROOT,
+    REVERSE_MARGIN,
+    REVERSIBLE,
+    bank_from_dict,
+    check_sources,
+    guess_scores,
+    lint_bank,
+)
 from grader.quiz.scoring import score_question
 
 CHAPTERS = [
@@ -17,7 +26,7 @@ CHAPTERS = [
     else f"chapter{n}"
     for n in range(1, 9)
 ]
-STRATEGIES = ["longest (en)", "longest (zh)", "always True", "first option", "tick all"]
+STRATEGIES = ["longest (en)", "longest (zh)", "shortest (en)", "always True", "first option", "tick all"]
 
 
 def _bank(chapter):
@@ -36,6 +45,8 @@ def test_wording_only_strategies_score_at_most_chance_plus_10(chapter):
         score, chance, n = scores[name]
         assert n > 0, name
         assert score <= chance + GUESS_MARGIN, (name, round(score), round(chance))
+        if name in REVERSIBLE:
+            assert score >= chance - REVERSE_MARGIN, (name, round(score), round(chance))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -81,6 +92,11 @@ def test_lint_flags_a_key_that_is_the_longest_option():
     problems = " | ".join(lint_bank(_make(qs)))
     assert "strictly longest option (en) in 4 of 4" in problems and "strictly longest option (zh)" in problems
     assert "answering by 'longest (en)' scores 100 %" in problems
+
+
+def test_lint_flags_a_key_that_is_never_the_longest():
+    qs = [_q(f"x.q{i}", "single", [("o1", "a much longer wrong option", "很长很长的错误选项", False), ("o2", "b", "乙", False), ("o3", "ok", "对的", True)]) for i in range(4)]
+    assert "answering by 'longest (en)' scores only 0 %" in " | ".join(lint_bank(_make(qs)))
 
 
 def test_lint_flags_true_false_skew_and_passes_a_balanced_set():

@@ -403,6 +403,8 @@ def check_sources(bank: Bank, notes_dir: Path) -> list[str]:
 # --- lint: no key guessable from the wording ------------------------------------------
 
 GUESS_MARGIN = 10.0  # percentage points above chance that a wording-only strategy may score
+REVERSE_MARGIN = 15.0  # points below chance that a length strategy may score (else "never pick it" leaks)
+REVERSIBLE = ("longest (en)", "longest (zh)", "shortest (en)")
 _ALL_NONE = re.compile(r"\b(all|none|both|neither) of the (above|others)\b|以上(都|全|皆|均)|以上各项|都不(对|是|正确)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -481,7 +483,8 @@ def lint_bank(bank: Bank) -> list[str]:
       in the bank, and ticking every option scores 0 (real scoring);
     - no "all/none of the above";
     - an option says the same numbers in English and Chinese (the two texts are one option);
-    - no wording-only strategy (``guess_scores``) beats chance by more than GUESS_MARGIN points.
+    - no wording-only strategy (``guess_scores``) beats chance by more than GUESS_MARGIN points,
+      and no length strategy falls more than REVERSE_MARGIN below it (its opposite would leak).
     """
     from grader.quiz.scoring import score_question
 
@@ -521,6 +524,8 @@ def lint_bank(bank: Bank) -> list[str]:
     for name, (score, chance, n) in guess_scores(bank).items():
         if n and score > chance + GUESS_MARGIN:
             problems.append(f"answering by '{name}' scores {score:.0f} % on {n} questions (chance {chance:.0f} %)")
+        if n and name in REVERSIBLE and score < chance - REVERSE_MARGIN:
+            problems.append(f"answering by '{name}' scores only {score:.0f} % on {n} questions (chance {chance:.0f} %): never picking it would pay")
     return problems
 
 

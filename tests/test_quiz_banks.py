@@ -12,14 +12,7 @@ from grader.quiz import check_bank, check_sources, load_bank
 from grader.quiz.bank import PACKAGE_ROOT, bank_from_dict, note_headings
 
 CHAPTERS = [f"chapter{n}" for n in range(1, 9)]
-# Chapters whose bank does not meet issue 14 yet (>= 20 questions, an evidence quote on every
-# question): the checks that need it are xfailed for them (tests/test_quiz_lint.py: strictly).
-NOT_YET: set[str] = set()
 
-
-def _reworked(bank) -> None:
-    if bank.chapter in NOT_YET:
-        pytest.xfail(f"{bank.chapter}: bank not reworked for issue 14 yet")
 # The notes live beside the repository in the authoring setup (../shared/notes). A student
 # release or a CI checkout without them skips only the source-heading check.
 def _find_notes() -> Path:
@@ -41,12 +34,10 @@ def bank(request):
 
 
 def test_bank_passes_the_strict_schema(bank):
-    _reworked(bank)
     assert check_bank(bank, strict=True) == []
 
 
 def test_bank_has_at_least_20_questions_and_every_type(bank):
-    _reworked(bank)
     assert len(bank.questions) >= 20
     assert {q.type for q in bank.questions} == {"single", "multiple", "truefalse"}
 
@@ -81,7 +72,6 @@ def test_no_all_of_the_above_and_a_sane_number_of_options(bank):
 
 @pytest.mark.skipif(not NOTES.is_dir(), reason=f"course notes not found at {NOTES} (only present in the authoring setup)")
 def test_every_source_heading_exists_in_its_note(bank):
-    _reworked(bank)
     assert check_sources(bank, NOTES) == []
 
 

@@ -445,7 +445,6 @@ def guess_scores(bank: Bank) -> dict[str, tuple[float, float, int]]:
         chance = sum(1 / len(q.options) for q in questions)
         return (100 * got / len(questions), 100 * chance / len(questions), len(questions))
 
-    singles = [q for q in bank.questions if q.type == "single"]
     choosers = [q for q in bank.questions if q.type in ("single", "multiple")]
     tf = [q for q in bank.questions if q.type == "truefalse"]
     multi = [q for q in bank.questions if q.type == "multiple"]
@@ -469,7 +468,6 @@ def guess_scores(bank: Bank) -> dict[str, tuple[float, float, int]]:
         out["tick all"] = (100 * got / len(multi), 100 * chance / len(multi), len(multi))
     else:
         out["tick all"] = (0.0, 0.0, 0)
-    del singles
     return out
 
 

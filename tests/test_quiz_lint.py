@@ -64,6 +64,18 @@ def test_every_evidence_is_in_its_cited_section(chapter):
     assert check_sources(bank, NOTES) == []
 
 
+def test_no_bank_quotes_an_exercise_solution():
+    """Code-reading questions show buggy variants or calls, never a solution line: practice banks
+    ship in the student release, whose audit refuses any line of solutions/ (grader.instructor.release)."""
+    from grader.instructor.release import secret_markers
+
+    solution_lines = secret_markers(PACKAGE_ROOT)["solution line"]
+    assert solution_lines
+    for path in sorted((PACKAGE_ROOT / "quizzes").glob("chapter*.toml")):
+        text = path.read_text(encoding="utf-8")
+        assert [line for line in solution_lines if line in text] == [], path.name
+
+
 # --- the lint itself catches what it should -------------------------------------------
 
 

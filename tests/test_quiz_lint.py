@@ -118,6 +118,12 @@ def test_lint_flags_tick_all_credit_and_a_fixed_number_of_right_options():
     assert "only [3] right options" in problems
 
 
+def test_lint_flags_an_option_count_that_gives_the_key_count_away():
+    six = [("o1", "a", "甲", True), ("o2", "b", "乙", True), ("o3", "c", "丙", True), ("o4", "d", "丁", False), ("o5", "e", "戊", False), ("o6", "f", "己", False)]
+    problems = " | ".join(lint_bank(_make([_q("x.q1", "multiple", six), _q("x.q2", "multiple", six)])))
+    assert "every multiple-answer question with 6 options has 3 right" in problems
+
+
 def test_tick_all_uses_the_real_scoring():
     bank = _make([_q("x.q1", "multiple", [("o1", "a", "甲", True), ("o2", "b", "乙", True), ("o3", "c", "丙", False), ("o4", "d", "丁", False)])])
     q = bank.questions[0]

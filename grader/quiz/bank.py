@@ -478,7 +478,8 @@ def lint_bank(bank: Bank) -> list[str]:
       most 30 % of the single-answer questions;
     - 40-60 % of the true/false questions are keyed False;
     - multiple-answer questions have 1 to 4 right options, at least three different counts
-      in the bank, and ticking every option scores 0 (real scoring);
+      in the bank (and not one count for all questions with the same number of options),
+      and ticking every option scores 0 (real scoring);
     - no "all/none of the above";
     - an option says the same numbers in English and Chinese (the two texts are one option);
     - no wording-only strategy (``guess_scores``) beats chance by more than GUESS_MARGIN points,
@@ -507,6 +508,13 @@ def lint_bank(bank: Bank) -> list[str]:
             problems.append(f"{qid}: {k} right options (1 to 4 wanted)")
     if multi and len(set(counts.values())) < 3:
         problems.append(f"multiple-answer questions have only {sorted(set(counts.values()))} right options (three different counts wanted)")
+    by_size: dict[int, set[int]] = {}
+    for q in multi:
+        by_size.setdefault(len(q.options), set()).add(counts[q.id])
+    for size, ks in by_size.items():
+        same_size = [q for q in multi if len(q.options) == size]
+        if len(same_size) >= 2 and len(ks) == 1:
+            problems.append(f"every multiple-answer question with {size} options has {ks.pop()} right: the option count gives the key count away")
     for q in multi:
         tick_all = score_question(q, [o.id for o in q.options])
         if tick_all > 0:

@@ -12,6 +12,7 @@ from grader.quiz import check_bank, check_sources, load_bank
 from grader.quiz.bank import PACKAGE_ROOT, bank_from_dict, note_headings
 
 CHAPTERS = [f"chapter{n}" for n in range(1, 9)]
+
 # The notes live beside the repository in the authoring setup (../shared/notes). A student
 # release or a CI checkout without them skips only the source-heading check.
 def _find_notes() -> Path:
@@ -36,8 +37,8 @@ def test_bank_passes_the_strict_schema(bank):
     assert check_bank(bank, strict=True) == []
 
 
-def test_bank_has_at_least_15_questions_and_every_type(bank):
-    assert len(bank.questions) >= 15
+def test_bank_has_at_least_20_questions_and_every_type(bank):
+    assert len(bank.questions) >= 20
     assert {q.type for q in bank.questions} == {"single", "multiple", "truefalse"}
 
 
@@ -64,7 +65,7 @@ def test_both_languages_everywhere(bank):
 
 def test_no_all_of_the_above_and_a_sane_number_of_options(bank):
     for q in bank.questions:
-        assert 2 <= len(q.options) <= 5
+        assert 2 <= len(q.options) <= (6 if q.type == "multiple" else 5)
         for o in q.options:
             assert "all of the above" not in o.text.lower() and "以上都" not in o.text_zh
 
@@ -99,7 +100,7 @@ def test_the_source_check_catches_a_missing_heading(tmp_path):
         "format_version": 1,
         "chapter": {"id": "chapterX", "title": "x"},
         "question": [
-            {"id": "x.q1", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "1.2 Real heading"},
+            {"id": "x.q1", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "1.2 Real heading", "evidence": "text only line"},
              "option": [{"id": "true", "text": "T", "correct": True}, {"id": "false", "text": "F", "correct": False}]},
             {"id": "x.q2", "type": "truefalse", "text": "t", "source": {"note": "n.txt", "heading": "text only line"},
              "option": [{"id": "true", "text": "T", "correct": True}, {"id": "false", "text": "F", "correct": False}]},

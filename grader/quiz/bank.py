@@ -11,11 +11,13 @@ A bank file::
     [[question]]
     id = "chapter3.q01"       # stable: responses refer to it
     type = "single"           # single | multiple | truefalse
+    kind = "calculation"      # optional: calculation | code | scenario
     text = "..."
     text_zh = "..."
     explanation = "..."
     explanation_zh = "..."
-    source = { note = "000_913df6ee53bc2787.txt", heading = "..." }
+    source = { note = "000_913df6ee53bc2787.txt", heading = "...", evidence = "..." }
+    # evidence: a short quote found verbatim (whitespace aside) in the text under that heading
     [[question.option]]
     id = "o1"                 # stable: answers are recorded by option id, never by letter
     text = "..."
@@ -40,6 +42,7 @@ from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz
 FORMAT_VERSION = 1
 QuestionType = Literal["single", "multiple", "truefalse"]
 TYPES: tuple[str, ...] = ("single", "multiple", "truefalse")
+KINDS: tuple[str, ...] = ("calculation", "code", "scenario")  # optional ``kind`` of a question
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -74,7 +77,9 @@ class Question:
     explanation_zh: str = ""
     source_note: str = ""  # file name in the notes folder
     source_heading: str = ""  # a heading that exists in that note
+    source_evidence: str = ""  # a quote that appears in the section under that heading
     points: float = 1.0
+    kind: str = ""  # "" (concept) or one of KINDS: what the question makes the student do
 
     def prompt(self, lang: str) -> str:
         return self.text_zh if lang == "zh" and self.text_zh else self.text
@@ -223,7 +228,9 @@ def bank_from_dict(data: dict[str, Any]) -> Bank:
                 explanation_zh=str(q.get("explanation_zh", "")),
                 source_note=str(source.get("note", "")),
                 source_heading=str(source.get("heading", "")),
+                source_evidence=str(source.get("evidence", "")),
                 points=float(q.get("points", 1.0)),
+                kind=str(q.get("kind", "")),
             )
         )
     return Bank(
@@ -238,6 +245,7 @@ def bank_from_dict(data: dict[str, Any]) -> Bank:
 # --- validation ---------------------------------------------------------------------
 
 _ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
+MIN_EVIDENCE = 6  # characters, whitespace not counted
 
 
 def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
@@ -258,6 +266,8 @@ def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
             problems.append(f"{where}: type must be one of {', '.join(TYPES)}, not {q.type!r}")
         if not q.text.strip():
             problems.append(f"{where}: empty English text")
+        if q.kind and q.kind not in KINDS:
+            problems.append(f"{where}: kind must be one of {', '.join(KINDS)}, not {q.kind!r}")
         option_ids = [o.id for o in q.options]
         if len(set(option_ids)) != len(option_ids):
             problems.append(f"{where}: duplicate option ids")
@@ -279,8 +289,9 @@ def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
         if strict:
             if not q.text_zh.strip():
                 problems.append(f"{where}: no Chinese text (text_zh)")
-            if q.type != "truefalse" and not 3 <= len(q.options) <= 5:
-                problems.append(f"{where}: needs 3 to 5 options (has {len(q.options)})")
+            most = 6 if q.type == "multiple" else 5
+            if q.type != "truefalse" and not 3 <= len(q.options) <= most:
+                problems.append(f"{where}: needs 3 to {most} options (has {len(q.options)})")
             for o in q.options:
                 if not o.text.strip() or not o.text_zh.strip():
                     problems.append(f"{where}: option {o.id} needs text and text_zh")
@@ -292,6 +303,8 @@ def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
                 problems.append(f"{where}: needs explanation and explanation_zh")
             if not q.source_note or not q.source_heading:
                 problems.append(f"{where}: needs source = {{ note = ..., heading = ... }}")
+            elif len(re.sub(r"\s", "", q.source_evidence)) < MIN_EVIDENCE:
+                problems.append(f"{where}: needs source.evidence, a quote of at least {MIN_EVIDENCE} characters from the cited section")
             if not bank.graded and not all(keyed):
                 problems.append(f"{where}: no answer key")
     return problems
@@ -301,12 +314,13 @@ _HEADING_MARKUP = re.compile(r"[*=_`]")
 _NUMBERED = re.compile(r"^\d+(?:\.\d+)+[、.\s]*\S")
 
 
-def note_headings(text: str) -> set[str]:
-    """The headings of a note: markdown ``#`` lines, and numbered section lines like
-    ``6.1、参数的更新`` (some notes lost their ``#``). Emphasis markers are dropped."""
-    headings: set[str] = set()
+def _heading_lines(text: str) -> list[tuple[int, str, str]]:
+    """(line number, heading without markup, heading as written) of every heading line:
+    markdown ``#`` lines outside code fences, and numbered section lines like ``6.1、参数的更新``
+    (some notes lost their ``#``)."""
+    found: list[tuple[int, str, str]] = []
     fenced = False
-    for raw in text.splitlines():
+    for n, raw in enumerate(text.splitlines()):
         line = raw.strip()
         if line.startswith("```"):
             fenced = not fenced
@@ -319,24 +333,205 @@ def note_headings(text: str) -> set[str]:
             continue
         clean = _HEADING_MARKUP.sub("", line).strip()
         if clean:
-            headings.add(clean)
-            headings.add(line.strip())
+            found.append((n, clean, line.strip()))
+    return found
+
+
+def note_headings(text: str) -> set[str]:
+    """The headings of a note: markdown ``#`` lines, and numbered section lines like
+    ``6.1、参数的更新`` (some notes lost their ``#``). Emphasis markers are dropped."""
+    headings: set[str] = set()
+    for _, clean, raw in _heading_lines(text):
+        headings.add(clean)
+        headings.add(raw)
     return headings
 
 
+def note_sections(text: str) -> dict[str, list[str]]:
+    """Heading -> the text under it, up to the next heading line of any level (a heading that
+    repeats, like "Quiz", has several sections). An outline heading with nothing under it has
+    an empty section: a quote cannot be found there."""
+    lines = text.splitlines()
+    marks = _heading_lines(text)
+    sections: dict[str, list[str]] = {}
+    for i, (n, clean, raw) in enumerate(marks):
+        stop = marks[i + 1][0] if i + 1 < len(marks) else len(lines)
+        body = "\n".join(lines[n + 1 : stop])
+        for key in {clean, raw}:
+            sections.setdefault(key, []).append(body)
+    return sections
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def find_evidence(sections: dict[str, list[str]], heading: str, evidence: str) -> bool:
+    """Whether ``evidence`` appears (whitespace runs aside) in a section under ``heading``."""
+    bodies = sections.get(heading.strip()) or sections.get(_HEADING_MARKUP.sub("", heading).strip()) or []
+    quote = _squash(evidence)
+    return bool(quote) and any(quote in _squash(body) for body in bodies)
+
+
 def check_sources(bank: Bank, notes_dir: Path) -> list[str]:
-    """Every question's source note exists and contains its heading (as a heading line)."""
+    """Every question's source note exists, contains its heading (as a heading line), and the
+    question's ``evidence`` quote is found in the text under that heading (not elsewhere in the note)."""
     problems: list[str] = []
-    cache: dict[str, set[str] | None] = {}
+    cache: dict[str, tuple[set[str], dict[str, list[str]]] | None] = {}
     for q in bank.questions:
         if q.source_note not in cache:
             path = notes_dir / q.source_note
-            cache[q.source_note] = note_headings(path.read_text(encoding="utf-8")) if path.is_file() else None
-        headings = cache[q.source_note]
-        if headings is None:
+            if path.is_file():
+                text = path.read_text(encoding="utf-8")
+                cache[q.source_note] = (note_headings(text), note_sections(text))
+            else:
+                cache[q.source_note] = None
+        found = cache[q.source_note]
+        if found is None:
             problems.append(f"{q.id}: note {q.source_note!r} is not in {notes_dir}")
-        elif q.source_heading.strip() not in headings and _HEADING_MARKUP.sub("", q.source_heading).strip() not in headings:
+            continue
+        headings, sections = found
+        if q.source_heading.strip() not in headings and _HEADING_MARKUP.sub("", q.source_heading).strip() not in headings:
             problems.append(f"{q.id}: heading {q.source_heading!r} is not a heading of {q.source_note}")
+        elif not q.source_evidence.strip():
+            problems.append(f"{q.id}: no evidence quote for {q.source_heading!r}")
+        elif not find_evidence(sections, q.source_heading, q.source_evidence):
+            problems.append(f"{q.id}: evidence {q.source_evidence!r} is not in the section {q.source_heading!r} of {q.source_note}")
+    return problems
+
+
+# --- lint: no key guessable from the wording ------------------------------------------
+
+GUESS_MARGIN = 10.0  # percentage points above chance that a wording-only strategy may score
+REVERSE_MARGIN = 15.0  # points below chance that a length strategy may score (else "never pick it" leaks)
+REVERSIBLE = ("longest (en)", "longest (zh)", "shortest (en)")
+_ALL_NONE = re.compile(r"\b(all|none|both|neither) of the (above|others)\b|以上(都|全|皆|均)|以上各项|都不(对|是|正确)", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _strictly_longest(q: Question, lang: str) -> Option | None:
+    lengths = [len(o.label(lang).strip()) for o in q.options]
+    top = max(lengths)
+    return q.options[lengths.index(top)] if lengths.count(top) == 1 else None
+
+
+def _longest(q: Question, lang: str) -> Option:
+    lengths = [len(o.label(lang).strip()) for o in q.options]
+    return q.options[lengths.index(max(lengths))]
+
+
+def _shortest(q: Question, lang: str) -> Option:
+    lengths = [len(o.label(lang).strip()) for o in q.options]
+    return q.options[lengths.index(min(lengths))]
+
+
+def _true_option(q: Question) -> Option:
+    return next((o for o in q.options if o.id == "true" or o.text.strip().lower() == "true"), q.options[0])
+
+
+def guess_scores(bank: Bank) -> dict[str, tuple[float, float, int]]:
+    """Strategy -> (score %, chance %, questions) for answering from the wording alone, scored
+    with the real scoring function. Chance is the expected score of a uniformly random answer:
+    one random option for single and true/false (and for a one-tick strategy on a multiple-answer
+    question: 1/n either way), a uniformly random non-empty set of options for "tick all"."""
+    from itertools import combinations
+
+    from grader.quiz.scoring import score_question
+
+    def run(questions: list[Question], pick) -> tuple[float, float, int]:
+        if not questions:
+            return (0.0, 0.0, 0)
+        got = sum(score_question(q, pick(q)) / q.points for q in questions)
+        chance = sum(1 / len(q.options) for q in questions)
+        return (100 * got / len(questions), 100 * chance / len(questions), len(questions))
+
+    choosers = [q for q in bank.questions if q.type in ("single", "multiple")]
+    tf = [q for q in bank.questions if q.type == "truefalse"]
+    multi = [q for q in bank.questions if q.type == "multiple"]
+    out = {
+        "longest (en)": run(choosers, lambda q: [_longest(q, "en").id]),
+        "longest (zh)": run(choosers, lambda q: [_longest(q, "zh").id]),
+        "shortest (en)": run(choosers, lambda q: [_shortest(q, "en").id]),
+        "always True": run(tf, lambda q: [_true_option(q).id]),
+        "first option": run(list(bank.questions), lambda q: [q.options[0].id]),
+        "longest, else True": run(
+            list(bank.questions), lambda q: [_true_option(q).id] if q.type == "truefalse" else [_longest(q, "en").id]
+        ),
+    }
+    if multi:
+        got = sum(score_question(q, [o.id for o in q.options]) / q.points for q in multi)
+        chance = 0.0
+        for q in multi:
+            ids = [o.id for o in q.options]
+            subsets = [c for r in range(1, len(ids) + 1) for c in combinations(ids, r)]
+            chance += sum(score_question(q, list(c)) / q.points for c in subsets) / len(subsets)
+        out["tick all"] = (100 * got / len(multi), 100 * chance / len(multi), len(multi))
+    else:
+        out["tick all"] = (0.0, 0.0, 0)
+    return out
+
+
+def lint_bank(bank: Bank) -> list[str]:
+    """What in a bank's wording points at the key, as sentences (empty: nothing found).
+
+    - the key is the strictly longest option (by characters, English and Chinese each) in at
+      most 30 % of the single-answer questions;
+    - 40-60 % of the true/false questions are keyed False;
+    - multiple-answer questions have 1 to 4 right options, at least three different counts
+      in the bank (and not one count for all questions with the same number of options),
+      and ticking every option scores 0 (real scoring);
+    - no "all/none of the above";
+    - an option says the same numbers in English and Chinese (the two texts are one option);
+    - no wording-only strategy (``guess_scores``) beats chance by more than GUESS_MARGIN points,
+      and no length strategy falls more than REVERSE_MARGIN below it (its opposite would leak).
+    """
+    from grader.quiz.scoring import score_question
+
+    problems: list[str] = []
+    singles = [q for q in bank.questions if q.type == "single"]
+    for lang in ("en", "zh"):
+        keyed_longest = [q.id for q in singles if (o := _strictly_longest(q, lang)) is not None and o.correct]
+        if singles and len(keyed_longest) > 0.30 * len(singles):
+            problems.append(
+                f"the key is the strictly longest option ({lang}) in {len(keyed_longest)} of {len(singles)} "
+                f"single-answer questions (at most 30 %): {', '.join(keyed_longest)}"
+            )
+    tf = [q for q in bank.questions if q.type == "truefalse"]
+    if tf:
+        false_keyed = sum(1 for q in tf if not _true_option(q).correct)
+        if not 0.40 <= false_keyed / len(tf) <= 0.60:
+            problems.append(f"{false_keyed} of {len(tf)} true/false questions are keyed False (40-60 % wanted)")
+    multi = [q for q in bank.questions if q.type == "multiple"]
+    counts = {q.id: sum(bool(o.correct) for o in q.options) for q in multi}
+    for qid, k in counts.items():
+        if not 1 <= k <= 4:
+            problems.append(f"{qid}: {k} right options (1 to 4 wanted)")
+    if multi and len(set(counts.values())) < 3:
+        problems.append(f"multiple-answer questions have only {sorted(set(counts.values()))} right options (three different counts wanted)")
+    by_size: dict[int, set[int]] = {}
+    for q in multi:
+        by_size.setdefault(len(q.options), set()).add(counts[q.id])
+    for size, ks in by_size.items():
+        same_size = [q for q in multi if len(q.options) == size]
+        if len(same_size) >= 2 and len(ks) == 1:
+            problems.append(f"every multiple-answer question with {size} options has {ks.pop()} right: the option count gives the key count away")
+    for q in multi:
+        tick_all = score_question(q, [o.id for o in q.options])
+        if tick_all > 0:
+            problems.append(f"{q.id}: ticking every option scores {tick_all:g} (0 wanted: at most half the options right)")
+    for q in bank.questions:
+        for o in q.options:
+            if _ALL_NONE.search(o.text) or _ALL_NONE.search(o.text_zh):
+                problems.append(f"{q.id}: option {o.id} is an all/none-of-the-above option")
+            if sorted(_NUMBER.findall(o.text)) != sorted(_NUMBER.findall(o.text_zh)):
+                problems.append(f"{q.id}: option {o.id} has different numbers in English and Chinese")
+        if sorted(_NUMBER.findall(q.text)) != sorted(_NUMBER.findall(q.text_zh)):
+            problems.append(f"{q.id}: the question has different numbers in English and Chinese")
+    for name, (score, chance, n) in guess_scores(bank).items():
+        if n and score > chance + GUESS_MARGIN:
+            problems.append(f"answering by '{name}' scores {score:.0f} % on {n} questions (chance {chance:.0f} %)")
+        if n and name in REVERSIBLE and score < chance - REVERSE_MARGIN:
+            problems.append(f"answering by '{name}' scores only {score:.0f} % on {n} questions (chance {chance:.0f} %): never picking it would pay")
     return problems
 
 
@@ -379,13 +574,16 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
         lines += ["", "[[question]]", f"id = {_toml_str(q.id)}", f"type = {_toml_str(q.type)}"]
         if q.points != 1.0:
             lines.append(f"points = {q.points:g}")
+        if q.kind:
+            lines.append(f"kind = {_toml_str(q.kind)}")
         lines.append(f"text = {_toml_str(q.text)}")
         lines.append(f"text_zh = {_toml_str(q.text_zh)}")
         if not graded:
             lines.append(f"explanation = {_toml_str(q.explanation)}")
             lines.append(f"explanation_zh = {_toml_str(q.explanation_zh)}")
         if q.source_note or q.source_heading:
-            lines.append(f"source = {{ note = {_toml_str(q.source_note)}, heading = {_toml_str(q.source_heading)} }}")
+            evidence = f", evidence = {_toml_str(q.source_evidence)}" if q.source_evidence else ""
+            lines.append(f"source = {{ note = {_toml_str(q.source_note)}, heading = {_toml_str(q.source_heading)}{evidence} }}")
         for o in q.options:
             lines += ["[[question.option]]", f"id = {_toml_str(o.id)}", f"text = {_toml_str(o.text)}"]
             lines.append(f"text_zh = {_toml_str(o.text_zh)}")

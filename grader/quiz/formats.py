@@ -90,8 +90,9 @@ def export_gift(bank: Bank, lang: str = "en") -> ExportResult:
             "lang": lang,
             "text": other_text,
             "explanation": other_expl,
-            "source": {"note": q.source_note, "heading": q.source_heading},
+            "source": {"note": q.source_note, "heading": q.source_heading, "evidence": q.source_evidence},
             "points": q.points,
+            "kind": q.kind,
             "options": [
                 {"id": o.id, "text": _pick(lang, o.text, o.text_zh)[1], "feedback": _pick(lang, o.feedback, o.feedback_zh)[1]}
                 for o in q.options
@@ -349,7 +350,9 @@ def _apply_meta(q: Question, meta: dict) -> Question:
         explanation_zh=explanation_zh,
         source_note=source.get("note", ""),
         source_heading=source.get("heading", ""),
+        source_evidence=source.get("evidence", ""),
         points=float(meta.get("points", 1.0)),
+        kind=str(meta.get("kind", "")),
     )
 
 

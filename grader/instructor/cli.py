@@ -196,6 +196,22 @@ def register(app: typer.Typer) -> None:
             reports.plain(f"Wrote {len(written)} results.json files under {output or Path('gradescope')}.",
                           file=sys.stderr)
 
+    @app.command("gradescope-autograder")
+    @guard
+    def gradescope_autograder(
+        out: Annotated[Path, typer.Argument(help="The autograder zip to write (upload it to Gradescope).")],
+        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters and their "
+                                                             "quizzes (repeatable); default: all.")] = None,
+    ) -> None:
+        """Build a Gradescope autograder zip (setup.sh, run_autograder, the grader with hidden suites and quiz keys)."""
+        from grader import reports
+        from grader.instructor.gradescope import build_autograder
+
+        config = build_autograder(out, chapter)
+        reports.plain(f"Wrote {out}: chapters {', '.join(config['chapters'])}; quizzes "
+                      f"{', '.join(config['quizzes']) or 'none'}. Upload it as the assignment's autograder "
+                      "(Configure Autograder, Zip file upload, Ubuntu base image).")
+
     @app.command()
     @guard
     def report(

@@ -79,12 +79,36 @@ def test_roster_import_reads_canvas_identity_and_assignment_headers(course):
     assert roster.entries[0].identity == ("Doe, Alice", "101", "S-0001", "adoe", "Section A")
 
 
-def test_matching_by_id_sis_login_and_email_case_insensitively():
+def test_matching_by_id_sis_login_email_and_sis_user_id_case_insensitively():
     roster = parse_roster(b"id,name,email,sis_user_id,sis_login_id\n"
-                          b"A1,Ann,ann@x.org,S1,annl\nb2,Ben,BEN@x.org,S2,benl\nc3,Cy,cy@x.org,,\n")
-    m = match(roster, ["a1", "BENL", "cy@x.org", "nobody"])
-    assert {s: e.id for s, e in m.by_student.items()} == {"a1": "a1", "benl": "b2", "cy@x.org": "c3"}
-    assert m.unmatched == ["nobody"] and m.missing == []
+                          b"A1,Ann,ann@x.org,S1,annl\nb2,Ben,BEN@x.org,S2,benl\nc3,Cy,cy@x.org,,\nd4,Di,,S4,\n"
+                          b"e5,Ed,,,\n")
+    m = match(roster, ["a1", "BENL", "cy@x.org", "s4", "nobody"])
+    assert {s: e.id for s, e in m.by_student.items()} == {"a1": "a1", "benl": "b2", "cy@x.org": "c3", "s4": "d4"}
+    assert m.unmatched == ["nobody"] and [e.id for e in m.missing] == ["e5"]
+
+
+def test_two_ids_of_one_roster_student_count_once_the_newest(tmp_path):
+    from grader.instructor.gradebook import Graded
+
+    db = tmp_path / "gb.sqlite"
+    chapter = {"chapter": "chapter2", "score": 0.0, "max_score": 10.0, "execution_time": 0.1, "tests": []}
+    with Gradebook(db) as gb:
+        run_id = gb.start_run(1, "local")
+        for i, (sid, when, score) in enumerate([("101", "2026-01-02", 7.0), ("adoe", "2026-01-01", 9.0)]):
+            gb.record(Graded(f"{i:064x}", sid, "x", "folder", "graded", submitted_at=when,
+                             chapters=[dict(chapter, score=score)]), run_id, "0")
+        gb.set_roster(parse_roster(_csv_bytes(CANVAS_EXPORT)))
+    res = invoke("export", "--db", str(db), "--format", "canvas")
+    rows = {r[1]: r for r in cells(res.stdout)[2:]}
+    assert rows["101"][5] == "7"  # both ids are Alice's (Canvas ID, SIS login): her newest counts
+    assert "Left out" not in res.stderr
+
+
+def _csv_bytes(rows) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue().encode()
 
 
 def test_canvas_export_round_trips_identity_and_uses_mapped_headers(course):

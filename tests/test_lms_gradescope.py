@@ -160,3 +160,24 @@ def test_unknown_chapter_and_wrong_suffix_are_exit_2(tmp_path):
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 2, res.output
         assert not (tmp_path / "a.zip").exists()
+
+
+def test_export_gradescope_lists_a_not_graded_chapter_with_the_same_maxima_and_says_so(tmp_path, monkeypatch):
+    import grader.instructor.collect as collect_mod
+
+    db = tmp_path / "gb.sqlite"
+    make_folder_submission(tmp_path / "one", "alice", "correct")
+    collect([tmp_path / "one"], db, workers=1, quiz_module=fake_quiz_module(), chapters=["chapter2"])
+    real = collect_mod.missing_needs
+    monkeypatch.setattr(collect_mod, "missing_needs", lambda c: ["tensorflow"] if c.id == "chapter2" else real(c))
+    make_folder_submission(tmp_path / "two", "bob", "correct")
+    collect([tmp_path / "two"], db, workers=1, quiz_module=fake_quiz_module(), chapters=["chapter2"])
+    res = CliRunner().invoke(app, ["export", "--db", str(db), "--format", "gradescope", "-o", str(tmp_path / "gs")])
+    assert res.exit_code == 0, res.output
+    assert "bob" in res.stderr and "--regrade" in res.stderr
+    data = {f.parent.name.split("-")[0]: json.loads(f.read_text()) for f in (tmp_path / "gs").glob("*/results.json")}
+    for d in data.values():
+        check_results_schema(d)
+    assert maxima(data["alice"]) == maxima(data["bob"]) and len(data["bob"]["tests"]) >= 8
+    assert all(t["output"].startswith("[not graded]") for t in data["bob"]["tests"])
+    assert "chapter2: not graded" in data["bob"]["output"]

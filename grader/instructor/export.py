@@ -334,6 +334,13 @@ def export(gb: Gradebook, fmt: str, out: Path | None, *, column_map: dict[str, s
         folder = out or Path("gradescope")
         written = []
         everything = universe(gb)
+        chapters = gb.chapter_scores()
+        partial = sorted({sub["student"] for sub in gb.submissions("graded")
+                          if any(r["score"] is None for r in chapters.get(sub["hash"], {}).values())})
+        if partial:
+            notes.append(f"Not graded chapters are listed as 0 (Gradescope has no 'not graded') for: "
+                         f"{', '.join(partial[:20])}{' ...' if len(partial) > 20 else ''}. Run grade collect "
+                         "--regrade where they can be graded, then export again, before uploading.")
         for sub in gb.submissions("graded"):
             target = folder / f"{normalise_student(sub['student'])}-{sub['hash'][:12]}" / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ A roster is instructor-side data. It adds identity (name, Canvas id, SIS ids, se
 to the ids collection already gave submissions; it never changes who a submission
 belongs to. A submission *matches* a roster row when its id (from the file or folder
 name, or Canvas's ``name_userid_attachmentid_file``) equals, case-insensitively, the
-row's id, else its SIS login, else its email. Unmatched submissions and students with
+row's id, else its SIS login, else its email, else its SIS user id. Unmatched submissions and students with
 no submission are listed by ``grade collect`` and ``grade report``.
 
 Two layouts are read:
@@ -39,6 +39,8 @@ MAX_ROWS = 100_000
 MAX_CELL = 500
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+# identity columns some Canvas exports add; kept (as read) when present
+CANVAS_IDENTITY_EXTRA = ("Integration ID", "Root Account")
 PLAIN_REQUIRED = ("id", "name", "email")
 PLAIN_OPTIONAL = ("sis_user_id", "sis_login_id", "section")
 # A Canvas assignment column: "Perceptrons (12345)"; totals ("Current Score", ...) have no id.
@@ -58,12 +60,11 @@ class RosterEntry:
     identity: tuple[str, ...] = ()  # a Canvas row's identity cells, exactly as read (cleaned)
 
     def keys(self) -> list[tuple[str, str]]:
-        """(how, key) in matching order: id, SIS login, email."""
+        """(how, key) in matching order: id, SIS login, email, SIS user id."""
         out = [("id", self.id)]
-        if self.sis_login_id:
-            out.append(("sis_login", normalise_student(self.sis_login_id)))
-        if self.email:
-            out.append(("email", normalise_student(self.email)))
+        for how, value in (("sis_login", self.sis_login_id), ("email", self.email), ("sis_user", self.sis_user_id)):
+            if value:
+                out.append((how, normalise_student(value)))
         return out
 
 
@@ -152,7 +153,7 @@ def read_roster(path: Path) -> Roster:
 
 
 def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
-    identity = [h for h in header if h in CANVAS_IDENTITY]
+    identity = [h for h in header if h in CANVAS_IDENTITY or h in CANVAS_IDENTITY_EXTRA]
     idx = {h: header.index(h) for h in identity}
     assignments = [h for h in header if ASSIGNMENT_HEADER.fullmatch(h)]
     entries: list[RosterEntry] = []
@@ -197,7 +198,7 @@ def _check_unique(roster: Roster, what: str) -> None:
             raise UsageError(f"{what}: the id {e.id!r} appears twice ({seen[e.id]!r} and {e.name!r}). "
                              "Ids must be unique.")
         seen[e.id] = e.name
-    for how in ("sis_login", "email"):
+    for how in ("sis_login", "email", "sis_user"):
         owners: dict[str, str] = {}
         for e in roster.entries:
             for kind, key in e.keys():
@@ -210,10 +211,11 @@ def _check_unique(roster: Roster, what: str) -> None:
 
 def match(roster: Roster | None, students: Iterable[str]) -> Matching | None:
     """Match submission ids (the gradebook's) to roster rows: by id, else SIS login, else
-    email, all case-insensitive. None without a roster."""
+    email, else SIS user id, all case-insensitive. None without a roster."""
     if roster is None:
         return None
-    index: dict[str, dict[str, RosterEntry]] = {"id": {}, "sis_login": {}, "email": {}}
+    order = ("id", "sis_login", "email", "sis_user")
+    index: dict[str, dict[str, RosterEntry]] = {how: {} for how in order}
     for e in roster.entries:
         for how, key in e.keys():
             index[how].setdefault(key, e)
@@ -221,7 +223,7 @@ def match(roster: Roster | None, students: Iterable[str]) -> Matching | None:
     unmatched: list[str] = []
     for student in sorted({s.casefold() for s in students}):
         key = normalise_student(student)
-        entry = next((index[how][key] for how in ("id", "sis_login", "email") if key in index[how]), None)
+        entry = next((index[how][key] for how in order if key in index[how]), None)
         if entry is None:
             unmatched.append(student)
         else:

@@ -126,6 +126,20 @@ def test_canvas_export_round_trips_identity_and_uses_mapped_headers(course):
     assert scores["103"] == ["", ""] and scores["104"] == ["", ""]  # no submission: Canvas keeps its grades
     assert "zed" not in res.stdout and "999" not in res.stdout
     assert "999" in res.stderr and "Left out" in res.stderr  # the unknown submission is named
+    assert "out of" not in res.stderr  # Canvas's points possible (10, 3) are ours
+
+
+def test_points_that_differ_from_canvas_are_named(course, tmp_path):
+    other = [list(r) for r in CANVAS_EXPORT]
+    other[1][5] = "100"
+    db = tmp_path / "gb.sqlite"
+    import shutil
+
+    shutil.copy(course["db"], db)
+    assert invoke("roster", "import", str(write_csv(tmp_path / "c.csv", other)), "--db", str(db)).exit_code == 0
+    res = invoke("export", "--db", str(db), "--format", "canvas", "--canvas-columns", str(course["map"]))
+    assert res.exit_code == 0, res.output
+    assert "Perceptrons (1001) is out of 100 points in Canvas, chapter2 out of 10 here" in res.stderr
 
 
 def test_unknown_submissions_and_missing_students_are_listed_by_report_and_collect(course, tmp_path):

@@ -149,8 +149,8 @@ def read_column_map(path: Path) -> dict[str, str]:
     return out
 
 
-def _canvas_columns(scored: list[str], column_map: dict[str, str] | None, roster: Any,
-                    notes: list[str]) -> list[tuple[str, str]]:
+def _canvas_columns(scored: list[str], possible: dict[str, float], column_map: dict[str, str] | None,
+                    roster: Any, notes: list[str]) -> list[tuple[str, str]]:
     """(our column, Canvas header) in the export's order."""
     known = list(roster.assignments) if roster is not None else []
     if column_map is None:
@@ -165,6 +165,12 @@ def _canvas_columns(scored: list[str], column_map: dict[str, str] | None, roster
             raise UsageError(f"--canvas-columns names {', '.join(repr(h) for h in wrong)}, not an assignment column of "
                              f"the roster's Canvas export. Its assignment columns: {', '.join(known[:20])}.")
     chosen = [(c, column_map[c]) for c in scored if c in column_map]
+    canvas_points = roster.points if roster is not None else {}
+    for c, h in chosen:
+        ours = possible.get(c, 0.0)
+        if h in canvas_points and abs(canvas_points[h] - ours) > 1e-9:
+            notes.append(f"{h} is out of {_num(canvas_points[h])} points in Canvas, {c} out of {_num(ours)} here: "
+                         "the scores are written as they are (change the assignment's points in Canvas to match).")
     left = [c for c in scored if c not in column_map]
     if left:
         notes.append(f"Not in the Canvas export (not in --canvas-columns): {', '.join(left)}.")
@@ -191,7 +197,7 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     matching = match(roster, [r["student"] for r in gb.submissions("graded")])
     columns, rows, possible = table(gb, group=matching.group if matching else None)
     scored = columns[3:-2]
-    chosen = _canvas_columns(scored, column_map, roster, notes)
+    chosen = _canvas_columns(scored, possible, column_map, roster, notes)
     canvas = roster is not None and roster.layout == "canvas"
     identity = list(roster.identity_columns) if canvas else list(CANVAS_IDENTITY)
     buf = io.StringIO()

@@ -414,7 +414,8 @@ class Gradebook:
         """Replace the roster (``roster.Roster``) in one transaction."""
         meta = {"roster_layout": roster.layout, "roster_identity_columns": json.dumps(list(roster.identity_columns)),
                 "roster_assignments": json.dumps(roster.assignments), "roster_points_label": roster.points_label,
-                "roster_source": roster.source, "roster_imported_at": now()}
+                "roster_source": roster.source, "roster_points": json.dumps(roster.points),
+                "roster_imported_at": now()}
         try:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM roster")
@@ -442,7 +443,7 @@ class Gradebook:
         return Roster(meta.get("roster_layout", "plain"), entries,
                       tuple(json.loads(meta.get("roster_identity_columns", "[]"))),
                       json.loads(meta.get("roster_assignments", "[]")), meta.get("roster_points_label", ""),
-                      meta.get("roster_source", ""))
+                      meta.get("roster_source", ""), json.loads(meta.get("roster_points", "{}")))
 
     def chapters(self) -> list[str]:
         names = {r[0] for r in self.db.execute("SELECT DISTINCT chapter FROM chapter_scores")}

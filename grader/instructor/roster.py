@@ -76,6 +76,7 @@ class Roster:
     assignments: list[str] = field(default_factory=list)  # Canvas: "Name (id)" headers as read
     points_label: str = ""  # Canvas: the first cell of its "Points Possible" row, as read
     source: str = ""
+    points: dict[str, float] = field(default_factory=dict)  # Canvas: assignment header -> its points possible
 
 
 @dataclass
@@ -158,6 +159,7 @@ def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
     assignments = [h for h in header if ASSIGNMENT_HEADER.fullmatch(h)]
     entries: list[RosterEntry] = []
     points_label = ""
+    points: dict[str, float] = {}
     for n, row in enumerate(body, start=2):
         cells = [_cell(c) for c in row] + [""] * (len(header) - len(row))
         get = {h: cells[i] for h, i in idx.items()}
@@ -165,13 +167,19 @@ def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
             # "Points Possible", "Manual Posting" and similar rows carry no student
             if cells[0].strip() == POINTS_POSSIBLE and not points_label:
                 points_label = clean_text(row[0], 100)  # as Canvas wrote it (leading spaces kept)
+                for h in assignments:
+                    try:
+                        points[h] = float(cells[header.index(h)])
+                    except ValueError:
+                        pass
             continue
         entries.append(RosterEntry(
             id=normalise_student(get["ID"]), name=get.get("Student", ""), sis_user_id=get.get("SIS User ID", ""),
             sis_login_id=get.get("SIS Login ID", ""), section=get.get("Section", ""), canvas_id=get["ID"],
             identity=tuple(get[h] for h in identity),
         ))
-    return Roster("canvas", entries, tuple(identity), assignments, points_label or "    " + POINTS_POSSIBLE)
+    return Roster("canvas", entries, tuple(identity), assignments, points_label or "    " + POINTS_POSSIBLE,
+                  points=points)
 
 
 def _plain(header: list[str], body: list[list[str]], what: str) -> Roster:

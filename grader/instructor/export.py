@@ -199,11 +199,11 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     scored = columns[3:-2]
     chosen = _canvas_columns(scored, possible, column_map, roster, notes)
     canvas = roster is not None and roster.layout == "canvas"
-    identity = list(roster.identity_columns) if canvas else list(CANVAS_IDENTITY)
+    identity = list(roster.identity_columns) if roster is not None and canvas else list(CANVAS_IDENTITY)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([safe_cell(c) for c in [*identity, *(h for _, h in chosen)]])
-    label = roster.points_label if canvas and roster.points_label else POINTS_POSSIBLE
+    label = roster.points_label if roster is not None and canvas and roster.points_label else POINTS_POSSIBLE
     w.writerow([safe_cell(label), *[""] * (len(identity) - 1), *[_num(possible.get(c, 0.0)) for c, _ in chosen]])
 
     def scores(row: dict[str, Any] | None) -> list[str]:
@@ -284,8 +284,9 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
     for key, (max_score, visibility) in everything.tests.items():
         r = ran.get(key)
         if r is None:
-            ch = chapters.get(key[0])
-            why = ch["note"] if ch is not None and ch["note"] else f"{key[0]} was not graded for this submission"
+            chapter_row = chapters.get(key[0])
+            why = (chapter_row["note"] if chapter_row is not None and chapter_row["note"]
+                   else f"{key[0]} was not graded for this submission")
             tests.append({"name": f"{key[1]}: {key[2]}", "score": 0.0, "max_score": max_score, "status": "failed",
                           "output": f"[not graded] {clean_text(why, 300)}", "visibility": _visibility(visibility)})
             continue

@@ -109,7 +109,7 @@ def _decode(raw: bytes, what: str) -> str:
 def _rows(text: str, what: str) -> list[list[str]]:
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        rows = []
+        rows: list[list[str]] = []
         for row in reader:
             if len(rows) > MAX_ROWS:
                 raise UsageError(f"{what} has more than {MAX_ROWS} rows: not a roster.")
@@ -160,7 +160,7 @@ def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
     entries: list[RosterEntry] = []
     points_label = ""
     points: dict[str, float] = {}
-    for n, row in enumerate(body, start=2):
+    for row in body:
         cells = [_cell(c) for c in row] + [""] * (len(header) - len(row))
         get = {h: cells[i] for h, i in idx.items()}
         if not get.get("ID"):

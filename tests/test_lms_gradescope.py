@@ -181,3 +181,17 @@ def test_export_gradescope_lists_a_not_graded_chapter_with_the_same_maxima_and_s
     assert maxima(data["alice"]) == maxima(data["bob"]) and len(data["bob"]["tests"]) >= 8
     assert all(t["output"].startswith("[not graded]") for t in data["bob"]["tests"])
     assert "chapter2: not graded" in data["bob"]["output"]
+
+
+def test_the_autograder_refuses_to_grade_without_a_sandbox_unless_told(tmp_path, monkeypatch):
+    from grader.boundary import sandbox as sandboxes
+    from grader.instructor.gradescope import grade_submission
+
+    monkeypatch.setattr(sandboxes, "strength", lambda mode: "weak")
+    make_folder_submission(tmp_path, "submission", "correct")
+    refused = grade_submission(tmp_path, {"chapters": ["chapter2"], "quizzes": []})
+    check_results_schema(refused)
+    assert refused["tests"] == [] and refused["output"].startswith("Not graded: no sandbox")
+    allowed = grade_submission(tmp_path, {"chapters": ["chapter2"], "quizzes": [], "allow_weak_isolation": True})
+    check_results_schema(allowed)
+    assert allowed["score"] == 10 and "isolation: weak" in allowed["output"]

@@ -202,12 +202,15 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Argument(help="The autograder zip to write (upload it to Gradescope).")],
         chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters and their "
                                                              "quizzes (repeatable); default: all.")] = None,
+        allow_weak_isolation: Annotated[bool, typer.Option(
+            "--allow-weak-isolation", help="Grade even where Gradescope's machine gives no sandbox (not advised).")
+        ] = False,
     ) -> None:
         """Build a Gradescope autograder zip (setup.sh, run_autograder, the grader with hidden suites and quiz keys)."""
         from grader import reports
         from grader.instructor.gradescope import build_autograder
 
-        config = build_autograder(out, chapter)
+        config = build_autograder(out, chapter, allow_weak_isolation=allow_weak_isolation)
         reports.plain(f"Wrote {out}: chapters {', '.join(config['chapters'])}; quizzes "
                       f"{', '.join(config['quizzes']) or 'none'}. Upload it as the assignment's autograder "
                       "(Configure Autograder, Zip file upload, Ubuntu base image).")

@@ -106,8 +106,11 @@ def forbidden(names: list[str]) -> list[str]:
     return bad
 
 
-def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | None = None) -> dict[str, Any]:
-    """Write the Gradescope autograder zip; returns its configuration (autograder.json)."""
+def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | None = None,
+                     allow_weak_isolation: bool = False) -> dict[str, Any]:
+    """Write the Gradescope autograder zip; returns its configuration (autograder.json).
+    Like ``grade collect``, the autograder refuses to grade where no sandbox can be made
+    unless ``allow_weak_isolation``."""
     import grader
     from grader.catalog import load_catalog
     from grader.runner import PACKAGE_ROOT, suite_files
@@ -125,7 +128,7 @@ def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | 
                if any((root / "quizzes" / f"{c}.{ext}").is_file() for ext in ("toml", "json"))]
     needs = sorted({n for c in graded for n in catalog.chapter(c).needs})
     config = {"format_version": 1, "grader_version": grader.__version__, "chapters": graded, "quizzes": quizzes,
-              "needs": needs}
+              "needs": needs, "allow_weak_isolation": bool(allow_weak_isolation)}
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise UsageError(f"{out}: the autograder is a .zip file (Gradescope asks for one).")
@@ -190,6 +193,10 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
     chapters = [str(c) for c in config.get("chapters", [])] or None
     maxima = _scorer(None, None).maxima([str(c) for c in config.get("quizzes", [])])
     isolation = sandboxes.strength("auto")
+    if isolation == "weak" and not config.get("allow_weak_isolation"):
+        return _failure("Not graded: no sandbox can be made on this machine (bubblewrap is not usable and the kernel "
+                        "gives no user or mount namespaces), so the code being graded could read the hidden tests. "
+                        "Tell your instructor (the autograder can be rebuilt with --allow-weak-isolation).")
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="grade-gradescope-") as tmp:
         try:

@@ -32,7 +32,43 @@ def _existing_db(db: Path) -> Path:
     return db
 
 
+def _roster_lines(db: Path) -> list[str]:
+    """What ``grade collect`` and ``grade report`` say about the roster (nothing without one)."""
+    from grader.instructor.gradebook import Gradebook
+    from grader.instructor.roster import describe, match
+
+    if not db.is_file():
+        return []
+    with Gradebook(db) as gb:
+        return describe(match(gb.roster(), [r["student"] for r in gb.submissions("graded")]))
+
+
 def register(app: typer.Typer) -> None:
+    roster_app = typer.Typer(help="The class roster (from a Canvas gradebook export or a plain CSV).",
+                             no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(roster_app, name="roster")
+
+    @roster_app.command("import")
+    @guard
+    def roster_import(
+        file: Annotated[Path, typer.Argument(help="A Canvas gradebook export (CSV) or a CSV with id,name,email"
+                                             "[,sis_user_id,sis_login_id,section].")],
+        db: DbOpt = Path("gradebook.sqlite"),
+    ) -> None:
+        """Import the class roster into the gradebook (replaces the previous one)."""
+        from grader import reports
+        from grader.instructor.gradebook import Gradebook
+        from grader.instructor.roster import read_roster
+
+        roster = read_roster(file)
+        with Gradebook(db) as gb:
+            gb.set_roster(roster)
+        what = "Canvas gradebook export" if roster.layout == "canvas" else "plain roster"
+        extra = f", {len(roster.assignments)} Canvas assignment columns" if roster.assignments else ""
+        reports.plain(f"Roster imported from {file} ({what}): {len(roster.entries)} students{extra}.")
+        for line in _roster_lines(db):
+            reports.plain(line)
+
     @app.command()
     @guard
     def release(
@@ -126,6 +162,8 @@ def register(app: typer.Typer) -> None:
                 batch_size=batch_size, progress=CollectProgress(out),
             )
         render_collect(summary, out)
+        for line in _roster_lines(db):
+            reports.plain(line)
         if summary.failed:
             raise typer.Exit(1)
 
@@ -135,21 +173,47 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = Path("gradebook.sqlite"),
         fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv | canvas | gradescope | json")] = ExportFormat.csv,
         output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File (folder for gradescope); default stdout.")] = None,
+        canvas_columns: Annotated[Optional[Path], typer.Option(
+            "--canvas-columns", help="With --format canvas: a TOML file mapping our columns to Canvas assignment "
+            'headers (chapter2 = "Perceptrons (12345)").')] = None,
     ) -> None:
         """Export per-student totals (CSV, Canvas gradebook CSV, Gradescope results.json, JSON)."""
         import sys
 
         from grader import reports
-        from grader.instructor.export import export
+        from grader.instructor.export import export, read_column_map
         from grader.instructor.gradebook import Gradebook
 
+        column_map = read_column_map(canvas_columns) if canvas_columns is not None else None
+        notes: list[str] = []
         with Gradebook(_existing_db(db)) as gb:
-            text, written = export(gb, fmt.value, output)
+            text, written = export(gb, fmt.value, output, column_map=column_map, notes=notes)
+        for note in notes:
+            reports.plain(note, file=sys.stderr)
         if text is not None:
             sys.stdout.write(text)
         elif fmt is ExportFormat.gradescope:
             reports.plain(f"Wrote {len(written)} results.json files under {output or Path('gradescope')}.",
                           file=sys.stderr)
+
+    @app.command("gradescope-autograder")
+    @guard
+    def gradescope_autograder(
+        out: Annotated[Path, typer.Argument(help="The autograder zip to write (upload it to Gradescope).")],
+        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters and their "
+                                                             "quizzes (repeatable); default: all.")] = None,
+        allow_weak_isolation: Annotated[bool, typer.Option(
+            "--allow-weak-isolation", help="Grade even where Gradescope's machine gives no sandbox (not advised).")
+        ] = False,
+    ) -> None:
+        """Build a Gradescope autograder zip (setup.sh, run_autograder, the grader with hidden suites and quiz keys)."""
+        from grader import reports
+        from grader.instructor.gradescope import build_autograder
+
+        config = build_autograder(out, chapter, allow_weak_isolation=allow_weak_isolation)
+        reports.plain(f"Wrote {out}: chapters {', '.join(config['chapters'])}; quizzes "
+                      f"{', '.join(config['quizzes']) or 'none'}. Upload it as the assignment's autograder "
+                      "(Configure Autograder, Zip file upload, Ubuntu base image).")
 
     @app.command()
     @guard
@@ -172,6 +236,8 @@ def register(app: typer.Typer) -> None:
         with Gradebook(_existing_db(db)) as gb:
             rep = build_report(gb)
         render_class_report(rep, reports.console())
+        for line in _roster_lines(db):
+            reports.plain(line)
         if html is not None:
             from grader.reports.html import render_html
 

@@ -14,9 +14,12 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.errors import UsageError
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import clean_text, normalise_student
 
@@ -49,13 +52,17 @@ def _cell(value: object) -> str:
     return NOT_GRADED if value is None else safe_cell(value)
 
 
-def table(gb: Gradebook) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
+def table(gb: Gradebook, group: Callable[[str], str] | None = None
+          ) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
     """(column names, one row per student, points possible per score column).
 
     A chapter that was not graded for a student (its needs were missing at collection, or
     it was never collected) is ``None``: "not graded", never 0. Totals add what was graded
-    and ``max_total`` the points possible of those columns."""
-    latest = gb.latest()
+    and ``max_total`` the points possible of those columns. ``group`` (a roster
+    ``Matching.group``) says which student a submission counts for; ``row["student"]`` is
+    that key."""
+    group = group or str.casefold
+    latest = gb.latest(group)
     chapters = gb.chapters()
     quizzes = gb.quiz_chapters()
     ch_scores = gb.chapter_scores()
@@ -71,7 +78,7 @@ def table(gb: Gradebook) -> tuple[list[str], list[dict[str, Any]], dict[str, flo
     columns = ["student", "submission", "submitted_at", *chapters, *[f"quiz {c}" for c in quizzes], "total", "max_total"]
     rows = []
     for sub in latest:
-        row: dict[str, Any] = {"student": sub["student"].casefold(), "submission": sub["hash"][:12],
+        row: dict[str, Any] = {"student": group(sub["student"]), "submission": sub["hash"][:12],
                                "submitted_at": sub["submitted_at"] or ""}
         total = max_total = 0.0
         for ch in chapters:
@@ -108,50 +115,207 @@ def _canvas_title(column: str) -> str:
     return f"{'Quiz' if m.group(1) else 'Exercises'} chapter {m.group(2)}"
 
 
-def to_canvas(gb: Gradebook) -> str:
+_MAP_KEY = re.compile(r"(quiz )?chapter[1-9]\d?")
+
+
+def read_column_map(path: Path) -> dict[str, str]:
+    """``--canvas-columns map.toml``: our column (``chapter2``, ``"quiz chapter2"``) -> the
+    Canvas assignment header (``"Perceptrons (12345)"``), at the top level or under
+    ``[columns]``. Checked: TOML, known column names, non-empty unique headers."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path} is not a TOML file ({clean_text(exc, 200)}). Write one line per column: "
+                         'chapter2 = "Perceptrons (12345)".') from None
+    if isinstance(data.get("columns"), dict) and len(data) == 1:
+        data = data["columns"]
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        ours = " ".join(clean_text(key, 40).lower().split())
+        if not _MAP_KEY.fullmatch(ours):
+            raise UsageError(f"{path}: {clean_text(key, 40)!r} is not one of our columns (chapterN or \"quiz chapterN\").")
+        if not isinstance(value, str) or not clean_text(value, 200).strip():
+            raise UsageError(f"{path}: {ours} must name a Canvas assignment column as text, e.g. \"Perceptrons (12345)\".")
+        header = clean_text(value, 200).strip()
+        if header in out.values():
+            raise UsageError(f"{path}: two of our columns go to {header!r}.")
+        out[ours] = header
+    if not out:
+        raise UsageError(f"{path} maps no columns.")
+    return out
+
+
+def _canvas_columns(scored: list[str], possible: dict[str, float], column_map: dict[str, str] | None,
+                    roster: Any, notes: list[str]) -> list[tuple[str, str]]:
+    """(our column, Canvas header) in the export's order."""
+    known = list(roster.assignments) if roster is not None else []
+    if column_map is None:
+        if scored:
+            notes.append("Assignment columns are named by dl-grade (" + ", ".join(_canvas_title(c) for c in scored[:4])
+                         + "): Canvas creates new assignments for them. To update existing ones, map them with "
+                         "--canvas-columns map.toml (chapter2 = \"Name (assignment_id)\").")
+        return [(c, _canvas_title(c)) for c in scored]
+    if known:
+        wrong = [h for h in column_map.values() if h not in known]
+        if wrong:
+            raise UsageError(f"--canvas-columns names {', '.join(repr(h) for h in wrong)}, not an assignment column of "
+                             f"the roster's Canvas export. Its assignment columns: {', '.join(known[:20])}.")
+    chosen = [(c, column_map[c]) for c in scored if c in column_map]
+    canvas_points = roster.points if roster is not None else {}
+    for c, h in chosen:
+        ours = possible.get(c, 0.0)
+        if h in canvas_points and abs(canvas_points[h] - ours) > 1e-9:
+            notes.append(f"{h} is out of {_num(canvas_points[h])} points in Canvas, {c} out of {_num(ours)} here: "
+                         "the scores are written as they are (change the assignment's points in Canvas to match).")
+    left = [c for c in scored if c not in column_map]
+    if left:
+        notes.append(f"Not in the Canvas export (not in --canvas-columns): {', '.join(left)}.")
+    absent = [c for c in column_map if c not in scored]
+    if absent:
+        notes.append(f"Nothing graded yet for {', '.join(absent)} (mapped in --canvas-columns): column left out.")
+    return chosen
+
+
+def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: list[str] | None = None) -> str:
     """Canvas's gradebook import: identity columns, then one column per assignment, with
-    a "Points Possible" row under the header. Students are matched on SIS User ID / Login."""
-    columns, rows, possible = table(gb)
+    a "Points Possible" row under the header. An empty cell leaves Canvas's grade alone
+    ("not graded" must never become a 0).
+
+    With a roster imported from a Canvas export, the identity columns are the ones Canvas
+    gave, row for row in its order (students without a submission get empty cells), and
+    ``column_map`` names Canvas's own assignment headers, so Canvas updates its columns.
+    Without a roster Canvas can only match rows by SIS User ID (assumed to be the id from
+    the submission's name); ``notes`` says so."""
+    from grader.instructor.roster import CANVAS_IDENTITY, POINTS_POSSIBLE, match
+
+    notes = notes if notes is not None else []
+    roster = gb.roster()
+    matching = match(roster, [r["student"] for r in gb.submissions("graded")])
+    columns, rows, possible = table(gb, group=matching.group if matching else None)
     scored = columns[3:-2]
+    chosen = _canvas_columns(scored, possible, column_map, roster, notes)
+    canvas = roster is not None and roster.layout == "canvas"
+    identity = list(roster.identity_columns) if roster is not None and canvas else list(CANVAS_IDENTITY)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *[_canvas_title(c) for c in scored]])
-    w.writerow(["Points Possible", "", "", "", "", *[_num(possible.get(c, 0.0)) for c in scored]])
-    for row in rows:
-        sid = safe_cell(row["student"])
-        # Canvas: an empty cell leaves the grade alone; "not graded" must never become a 0
-        w.writerow([sid, "", sid, sid, "", *["" if row[c] is None else _num(row[c]) for c in scored]])
+    w.writerow([safe_cell(c) for c in [*identity, *(h for _, h in chosen)]])
+    label = roster.points_label if roster is not None and canvas and roster.points_label else POINTS_POSSIBLE
+    w.writerow([safe_cell(label), *[""] * (len(identity) - 1), *[_num(possible.get(c, 0.0)) for c, _ in chosen]])
+
+    def scores(row: dict[str, Any] | None) -> list[str]:
+        return ["" if row is None or row[c] is None else _num(row[c]) for c, _ in chosen]
+
+    if roster is None:
+        notes.append("No roster in this gradebook: Canvas can match these rows only by SIS User ID (the id from each "
+                     "submission's file name); Canvas ids, names, SIS logins and sections are unknown. Import the "
+                     "Canvas gradebook export first: grade roster import FILE --db ...")
+        for row in rows:
+            sid = safe_cell(row["student"])
+            w.writerow([sid, "", sid, "", "", *scores(row)])
+        return buf.getvalue()
+    by_id = {row["student"]: row for row in rows}
+    for e in roster.entries:
+        cells = list(e.identity) if canvas else [e.name, e.canvas_id, e.sis_user_id, e.sis_login_id, e.section]
+        w.writerow([safe_cell(c) for c in cells] + scores(by_id.get(e.id)))
+    assert matching is not None
+    if matching.unmatched:
+        notes.append(f"Left out (not in the roster, so Canvas would not know them): {', '.join(matching.unmatched[:50])}.")
+    if matching.missing:
+        notes.append(f"{len(matching.missing)} roster students have no submission: their cells are empty "
+                     "(Canvas leaves those grades as they are).")
+    if not canvas and not any(e.sis_user_id or e.sis_login_id for e in roster.entries):
+        notes.append("The roster has no Canvas ids and no SIS ids: Canvas cannot match these rows. Import the "
+                     "Canvas gradebook export as the roster instead.")
     return buf.getvalue()
 
 
-def gradescope_results(gb: Gradebook, sub: Any) -> dict[str, Any]:
-    """Gradescope's results.json for one submission: every test of every chapter, quizzes too."""
+# -- Gradescope -------------------------------------------------------------------------
+
+
+@dataclass
+class Universe:
+    """Every test and quiz a results.json lists, with its maximum: the same for every
+    student (a test that did not run for someone, an untaken quiz: 0 of the maximum)."""
+
+    tests: dict[tuple[str, str, str], tuple[float, str]] = field(default_factory=dict)  # -> (max, visibility)
+    quizzes: dict[str, float] = field(default_factory=dict)  # chapter -> max
+
+
+def universe(gb: Gradebook, quiz_maxima: dict[str, float] | None = None) -> Universe:
+    """The tests (in chapter order, then as they ran) and quizzes of the gradebook's graded
+    submissions, plus ``quiz_maxima`` (the banks' maxima: a quiz nobody took yet)."""
+    graded = {r["hash"] for r in gb.submissions("graded")}
+    found: dict[tuple[str, str, str], tuple[float, str]] = {}
+    order = {c: i for i, c in enumerate(gb.chapters())}
+    for r in gb.tests():
+        if r["hash"] not in graded:
+            continue
+        key = (r["chapter"], r["exercise"], r["name"])
+        prev = found.get(key)
+        found[key] = (max(r["max_score"], prev[0] if prev else 0.0), r["visibility"])
+    tests = dict(sorted(found.items(), key=lambda kv: order.get(kv[0][0], len(order))))
+    quizzes: dict[str, float] = dict(quiz_maxima or {})
+    for per in gb.quiz_scores().values():
+        for ch, q in per.items():
+            quizzes[ch] = max(quizzes.get(ch, 0.0), q["max_score"])
+    return Universe(tests, dict(sorted(quizzes.items(), key=lambda kv: (len(kv[0]), kv[0]))))
+
+
+def _visibility(v: str) -> str:
+    return "visible" if v == "public" else "after_published"
+
+
+def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = None) -> dict[str, Any]:
+    """Gradescope's results.json for one submission (its autograder format: ``tests`` with
+    name, score, max_score, status, visibility, output; ``score``, ``execution_time``,
+    ``output``, ``stdout_visibility``). Every test and quiz of ``everything`` is listed with
+    the same maximum for every student: a test that did not run for this submission (its
+    chapter was not graded) is 0 with the reason, an untaken quiz 0 of its maximum."""
+    everything = everything or universe(gb)
     tests = []
     total = 0.0
     elapsed = 0.0
     chapters = gb.chapter_scores().get(sub["hash"], {})
-    for r in gb.tests(sub["hash"]):
+    ran = {(r["chapter"], r["exercise"], r["name"]): r for r in gb.tests(sub["hash"])}
+    for key, (max_score, visibility) in everything.tests.items():
+        r = ran.get(key)
+        if r is None:
+            chapter_row = chapters.get(key[0])
+            why = (chapter_row["note"] if chapter_row is not None and chapter_row["note"]
+                   else f"{key[0]} was not graded for this submission")
+            tests.append({"name": f"{key[1]}: {key[2]}", "score": 0.0, "max_score": max_score, "status": "failed",
+                          "output": f"[not graded] {clean_text(why, 300)}", "visibility": _visibility(visibility)})
+            continue
         tests.append({
             "name": f"{r['exercise']}: {r['name']}",
             "score": r["score"],
-            "max_score": r["max_score"],
+            "max_score": max_score,
             "status": "passed" if r["status"] == "passed" else "failed",
-            "output": f"[{r['status']}] {r['message']}".strip(),
-            "visibility": "visible" if r["visibility"] == "public" else "after_published",
+            "output": f"[{r['status']}] {clean_text(r['message'], 2000)}".strip(),
+            "visibility": _visibility(visibility),
         })
         total += r["score"]
     for ch_row in chapters.values():
         elapsed += ch_row["execution_time"]
-    for ch, q in gb.quiz_scores().get(sub["hash"], {}).items():
-        tests.append({"name": f"quiz {ch}", "score": q["score"], "max_score": q["max_score"],
-                      "status": "passed" if q["score"] >= q["max_score"] else "failed",
-                      "output": f"{q['mode']} attempt, re-scored from the key", "visibility": "after_published"})
-        total += q["score"]
+    taken = gb.quiz_scores().get(sub["hash"], {})
+    for ch, max_score in everything.quizzes.items():
+        q = taken.get(ch)
+        score = q["score"] if q is not None else 0.0
+        tests.append({"name": f"quiz {ch}", "score": score, "max_score": max_score,
+                      "status": "passed" if q is not None and score >= max_score else "failed",
+                      "output": f"{q['mode']} attempt, re-scored from the key" if q is not None else "not taken",
+                      "visibility": "after_published"})
+        total += score
     summary = ", ".join(
         f"{c}: {NOT_GRADED}" if r["score"] is None else f"{c}: {_num(r['score'])}/{_num(r['max_score'])}"
         for c, r in sorted(chapters.items())
     )
-    return {"score": round(total, 6), "execution_time": round(elapsed, 3), "output": summary, "tests": tests}
+    return {"score": round(total, 6), "execution_time": round(elapsed, 3), "output": summary,
+            "stdout_visibility": "hidden", "tests": tests}
 
 
 def to_json(gb: Gradebook) -> dict[str, Any]:
@@ -166,21 +330,34 @@ def to_json(gb: Gradebook) -> dict[str, Any]:
     return {"format_version": 1, "columns": columns, "points_possible": possible, "students": rows, "submissions": subs}
 
 
-def export(gb: Gradebook, fmt: str, out: Path | None) -> tuple[str | None, list[Path]]:
-    """Write the export; returns (text for stdout when no path was given, files written)."""
+def export(gb: Gradebook, fmt: str, out: Path | None, *, column_map: dict[str, str] | None = None,
+           notes: list[str] | None = None) -> tuple[str | None, list[Path]]:
+    """Write the export; returns (text for stdout when no path was given, files written).
+    ``notes`` collects what the instructor should know (what Canvas cannot match, ...)."""
+    notes = notes if notes is not None else []
+    if column_map is not None and fmt != "canvas":
+        raise UsageError("--canvas-columns goes with --format canvas.")
     if fmt == "gradescope":
         folder = out or Path("gradescope")
         written = []
+        everything = universe(gb)
+        chapters = gb.chapter_scores()
+        partial = sorted({sub["student"] for sub in gb.submissions("graded")
+                          if any(r["score"] is None for r in chapters.get(sub["hash"], {}).values())})
+        if partial:
+            notes.append(f"Not graded chapters are listed as 0 (Gradescope has no 'not graded') for: "
+                         f"{', '.join(partial[:20])}{' ...' if len(partial) > 20 else ''}. Run grade collect "
+                         "--regrade where they can be graded, then export again, before uploading.")
         for sub in gb.submissions("graded"):
             target = folder / f"{normalise_student(sub['student'])}-{sub['hash'][:12]}" / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(gradescope_results(gb, sub), indent=2, ensure_ascii=False), encoding="utf-8")
+            target.write_text(json.dumps(gradescope_results(gb, sub, everything), indent=2, ensure_ascii=False), encoding="utf-8")
             written.append(target)
         return None, written
     if fmt == "csv":
         text = to_csv(gb)
     elif fmt == "canvas":
-        text = to_canvas(gb)
+        text = to_canvas(gb, column_map, notes)
     else:
         text = json.dumps(to_json(gb), indent=2, ensure_ascii=False) + "\n"
     if out is None:

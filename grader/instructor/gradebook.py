@@ -6,6 +6,9 @@ written in one transaction, so a run killed at any moment leaves each submission
 fully graded or absent; the next run grades the absent ones. The primary key on the
 hash makes "graded exactly once" a property of the file, not of the code.
 
+A roster (``grade roster import``) lives in ``roster`` and a few ``meta`` keys; a file
+without one is still version 2 (the tables are added when it is opened).
+
 Version 2 (older files are migrated when opened; newer ones are refused with a clear
 message): a chapter score is NULL when the chapter was not graded (never 0); the time of
 a submission is the instructor's (``time_source``: mtime, LMS, order); the graded sources
@@ -19,7 +22,7 @@ import base64
 import json
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,6 +108,17 @@ CREATE TABLE IF NOT EXISTS quiz_scores (
     score REAL NOT NULL,
     max_score REAL NOT NULL,
     PRIMARY KEY (hash, chapter)
+);
+CREATE TABLE IF NOT EXISTS roster (  -- grade roster import: instructor-side identity (replaced whole)
+    position INTEGER PRIMARY KEY,   -- the order of the roster file
+    id TEXT NOT NULL UNIQUE,        -- the match key (Canvas user ID, or the plain roster's id)
+    name TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    sis_user_id TEXT NOT NULL DEFAULT '',
+    sis_login_id TEXT NOT NULL DEFAULT '',
+    section TEXT NOT NULL DEFAULT '',
+    canvas_id TEXT NOT NULL DEFAULT '',
+    identity TEXT NOT NULL DEFAULT '[]' -- JSON: a Canvas row's identity cells as read
 );
 CREATE TABLE IF NOT EXISTS quiz_items (
     hash TEXT NOT NULL REFERENCES submissions(hash),
@@ -342,17 +356,20 @@ class Gradebook:
             return list(self.db.execute("SELECT rowid, * FROM submissions WHERE status = ? ORDER BY rowid", (status,)))
         return list(self.db.execute("SELECT rowid, * FROM submissions ORDER BY rowid"))
 
-    def latest(self) -> list[sqlite3.Row]:
+    def latest(self, group: Callable[[str], str] | None = None) -> list[sqlite3.Row]:
         """Each student's counted submission: the newest graded one by collection-side facts
         (the LMS time or the file's mtime, then the later run, then the order given).
-        Student ids are compared case-insensitively (``Alice`` is ``alice``)."""
+        Student ids are compared case-insensitively (``Alice`` is ``alice``). ``group`` maps
+        a submission's id to the student it counts for (a roster ``Matching.group``: two
+        ids matching one roster row are one student); sorted by that key."""
         best: dict[str, sqlite3.Row] = {}
+        group = group or str.casefold
 
         def key(r: sqlite3.Row) -> tuple[str, int, int, int]:
             return (r["submitted_at"] or "", r["run_id"], r["seq"], r["rowid"])
 
         for r in self.submissions("graded"):
-            student = r["student"].casefold()
+            student = group(r["student"])
             prev = best.get(student)
             if prev is None or key(r) >= key(prev):
                 best[student] = r
@@ -390,6 +407,43 @@ class Gradebook:
         if kind is None:
             return list(self.db.execute("SELECT * FROM runs ORDER BY id"))
         return list(self.db.execute("SELECT * FROM runs WHERE kind = ? ORDER BY id", (kind,)))
+
+    # -- the roster ------------------------------------------------------------------------
+
+    def set_roster(self, roster: Any) -> None:
+        """Replace the roster (``roster.Roster``) in one transaction."""
+        meta = {"roster_layout": roster.layout, "roster_identity_columns": json.dumps(list(roster.identity_columns)),
+                "roster_assignments": json.dumps(roster.assignments), "roster_points_label": roster.points_label,
+                "roster_source": roster.source, "roster_points": json.dumps(roster.points),
+                "roster_imported_at": now()}
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM roster")
+            self.db.executemany(
+                "INSERT INTO roster VALUES (?,?,?,?,?,?,?,?,?)",
+                [(i, e.id, e.name, e.email, e.sis_user_id, e.sis_login_id, e.section, e.canvas_id,
+                  json.dumps(list(e.identity))) for i, e in enumerate(roster.entries)])
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def roster(self) -> Any | None:
+        """The imported roster (``roster.Roster``), or None."""
+        from grader.instructor.roster import Roster, RosterEntry
+
+        rows = list(self.db.execute("SELECT * FROM roster ORDER BY position"))
+        if not rows:
+            return None
+        meta = {r["key"]: r["value"] for r in self.db.execute("SELECT * FROM meta WHERE key LIKE 'roster_%'")}
+        entries = [RosterEntry(r["id"], r["name"], r["email"], r["sis_user_id"], r["sis_login_id"], r["section"],
+                               r["canvas_id"], tuple(json.loads(r["identity"]))) for r in rows]
+        return Roster(meta.get("roster_layout", "plain"), entries,
+                      tuple(json.loads(meta.get("roster_identity_columns", "[]"))),
+                      json.loads(meta.get("roster_assignments", "[]")), meta.get("roster_points_label", ""),
+                      meta.get("roster_source", ""), json.loads(meta.get("roster_points", "{}")))
 
     def chapters(self) -> list[str]:
         names = {r[0] for r in self.db.execute("SELECT DISTINCT chapter FROM chapter_scores")}

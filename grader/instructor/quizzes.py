@@ -108,6 +108,26 @@ class QuizScorer:
         return scores, notes
 
 
+    def maxima(self, chapters: list[str]) -> dict[str, float]:
+        """Each chapter's quiz maximum from its keyed bank (an untaken quiz is 0 of it):
+        scored as an attempt with no answers, so the maximum is exactly what a taken quiz
+        is scored out of. Chapters without a bank are left out (with a note)."""
+        out: dict[str, float] = {}
+        if self.module is None:
+            return out
+        for chapter in chapters:
+            bank = self._bank(chapter)
+            ids = _bank_ids(bank)
+            if not ids:
+                continue
+            clean, _ = _clean_attempt({"answers": []}, chapter, ids)
+            try:
+                out[chapter] = float(self.module.score_attempt(bank, clean)[1])
+            except Exception as exc:  # noqa: BLE001 - a broken bank is a note, not the end of grading
+                self.notes.append(f"{chapter} quiz: its maximum could not be computed ({type(exc).__name__})")
+        return out
+
+
 def canonical_chapter(raw: str) -> str | None:
     """The catalog's spelling of a chapter id (``3``, ``ch3``, ``Chapter3`` -> ``chapter3``),
     or None when ``raw`` names no chapter at all."""

@@ -42,12 +42,12 @@ MAX_TRACEBACK = 4000
 
 _ARCHES = {
     # machine: (AUDIT_ARCH, seccomp syscall nr, denied syscalls, clone, clone3, socket)
-    # Denied: new processes (fork/vfork; clone is checked below), exec, ptrace, writing
-    # another process's memory, raising limits, and sending signals to anyone.
+    # Denied: new processes (fork/vfork; clone is checked below), exec, ptrace, reading or
+    # writing another process's memory, raising limits, and sending signals to anyone.
     "x86_64": (
         0xC000003E,
         317,
-        {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101,
+        {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101, "process_vm_readv": 310,
          "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302,
          "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424,
          "mount": 165, "umount2": 166, "unshare": 272, "setns": 308},
@@ -58,7 +58,7 @@ _ARCHES = {
     "aarch64": (
         0xC00000B7,
         277,
-        {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_writev": 271,
+        {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
          "setrlimit": 164, "prlimit64": 261,
          "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424,
          "mount": 40, "umount2": 39, "unshare": 97, "setns": 268},

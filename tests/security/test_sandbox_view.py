@@ -243,3 +243,22 @@ def test_a_plan_the_kernel_refuses_leaves_the_worker_weak_and_says_so(monkeypatc
         assert client.isolation[0] == ISOLATION_WEAK
     finally:
         client.close()
+
+
+def test_no_process_memory_reads_across_processes(make_target):
+    # process_vm_readv is denied outright (seccomp), even on the worker's own pid, where the
+    # kernel's own check would allow it: nothing can be read out of another process either.
+    attack = textwrap.dedent("""
+        import ctypes, os
+        def AND(x1, x2):
+            libc = ctypes.CDLL(None, use_errno=True)
+            buf = ctypes.create_string_buffer(8)
+            data = ctypes.c_char_p(b"12345678")
+            local = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 8)
+            remote = (ctypes.c_void_p * 2)(ctypes.cast(data, ctypes.c_void_p), 8)
+            n = libc.syscall(310, os.getpid(), local, 1, remote, 1, 0)
+            raise ValueError(f"READ={n} errno={ctypes.get_errno()}")
+    """)
+    report = run_check(CHAPTER, make_target("chapter2", {"perceptron.py": attack}, base="exercises"), sandbox="none")
+    message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
+    assert "READ=-1 errno=1" in message, message

@@ -43,14 +43,18 @@ MAX_TRACEBACK = 4000
 _ARCHES = {
     # machine: (AUDIT_ARCH, seccomp syscall nr, denied syscalls, clone, clone3, socket)
     # Denied: new processes (fork/vfork; clone is checked below), exec, ptrace, reading or
-    # writing another process's memory, raising limits, and sending signals to anyone.
+    # writing another process's memory, taking its file descriptors, raising limits,
+    # sending signals to anyone, and kernel interfaces no exercise needs (io_uring, which
+    # would bypass this filter, BPF, perf events, userfaultfd, the key rings).
     "x86_64": (
         0xC000003E,
         317,
         {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "ptrace": 101, "process_vm_readv": 310,
          "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302,
          "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424,
-         "mount": 165, "umount2": 166, "unshare": 272, "setns": 308},
+         "mount": 165, "umount2": 166, "unshare": 272, "setns": 308,
+         "pidfd_open": 434, "pidfd_getfd": 438, "io_uring_setup": 425, "bpf": 321,
+         "perf_event_open": 298, "userfaultfd": 323, "keyctl": 250, "add_key": 248, "request_key": 249},
         56,
         435,
         41,
@@ -61,7 +65,9 @@ _ARCHES = {
         {"execve": 221, "execveat": 281, "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271,
          "setrlimit": 164, "prlimit64": 261,
          "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424,
-         "mount": 40, "umount2": 39, "unshare": 97, "setns": 268},
+         "mount": 40, "umount2": 39, "unshare": 97, "setns": 268,
+         "pidfd_open": 434, "pidfd_getfd": 438, "io_uring_setup": 425, "bpf": 280,
+         "perf_event_open": 241, "userfaultfd": 282, "keyctl": 219, "add_key": 217, "request_key": 218},
         220,
         435,
         198,

@@ -245,20 +245,34 @@ def test_a_plan_the_kernel_refuses_leaves_the_worker_weak_and_says_so(monkeypatc
         client.close()
 
 
-def test_no_process_memory_reads_across_processes(make_target):
-    # process_vm_readv is denied outright (seccomp), even on the worker's own pid, where the
-    # kernel's own check would allow it: nothing can be read out of another process either.
-    attack = textwrap.dedent("""
-        import ctypes, os
-        def AND(x1, x2):
-            libc = ctypes.CDLL(None, use_errno=True)
-            buf = ctypes.create_string_buffer(8)
-            data = ctypes.c_char_p(b"12345678")
-            local = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 8)
-            remote = (ctypes.c_void_p * 2)(ctypes.cast(data, ctypes.c_void_p), 8)
-            n = libc.syscall(310, os.getpid(), local, 1, remote, 1, 0)
-            raise ValueError(f"READ={n} errno={ctypes.get_errno()}")
-    """)
-    report = run_check(CHAPTER, make_target("chapter2", {"perceptron.py": attack}, base="exercises"), sandbox="none")
+SYSCALL_ATTACK = textwrap.dedent("""
+    import ctypes, os
+    def AND(x1, x2):
+        libc = ctypes.CDLL(None, use_errno=True)
+        results = []
+        # process_vm_readv on our own pid (the kernel itself would allow it)
+        buf = ctypes.create_string_buffer(8)
+        data = ctypes.c_char_p(b"12345678")
+        local = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 8)
+        remote = (ctypes.c_void_p * 2)(ctypes.cast(data, ctypes.c_void_p), 8)
+        for nr, args in ((310, (os.getpid(), local, 1, remote, 1, 0)),
+                         (425, (8, None)),  # io_uring_setup, which would bypass a seccomp filter
+                         (250, (0, -3, 0))):  # keyctl: the session key ring's id
+            ctypes.set_errno(0)
+            n = libc.syscall(nr, *args)
+            results.append(f"{nr}:{n}:{ctypes.get_errno()}")
+        raise ValueError("CALLS " + " ".join(results) + " END")
+""")
+
+
+@pytest.mark.skipif(__import__("platform").machine() != "x86_64", reason="x86_64 system call numbers")
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_kernel_interfaces_no_exercise_needs_are_denied(make_target, sandbox):
+    # Each call answers EPERM from the seccomp filter: process_vm_readv even on the
+    # worker's own memory (before: 8 bytes came back), io_uring (would bypass the
+    # filter), the key rings.
+    target = make_target("chapter2", {"perceptron.py": SYSCALL_ATTACK}, base="exercises")
+    report = run_check(CHAPTER, target, sandbox=sandbox)
     message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
-    assert "READ=-1 errno=1" in message, message
+    calls = message.split("CALLS ", 1)[1].split(" END", 1)[0].split()
+    assert calls == ["310:-1:1", "425:-1:1", "250:-1:1"], message

@@ -11,7 +11,8 @@ runs the unchanged ``worker.py`` main with the pipes and configuration it was ha
 The zygote is not dumpable and the children's seccomp filter denies signals and
 ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs
 at a time in batch grading, and in a bubblewrap sandbox the zygote empties the private
-``/tmp`` after each child, so nothing one submission leaves behind is seen by the next.
+scratch folder (``/tmp``) after each child, so nothing one submission leaves behind is
+seen by the next.
 The trusted side kills and reaps children through the zygote (their pids live in the
 sandbox's PID namespace); a dead zygote is restarted on the next spawn.
 """
@@ -58,7 +59,7 @@ m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
 worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
-wipe_tmp = boot['wipe_tmp']
+wipe = boot['wipe']
 del boot, m
 import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
 import random, resource, signal, traceback, typing, numpy
@@ -66,7 +67,7 @@ libc = ctypes.CDLL(None)
 libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL when the trusted side goes
 libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read or write our memory
 def _wipe():
-    # Everything a child left in the shared /tmp goes, also folders it made unreadable
+    # Everything a child left in the shared scratch folder goes, also folders it made unreadable
     # (same uid: each is made ours again before it is emptied), and symlinks are removed,
     # never followed.
     def _remove(p):
@@ -81,9 +82,9 @@ def _wipe():
             os.rmdir(p)
         else:
             os.unlink(p)
-    for name in os.listdir('/tmp'):
+    for name in os.listdir(wipe):
         try:
-            _remove(os.path.join('/tmp', name))
+            _remove(os.path.join(wipe, name))
         except OSError:
             pass
 children = set()
@@ -141,7 +142,7 @@ while True:
                 break
             time.sleep(0.002)
         children.discard(pid)
-        if wipe_tmp and not children:
+        if wipe and not children:
             _wipe()
         _send(['status', os.waitstatus_to_exitcode(status), killed])
     else:
@@ -182,15 +183,16 @@ class Zygote:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             start_new_session=True,
-            env=channel.student_env(),
+            env=channel.student_env(sandbox.scratch(self.steps)),
             cwd="/",
         )
         theirs.close()
         self.sock = ours
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
-        # only a private /tmp is ours to empty
-        self._send({**channel.boot_frame(import_paths), "wipe_tmp": self.mode == "bwrap"}, [])
+        # the children share the sandbox's scratch folder (it is ours to empty only there)
+        wipe = sandbox.scratch(self.steps) if self.mode == "bwrap" else None
+        self._send({**channel.boot_frame(import_paths), "wipe": wipe}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:
         assert self.sock is not None

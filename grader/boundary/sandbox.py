@@ -44,6 +44,7 @@ BASE_MODULES = ("numpy", "msgpack")
 # files (its address-space cap does not count them). Covering folders stay tiny.
 TMP_BYTES = 64 * 1024 * 1024
 COVER_BYTES = 64 * 1024
+SCRATCH_IN_TMP = "/tmp/.dl-grade-scratch"
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -192,14 +193,34 @@ def _runtime_plan() -> tuple[tuple[str, ...], ...]:
     return tuple(plan)
 
 
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def plan(needs: tuple[str, ...] = ()) -> tuple[list[tuple[str, ...]], list[str]]:
-    """(mount plan, import paths) for a worker of a chapter with these needs."""
+    """(mount plan, import paths) for a worker of a chapter with these needs.
+
+    Steps, in order: ``("tmpfs", size, path)``, ``("dev", path)``, ``("proc", path)``,
+    ``("ro-bind", source, path)``, ``("symlink", target, path)``, ``("dir", path)`` and
+    ``("remount-ro", path)``. Every folder the plan makes to hold a bind ends read-only;
+    the one writable place is ``scratch(steps)``."""
     entries, paths = package_entries(needs)
+    runtime = list(_runtime_plan()) + [("ro-bind", e, e) for e in entries]
     # /tmp first: a runtime that lives under /tmp (a fresh clone's venv) is bound into it.
     steps: list[tuple[str, ...]] = [("tmpfs", str(TMP_BYTES), "/tmp"), ("dev", "/dev"), ("proc", "/proc")]
-    steps += _runtime_plan()
-    steps += [("ro-bind", e, e) for e in entries]
+    steps += runtime
+    # The covering folders now hold the allowed packages' mount points: they freeze.
+    steps += [("remount-ro", step[-1]) for step in runtime if step[0] == "tmpfs"]
+    if any(step[0] != "tmpfs" and _under(step[-1], "/tmp") for step in runtime):
+        # /tmp holds part of the runtime: it freezes too, and the writable space is a
+        # fresh tmpfs inside it.
+        steps += [("dir", SCRATCH_IN_TMP), ("remount-ro", "/tmp"), ("tmpfs", str(TMP_BYTES), SCRATCH_IN_TMP)]
     return steps, paths
+
+
+def scratch(steps: list[tuple[str, ...]]) -> str:
+    """The one writable folder of a plan: /tmp, or a folder inside it when /tmp holds runtime."""
+    return SCRATCH_IN_TMP if ("dir", SCRATCH_IN_TMP) in steps else "/tmp"
 
 
 # --- bubblewrap ---------------------------------------------------------------------------
@@ -256,6 +277,10 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
             args += ["--symlink", step[1], step[2]]
         elif kind == "tmpfs":
             args += (["--size", step[1]] if _bwrap_has_size() else []) + ["--tmpfs", step[2]]
+        elif kind == "dir":
+            args += ["--dir", step[1]]
+        elif kind == "remount-ro":
+            args += ["--remount-ro", step[1]]
         elif kind == "dev":
             args += ["--dev", step[1]]
         elif kind == "proc":
@@ -264,10 +289,10 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
 
 
 def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]:
-    # Once everything is in place, the root and /dev become read-only: only the private
-    # /tmp can be written (workers forked from one fork server share this sandbox, and
-    # the fork server empties /tmp after each), so nothing one submission writes can
-    # shadow a module or reach the next.
+    # Once everything is in place, the root and /dev become read-only too: only the
+    # scratch folder can be written (workers forked from one fork server share this
+    # sandbox, and the fork server empties it after each), so nothing one submission
+    # writes can shadow a module or reach the next.
     return [
         "bwrap", *_bwrap_base(), *_bwrap_plan_args(steps),
         "--remount-ro", "/dev", "--remount-ro", "/",

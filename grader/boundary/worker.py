@@ -219,12 +219,12 @@ def _mountpoint(path: str, like: str | None) -> None:
         os.makedirs(path, exist_ok=True)
 
 
-def enter_allow_list(steps: list, newroot: str) -> str | None:
+def enter_allow_list(steps: list, newroot: str, scratch: str) -> str | None:
     """Without bubblewrap: carry out the trusted side's mount plan ourselves.
 
     Private mount, network and IPC namespaces (and a user namespace when not root,
     mapping us to nobody), a tmpfs at ``newroot`` holding only the planned read-only binds, an empty
-    ``/tmp`` and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
+    scratch folder and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
     Returns what was done, or None when the kernel gives no namespaces (weak isolation)."""
     libc = ctypes.CDLL(None, use_errno=True)
     root = os.geteuid() == 0
@@ -240,7 +240,6 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
                     f.write(text)
         _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
         _mount(libc, "tmpfs", newroot, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=16m,mode=755")
-        covers = []
         for step in steps:
             kind, target = step[0], newroot + step[-1]
             if kind == "ro-bind":
@@ -251,10 +250,12 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
                 os.symlink(step[1], target)
             elif kind == "tmpfs":
                 _mountpoint(target, None)
-                mode = "1777" if step[-1] == "/tmp" else "755"
+                mode = "1777" if step[-1] in ("/tmp", scratch) else "755"
                 _mount(libc, "tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={step[1]},mode={mode}")
-                if step[-1] != "/tmp":
-                    covers.append(target)
+            elif kind == "dir":
+                os.makedirs(target, exist_ok=True)
+            elif kind == "remount-ro":
+                _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
             elif kind == "dev":
                 for name in _DEVICES:
                     if os.path.exists(f"/dev/{name}"):
@@ -270,8 +271,6 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
                 for name in _PROC_FILES:
                     _mountpoint(f"{target}/{name}", f"/proc/{name}")
                     _bind_read_only(libc, f"/proc/{name}", f"{target}/{name}")
-        for target in covers:  # the covering folders, now holding their mount points, freeze
-            _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
         os.chdir(newroot)
         if libc.chroot(b".") != 0:
             raise OSError(ctypes.get_errno(), "chroot")
@@ -284,11 +283,7 @@ def enter_allow_list(steps: list, newroot: str) -> str | None:
     try:
         os.chdir("/")
         _mount(libc, None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-        os.chdir("/tmp")
-        os.environ["TMPDIR"] = "/tmp"
-        import tempfile
-
-        tempfile.tempdir = "/tmp"
+        os.chdir(scratch)
         if root:
             os.setgroups([])
             os.setgid(NOBODY)
@@ -514,7 +509,7 @@ def main() -> None:
     # as TensorFlow starts them, cannot enter new namespaces).
     confined = []
     if config.get("root_plan") is not None:
-        entered = enter_allow_list(config["root_plan"], config["newroot"])
+        entered = enter_allow_list(config["root_plan"], config["newroot"], config["scratch"])
         if entered:
             confined.append(entered)
         else:

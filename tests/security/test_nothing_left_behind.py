@@ -28,7 +28,8 @@ PLANTER = textwrap.dedent('''
 
     def AND(x1, x2):
         planted = []
-        places = [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd()]
+        places = [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd(),
+                                               os.environ.get("TMPDIR", "/tmp")]
         for folder in places:
             for name in ("statistics.py", "planted-marker"):
                 path = os.path.join(folder, name)
@@ -40,18 +41,19 @@ PLANTER = textwrap.dedent('''
                     pass
         # a folder nobody may list (not even its owner, until it chmods it back), and a
         # /tmp filled to its cap
+        tmp = os.environ.get("TMPDIR", "/tmp")
         try:
-            os.makedirs("/tmp/locked/inner")
-            with open("/tmp/locked/inner/planted-marker", "w") as f:
+            os.makedirs(os.path.join(tmp, "locked/inner"))
+            with open(os.path.join(tmp, "locked/inner/planted-marker"), "w") as f:
                 f.write("x")
-            os.chmod("/tmp/locked/inner", 0)
-            os.chmod("/tmp/locked", 0o311)
+            os.chmod(os.path.join(tmp, "locked/inner"), 0)
+            os.chmod(os.path.join(tmp, "locked"), 0o311)
         except OSError:
             pass
         filled = 0
         try:
             for i in range(10_000):
-                with open(f"/tmp/fill-{i}", "wb") as f:
+                with open(os.path.join(tmp, f"fill-{i}"), "wb") as f:
                     f.write(b"x" * (1 << 20))
                 filled += 1
         except OSError:
@@ -68,21 +70,13 @@ VICTIM = textwrap.dedent('''
         for folder in [p for p in sys.path if p] + ["/", "/usr", "/usr/lib", "/tmp", "/dev", "/dev/shm", os.getcwd()]:
             if os.path.exists(os.path.join(folder, "planted-marker")):
                 seen["files"].append(folder)
-        seen["tmp"] = sorted(os.listdir("/tmp"))
-        seen["locked"] = os.path.exists("/tmp/locked/inner/planted-marker")
-        with open("/tmp/room", "wb") as f:  # the victim still has its /tmp
+        tmp = os.environ.get("TMPDIR", "/tmp")
+        seen["tmp"] = sorted(os.listdir(tmp))
+        seen["locked"] = os.path.exists(os.path.join(tmp, "locked/inner/planted-marker"))
+        with open(os.path.join(tmp, "room"), "wb") as f:  # the victim still has its scratch space
             f.write(b"x" * (2 << 20))
         raise ValueError("SEEN" + json.dumps(seen) + "END")
 ''')
-
-
-def _runtime_names_in_tmp() -> set[str]:
-    from pathlib import Path
-
-    from grader.boundary import sandbox
-
-    steps, _ = sandbox.plan()
-    return {Path(s[-1]).parts[2] for s in steps if len(Path(s[-1]).parts) > 2 and Path(s[-1]).parts[1] == "tmp"}
 
 
 def _payload(report, tag: str):
@@ -98,13 +92,13 @@ def test_a_submission_leaves_nothing_for_the_next_one(make_target, sandbox):
     second = make_target("chapter2", {"perceptron.py": solution + VICTIM}, base="solutions")
     reports = run_batch(CHAPTER, [("planter", first), ("victim", second)], sandbox=sandbox)
     planted, filled = _payload(reports["planter"], "PLANTED")
-    # it could write only to its private /tmp, and only up to its cap (not the machine's memory)
-    assert all(p.startswith("/tmp/") for p in planted), planted
+    # it could write only to its scratch folder, and only up to its cap (not the machine's memory)
+    from grader.boundary import sandbox
+
+    scratch = sandbox.scratch(sandbox.plan()[0])
+    assert planted and all(p.startswith(scratch + "/") for p in planted), planted
     assert 8 <= filled <= 64, filled
     seen = _payload(reports["victim"], "SEEN")
-    # /tmp holds nothing but the way to runtime folders the plan binds there (a venv in a
-    # clone under /tmp)
-    seen["tmp"] = [name for name in seen["tmp"] if name not in _runtime_names_in_tmp()]
     assert seen == {"module": False, "files": [], "tmp": [], "locked": False}
     # the rest of the victim's work is graded as usual (XOR is built from AND)
     others = [t for t in reports["victim"].tests if t.exercise in ("chapter2.NAND", "chapter2.OR")]

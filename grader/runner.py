@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -117,13 +118,14 @@ def run_check(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
+        graded, source_note = notebook_target(chapter, target, Path(tmp))
         command = [
             *pytest_command(),
             # Students see the plugin's messages, never pytest's tracebacks; building those
             # for every failing stub costs ~0.1 s per test. GRADER_DEBUG=1 keeps them.
             "--tb=" + ("long" if os.environ.get("GRADER_DEBUG") else "no"),
             "--grader-target",
-            str(target),
+            str(graded),
             "--grader-chapter",
             chapter.id,
             "--grader-results",
@@ -143,7 +145,22 @@ def run_check(
         if not results_file.exists():
             raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
-    return _report(chapter, target, data, started)
+    report = _report(chapter, target, data, started)
+    return dataclasses.replace(report, source=source_note) if source_note else report
+
+
+def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, str]:
+    """(folder to grade, note): when ``target`` has ``chapterN.ipynb`` and the notebook
+    is what the student changed last, its tagged cells written as ``tmp/exercises``."""
+    if not (target / f"{chapter.id}.ipynb").is_file():
+        return target, ""
+    from grader.notebook_sources import choose_in_folder, write_modules
+
+    choice = choose_in_folder(target, chapter.id, chapter.modules)
+    note = "; ".join(filter(None, [choice.note, *choice.notes]))
+    if choice.source != "notebook":
+        return target, note
+    return write_modules(tmp / "exercises", chapter.id, choice.files), note
 
 
 def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:

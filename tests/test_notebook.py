@@ -275,3 +275,38 @@ def test_grade_submit_packs_notebooks_and_collection_reads_them(tmp_path):
     assert set(sub.files) == {"chapter2/perceptron.py"}
     assert sub.files["chapter2/perceptron.py"].decode() == without_main(sources("exercises", "chapter2")["perceptron"])
     assert not [p for p in sub.problems if not p.startswith("note:")]
+
+
+# -- release -----------------------------------------------------------------------------------
+
+
+def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(tmp_path):
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    out = tmp_path / "student"
+    res = CliRunner().invoke(app, ["release", str(out), "--notebooks"])
+    assert res.exit_code == 0, res.output
+    assert "Notebooks: chapter2.ipynb" in res.output
+    chapters = [c.id for c in CATALOG.chapters.values() if c.modules]
+    assert sorted(p.name for p in (out / "exercises").glob("*.ipynb")) == sorted(f"{c}.ipynb" for c in chapters)
+    for chapter in chapters:  # generated from the released stubs, byte for byte
+        assert (out / "exercises" / f"{chapter}.ipynb").read_text(encoding="utf-8") == notebook_of("exercises", chapter)
+    assert json.loads((out / "release.json").read_text())["notebooks"] == sorted(f"{c}.ipynb" for c in chapters)
+    env = dict(os.environ, PYTHONPATH=str(out), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", COLUMNS="200")
+
+    def check() -> str:
+        res = subprocess.run([sys.executable, "-m", "grader", "check", "chapter2"], cwd=out, env=env,
+                             capture_output=True, timeout=120)
+        return res.stdout.decode() + res.stderr.decode()
+
+    fresh = check()  # untouched: the notebook is as old as the stubs, the .py files are graded
+    assert "0/4 public checks passed" in fresh and "source: graded from exercises/chapter2/*.py" in fresh
+    (out / "exercises" / "chapter2.ipynb").write_text(notebook_of("solutions", "chapter2"), encoding="utf-8")
+    solved = check()
+    assert "4/4 public checks passed" in solved, solved
+    assert "source: graded from exercises/chapter2.ipynb (changed after exercises/chapter2/*.py)" in solved

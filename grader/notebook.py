@@ -66,7 +66,8 @@ def _notebook_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     candidates: list[Any] = [explicit] if explicit is not None else []
     ip = _ipython()
     if explicit is None and ip is not None:
-        candidates.append(ip.user_ns.get("__session__"))
+        candidates.append(ip.user_ns.get("__session__"))  # ipykernel, from the Jupyter server
+        candidates.append(ip.user_ns.get("__vsc_ipynb_file__"))  # VS Code
     if explicit is None:
         candidates.append(os.environ.get("JPY_SESSION_NAME"))
     for c in candidates:
@@ -93,14 +94,14 @@ def _history() -> list[str]:
 def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) -> tuple[dict[str, str], str, list[str]]:
     """({module: source}, which source, notes) for ``chapter``: the saved notebook when
     it is known and has the chapter's cells, else the kernel's history."""
-    from grader.notebook_sources import extract, extract_history
+    from grader.notebook_sources import MAX_NOTEBOOK_BYTES, extract, extract_history
 
     lang_free_notes: list[str] = []
     path = _notebook_path(notebook)
     history = _history()
     if path is not None:
         with open(path, "rb") as f:
-            found = extract(f.read(), path.name, chapter.modules)
+            found = extract(f.read(MAX_NOTEBOOK_BYTES + 1), path.name, chapter.modules)
         if found.modules:
             ran = extract_history(history, chapter.modules) if history else None
             if ran is not None and any(m in found.modules and found.modules[m] != text
@@ -167,12 +168,18 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
     report. Returns the shown output (``.text``, ``.html``)."""
     global last_report
     from grader.catalog import load_catalog
-    from grader.notebook_sources import write_modules
+    from grader.notebook_sources import NotebookProblem, write_modules
     from grader.runner import run_check
 
     language = _lang(lang)
     chapter, exercise_id = _target(what)
-    modules, source, notes = sources_for(chapter, notebook)
+    try:
+        modules, source, notes = sources_for(chapter, notebook)
+    except (NotebookProblem, OSError) as exc:  # the saved notebook cannot be read: say why, no traceback
+        output = Output(f"<p>{_escape(str(exc))}</p>", f"{exc}\n")
+        if show:
+            _show(output)
+        return output
     if source.startswith("saved:"):
         where = t("notebook.source.saved", language, path=source[len("saved:"):])
     else:

@@ -5,8 +5,8 @@ notebook submissions with the same scores as the same code in ``.py`` files."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 from instructor_helpers import REPO, fake_quiz_module, zip_folder
 
 from grader.catalog import load_catalog
-from grader.notebook_build import build_notebook, notebook_text, write_notebooks
+from grader.notebook_build import build_notebook, notebook_text
 from grader.notebook_sources import (
     MAX_CELLS,
     MAX_NOTEBOOK_BYTES,

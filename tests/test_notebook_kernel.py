@@ -86,6 +86,15 @@ def test_check_says_so_when_no_cells_of_the_chapter_are_found(tmp_path):
     assert "No dl-grade cells of chapter3" in out.text
 
 
+def test_check_of_a_broken_or_missing_notebook_is_a_message_not_a_traceback(tmp_path):
+    from grader.notebook import check
+
+    bad = tmp_path / "chapter2.ipynb"
+    bad.write_text('{"cells": [', encoding="utf-8")
+    assert "not a valid notebook" in check("chapter2", notebook=bad, show=False).text
+    assert "no such notebook" in check("chapter2", notebook=tmp_path / "gone.ipynb", show=False).text
+
+
 # -- a real kernel, headless ---------------------------------------------------------------------
 
 

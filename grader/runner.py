@@ -22,8 +22,9 @@ def find_workspace(start: Path | None = None) -> Path:
     """The folder holding ``exercises/``: the current folder or a parent, else the package's."""
     here = (start or Path.cwd()).resolve()
     for folder in [here, *here.parents]:
-        if (folder / "exercises").is_dir() and (folder / "exercises" / "chapter2").exists():
-            return folder
+        if (folder / "exercises").is_dir() and ((folder / "exercises" / "chapter2").exists()
+                                                or any((folder / "exercises").glob("chapter*.ipynb"))):
+            return folder  # stubs as .py files, or a workspace of notebooks only
     if (PACKAGE_ROOT / "exercises").is_dir():
         return PACKAGE_ROOT
     raise UsageError("No exercises/ folder here or in a parent folder. Run grade from your course workspace.")

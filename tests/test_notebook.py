@@ -201,6 +201,25 @@ def test_grade_check_cli_shows_the_source_line(tmp_path, monkeypatch):
     assert "1 magic/shell line(s) not graded (%pylab)" in result.output
 
 
+def test_a_workspace_of_notebooks_only_is_checked_and_submitted(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+    from grader.instructor.submission import read_submission
+
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "chapter2.ipynb").write_text(notebook_of("solutions", "chapter2"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["check", "chapter2"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "source: graded from exercises/chapter2.ipynb" in result.output
+    result = CliRunner().invoke(app, ["submit", "--student", "nina"])
+    assert result.exit_code == 0, result.output
+    sub = read_submission(tmp_path / "submission-nina.zip")
+    assert set(sub.files) == {"chapter2/perceptron.py"}
+    assert "note: chapter2 graded from exercises/chapter2.ipynb" in sub.problems
+
+
 # -- collection ------------------------------------------------------------------------------
 
 

@@ -95,6 +95,19 @@ def test_check_of_a_broken_or_missing_notebook_is_a_message_not_a_traceback(tmp_
     assert "no such notebook" in check("chapter2", notebook=tmp_path / "gone.ipynb", show=False).text
 
 
+def test_check_of_a_saved_notebook_warns_when_the_kernel_ran_other_code(tmp_path, monkeypatch):
+    """Jupyter saves every few minutes: the saved file is graded (it is what gets handed
+    in), and the student is told to save when the kernel ran something else."""
+    import grader.notebook as gn
+    from grader.notebook_sources import marker_line
+
+    path = save(notebook("exercises", "chapter2"), tmp_path / "chapter2.ipynb")
+    ran = [marker_line("perceptron", "AND") + "\ndef AND(x1, x2):\n    return int(x1 and x2)\n"]
+    monkeypatch.setattr(gn, "_history", lambda: ran)
+    out = " ".join(gn.check("chapter2.AND", notebook=path, show=False).text.split())
+    assert "not attempted" in out and "differ from the saved notebook: save it" in out
+
+
 # -- a real kernel, headless ---------------------------------------------------------------------
 
 

@@ -73,8 +73,10 @@ def _notebook_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     for c in candidates:
         if isinstance(c, (str, os.PathLike)) and str(c).endswith(".ipynb"):
             path = Path(c).expanduser()
-            if path.is_file():
-                return path.resolve()
+            # a server may give the path relative to its root; the kernel runs in the notebook's folder
+            for p in (path, Path.cwd() / path.name):
+                if p.is_file():
+                    return p.resolve()
     if explicit is not None:
         raise FileNotFoundError(f"{explicit}: no such notebook")
     return None

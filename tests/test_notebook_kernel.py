@@ -86,6 +86,17 @@ def test_check_says_so_when_no_cells_of_the_chapter_are_found(tmp_path):
     assert "No dl-grade cells of chapter3" in out.text
 
 
+def test_the_notebook_jupyter_names_is_found_also_relative_to_the_server_root(tmp_path, monkeypatch):
+    import grader.notebook as gn
+
+    save(notebook("solutions", "chapter2"), tmp_path / "chapter2.ipynb")
+    monkeypatch.chdir(tmp_path)  # the kernel's folder: the notebook's
+    monkeypatch.setenv("JPY_SESSION_NAME", "course/week2/chapter2.ipynb")  # relative to the server's root
+    assert gn._notebook_path(None) == (tmp_path / "chapter2.ipynb").resolve()
+    monkeypatch.setenv("JPY_SESSION_NAME", "Untitled.ipynb")
+    assert gn._notebook_path(None) is None  # unknown: the kernel's history is used
+
+
 def test_check_of_a_broken_or_missing_notebook_is_a_message_not_a_traceback(tmp_path):
     from grader.notebook import check
 

@@ -29,6 +29,7 @@ import importlib.abc
 import importlib.machinery
 import io
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -93,9 +94,10 @@ def _history() -> list[str]:
     return [s for s in ip.user_ns.get("In", []) if isinstance(s, str)]
 
 
-def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) -> tuple[dict[str, str], str, list[str]]:
-    """({module: source}, which source, notes) for ``chapter``: the saved notebook when
-    it is known and has the chapter's cells, else the kernel's history."""
+def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) -> tuple[Any, str, list[str]]:
+    """(Extracted: modules and where their lines come from, which source, notes) for
+    ``chapter``: the saved notebook when it is known and has the chapter's cells, else
+    the kernel's history."""
     from grader.notebook_sources import MAX_NOTEBOOK_BYTES, extract, extract_history
 
     lang_free_notes: list[str] = []
@@ -110,9 +112,9 @@ def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) ->
                                        for m, text in ran.modules.items()):
                 lang_free_notes.append("this kernel ran cells that differ from the saved notebook: save it "
                                        "(Ctrl+S / File > Save) and check again to grade what you see")
-            return found.modules, f"saved:{path}", found.notes + lang_free_notes
+            return found, f"saved:{path}", found.notes + lang_free_notes
     found = extract_history(history, chapter.modules)
-    return found.modules, "history", found.notes
+    return found, "history", found.notes
 
 
 def _target(what: str) -> tuple[Any, str | None]:
@@ -171,12 +173,12 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
     global last_report
     from grader.catalog import load_catalog
     from grader.notebook_sources import NotebookProblem, write_modules
-    from grader.runner import run_check
+    from grader.runner import locate_in_cells, run_check
 
     language = _lang(lang)
     chapter, exercise_id = _target(what)
     try:
-        modules, source, notes = sources_for(chapter, notebook)
+        found, source, notes = sources_for(chapter, notebook)
     except (NotebookProblem, OSError) as exc:  # the saved notebook cannot be read: say why, no traceback
         output = Output(f"<p>{_escape(str(exc))}</p>", f"{exc}\n")
         if show:
@@ -186,6 +188,7 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
         where = t("notebook.source.saved", language, path=source[len("saved:"):])
     else:
         where = t("notebook.source.history", language)
+    modules = found.modules
     if not modules:
         output = Output(f"<p>{_escape(t('notebook.nothing', language, chapter=chapter.id, where=where))}</p>",
                         t("notebook.nothing", language, chapter=chapter.id, where=where) + "\n")
@@ -196,6 +199,7 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
         exercises = write_modules(Path(tmp) / "exercises", chapter.id,
                                   {m: s.encode("utf-8") for m, s in modules.items()})
         report = run_check(chapter, exercises, sandbox=sandbox)  # a fresh pytest process, never in_process
+    report = locate_in_cells(report, found.spans)
     if exercise_id is not None:
         report = dataclasses.replace(report, tests=tuple(x for x in report.tests if x.exercise == exercise_id))
     report = dataclasses.replace(report, source="; ".join([where, *notes]))
@@ -208,6 +212,8 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
         reports.render_check(report, catalog, out, language)
 
     output = _render(draw)
+    # in a notebook the command is the magic: "grade hint chapter3.relu" -> "%grade hint chapter3.relu"
+    output = Output(*(re.sub(r"(?<![%\w])grade hint ", "%grade hint ", x) for x in (output.html, output.text)))
     if show:
         _show(output)
     return output

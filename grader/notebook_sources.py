@@ -47,6 +47,8 @@ class Extracted:
     exercises: dict[str, list[str]] = field(default_factory=dict)  # module -> exercise ids of its cells
     notes: list[str] = field(default_factory=list)  # dropped magics, untagged cells, ...
     cells: int = 0  # tagged code cells used
+    # module -> [(first module line, last module line, cell label, cell line of the first)]
+    spans: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)
 
 
 def marker_line(module: str, part: str) -> str:
@@ -110,13 +112,14 @@ def strip_magics(text: str) -> tuple[str, list[str]]:
     return "\n".join(lines), dropped
 
 
-def assemble(cells: Iterable[tuple[dict[str, str], str, str]], modules: Iterable[str] | None = None) -> Extracted:
+def assemble(cells: Iterable[tuple[dict[str, str], str, str, int]], modules: Iterable[str] | None = None) -> Extracted:
     """Join tagged cells ``(tag, source, where)`` into modules. ``modules`` limits the
-    result to a chapter's modules (other tags are noted and left out)."""
+    result to a chapter's modules (other tags are noted and left out). ``spans`` map the
+    module's lines back to cells, for messages a student can follow in the notebook."""
     wanted = set(modules) if modules is not None else None
     out = Extracted()
-    parts: dict[str, list[str]] = {}
-    for tag, source, where in cells:
+    parts: dict[str, list[tuple[str, str, int]]] = {}
+    for tag, source, where, above in cells:
         module = tag.get("module", "")
         if not module.isidentifier():
             out.notes.append(f"{where}: tag names no valid module ({module[:40]!r}); cell left out")
@@ -128,13 +131,21 @@ def assemble(cells: Iterable[tuple[dict[str, str], str, str]], modules: Iterable
         if dropped:
             shown = ", ".join(d[:30] for d in dropped[:3]) + (" …" if len(dropped) > 3 else "")
             out.notes.append(f"{where}: {len(dropped)} magic/shell line(s) not graded ({shown})")
-        parts.setdefault(module, []).append(clean.strip("\n"))
+        chunk = clean.strip("\n")
+        above += len(clean) - len(clean.lstrip("\n"))
+        parts.setdefault(module, []).append((chunk, where, above + 1))
         exercise = tag.get("exercise")
         if exercise:
             out.exercises.setdefault(module, []).append(exercise)
         out.cells += 1
     for module, chunks in parts.items():
-        text = "\n\n\n".join(c for c in chunks if c) + "\n"
+        kept = [c for c in chunks if c[0]]
+        text = "\n\n\n".join(c[0] for c in kept) + "\n"
+        line = 1
+        for chunk, where, first in kept:
+            n = chunk.count("\n") + 1
+            out.spans.setdefault(module, []).append((line, line + n - 1, where, first))
+            line += n + 2
         if len(text.encode("utf-8")) > MAX_MODULE_BYTES:
             out.notes.append(f"module {module}: more than {MAX_MODULE_BYTES // 1000} KB of code; cut there")
             text = text.encode("utf-8")[:MAX_MODULE_BYTES].decode("utf-8", "ignore")
@@ -151,7 +162,7 @@ def extract(raw: bytes, what: str = "the notebook", modules: Iterable[str] | Non
         raise NotebookProblem(f"{what} is not a Jupyter notebook (no list of cells; nbformat 4 expected)")
     if len(cells) > MAX_CELLS:
         raise NotebookProblem(f"{what} has {len(cells)} cells (more than {MAX_CELLS})")
-    tagged: list[tuple[dict[str, str], str, str]] = []
+    tagged: list[tuple[dict[str, str], str, str, int]] = []
     untagged = 0
     for n, cell in enumerate(cells, 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -164,7 +175,7 @@ def extract(raw: bytes, what: str = "the notebook", modules: Iterable[str] | Non
             untagged += any(line.strip() and not line.lstrip().startswith(("#", "%", "!"))
                             for line in text.split("\n"))
             continue
-        tagged.append((tag, body, f"{what} cell {n}"))
+        tagged.append((tag, body, f"{what} cell {n}", int(body is not text)))
     out = assemble(tagged, modules)
     if untagged:
         out.notes.append(f"{what}: {untagged} code cell(s) without a dl-grade tag were not graded (scratch work)")
@@ -175,7 +186,7 @@ def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None,
                     what: str = "the kernel's history") -> Extracted:
     """Modules from the cells a kernel ran (``In``, oldest first): for every tagged part
     (module + part) the LAST run wins; parts keep the order they were first run in."""
-    latest: dict[tuple[str, str], tuple[dict[str, str], str, str]] = {}
+    latest: dict[tuple[str, str], tuple[dict[str, str], str, str, int]] = {}
     first_run: dict[tuple[str, str], int] = {}
     for n, text in enumerate(inputs, 1):
         if not isinstance(text, str):
@@ -188,7 +199,7 @@ def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None,
             continue
         key = (tag.get("module", ""), tag.get("part", tag.get("exercise", "")))
         first_run.setdefault(key, n)
-        latest[key] = (tag, body, f"{what} In[{n}]")
+        latest[key] = (tag, body, f"{what} In[{n}]", 1)
     ordered = sorted(latest, key=lambda k: first_run[k])
     return assemble((latest[k] for k in ordered), modules)
 
@@ -202,6 +213,7 @@ class Choice:
     note: str = ""  # one line for the report: which source was graded and why
     notes: list[str] = field(default_factory=list)  # from extraction (dropped magics, ...)
     problem: str = ""  # the notebook could not be read (recorded; the .py files are graded)
+    spans: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)  # see Extracted
 
 
 def choose(modules: Iterable[str], py: dict[str, bytes], py_time: float | None,
@@ -221,9 +233,10 @@ def choose(modules: Iterable[str], py: dict[str, bytes], py_time: float | None,
             return Choice(py, "py", f"graded from {py_name}: {notebook_name} has no dl-grade cells", found.notes)
         return Choice({}, "notebook", f"{notebook_name} has no dl-grade cells: nothing to grade", found.notes)
     if not py:
-        return Choice(nb_files, "notebook", f"graded from {notebook_name}", found.notes)
+        return Choice(nb_files, "notebook", f"graded from {notebook_name}", found.notes, spans=found.spans)
     if notebook_time is not None and py_time is not None and notebook_time > py_time:
-        return Choice(nb_files, "notebook", f"graded from {notebook_name} (changed after {py_name})", found.notes)
+        return Choice(nb_files, "notebook", f"graded from {notebook_name} (changed after {py_name})", found.notes,
+                      spans=found.spans)
     return Choice(py, "py", f"graded from {py_name} (changed after {notebook_name}, or as recently)")
 
 
@@ -256,3 +269,20 @@ def write_modules(exercises: Path, chapter_id: str, files: dict[str, bytes]) -> 
         if module.isidentifier():
             (folder / f"{module}.py").write_bytes(data)
     return exercises
+
+
+_LOCATION = re.compile(r'(?P<mod>\w+)\.py(?P<sep>", line |, line | line |:)(?P<line>\d+)')
+
+
+def locate(message: str, spans: dict[str, list[tuple[int, int, str, int]]]) -> str:
+    """``message`` with every ``module.py", line N`` followed by the notebook cell and the
+    line in it (``[chapter3.ipynb cell 12, line 4]``)."""
+
+    def add(m: re.Match[str]) -> str:
+        line = int(m.group("line"))
+        for lo, hi, where, first in spans.get(m.group("mod"), []):
+            if lo <= line <= hi:
+                return f"{m.group(0)} [{where}, line {first + line - lo}]"
+        return m.group(0)
+
+    return _LOCATION.sub(add, message) if spans else message

@@ -119,7 +119,7 @@ def run_check(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
-        graded, source_note = notebook_target(chapter, target, Path(tmp))
+        graded, source_note, spans = notebook_target(chapter, target, Path(tmp))
         command = [
             *pytest_command(),
             # Students see the plugin's messages, never pytest's tracebacks; building those
@@ -147,21 +147,30 @@ def run_check(
             raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
     report = _report(chapter, target, data, started)
+    if spans:  # graded from a notebook: say which cell each "file, line N" of a message is
+        report = locate_in_cells(report, spans)
     return dataclasses.replace(report, source=source_note) if source_note else report
 
 
-def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, str]:
+def locate_in_cells(report: CheckReport, spans: dict) -> CheckReport:  # type: ignore[type-arg]
+    from grader.notebook_sources import locate
+
+    tests = tuple(dataclasses.replace(x, message=locate(x.message, spans)) for x in report.tests)
+    return dataclasses.replace(report, tests=tests)
+
+
+def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, str, dict]:  # type: ignore[type-arg]
     """(folder to grade, note): when ``target`` has ``chapterN.ipynb`` and the notebook
     is what the student changed last, its tagged cells written as ``tmp/exercises``."""
     if not (target / f"{chapter.id}.ipynb").is_file():
-        return target, ""
+        return target, "", {}
     from grader.notebook_sources import choose_in_folder, write_modules
 
     choice = choose_in_folder(target, chapter.id, chapter.modules)
     note = "; ".join(filter(None, [choice.note, *choice.notes]))
     if choice.source != "notebook":
-        return target, note
-    return write_modules(tmp / "exercises", chapter.id, choice.files), note
+        return target, note, {}
+    return write_modules(tmp / "exercises", chapter.id, choice.files), note, choice.spans
 
 
 def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:

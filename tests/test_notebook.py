@@ -184,6 +184,22 @@ def test_check_grades_the_py_files_when_they_were_changed_last(tmp_path):
     assert report.source.startswith("graded from exercises/chapter2/*.py (changed after exercises/chapter2.ipynb")
 
 
+def test_messages_name_the_notebook_cell_and_line_of_the_error(tmp_path):
+    from grader.runner import run_check
+
+    files = sources("solutions", "chapter3")
+    files["activations"] = files["activations"].replace("return 1 / (1 + np.exp(-x))", "return undefined_name")
+    data = build_notebook(CATALOG.chapter("chapter3"), files)
+    index, cell = next((i, c) for i, c in enumerate(data["cells"], 1)
+                       if c["metadata"].get("dl_grade", {}).get("part") == "sigmoid")
+    line = next(n for n, text in enumerate(cell["source"], 1) if "undefined_name" in text)
+    exercises = _workspace(tmp_path, "chapter3", notebook_text(data), notebook_newer=True)
+    report = run_check(CATALOG.chapter("chapter3"), exercises)
+    message = next(x.message for x in report.tests if x.exercise == "chapter3.sigmoid" and x.status == "error")
+    assert "NameError" in message
+    assert 'activations.py", line ' in message and f"[exercises/chapter3.ipynb cell {index}, line {line}]" in message
+
+
 def test_grade_check_cli_shows_the_source_line(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -108,8 +108,8 @@ def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) ->
             found = extract(f.read(MAX_NOTEBOOK_BYTES + 1), path.name, chapter.modules)
         if found.modules:
             ran = extract_history(history, chapter.modules) if history else None
-            if ran is not None and any(m in found.modules and found.modules[m] != text
-                                       for m, text in ran.modules.items()):
+            if ran is not None and any(key in found.parts and found.parts[key] != text
+                                       for key, text in ran.parts.items()):
                 lang_free_notes.append("this kernel ran cells that differ from the saved notebook: save it "
                                        "(Ctrl+S / File > Save) and check again to grade what you see")
             return found, f"saved:{path}", found.notes + lang_free_notes

@@ -49,6 +49,7 @@ class Extracted:
     cells: int = 0  # tagged code cells used
     # module -> [(first module line, last module line, cell label, cell line of the first)]
     spans: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)
+    parts: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, part) -> its cell's code
 
 
 def marker_line(module: str, part: str) -> str:
@@ -132,6 +133,7 @@ def assemble(cells: Iterable[tuple[dict[str, str], str, str, int]], modules: Ite
             shown = ", ".join(d[:30] for d in dropped[:3]) + (" …" if len(dropped) > 3 else "")
             out.notes.append(f"{where}: {len(dropped)} magic/shell line(s) not graded ({shown})")
         chunk = clean.strip("\n")
+        out.parts[(module, tag.get("part", tag.get("exercise", "")))] = chunk
         above += len(clean) - len(clean.lstrip("\n"))
         parts.setdefault(module, []).append((chunk, where, above + 1))
         exercise = tag.get("exercise")

@@ -49,6 +49,7 @@ class CheckReport:
     execution_time: float  # wall seconds for the whole check
     isolation: tuple[str, ...] = field(default=())  # limits and sandbox the worker ran under
     artifacts: tuple[dict[str, Any], ...] = field(default=())  # plain data attached by suites (learning curves)
+    source: str = ""  # which source was graded when it may be a notebook ("graded from exercises/chapter3.ipynb")
 
     @property
     def score(self) -> float:
@@ -81,6 +82,7 @@ class CheckReport:
             "isolation": list(self.isolation),
             "tests": [asdict(t) for t in self.tests],
             "artifacts": list(self.artifacts),
+            **({"source": self.source} if self.source else {}),
         }
 
     def to_json(self) -> str:
@@ -114,4 +116,5 @@ class CheckReport:
             execution_time=float(data.get("execution_time", 0.0)),
             isolation=tuple(data.get("isolation", [])),
             artifacts=tuple(data.get("artifacts", [])),
+            source=str(data.get("source", "")),
         )

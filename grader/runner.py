@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,8 +22,9 @@ def find_workspace(start: Path | None = None) -> Path:
     """The folder holding ``exercises/``: the current folder or a parent, else the package's."""
     here = (start or Path.cwd()).resolve()
     for folder in [here, *here.parents]:
-        if (folder / "exercises").is_dir() and (folder / "exercises" / "chapter2").exists():
-            return folder
+        if (folder / "exercises").is_dir() and ((folder / "exercises" / "chapter2").exists()
+                                                or any((folder / "exercises").glob("chapter*.ipynb"))):
+            return folder  # stubs as .py files, or a workspace of notebooks only
     if (PACKAGE_ROOT / "exercises").is_dir():
         return PACKAGE_ROOT
     raise UsageError("No exercises/ folder here or in a parent folder. Run grade from your course workspace.")
@@ -117,13 +119,14 @@ def run_check(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
+        graded, source_note, spans = notebook_target(chapter, target, Path(tmp))
         command = [
             *pytest_command(),
             # Students see the plugin's messages, never pytest's tracebacks; building those
             # for every failing stub costs ~0.1 s per test. GRADER_DEBUG=1 keeps them.
             "--tb=" + ("long" if os.environ.get("GRADER_DEBUG") else "no"),
             "--grader-target",
-            str(target),
+            str(graded),
             "--grader-chapter",
             chapter.id,
             "--grader-results",
@@ -143,7 +146,31 @@ def run_check(
         if not results_file.exists():
             raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
-    return _report(chapter, target, data, started)
+    report = _report(chapter, target, data, started)
+    if spans:  # graded from a notebook: say which cell each "file, line N" of a message is
+        report = locate_in_cells(report, spans)
+    return dataclasses.replace(report, source=source_note) if source_note else report
+
+
+def locate_in_cells(report: CheckReport, spans: dict) -> CheckReport:  # type: ignore[type-arg]
+    from grader.notebook_sources import locate
+
+    tests = tuple(dataclasses.replace(x, message=locate(x.message, spans)) for x in report.tests)
+    return dataclasses.replace(report, tests=tests)
+
+
+def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, str, dict]:  # type: ignore[type-arg]
+    """(folder to grade, note): when ``target`` has ``chapterN.ipynb`` and the notebook
+    is what the student changed last, its tagged cells written as ``tmp/exercises``."""
+    if not (target / f"{chapter.id}.ipynb").is_file():
+        return target, "", {}
+    from grader.notebook_sources import choose_in_folder, write_modules
+
+    choice = choose_in_folder(target, chapter.id, chapter.modules)
+    note = "; ".join(filter(None, [choice.note, *choice.notes]))
+    if choice.source != "notebook":
+        return target, note, {}
+    return write_modules(tmp / "exercises", chapter.id, choice.files), note, choice.spans
 
 
 def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:

@@ -77,18 +77,23 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
         allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Release the committed stubs even when "
                                                   "exercises/ has changes (they are left out).")] = False,
+        notebooks: Annotated[bool, typer.Option("--notebooks", help="Also write exercises/chapterN.ipynb per "
+                                                "chapter, generated from the stubs.")] = False,
     ) -> None:
         """Cut a student release: stubs, public suites, quizzes, the grader; no solutions or hidden tests."""
         from grader import reports
         from grader.instructor.release import make_release
 
-        manifest = make_release(out, graded_quizzes=graded_quizzes, force=force, allow_dirty=allow_dirty)
+        manifest = make_release(out, graded_quizzes=graded_quizzes, force=force, allow_dirty=allow_dirty,
+                                notebooks=notebooks)
         hidden = manifest["hidden"]
         assert isinstance(hidden, dict)
         counts = ", ".join(f"{ch} {v['tests']}" for ch, v in hidden.items())
         reports.plain(f"Release written to {out} ({', '.join(manifest['chapters'])}); "  # type: ignore[arg-type]
                       f"stubs from {manifest['stubs_from']}; hidden tests kept back: {counts or 'none'}. "
                       "Nothing secret found in it.")
+        if manifest.get("notebooks"):
+            reports.plain(f"Notebooks: {', '.join(manifest['notebooks'])}")  # type: ignore[arg-type]
         left_out = manifest.get("left_out") or []
         if left_out:
             reports.plain(f"Not released (uncommitted changes in exercises/): {', '.join(left_out)}")  # type: ignore[arg-type]

@@ -1,5 +1,8 @@
 """``grade release OUT``: the workspace students get.
 
+With ``notebooks=True`` (``--notebooks``) each chapter also gets ``exercises/chapterN.ipynb``,
+generated from the released stubs (``grader.notebook_build``), never written by hand.
+
 Copied: ``exercises/`` (the stubs committed at git HEAD, never the working tree: a
 release refuses to run while ``exercises/`` differs from them unless ``--allow-dirty``,
 and then ships HEAD's stubs), the ``grader`` package with public suites only, the
@@ -40,6 +43,11 @@ Fill in the stubs under `exercises/chapterN/` (each `# TODO` marks the place), t
 | `grade submit --student YOUR_ID` | pack your work into one zip to hand in |
 
 Set up once: `python3 -m venv .venv && . .venv/bin/activate && pip install -e .`
+
+Working in Jupyter instead? If your instructor shipped notebooks (`exercises/chapterN.ipynb`),
+open one and run its cells: `%load_ext grader` once, then `%grade check chapter3` and
+`%grade hint chapter3.softmax`. Save the notebook before checking; `grade check` and
+`grade submit` take the notebook when you changed it after the chapter's `.py` files.
 
 `grade check` runs the public checks only. More tests (hidden ones) run when your
 submission is graded; each chapter's report says how many.
@@ -131,7 +139,7 @@ def dirty_exercises(root: Path) -> list[str]:
 
 
 def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None = None,
-                 force: bool = False, allow_dirty: bool = False) -> dict[str, object]:
+                 force: bool = False, allow_dirty: bool = False, notebooks: bool = False) -> dict[str, object]:
     from grader.runner import PACKAGE_ROOT
 
     root = (root or PACKAGE_ROOT).resolve()
@@ -164,6 +172,7 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     else:
         shutil.copytree(root / "exercises", out / "exercises", ignore=_ignore)
         stubs_from = "working tree (not a git checkout)"
+    written_notebooks = _release_notebooks(out / "exercises") if notebooks else []
     shutil.copytree(root / "grader", out / "grader", ignore=_ignore)
     for chapter_dir in sorted((out / "grader" / "suites").glob("chapter*")):
         c = counts.get(chapter_dir.name, {"tests": 0, "points": 0.0})
@@ -186,6 +195,7 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
         "left_out": dirty,
         "chapters": sorted(p.name for p in (out / "exercises").glob("chapter*")),
         "quizzes": quizzes,
+        "notebooks": written_notebooks,
         "hidden": {k: {"tests": int(v["tests"]), "points": float(v["points"])} for k, v in sorted(counts.items())},
     }
     (out / "release.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -194,6 +204,22 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     if problems:
         raise InternalError("The release contains secret material:\n" + "\n".join(problems))
     return manifest
+
+
+def _release_notebooks(exercises: Path) -> list[str]:
+    """``exercises/chapterN.ipynb`` generated from the stubs just written (chapters 2-8).
+    Each notebook gets its stubs' modification time: neither is "changed last", so a
+    fresh workspace grades the .py files, and the notebook as soon as the student saves it."""
+    from grader.catalog import load_catalog
+    from grader.notebook_build import write_notebooks
+
+    written = []
+    for path in write_notebooks(exercises, list(load_catalog().chapters.values())):
+        stubs = [p.stat().st_mtime for p in (exercises / path.stem).glob("*.py")]
+        if stubs:
+            os.utime(path, (max(stubs), max(stubs)))
+        written.append(path.name)
+    return written
 
 
 def _release_quizzes(root: Path, out: Path, graded: bool) -> list[str]:

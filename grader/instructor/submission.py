@@ -195,6 +195,7 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
             raise BadSubmission("missing folder: the zip has no exercises/ folder")
         total = 0
         wanted: dict[str, bytes] = {}
+        times: dict[str, float] = {}
         for info in infos:
             if info.is_dir() or not info.filename.startswith(prefix):
                 continue
@@ -204,7 +205,8 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
             if info.compress_size and info.file_size > 1_000_000 and info.file_size / info.compress_size > MAX_RATIO:
                 raise BadSubmission(f"{clean_text(info.filename)} expands {info.file_size // info.compress_size}x: "
                                     "refused as a zip bomb")
-            data = _read_capped(zf, info, MAX_FILE_BYTES)
+            data = _read_capped(zf, info, _cap(rel))
+            times[rel] = _zip_time(info)
             total += len(data)
             if total > MAX_TOTAL_BYTES:
                 raise BadSubmission(f"the zip expands beyond {MAX_TOTAL_BYTES // 1_000_000} MB: refused as a zip bomb")
@@ -219,8 +221,22 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     sub.content_sha256 = digest
     sub.hash = submission_key(sub.student, digest)
     _check_manifest(sub, raw_manifest, wanted, expected=True)
+    _resolve_notebooks(sub, wanted, times)
     _fill(sub, wanted)
     return sub
+
+
+def _zip_time(info: zipfile.ZipInfo) -> float:
+    try:
+        return datetime(*info.date_time).timestamp()
+    except (ValueError, OverflowError):
+        return 0.0
+
+
+def _cap(rel: str) -> int:
+    from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+
+    return MAX_NOTEBOOK_BYTES if rel.endswith(".ipynb") else MAX_FILE_BYTES
 
 
 def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
@@ -252,6 +268,8 @@ def _wanted(rel: str) -> bool:
     if rel == RESPONSES:
         return True
     parts = rel.split("/")
+    if len(parts) == 2 and parts[0] == "exercises" and parts[1].endswith(".ipynb"):
+        return bool(_CHAPTER_RE.fullmatch(parts[1][: -len(".ipynb")]))  # exercises/chapter3.ipynb
     return (
         len(parts) == 3 and parts[0] == "exercises" and bool(_CHAPTER_RE.fullmatch(parts[1]))
         and parts[2].endswith(".py") and parts[2][:-3].isidentifier()
@@ -303,11 +321,20 @@ def _read_folder(path: Path, origin: Origin) -> Submission:
     if st is None or not stat.S_ISDIR(st.st_mode):
         raise BadSubmission("missing folder: no exercises/ folder in the submission")
     wanted: dict[str, bytes] = {}
+    times: dict[str, float] = {}
     total = 0
     chapters = sorted(os.listdir(root / "exercises"))
     if len(chapters) > MAX_MEMBERS:
         raise BadSubmission(f"exercises/ has {len(chapters)} entries (more than {MAX_MEMBERS})")
     for chapter in chapters:
+        rel = f"exercises/{chapter}"
+        if _wanted(rel):  # a notebook: exercises/chapterN.ipynb
+            st = _entry(root, rel)
+            data = _read_file(root, rel, _cap(rel))
+            if data is not None and st is not None:
+                wanted[rel], times[rel] = data, st.st_mtime
+                total += len(data)
+            continue
         st = _entry(root, f"exercises/{chapter}")
         if st is None or not stat.S_ISDIR(st.st_mode) or not _CHAPTER_RE.fullmatch(chapter):
             continue
@@ -319,9 +346,11 @@ def _read_folder(path: Path, origin: Origin) -> Submission:
             if not _wanted(rel):
                 _entry(root, rel)  # a link is refused even where it is not read
                 continue
+            st = _entry(root, rel)
             data = _read_file(root, rel, MAX_FILE_BYTES)
-            if data is None:
+            if data is None or st is None:
                 continue
+            times[rel] = st.st_mtime
             total += len(data)
             if total > MAX_TOTAL_BYTES:
                 raise BadSubmission(f"the submission is larger than {MAX_TOTAL_BYTES // 1_000_000} MB")
@@ -337,6 +366,7 @@ def _read_folder(path: Path, origin: Origin) -> Submission:
     sub.content_sha256 = h.hexdigest()
     sub.hash = submission_key(sub.student, sub.content_sha256)
     _check_manifest(sub, raw_manifest, wanted, expected=False)
+    _resolve_notebooks(sub, wanted, times)
     _fill(sub, wanted)
     return sub
 
@@ -388,6 +418,36 @@ def _check_manifest(sub: Submission, raw: bytes | None, wanted: dict[str, bytes]
             sub.problems.append(f"manifest hash check: … and {len(found) - MAX_LISTED_PROBLEMS} more")
 
 
+def _resolve_notebooks(sub: Submission, wanted: dict[str, bytes], times: dict[str, float]) -> None:
+    """Replace every ``exercises/chapterN.ipynb`` by the module files graded for chapter N:
+    the notebook's tagged cells (text only, nothing executed) when the notebook is the
+    chapter's only source or was changed after its ``.py`` files, else the ``.py`` files.
+    Which one was graded, dropped magics and an unreadable notebook are noted."""
+    from grader.catalog import load_catalog
+    from grader.notebook_sources import choose
+
+    catalog = load_catalog()
+    for rel in sorted(k for k in wanted if k.endswith(".ipynb")):
+        raw = wanted.pop(rel)
+        chapter_id = rel.split("/")[1][: -len(".ipynb")]
+        prefix = f"exercises/{chapter_id}/"
+        py = {k[len(prefix):-3]: v for k, v in wanted.items() if k.startswith(prefix)}
+        py_times = [times.get(k, 0.0) for k in wanted if k.startswith(prefix)]
+        modules = catalog.chapters[chapter_id].modules if chapter_id in catalog.chapters else tuple(py)
+        choice = choose(modules, py, max(py_times) if py_times else None, raw, times.get(rel),
+                        rel, f"{prefix}*.py")
+        if choice.problem:
+            sub.problems.append(f"{rel}: {clean_text(choice.problem, 200)}")
+        elif choice.note and (choice.source == "notebook" or py):
+            sub.problems.append(f"note: {chapter_id} {clean_text(choice.note, 200)}")
+        sub.problems.extend(f"note: {clean_text(n, 200)}" for n in choice.notes[:MAX_LISTED_PROBLEMS])
+        if choice.source == "notebook":
+            for k in [k for k in wanted if k.startswith(prefix)]:
+                del wanted[k]
+            for module, data in choice.files.items():
+                wanted[f"{prefix}{module}.py"] = data
+
+
 def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
     raw = wanted.pop(RESPONSES, None)
     if raw is not None:
@@ -413,7 +473,7 @@ def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
         except (ValueError, RecursionError, MemoryError) as exc:
             sub.problems.append(f"{rel}: cannot be compiled ({type(exc).__name__})")
     if not sub.files:
-        sub.problems.append("exercises/ holds no chapterN/*.py files")
+        sub.problems.append("exercises/ holds no chapterN/*.py files (nor chapterN.ipynb notebooks)")
 
 
 def materialize(files: dict[str, bytes], root: Path) -> Path:

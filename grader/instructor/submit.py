@@ -34,7 +34,13 @@ def submission_files(workspace: Path) -> list[tuple[str, Path]]:
             continue
         if path.is_symlink() or not path.is_file():
             continue
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if path.suffix == ".ipynb":
+            from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+
+            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                raise UsageError(f"{rel} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB; clear its outputs "
+                                 "(Kernel > Restart & Clear Output), save, and submit again.")
+        elif path.stat().st_size > MAX_FILE_BYTES:
             raise UsageError(f"{rel} is larger than {MAX_FILE_BYTES // 1000} KB; remove data files from exercises/.")
         files.append((rel.as_posix(), path))
     responses = workspace / RESPONSES

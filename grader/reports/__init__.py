@@ -163,6 +163,8 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
         out.print(Text(t("check.footer.weak", lang), style="grade.fail"))
     if report.isolation:
         out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
+    if report.source:  # notebooks: which source was graded (the .py files or the notebook's cells)
+        out.print(Text(t("check.footer.source", lang, what=report.source), style="grade.dim"))
 
 
 def _hidden_in_release(chapter_id: str) -> int:

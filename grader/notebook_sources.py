@@ -1,0 +1,290 @@
+"""A notebook's exercise cells as module sources: the one extraction every path uses.
+
+``grade check`` on a workspace whose exercises are notebooks, ``check()`` inside a
+notebook, ``grade collect`` and ``grade submit`` all turn an ``.ipynb`` into
+``{module: source text}`` here. Stdlib and ``json`` only; nothing is executed, imported
+or unpickled: a notebook is read as bounded JSON and its tagged code cells are joined
+as text.
+
+A code cell belongs to a module when its metadata says so
+(``"dl_grade": {"module": "activations", "exercise": "chapter3.softmax"}``), or, when a
+front end dropped the metadata (or for cells replayed from the kernel's history), when
+its first line is the marker comment ``# dl-grade: module=activations part=softmax``.
+The marker line itself is not part of the module. A module's source is its cells in
+notebook order, joined by two blank lines. Lines that start with ``%`` or ``!``
+(IPython magics and shell escapes) are not Python: they are blanked (line numbers stay)
+and each cell that had some gets a note. A notebook that is not JSON, is too large, is
+nested too deep or has too many cells is a problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_NOTEBOOK_BYTES = 5_000_000
+MAX_CELLS = 2_000
+MAX_DEPTH = 64  # outputs (application/json, widgets) nest; cells and tags sit at depth 5
+MAX_MODULE_BYTES = 1_000_000  # as the plugin caps one source file
+MARKER_PREFIX = "# dl-grade:"
+_MARKER = re.compile(r"^#\s*dl-grade:\s*(?P<body>.*)$")
+_FIELD = re.compile(r"(\w+)=(\S+)")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+class NotebookProblem(ValueError):
+    """The notebook cannot be read; the message says why, for a student or a gradebook."""
+
+
+@dataclass
+class Extracted:
+    modules: dict[str, str] = field(default_factory=dict)  # "activations" -> source text
+    exercises: dict[str, list[str]] = field(default_factory=dict)  # module -> exercise ids of its cells
+    notes: list[str] = field(default_factory=list)  # dropped magics, untagged cells, ...
+    cells: int = 0  # tagged code cells used
+    # module -> [(first module line, last module line, cell label, cell line of the first)]
+    spans: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)
+    parts: dict[tuple[str, str], str] = field(default_factory=dict)  # (module, part) -> its cell's code
+
+
+def marker_line(module: str, part: str) -> str:
+    """The first line of a generated code cell: the tag that survives copy and paste,
+    front ends that drop metadata, and the kernel's input history."""
+    return f"{MARKER_PREFIX} module={module} part={part}"
+
+
+def load_bounded(raw: bytes, what: str) -> Any:
+    """``json.loads`` with the size and nesting checked first (a RecursionError or a
+    MemoryError never reaches the caller)."""
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise NotebookProblem(f"{what} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB (clear its outputs: "
+                              "Kernel > Restart & Clear Output, then save)")
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', raw)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise NotebookProblem(f"{what} is nested more than {MAX_DEPTH} levels deep")
+        else:
+            depth -= 1
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise NotebookProblem(f"{what} is not UTF-8 text (byte {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise NotebookProblem(f"{what} is not a valid notebook (not JSON: {str(exc)[:120]})") from None
+
+
+def _text(source: Any) -> str | None:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        return "".join(source)
+    return None
+
+
+def _tag(cell: dict[str, Any], text: str) -> tuple[dict[str, str] | None, str]:
+    """(tag, source without the marker line) of a code cell; tag None when untagged."""
+    first, _, rest = text.partition("\n")
+    marker = _MARKER.match(first.strip())
+    meta = cell.get("metadata")
+    tag = meta.get("dl_grade") if isinstance(meta, dict) else None
+    if isinstance(tag, dict) and isinstance(tag.get("module"), str):
+        found = {k: v for k, v in tag.items() if isinstance(k, str) and isinstance(v, str)}
+        return found, (rest if marker else text)
+    if marker:
+        return dict(_FIELD.findall(marker.group("body"))), rest
+    return None, text
+
+
+def strip_magics(text: str) -> tuple[str, list[str]]:
+    """Blank lines that start with ``%`` or ``!`` (IPython, not Python); return them."""
+    dropped: list[str] = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("%", "!")):
+            dropped.append(line.strip())
+            lines[i] = ""
+    return "\n".join(lines), dropped
+
+
+def assemble(cells: Iterable[tuple[dict[str, str], str, str, int]], modules: Iterable[str] | None = None) -> Extracted:
+    """Join tagged cells ``(tag, source, where)`` into modules. ``modules`` limits the
+    result to a chapter's modules (other tags are noted and left out). ``spans`` map the
+    module's lines back to cells, for messages a student can follow in the notebook."""
+    wanted = set(modules) if modules is not None else None
+    out = Extracted()
+    parts: dict[str, list[tuple[str, str, int]]] = {}
+    for tag, source, where, above in cells:
+        module = tag.get("module", "")
+        if not module.isidentifier():
+            out.notes.append(f"{where}: tag names no valid module ({module[:40]!r}); cell left out")
+            continue
+        if wanted is not None and module not in wanted:
+            out.notes.append(f"{where}: belongs to module {module!r}, not this chapter's; left out")
+            continue
+        clean, dropped = strip_magics(source)
+        if dropped:
+            shown = ", ".join(d[:30] for d in dropped[:3]) + (" …" if len(dropped) > 3 else "")
+            out.notes.append(f"{where}: {len(dropped)} magic/shell line(s) not graded ({shown})")
+        chunk = clean.strip("\n")
+        out.parts[(module, tag.get("part", tag.get("exercise", "")))] = chunk
+        above += len(clean) - len(clean.lstrip("\n"))
+        parts.setdefault(module, []).append((chunk, where, above + 1))
+        exercise = tag.get("exercise")
+        if exercise:
+            out.exercises.setdefault(module, []).append(exercise)
+        out.cells += 1
+    for module, chunks in parts.items():
+        kept = [c for c in chunks if c[0]]
+        text = "\n\n\n".join(c[0] for c in kept) + "\n"
+        line = 1
+        for chunk, where, first in kept:
+            n = chunk.count("\n") + 1
+            out.spans.setdefault(module, []).append((line, line + n - 1, where, first))
+            line += n + 2
+        if len(text.encode("utf-8")) > MAX_MODULE_BYTES:
+            out.notes.append(f"module {module}: more than {MAX_MODULE_BYTES // 1000} KB of code; cut there")
+            text = text.encode("utf-8")[:MAX_MODULE_BYTES].decode("utf-8", "ignore")
+        out.modules[module] = text
+    return out
+
+
+def extract(raw: bytes, what: str = "the notebook", modules: Iterable[str] | None = None) -> Extracted:
+    """``{module: source}`` from the bytes of an ``.ipynb``. Raises NotebookProblem when
+    the notebook cannot be read at all."""
+    data = load_bounded(raw, what)
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookProblem(f"{what} is not a Jupyter notebook (no list of cells; nbformat 4 expected)")
+    if len(cells) > MAX_CELLS:
+        raise NotebookProblem(f"{what} has {len(cells)} cells (more than {MAX_CELLS})")
+    tagged: list[tuple[dict[str, str], str, str, int]] = []
+    untagged = 0
+    for n, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        text = _text(cell.get("source", ""))
+        if text is None:
+            continue
+        tag, body = _tag(cell, text)
+        if tag is None:
+            untagged += any(line.strip() and not line.lstrip().startswith(("#", "%", "!"))
+                            for line in text.split("\n"))
+            continue
+        tagged.append((tag, body, f"{what} cell {n}", int(body is not text)))
+    out = assemble(tagged, modules)
+    if untagged:
+        out.notes.append(f"{what}: {untagged} code cell(s) without a dl-grade tag were not graded (scratch work)")
+    return out
+
+
+def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None,
+                    what: str = "the kernel's history") -> Extracted:
+    """Modules from the cells a kernel ran (``In``, oldest first): for every tagged part
+    (module + part) the LAST run wins; parts keep the order they were first run in."""
+    latest: dict[tuple[str, str], tuple[dict[str, str], str, str, int]] = {}
+    first_run: dict[tuple[str, str], int] = {}
+    for n, text in enumerate(inputs, 1):
+        if not isinstance(text, str):
+            continue
+        text = text.lstrip("\n")
+        if not _MARKER.match(text.partition("\n")[0].strip()):
+            continue
+        tag, body = _tag({}, text)
+        if tag is None:
+            continue
+        key = (tag.get("module", ""), tag.get("part", tag.get("exercise", "")))
+        first_run.setdefault(key, n)
+        latest[key] = (tag, body, f"{what} In[{n}]", 1)
+    ordered = sorted(latest, key=lambda k: first_run[k])
+    return assemble((latest[k] for k in ordered), modules)
+
+
+@dataclass
+class Choice:
+    """Which source a chapter is graded from, when it may be a notebook."""
+
+    files: dict[str, bytes]  # module -> source bytes, as the worker gets them
+    source: str  # "py" | "notebook"
+    note: str = ""  # one line for the report: which source was graded and why
+    notes: list[str] = field(default_factory=list)  # from extraction (dropped magics, ...)
+    problem: str = ""  # the notebook could not be read (recorded; the .py files are graded)
+    spans: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)  # see Extracted
+
+
+def choose(modules: Iterable[str], py: dict[str, bytes], py_time: float | None,
+           notebook: bytes | None, notebook_time: float | None, notebook_name: str, py_name: str) -> Choice:
+    """Grade a chapter from its ``.py`` files or from its notebook: the notebook when it
+    is the only one, or when both exist and it was changed last (ties: the ``.py``)."""
+    modules = list(modules)
+    if notebook is None:
+        return Choice(py, "py")
+    try:
+        found = extract(notebook, notebook_name, modules)
+    except NotebookProblem as exc:
+        return Choice(py, "py", f"graded from {py_name} ({exc})", problem=str(exc))
+    nb_files = {m: t.encode("utf-8") for m, t in found.modules.items()}
+    if not nb_files:
+        if py:
+            return Choice(py, "py", f"graded from {py_name}: {notebook_name} has no dl-grade cells", found.notes)
+        return Choice({}, "notebook", f"{notebook_name} has no dl-grade cells: nothing to grade", found.notes)
+    if not py:
+        return Choice(nb_files, "notebook", f"graded from {notebook_name}", found.notes, spans=found.spans)
+    if notebook_time is not None and py_time is not None and notebook_time > py_time:
+        return Choice(nb_files, "notebook", f"graded from {notebook_name} (changed after {py_name})", found.notes,
+                      spans=found.spans)
+    return Choice(py, "py", f"graded from {py_name} (changed after {notebook_name}, or as recently)")
+
+
+def choose_in_folder(exercises: Path, chapter_id: str, modules: Iterable[str]) -> Choice:
+    """``choose`` for a workspace's ``exercises/`` folder (file modification times)."""
+    modules = list(modules)
+    folder = exercises / chapter_id
+    py: dict[str, bytes] = {}
+    times: list[float] = []
+    for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+        if path.is_file() and path.stem.isidentifier():
+            py[path.stem] = path.read_bytes()[:MAX_MODULE_BYTES]
+            times.append(path.stat().st_mtime)
+    nb_path = exercises / f"{chapter_id}.ipynb"
+    raw: bytes | None = None
+    nb_time: float | None = None
+    if nb_path.is_file():
+        nb_time = nb_path.stat().st_mtime
+        with open(nb_path, "rb") as f:
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+    return choose(modules, py, max(times) if times else None, raw, nb_time,
+                  f"exercises/{chapter_id}.ipynb", f"exercises/{chapter_id}/*.py")
+
+
+def write_modules(exercises: Path, chapter_id: str, files: dict[str, bytes]) -> Path:
+    """Lay ``files`` out as ``exercises/chapterN/<module>.py``; return ``exercises``."""
+    folder = exercises / chapter_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for module, data in files.items():
+        if module.isidentifier():
+            (folder / f"{module}.py").write_bytes(data)
+    return exercises
+
+
+_LOCATION = re.compile(r'(?P<mod>\w+)\.py(?P<sep>", line |, line | line |:)(?P<line>\d+)')
+
+
+def locate(message: str, spans: dict[str, list[tuple[int, int, str, int]]]) -> str:
+    """``message`` with every ``module.py", line N`` followed by the notebook cell and the
+    line in it (``[chapter3.ipynb cell 12, line 4]``)."""
+
+    def add(m: re.Match[str]) -> str:
+        line = int(m.group("line"))
+        for lo, hi, where, first in spans.get(m.group("mod"), []):
+            if lo <= line <= hi:
+                return f"{m.group(0)} [{where}, line {first + line - lo}]"
+        return m.group(0)
+
+    return _LOCATION.sub(add, message) if spans else message

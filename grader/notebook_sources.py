@@ -19,12 +19,13 @@ nested too deep or has too many cells is a problem, never a traceback.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from grader.jsonbound import JsonTooLarge, load_json_bounded
 
 MAX_NOTEBOOK_BYTES = 5_000_000
 MAX_CELLS = 2_000
@@ -33,8 +34,6 @@ MAX_MODULE_BYTES = 1_000_000  # as the plugin caps one source file
 MARKER_PREFIX = "# dl-grade:"
 _MARKER = re.compile(r"^#\s*dl-grade:\s*(?P<body>.*)$")
 _FIELD = re.compile(r"(\w+)=(\S+)")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
 
 
 class NotebookProblem(ValueError):
@@ -64,16 +63,10 @@ def load_bounded(raw: bytes, what: str) -> Any:
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise NotebookProblem(f"{what} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB (clear its outputs: "
                               "Kernel > Restart & Clear Output, then save)")
-    depth = 0
-    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', raw)):
-        if bracket in (b"[", b"{"):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise NotebookProblem(f"{what} is nested more than {MAX_DEPTH} levels deep")
-        else:
-            depth -= 1
     try:
-        return json.loads(raw.decode("utf-8"))
+        return load_json_bounded(raw, what, MAX_NOTEBOOK_BYTES, MAX_DEPTH)
+    except JsonTooLarge as exc:
+        raise NotebookProblem(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise NotebookProblem(f"{what} is not UTF-8 text (byte {exc.start})") from None
     except (ValueError, RecursionError) as exc:

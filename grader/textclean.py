@@ -24,6 +24,13 @@ def clean(text: str) -> str:
     return _UNSAFE.sub("", text)
 
 
+def clean_line(text: object, limit: int = 300) -> str:
+    """One line of text (an id, a file name, a manifest field): ``clean`` with newlines
+    and tabs removed too, and at most ``limit`` characters."""
+    line = _UNSAFE.sub("", str(text)).replace("\n", "").replace("\t", "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def clean_tree(value: Any) -> Any:
     """Every string in plain data (dict keys too) cleaned; everything else unchanged."""
     if isinstance(value, str):

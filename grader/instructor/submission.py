@@ -18,7 +18,6 @@ with its size and nesting bounded.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -27,6 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from grader import jsonbound
+from grader.jsonbound import MAX_JSON_DEPTH
+from grader.textclean import clean_line as clean_text  # text from a submission: one safe line
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_FILE_BYTES = 1_000_000  # one extracted file
@@ -41,16 +44,6 @@ _CHAPTER_RE = re.compile(r"chapter\d+")
 
 class BadSubmission(Exception):
     """The submission cannot be graded; the message is the reason recorded."""
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-def clean_text(text: object, limit: int = 300) -> str:
-    """Text from a submission made safe for a terminal, HTML, CSV and SQLite: control
-    characters (ESC sequences, CR, bidi overrides) removed, length capped."""
-    s = _CONTROL.sub("", str(text))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def normalise_student(raw: str) -> str:
@@ -125,25 +118,9 @@ class Submission:
 
 # -- bounded JSON ------------------------------------------------------------------------
 
-MAX_JSON_DEPTH = 32
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
-
-
 def load_json_bounded(raw: bytes, what: str, max_bytes: int = MAX_FILE_BYTES, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``json.loads`` for bytes from a submission: size and nesting are checked first, so a
-    file nested 100,000 levels deep is a ValueError, not a RecursionError."""
-    if len(raw) > max_bytes:
-        raise ValueError(f"{what} is larger than {max_bytes // 1000} KB")
-    depth = 0
-    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', raw)):
-        if bracket in (b"[", b"{"):
-            depth += 1
-            if depth > max_depth:
-                raise ValueError(f"{what} is nested more than {max_depth} levels deep")
-        else:
-            depth -= 1
-    return json.loads(raw.decode("utf-8"))
+    """``json.loads`` for bytes from a submission, size and nesting checked first."""
+    return jsonbound.load_json_bounded(raw, what, max_bytes, max_depth)
 
 
 def read_submission(path: Path, origin: Origin | None = None) -> Submission:

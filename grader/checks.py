@@ -14,6 +14,7 @@ import numpy as np
 
 from grader.boundary.proxy import Proxy, type_name
 from grader.boundary.proxy import Synced as Synced  # re-exported for the suites
+from grader.i18n import tr
 
 
 class Feedback(AssertionError):
@@ -22,7 +23,7 @@ class Feedback(AssertionError):
 
 def describe_array(x: Any) -> str:
     if isinstance(x, np.ndarray):
-        return f"{x.dtype} array of shape {x.shape}"
+        return tr("fb.array_of", dtype=str(x.dtype), shape=str(x.shape))
     return type_name(x)
 
 
@@ -43,12 +44,12 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
     text = f"{name}({', '.join(parts)})"
     if seed is not None:
-        text += f" [inputs from seed {seed}]"
+        text += tr("fb.seed", seed=seed)
     return text
 
 
 def _nothing_returned(call: str) -> Feedback:
-    return Feedback(f"{call} returned None. Did you forget a `return` statement?")
+    return Feedback(tr("fb.returned_none", call=call))
 
 
 def expect_int01(value: Any, call: str) -> int:
@@ -56,16 +57,16 @@ def expect_int01(value: Any, call: str) -> int:
     if value is None:
         raise _nothing_returned(call)
     if type(value) is not int:
-        raise Feedback(f"{call} returned a {type_name(value)} ({_short(value)}); return the Python int 0 or 1.")
+        raise Feedback(tr("fb.gate_type", call=call, type=type_name(value), value=_short(value)))
     if value not in (0, 1):
-        raise Feedback(f"{call} returned {value}; a perceptron outputs only 0 or 1.")
+        raise Feedback(tr("fb.gate_value", call=call, value=value))
     return value
 
 
 def expect_value(value: Any, expected: Any, call: str, what: str = "result") -> None:
     """Exact comparison for small discrete answers; the message names the call only."""
     if value != expected:
-        raise Feedback(f"{call} returned {_short(value)}, which is not the right {what} for this input.")
+        raise Feedback(tr("fb.wrong_value", call=call, value=_short(value)))
 
 
 def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, kind: str = "f") -> np.ndarray:
@@ -73,15 +74,16 @@ def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, ki
     if value is None:
         raise _nothing_returned(call)
     if not isinstance(value, np.ndarray):
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a numpy array.")
+        raise Feedback(tr("fb.not_array", call=call, type=type_name(value)))
     if shape is not None and value.shape != tuple(shape):
-        raise Feedback(f"{call} returned shape {value.shape}; expected shape {tuple(shape)}.")
+        raise Feedback(tr("fb.shape", call=call, got=str(value.shape), want=str(tuple(shape))))
     if kind == "f" and value.dtype.kind != "f":
-        raise Feedback(f"{call} returned dtype {value.dtype}; expected a floating-point array.")
+        raise Feedback(tr("fb.dtype_float", call=call, dtype=str(value.dtype)))
     if kind == "n" and value.dtype.kind not in "iuf":
-        raise Feedback(f"{call} returned dtype {value.dtype}; expected a numeric array.")
+        raise Feedback(tr("fb.dtype_numeric", call=call, dtype=str(value.dtype)))
     if kind in ("b", "i") and value.dtype.kind not in (kind + ("u" if kind == "i" else "")):
-        raise Feedback(f"{call} returned dtype {value.dtype}.")
+        text = tr("fb.dtype_bool", call=call, dtype=str(value.dtype)) if kind == "b" else tr("fb.dtype_int", call=call, dtype=str(value.dtype))
+        raise Feedback(text)
     return value
 
 
@@ -90,10 +92,10 @@ def expect_number(value: Any, call: str) -> float:
     if value is None:
         raise _nothing_returned(call)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a single number.")
+        raise Feedback(tr("fb.not_number", call=call, type=type_name(value)))
     if isinstance(value, np.ndarray):
         if value.size != 1 or value.dtype.kind not in "iuf":
-            raise Feedback(f"{call} returned a {describe_array(value)}; expected a single number.")
+            raise Feedback(tr("fb.not_number", call=call, type=describe_array(value)))
         value = value.reshape(())[()]
     return float(value)
 
@@ -122,10 +124,7 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     finite = np.isfinite(arr)
     if not finite.all() and np.isfinite(expected).all():
         idx = _index(np.argmax(~finite), arr.shape)
-        raise Feedback(
-            f"{call}: your result contains {arr[idx] if arr.ndim else arr} at {_where(idx)}. "
-            "Look for overflow (exp of a large number), log(0) or a division by zero."
-        )
+        raise Feedback(tr("fb.not_finite", call=call, value=arr[idx] if arr.ndim else arr, where=_where(idx)))
     excess = np.abs(arr - expected) - (atol + rtol * np.abs(expected))
     if np.all(excess <= 0):
         return
@@ -136,8 +135,8 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     rel = abs(got - ref) / max(abs(ref), 1e-12)
     wrong = int(np.count_nonzero(excess > 0))
     raise Feedback(
-        f"{call}: {wrong} of {max(arr.size, 1)} value(s) are off. Worst {_where(idx)}: "
-        f"you returned {got:.6g}, relative error {rel:.2e} (allowed {rtol:.0e})."
+        tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
+           got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
     )
 
 
@@ -153,11 +152,14 @@ def assert_equal_array(
     if wrong.any():
         idx = _index(int(np.argmax(wrong)), arr.shape)
         got = arr[idx] if arr.ndim else arr[()]
-        raise Feedback(
-            f"{call}: {int(np.count_nonzero(wrong))} of {max(arr.size, 1)} value(s) are wrong. "
-            f"First at {_where(idx)}: you returned {got.item() if hasattr(got, 'item') else got}"
-            + (f" for the input {float(np.asarray(given)[idx])!r}." if given is not None else ".")
-        )
+        value = got.item() if hasattr(got, "item") else got
+        if given is not None:
+            text = tr("fb.values_wrong_input", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
+                      where=_where(idx), got=value, given=repr(float(np.asarray(given)[idx])))
+        else:
+            text = tr("fb.values_wrong", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
+                      where=_where(idx), got=value)
+        raise Feedback(text)
     return arr
 
 
@@ -168,6 +170,7 @@ def assert_gradient(
     good: float = 1e-7,
     wrong: float = 1e-2,
     threshold: float = 1e-5,
+    backward: bool = True,
 ) -> None:
     """Compare a backward pass with a numerical gradient using the relative error
     |a - n| / max(|a|, |n|): below ``good`` is right, above ``wrong`` is a bug."""
@@ -178,10 +181,10 @@ def assert_gradient(
     if worst <= threshold:
         return
     idx = _index(int(np.argmax(rel)), rel.shape)
-    verdict = "this is a bug in the backward pass" if worst > wrong else "this is suspicious"
+    verdict = tr(("fb.gradcheck.bug_backward" if backward else "fb.gradcheck.bug") if worst > wrong else "fb.gradcheck.suspicious")
     raise Feedback(
-        f"{call}: gradient check failed. Relative error vs a numerical gradient is {worst:.2e} "
-        f"at {_where(idx)} (good < {good:.0e}, wrong > {wrong:.0e}); {verdict}."
+        tr("fb.gradcheck", call=call, worst=f"{worst:.2e}", where=_where(idx), good=f"{good:.0e}",
+           wrong=f"{wrong:.0e}", verdict=verdict)
     )
 
 
@@ -190,14 +193,14 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _where(idx: tuple[int, ...]) -> str:
-    return f"element [{', '.join(map(str, idx))}]" if idx else "the value"
+    return tr("fb.where.element", index=", ".join(map(str, idx))) if idx else tr("fb.where.value")
 
 
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return describe_array(value)
     if isinstance(value, Proxy):
-        return f"an object of type {type_name(value)}"
+        return tr("fb.object_of", type=type_name(value))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -34,6 +34,9 @@ app = typer.Typer(
 
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, lang: LangOpt = None) -> None:
+    from grader.i18n import set_lang
+
+    set_lang(lang.value if lang is not None else None)  # `grade --lang zh check ...`
     if ctx.invoked_subcommand is None:
         from grader.student import welcome
 
@@ -56,6 +59,7 @@ def check(
     from grader.catalog import load_catalog
     from grader.runner import resolve_target, run_check
 
+    language = _lang(lang)  # before the run: the feedback is written in it
     catalog = load_catalog()
     chap = catalog.chapter(chapter)
     target = resolve_target(path, solutions)
@@ -70,7 +74,7 @@ def check(
     else:
         from grader import reports
 
-        reports.render_check(report, catalog, reports.console(), _lang(lang))
+        reports.render_check(report, catalog, reports.console(), language)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 

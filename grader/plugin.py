@@ -69,9 +69,9 @@ class StudentCode:
         if self._generation != client.generation or client.proc is None:
             self._modules.clear()
         if module not in client.config.sources:
-            raise StudentCodeError(
-                "FileNotFoundError", f"{self._recorder.display_dir}/{module}.py was not found"
-            )
+            from grader.i18n import tr
+
+            raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
         if module not in self._modules:
             self._modules[module] = client.load(module)
             self._generation = client.generation
@@ -267,10 +267,9 @@ class Recorder:
         # The whole check (one target's, in a batch) has a wall-clock budget too.
         limit = (target.started if target is not None else self.started) + self.check_budget
         if now >= limit:
-            raise WorkerTimeout(
-                f"not run: the whole check of {self.chapter.id} used up its {self.check_budget:g} s "
-                "(earlier tests ran until their time limits)"
-            )
+            from grader.i18n import tr
+
+            raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
@@ -326,28 +325,27 @@ class Recorder:
             return "passed", ""
         exc = call.excinfo.value
         from grader.checks import Feedback
+        from grader.i18n import tr
 
         if isinstance(exc, NotAttempted):
             ex = item.get_closest_marker("exercise")
-            name = str(ex.args[0]).split(".", 1)[-1] if ex else "this function"
-            return "not_attempted", f"Not attempted yet: {name} still raises NotImplementedError."
+            name = str(ex.args[0]).split(".", 1)[-1] if ex else "?"
+            return "not_attempted", tr("fb.not_attempted", name=name)
         if isinstance(exc, StudentCodeError):
-            text = f"Your code raised {exc.message}"
+            text = tr("fb.raised", error=exc.message)
             if exc.traceback:
                 text += "\n" + exc.traceback.rstrip()
             return "error", text
         if isinstance(exc, WorkerFault):
-            return exc.status, exc.message[0].upper() + exc.message[1:]
+            marker = item.get_closest_marker("timeout_s")
+            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout)
         if isinstance(exc, Feedback):
             return "failed", str(exc)
         if isinstance(exc, AssertionError):
             # A bare assert: its text would show the hidden test's source, so it stays here.
-            return "failed", "The result is not right for this input."
+            return "failed", tr("fb.bare_assert")
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
-        return "error", (
-            "The check could not be completed with what your code returned "
-            f"(the grader hit {type(exc).__name__}). Make sure you return the documented type."
-        )
+        return "error", tr("fb.internal", name=type(exc).__name__)
 
     def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
         self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
@@ -399,6 +397,41 @@ class Recorder:
             "internal": self.internal,
         }
         _write_results(Path(self.results_path), data)
+
+
+# What the boundary says (in English, for logs) → the student's message in their language.
+_FAULTS: tuple[tuple[str, str], ...] = (
+    (r"your code did not finish in time", "fb.timeout"),
+    (r"your code used more CPU time or memory", "fb.cpu_or_memory"),
+    (r"your code ran out of memory", "fb.out_of_memory"),
+    (r"your code printed more output", "fb.output_limit"),
+    (r"your code made a system call", "fb.syscall"),
+    (r"the process running your code crashed \((?P<name>[^)]*)\)", "fb.crashed_signal"),
+    (r"your code ended the process running it \(exit code (?P<code>-?\d+|None)\)", "fb.exited"),
+    (r"your code closed the grader's connection", "fb.closed_channel"),
+    (r"an object from before the worker restarted", "fb.stale_object"),
+    (r"the grader's worker process|the worker did not start", "fb.worker_start"),
+    (r"your code sent data the grader does not accept", "fb.bad_data"),
+    (r"your code sent a message larger", "fb.too_large"),
+    (r"your code sent (a malformed reply|an unexpected message)|your code called a function the grader", "fb.bad_reply"),
+    (r"your module could not be loaded|your model could not be handed over", "fb.load_failed"),
+)
+
+
+def _fault_text(message: str, seconds: float) -> str:
+    """A worker fault's message in the student's language (a message built here already is)."""
+    import re
+
+    from grader.i18n import tr
+
+    for pattern, msg_id in _FAULTS:
+        match = re.match(pattern, message)
+        if match:
+            fields = match.groupdict()
+            if msg_id == "fb.timeout":
+                return tr("fb.timeout_limit", seconds=f"{seconds:g}")
+            return tr(msg_id, **fields)
+    return message[:1].upper() + message[1:]
 
 
 def _write_results(final: Path, data: dict[str, Any]) -> None:

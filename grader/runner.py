@@ -84,6 +84,9 @@ def pytest_env() -> dict[str, str]:
     """The environment of a grading pytest process."""
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    from grader.i18n import session_lang
+
+    env["GRADE_LANG"] = session_lang()  # feedback in the student's language
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # The trusted side only loads and evaluates small models: one thread, no oneDNN.

@@ -124,7 +124,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
             tag = t("check.hidden_tag", lang) if test.visibility == "hidden" else ""
             out.print(Text(f"  {sym} {test.name}{tag}", style=style) + Text(f"  {label(test.status, lang)}", style="grade.dim"))
             for line in test.message.splitlines() or [""]:
-                out.print(Text("    " + line))
+                out.print(indented(Text(line), 4, out))
         if exercise is not None and exercise.hints:
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
         out.print()
@@ -162,7 +162,43 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
     if report.weak_isolation:
         out.print(Text(t("check.footer.weak", lang), style="grade.fail"))
     if report.isolation:
-        out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
+        what = ", ".join(isolation_text(entry, lang) for entry in report.isolation)
+        out.print(Text(t("check.footer.isolation", lang, what=what), style="grade.dim"))
+
+
+def indented(text: Text, indent: int, out: Console | None = None) -> Text:
+    """``text`` wrapped to the console's width, every line starting with ``indent`` spaces."""
+    width = max(20, (out.width if out is not None else 80) - indent)
+    lines = text.wrap(out or console(width=80), width) if out is not None else [text]
+    result = Text()
+    for i, line in enumerate(lines):
+        if i:
+            result.append("\n")
+        result.append(" " * indent)
+        result.append_text(line)
+    return result
+
+
+_ISOLATION = (
+    (r"bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody$", "iso.bwrap"),
+    (r"allow-list root: private mount and network namespaces, chroot, uid nobody$", "iso.chroot"),
+    (r"memory (?P<n>\d+) MB$", "iso.memory"),
+    (r"output (?P<n>\d+) KB$", "iso.output"),
+    (r"cpu (?P<n>[\d.]+) s$", "iso.cpu"),
+    (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),
+    (r"isolation: weak", "iso.weak"),
+)
+
+
+def isolation_text(entry: str, lang: str) -> str:
+    """One entry of the worker's isolation list (English, from the boundary) in ``lang``."""
+    import re
+
+    for pattern, msg_id in _ISOLATION:
+        match = re.match(pattern, entry)
+        if match:
+            return t(msg_id, lang, **match.groupdict())
+    return entry
 
 
 def _hidden_in_release(chapter_id: str) -> int:

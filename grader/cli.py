@@ -63,7 +63,17 @@ def check(
     catalog = load_catalog()
     chap = catalog.chapter(chapter)
     target = resolve_target(path, solutions)
-    report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True)
+    live = None
+    if not json_out and fmt is Format.text:
+        from grader.live import LiveProgress, on_a_real_file
+
+        if on_a_real_file(sys.stdout):  # a terminal, a pipe or a file (not an in-memory capture)
+            live = LiveProgress(sys.stdout, language)
+    try:
+        report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True, live=live)
+    finally:
+        if live is not None:
+            live.close()
     progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
     if json_out or fmt is Format.json:
         typer.echo(report.to_json())

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import assert_close, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
 
 
@@ -31,7 +32,7 @@ def test_numerical_gradient_of_the_books_function(student):
     mod = student.load("gradients")
     for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):
         x = np.array(point)
-        call = call_text("numerical_gradient", book_f2, x) + f" with f(x) = x[0]**2 + x[1]**2 at x = {point}"
+        call = call_text("numerical_gradient", book_f2, x) + tr("fb.numgrad.book_f2", point=point)
         assert_close(mod.numerical_gradient(book_f2, fresh(x)), gradient(book_f2, x), call, rtol=1e-7, atol=1e-9)
 
 

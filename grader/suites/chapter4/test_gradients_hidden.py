@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
 
 
@@ -81,10 +82,7 @@ def test_numerical_gradient_leaves_x_as_it_found_it(student):
     changed = np.abs(arg - x) > 1e-12 * np.maximum(1.0, np.abs(x))
     if arg.shape != x.shape or changed.any():
         where = tuple(int(i) for i in np.argwhere(changed)[0]) if arg.shape == x.shape else "its shape"
-        raise Feedback(
-            f"{call}: after the call, x is not what it was (first change at element {list(where)}). "
-            "Put each element back (x[idx] = tmp) after evaluating f on both sides of it."
-        )
+        raise Feedback(tr("fb.numgrad.x_changed", call=call, index=list(where)))
 
 
 @pytest.mark.exercise("chapter4.gradient_descent")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, assert_close, call_text, expect_number, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import (
     expect_params,
     known_params,
@@ -24,10 +25,10 @@ def test_init_creates_params_with_the_right_shapes(student):
     p = expect_params(net.params, call, {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)})
     for key in ("b1", "b2"):
         if np.any(p[key] != 0):
-            raise Feedback(f"{call}: params[{key!r}] should start at zeros.")
+            raise Feedback(tr("fb.net.bias_zero", call=call, key=repr(key)))
     for key in ("W1", "W2"):
         if np.unique(p[key]).size < p[key].size // 2:
-            raise Feedback(f"{call}: params[{key!r}] should be random (np.random.randn), not constant.")
+            raise Feedback(tr("fb.net.weight_random", call=call, key=repr(key)))
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")

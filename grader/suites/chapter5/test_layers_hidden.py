@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
+from grader.i18n import tr
 from grader.gradcheck import backward_target, numerical_gradient
 from grader.suites.chapter5._reference import affine, away_from_zero, relu, sigmoid, softmax_loss
 
@@ -17,7 +18,7 @@ def test_mul_layer_backward_with_scalars(student):
     assert_close(layer.forward(3.0, -4.0), -12.0, "MulLayer().forward(3.0, -4.0)")
     grads = layer.backward(2.0)
     if not isinstance(grads, (list, tuple)) or len(grads) != 2:
-        raise Feedback("MulLayer.backward(2.0) should return two gradients, (dx, dy).")
+        raise Feedback(tr("fb.layer.pair", call="MulLayer.backward(2.0)"))
     assert_close(grads[0], -8.0, "MulLayer.backward(2.0) -> dx after forward(3.0, -4.0)")
     assert_close(grads[1], 6.0, "MulLayer.backward(2.0) -> dy after forward(3.0, -4.0)")
 
@@ -28,7 +29,7 @@ def test_add_layer_with_scalars(student):
     assert_close(layer.forward(3.0, -4.0), -1.0, "AddLayer().forward(3.0, -4.0)")
     grads = layer.backward(2.5)
     if not isinstance(grads, (list, tuple)) or len(grads) != 2:
-        raise Feedback("AddLayer.backward(2.5) should return two gradients, (dx, dy).")
+        raise Feedback(tr("fb.layer.pair", call="AddLayer.backward(2.5)"))
     assert_close(grads[0], 2.5, "AddLayer.backward(2.5) -> dx")
     assert_close(grads[1], 2.5, "AddLayer.backward(2.5) -> dy")
 
@@ -43,10 +44,7 @@ def test_relu_on_3d_input(student):
     # Synced: the student's x comes back after the call, so an edit made to it in place is seen
     assert_close(layer.forward(Synced(arg)), relu(x), call)
     if not np.array_equal(arg, x):
-        raise Feedback(
-            f"{call} changed x itself: the caller's array lost its negative values. "
-            "Set the masked entries to 0 in a copy (out = x.copy()) and return that."
-        )
+        raise Feedback(tr("fb.relu.in_place", call=call))
     numeric = numerical_gradient(backward_target(relu, dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call_text("Relu.backward", dout, seed=60))
 

@@ -73,7 +73,12 @@ class StudentCode:
 
             raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
         if module not in self._modules:
-            self._modules[module] = client.load(module)
+            try:
+                self._modules[module] = client.load(module)
+            except NotAttempted:
+                raise
+            except StudentCodeError as exc:  # the module itself failed: syntax, imports, top-level code
+                raise ModuleBlocked(module, exc) from None
             self._generation = client.generation
         return self._modules[module]
 
@@ -98,6 +103,15 @@ class StudentCode:
 
 
 RECORDER = pytest.StashKey["Recorder"]()
+
+
+class ModuleBlocked(StudentCodeError):
+    """A student's module could not be loaded (its own error, or one in a module it imports):
+    every test that needs it is blocked by that one error."""
+
+    def __init__(self, module: str, cause: StudentCodeError) -> None:
+        super().__init__(cause.type_name, cause.detail, cause.traceback)
+        self.module = module
 
 
 class Target:
@@ -159,6 +173,8 @@ class Recorder:
         self.display_dir = f"{self.target.name}/{chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
         sources = _read_sources(self.target / chapter.id, self.display_dir)
+        self.sources = sources
+        self.reported_blocks: set[str] = set()
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -175,6 +191,8 @@ class Recorder:
         self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs))
         self.client = None
         self.results = {}
+        self.sources: dict[str, tuple[str, bytes]] = {}
+        self.reported_blocks = set()
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -185,6 +203,8 @@ class Recorder:
             return
         self._finish_current()
         sources = _read_sources(target.path / self.chapter.id, target.display_dir)
+        self.sources = sources
+        self.reported_blocks = set()
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -331,10 +351,12 @@ class Recorder:
             ex = item.get_closest_marker("exercise")
             name = str(ex.args[0]).split(".", 1)[-1] if ex else "?"
             return "not_attempted", tr("fb.not_attempted", name=name)
+        if isinstance(exc, ModuleBlocked):
+            return "error", self._blocked(exc)
         if isinstance(exc, StudentCodeError):
             text = tr("fb.raised", error=exc.message)
             if exc.traceback:
-                text += "\n" + exc.traceback.rstrip()
+                text += "\n" + _with_source_lines(exc.traceback.rstrip(), self.sources)
             return "error", text
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
@@ -346,6 +368,21 @@ class Recorder:
             return "failed", tr("fb.bare_assert")
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
         return "error", tr("fb.internal", name=type(exc).__name__)
+
+    def _blocked(self, exc: ModuleBlocked) -> str:
+        """The module's error once (an artifact the report shows above the tests, as Python
+        prints it), and for each test a line saying which file and line blocks it."""
+        from grader.i18n import tr
+
+        error = _module_error(exc, self.sources)
+        key = f"{error['file']}:{error['line']}:{error['text']}"
+        if key not in self.reported_blocks:
+            self.reported_blocks.add(key)
+            artifacts = self.current.artifacts if self.current is not None else self.artifacts
+            artifacts.append(error)
+        name = error["file"].rsplit("/", 1)[-1]
+        msg_id = "fb.blocked_syntax" if error["syntax"] else "fb.blocked_import"
+        return tr(msg_id, file=name, line=error["line"] or "?", error=exc.type_name)
 
     def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
         self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
@@ -432,6 +469,97 @@ def _fault_text(message: str, seconds: float) -> str:
                 return tr("fb.timeout_limit", seconds=f"{seconds:g}")
             return tr(msg_id, **fields)
     return message[:1].upper() + message[1:]
+
+
+_FRAME = None
+
+
+def _frame_pattern() -> Any:
+    import re
+
+    global _FRAME
+    if _FRAME is None:
+        _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+    return _FRAME
+
+
+def _source_line(sources: dict[str, tuple[str, bytes]], file: str, line: int) -> str | None:
+    for display, data in sources.values():
+        if display == file:
+            lines = data.decode("utf-8", "replace").splitlines()
+            if 1 <= line <= len(lines):
+                return lines[line - 1].strip()[:200]
+    return None
+
+
+def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:
+    """A student traceback (frames only: the worker has no files to read lines from) with the
+    line of code under each frame, from the sources the trusted side sent."""
+    out = []
+    for row in traceback_text.splitlines():
+        out.append(row)
+        match = _frame_pattern().match(row)
+        if match:
+            code = _source_line(sources, match["file"], int(match["line"]))
+            if code:
+                out.append("    " + code)
+    return "\n".join(out)
+
+
+def _maybe_newer_syntax(err: SyntaxError) -> bool:
+    """Could the line be valid in a newer Python (PEP 695 ``type``/generics, PEP 701 f-strings,
+    a soft keyword)? Then the report says which Python grades the code."""
+    import re
+
+    line = (err.text or "").strip()
+    newer = (
+        r"^type\s+\w+.*=",  # type aliases (3.12)
+        r"^(async\s+)?(def|class)\s+\w+\s*\[",  # generic functions and classes (3.12)
+        r"""f(["']).*\{[^}]*\1""",  # an f-string reusing its quote inside (3.12)
+    )
+    return (err.msg or "").startswith("invalid syntax") or any(re.search(p, line) for p in newer)
+
+
+def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+    """What a module that did not load did wrong, as Python prints it: for a syntax error the
+    file, line, the line with a caret under the column and the message (compiled here, on the
+    trusted side, which parses the source without running any of it); for an error raised
+    while importing, the traceback with its lines of code and the exception."""
+    import sys
+    import traceback
+
+    from grader.i18n import tr
+
+    if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
+        named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
+        for display, data in named_first:
+            try:
+                compile(data, display, "exec", dont_inherit=True)
+            except SyntaxError as err:
+                text = "".join(traceback.format_exception_only(type(err), err)).rstrip()
+                version = ".".join(map(str, sys.version_info[:3]))
+                return {
+                    "kind": "module_error",
+                    "file": display,
+                    "line": err.lineno or 0,
+                    "syntax": True,
+                    "text": text[:4000],
+                    "note": tr("fb.python_version", version=version) if _maybe_newer_syntax(err) else "",
+                }
+            except Exception:  # noqa: BLE001 - a source the parser cannot take at all: say what the worker said
+                continue
+    frames = _with_source_lines(exc.traceback.rstrip(), sources) if exc.traceback else ""
+    rows = [match for row in frames.splitlines() if (match := _frame_pattern().match(row))]
+    last = rows[-1] if rows else None
+    head = "Traceback (most recent call last):\n" if frames else ""
+    return {
+        "kind": "module_error",
+        "file": last["file"] if last else str(sources.get(getattr(exc, "module", ""), ("?",))[0]),
+        "line": int(last["line"]) if last else 0,
+        "syntax": False,
+        "text": (head + frames + ("\n" if frames else "") + exc.message)[:4000],
+        "note": "",
+    }
 
 
 def _write_results(final: Path, data: dict[str, Any]) -> None:

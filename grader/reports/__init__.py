@@ -108,6 +108,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
         )
     out.print(table)
     out.print()
+    _render_module_errors(report, out, lang)
     shown_hint: set[str] = set()
     for ex_id in order:
         problems = [test for test in grouped.get(ex_id, []) if test.status != "passed"]
@@ -133,6 +134,20 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
 
         render_artifacts(report, out, lang)
     _render_footer(report, out, lang)
+
+
+def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:
+    """Each module that could not be loaded, once, as Python prints the error."""
+    for artifact in report.artifacts:
+        if not isinstance(artifact, dict) or artifact.get("kind") != "module_error":
+            continue
+        name = str(artifact.get("file", "?"))
+        out.print(Text("! ", style="grade.error") + Text(t("check.module_error", lang, file=name), style="grade.title"))
+        for line in str(artifact.get("text", "")).splitlines():
+            out.print(Text("    " + line, style="grade.fail"), overflow="fold")
+        if artifact.get("note"):
+            out.print(indented(Text(str(artifact["note"]), style="grade.dim"), 4, out))
+        out.print()
 
 
 def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:

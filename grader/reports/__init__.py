@@ -154,7 +154,7 @@ def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:
     sym, style = SYMBOL["not_attempted"]
     out.print(Text(f"{sym} {exercise.id}", style=style) + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"))
     if exercise.hints:
-        out.print(Text("    " + t("check.start_here", lang), style="grade.hint") + Text(exercise.hints[0].text(lang)))
+        out.print(hanging(Text(t("check.start_here", lang), style="grade.hint"), Text(exercise.hints[0].text(lang)), 4, out))
         if len(exercise.hints) > 1:
             out.print(Text("    " + t("check.more_hints", lang, id=exercise.id), style="grade.hint"))
 
@@ -231,15 +231,41 @@ def _hidden_in_release(chapter_id: str) -> int:
 
 
 def render_hint(exercise: Exercise, index: int | None, out: Console, lang: str = "en") -> None:
+    """The hint(s) under the exercise's title; a wrapped hint keeps its indent."""
     hints = exercise.hints
     chosen = list(enumerate(hints, 1)) if index is None else [(index, hints[index - 1])]
-    body = Text()
+    out.print(Text(exercise.id, style="grade.title") + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"), overflow="fold")
     for n, hint in chosen:
-        if body:
-            body.append("\n\n")
-        body.append(f"{n}/{len(hints)}  ", style="grade.hint")
-        body.append(hint.text(lang))
-    out.print(Panel(body, title=f"{exercise.id} — {exercise.summary_text(lang)}", title_align="left", expand=False))
+        label = f"{n}/{len(hints)}  "
+        out.print(hanging(Text(label, style="grade.hint"), Text(hint.text(lang)), 2, out))
+    out.print()
+
+
+def hanging(label: Text, body: Text, indent: int, out: Console) -> Text:
+    """``label`` then ``body``; the body's wrapped lines start under its first character."""
+    lead = indent + label.cell_len
+    lines = body.wrap(out, max(20, out.width - lead))
+    result = Text(" " * indent) + label
+    for i, line in enumerate(lines):
+        if i:
+            result.append("\n" + " " * lead)
+        result.append_text(line)
+    return result
+
+
+def render_hints_left(exercise: Exercise, seen: int, all_shown: bool, out: Console, lang: str = "en", shown: int = 0) -> None:
+    """After a hint: how many are left and how to see the next, or that this was the last."""
+    left = len(exercise.hints) - seen
+    if left <= 0 and not all_shown and shown < len(exercise.hints):
+        out.print(Text(t("hint.all_seen", lang, n=len(exercise.hints), id=exercise.id), style="grade.dim"))
+    elif all_shown or left <= 0:
+        out.print(Text(t("hint.last", lang, n=len(exercise.hints)), style="grade.dim"))
+    else:
+        out.print(Text(t("hint.left", lang, n=left, id=exercise.id), style="grade.hint"))
+
+
+def render_no_more_hints(exercise: Exercise, out: Console, lang: str = "en") -> None:
+    out.print(Text(t("hint.no_more", lang, id=exercise.id, n=len(exercise.hints)), style="grade.hint"))
 
 
 def render_list(catalog: Catalog, out: Console, lang: str = "en") -> None:

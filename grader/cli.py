@@ -53,6 +53,7 @@ def check(
     fmt: Annotated[Format, typer.Option("--format", help=_h("help.check.format"))] = Format.text,
     public: Annotated[bool, typer.Option("--public", help=_h("help.check.public"))] = False,
     sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=_h("help.check.sandbox"))] = Sandbox.auto,
+    show_output: Annotated[bool, typer.Option("--show-output", help=_h("help.check.show_output"))] = False,
     lang: LangOpt = None,
 ) -> None:
     from grader import progress
@@ -84,7 +85,7 @@ def check(
     else:
         from grader import reports
 
-        reports.render_check(report, catalog, reports.console(), language)
+        reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 

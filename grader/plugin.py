@@ -292,6 +292,12 @@ class Recorder:
             raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
 
+    @pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
+    def pytest_runtest_setup_output(self, item: pytest.Item) -> None:
+        """Where the worker's output file ends as the test starts: what the student's code
+        prints during the test is what gets added after it."""
+        self._output_mark = (item.nodeid, _output_size(self.client))
+
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
     def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
         """Batch mode: a failure's report without pytest's source-reading traceback.
@@ -333,6 +339,7 @@ class Recorder:
                 duration=round(call.duration, 4),
             )
             self.results[key] = entry
+            self._keep_output(item, entry)
         elif call.when == "teardown" and report.failed and key in self.results:
             self._record_internal(item.nodeid, report)
 
@@ -369,6 +376,19 @@ class Recorder:
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
         return "error", tr("fb.internal", name=type(exc).__name__)
 
+    def _keep_output(self, item: pytest.Item, entry: dict[str, Any]) -> None:
+        """What the student's code printed during a public test (capped; the results file is
+        cleaned of control characters), attached for the report to show under the test.
+        Never for hidden tests: a print of an argument would show a hidden input."""
+        mark = getattr(self, "_output_mark", None)
+        if entry["visibility"] != "public" or mark is None or mark[0] != item.nodeid:
+            return
+        text = _output_since(self.client, mark[1])
+        if not text:
+            return
+        artifacts = self.current.artifacts if self.current is not None else self.artifacts
+        artifacts.append({"kind": "test_output", "exercise": entry["exercise"], "test": entry["name"], **text})
+
     def _blocked(self, exc: ModuleBlocked) -> str:
         """The module's error once (an artifact the report shows above the tests, as Python
         prints it), and for each test a line saying which file and line blocks it."""
@@ -382,7 +402,8 @@ class Recorder:
             artifacts.append(error)
         name = error["file"].rsplit("/", 1)[-1]
         msg_id = "fb.blocked_syntax" if error["syntax"] else "fb.blocked_import"
-        return tr(msg_id, file=name, line=error["line"] or "?", error=exc.type_name)
+        summary = error["text"].strip().splitlines()[-1] if error["syntax"] else exc.message
+        return tr(msg_id, file=name, line=error["line"] or "?", error=summary[:300])
 
     def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
         self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
@@ -469,6 +490,57 @@ def _fault_text(message: str, seconds: float) -> str:
                 return tr("fb.timeout_limit", seconds=f"{seconds:g}")
             return tr(msg_id, **fields)
     return message[:1].upper() + message[1:]
+
+
+OUTPUT_LINES = 20  # per test, shown
+OUTPUT_BYTES = 2048
+OUTPUT_READ = 64 * 1024  # read at most this much of one test's output
+
+
+def _output_file(client: Any) -> int | None:
+    output = getattr(client, "_output", None) if client is not None else None
+    try:
+        return output.fileno() if output is not None else None
+    except (OSError, ValueError):
+        return None
+
+
+def _output_size(client: Any) -> int:
+    fd = _output_file(client)
+    try:
+        return os.fstat(fd).st_size if fd is not None else 0
+    except OSError:
+        return 0
+
+
+def _output_since(client: Any, start: int) -> dict[str, Any] | None:
+    """The worker's output after ``start`` (0 when the worker restarted and its file began
+    again), at most ``OUTPUT_LINES`` lines and ``OUTPUT_BYTES`` bytes, and how much was left
+    out. ``pread`` leaves the file position, which the worker shares, where it was."""
+    fd = _output_file(client)
+    if fd is None:
+        return None
+    size = _output_size(client)
+    if size < start:
+        start = 0
+    if size == start:
+        return None
+    try:
+        data = os.pread(fd, min(size - start, OUTPUT_READ), start)
+    except OSError:
+        return None
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    shown: list[str] = []
+    used = 0
+    for line in lines[:OUTPUT_LINES]:
+        line = line[: OUTPUT_BYTES - used]
+        shown.append(line)
+        used += len(line.encode("utf-8")) + 1
+        if used >= OUTPUT_BYTES:
+            break
+    left_out = len(lines) - len(shown) + (1 if size - start > OUTPUT_READ else 0)
+    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out)}
 
 
 _FRAME = None

@@ -81,7 +81,7 @@ def _exercise_status(tests: list[TestResult]) -> str:
     return "failed"
 
 
-def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en") -> None:
+def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> None:
     chapter = catalog.chapter(report.chapter)
     grouped = report.by_exercise()
     title = f"{chapter.id} · {chapter.title_text(lang)}"
@@ -109,6 +109,11 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
     out.print(table)
     out.print()
     _render_module_errors(report, out, lang)
+    outputs = {
+        (str(a.get("exercise")), str(a.get("test"))): a
+        for a in report.artifacts
+        if isinstance(a, dict) and a.get("kind") == "test_output"
+    }
     shown_hint: set[str] = set()
     for ex_id in order:
         problems = [test for test in grouped.get(ex_id, []) if test.status != "passed"]
@@ -126,14 +131,37 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
             out.print(Text(f"  {sym} {test.name}{tag}", style=style) + Text(f"  {label(test.status, lang)}", style="grade.dim"))
             for line in test.message.splitlines() or [""]:
                 out.print(indented(Text(line), 4, out))
+            _render_output(outputs.get((ex_id, test.name)), out, lang)
         if exercise is not None and exercise.hints:
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
+        out.print()
+    if show_output:  # --show-output: what the code printed in the tests not shown above
+        passed = [(ex_id, test) for ex_id in order for test in grouped.get(ex_id, []) if test.status == "passed"]
+        for ex_id, test in passed:
+            if (ex_id, test.name) in outputs:
+                sym, style = SYMBOL[test.status]
+                out.print(Text(f"  {sym} {test.name}", style=style) + Text(f"  {ex_id}", style="grade.dim"))
+                _render_output(outputs[(ex_id, test.name)], out, lang)
+        if not outputs:
+            out.print(Text(t("check.no_output", lang), style="grade.dim"))
         out.print()
     if report.artifacts:  # learning curves attached by a suite (chapter 8)
         from grader.reports.curves import render_artifacts
 
         render_artifacts(report, out, lang)
     _render_footer(report, out, lang)
+
+
+def _render_output(artifact: dict | None, out: Console, lang: str) -> None:
+    """What the student's code printed during a test (already capped and cleaned)."""
+    if not artifact or not str(artifact.get("text", "")).strip():
+        return
+    out.print(Text("    " + t("check.output", lang), style="grade.dim"))
+    for line in str(artifact["text"]).splitlines():
+        out.print(Text("    │ ", style="grade.dim") + Text(line), overflow="fold")
+    left = artifact.get("lines_left_out")
+    if isinstance(left, int) and left > 0:
+        out.print(Text("    │ " + t("check.output_more", lang, n=left), style="grade.dim"))
 
 
 def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:

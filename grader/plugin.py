@@ -361,7 +361,8 @@ class Recorder:
         if isinstance(exc, ModuleBlocked):
             return "error", self._blocked(exc)
         if isinstance(exc, StudentCodeError):
-            text = tr("fb.raised", error=exc.message)
+            crashed = _crashed_call(call, exc)
+            text = tr("fb.raised_in", call=crashed, error=exc.message) if crashed else tr("fb.raised", error=exc.message)
             if exc.traceback:
                 text += "\n" + _with_source_lines(exc.traceback.rstrip(), self.sources)
             return "error", text
@@ -490,6 +491,35 @@ def _fault_text(message: str, seconds: float) -> str:
                 return tr("fb.timeout_limit", seconds=f"{seconds:g}")
             return tr(msg_id, **fields)
     return message[:1].upper() + message[1:]
+
+
+def _crashed_call(call: pytest.CallInfo[None], exc: StudentCodeError) -> str | None:
+    """The call that crashed, as the suite described it for the student: the ``call`` text
+    (function, argument shapes and dtypes, seed, non-default arguments; shapes only in hidden
+    tests) held by the innermost suite frame, when it names the function the student's
+    traceback starts in; else that function's name alone."""
+    import re
+
+    first = re.search(r', line \d+, in (\w+)', exc.traceback or "")
+    entry = first.group(1) if first else None
+    described = None
+    excinfo = call.excinfo
+    if excinfo is not None:
+        for entry_tb in reversed(excinfo.traceback):
+            path = str(entry_tb.path)
+            if "/suites/" not in path.replace("\\", "/"):
+                continue
+            value = entry_tb.frame.f_locals.get("call")
+            if isinstance(value, str) and value:
+                described = value
+                break
+    if described is not None:
+        name = described.split("(", 1)[0].rsplit(".", 1)[-1]
+        if entry is None or name == entry or (entry == "__init__" and name[:1].isupper()):
+            return described
+    if entry is not None and entry != "<module>":
+        return f"{entry}(...)"
+    return None
 
 
 OUTPUT_LINES = 20  # per test, shown

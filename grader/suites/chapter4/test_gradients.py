@@ -21,7 +21,7 @@ def book_f2(x: np.ndarray) -> float:
 @pytest.mark.exercise("chapter4.numerical_diff")
 @pytest.mark.parametrize("x", [5.0, 10.0])
 def test_numerical_diff_of_the_books_quadratic(student, x):
-    call = call_text("numerical_diff", book_f1, x) + " with f(x) = 0.01*x**2 + 0.1*x"
+    call = call_text("numerical_diff", book_f1, x) + tr("fb.ctx.with_f", f="0.01*x**2 + 0.1*x")
     expected = (book_f1(x + H) - book_f1(x - H)) / (2 * H)
     assert_close(student.load("gradients").numerical_diff(book_f1, x), expected, call, rtol=1e-7)
 
@@ -40,6 +40,6 @@ def test_numerical_gradient_of_the_books_function(student):
 @pytest.mark.points(2)
 def test_gradient_descent_walks_to_the_minimum(student):
     init = np.array([-3.0, 4.0])
-    call = call_text("gradient_descent", book_f2, init, lr=0.1, step_num=20) + " with f(x) = x[0]**2 + x[1]**2"
+    call = call_text("gradient_descent", book_f2, init, lr=0.1, step_num=20) + tr("fb.ctx.with_f", f="x[0]**2 + x[1]**2")
     got = student.load("gradients").gradient_descent(book_f2, fresh(init), lr=0.1, step_num=20)
     assert_close(got, descent(book_f2, init, 0.1, 20), call, rtol=1e-7, atol=1e-10)

@@ -37,7 +37,7 @@ def test_predict_gives_softmax_probabilities(student):
     x = np.random.default_rng(63).normal(size=(6, 4))
     net = new_net(student, 62, 4, 5, 3)
     set_params(net, p)
-    call = call_text("net.predict", x, seed=63) + " after setting net.params"
+    call = call_text("net.predict", x, seed=63) + tr("fb.ctx.after_params")
     assert_close(net.predict(fresh(x)), predict(p, x), call)
 
 
@@ -48,7 +48,7 @@ def test_loss_with_label_targets(student):
     t = np.random.default_rng(66).integers(0, 3, size=5)
     net = new_net(student, 64, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.loss", x, t, seed=65) + " after setting net.params"
+    call = call_text("net.loss", x, t, seed=65) + tr("fb.ctx.after_params")
     # rtol 3e-5: the 1e-7 inside the log belongs to cross_entropy_error's own tests
     assert_close(net.loss(fresh(x), fresh(t)), loss(p, x, t), call, rtol=3e-5)
 
@@ -60,5 +60,5 @@ def test_accuracy_with_label_targets(student):
     t = labels_with_accuracy(p, x, 3, wrong=[1, 4, 7])
     net = new_net(student, 67, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.accuracy", x, t, seed=68) + " after setting net.params"
+    call = call_text("net.accuracy", x, t, seed=68) + tr("fb.ctx.after_params")
     assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.7, call, rtol=1e-12)

@@ -43,7 +43,7 @@ def test_loss_with_one_hot_targets(student):
     t = np.eye(4)[labels]
     net = new_net(student, 72, 4, 3, 4)
     set_params(net, p)
-    call = call_text("net.loss", x, t, seed=73) + " after setting net.params"
+    call = call_text("net.loss", x, t, seed=73) + tr("fb.ctx.after_params")
     assert_close(net.loss(fresh(x), fresh(t)), loss(p, x, labels), call, rtol=3e-5)
 
 
@@ -56,7 +56,7 @@ def test_accuracy_with_one_hot_targets(student):
     t = np.eye(4)[labels]
     net = new_net(student, 75, 3, 4, 4)
     set_params(net, p)
-    call = call_text("net.accuracy", x, t, seed=76) + " after setting net.params"
+    call = call_text("net.accuracy", x, t, seed=76) + tr("fb.ctx.after_params")
     assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.75, call, rtol=1e-12)
 
 
@@ -68,7 +68,7 @@ def test_numerical_gradient_of_every_parameter(student):
     labels = np.random.default_rng(79).integers(0, 3, size=5)
     net = new_net(student, 77, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=78) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=78) + tr("fb.ctx.after_params")
     grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or sorted(grads) != sorted(KEYS):
         keys = sorted(map(str, grads)) if isinstance(grads, dict) else type_name(grads)
@@ -87,7 +87,7 @@ def test_numerical_gradient_agrees_with_the_analytic_gradient_of_the_output_bias
     labels = np.random.default_rng(82).integers(0, 4, size=6)
     net = new_net(student, 80, 2, 3, 4)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=81) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=81) + tr("fb.ctx.after_params")
     grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or "b2" not in grads:
         raise Feedback(tr("fb.net.grads_missing", call=call, key="'b2'"))
@@ -102,7 +102,7 @@ def test_numerical_gradient_leaves_the_params_unchanged(student):
     labels = np.random.default_rng(85).integers(0, 2, size=4)
     net = new_net(student, 83, 3, 2, 2)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=84) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=84) + tr("fb.ctx.after_params")
     net.numerical_gradient(fresh(x), fresh(labels))
     after = net.params
     for key in KEYS:

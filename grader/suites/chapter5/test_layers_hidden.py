@@ -58,7 +58,7 @@ def test_relu_backward_uses_the_latest_forward(student):
     layer.forward(fresh(first))
     assert_close(layer.forward(fresh(second)), relu(second), call_text("Relu.forward", second, seed=61))
     numeric = numerical_gradient(backward_target(relu, dout), second)
-    call = call_text("Relu.backward", dout, seed=61) + " after two forward calls"
+    call = call_text("Relu.backward", dout, seed=61) + tr("fb.ctx.after_two_forwards")
     assert_gradient(layer.backward(fresh(dout)), numeric, call)
 
 
@@ -84,11 +84,11 @@ def test_affine_flattens_nd_input_and_restores_dx_shape(student):
     expected = affine(x, W, b)
     layer = student.load("layers").Affine(fresh(W), fresh(b))
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=62))
-    call = call_text("Affine.backward", dout, seed=62) + " for a 4-D input"
+    call = call_text("Affine.backward", dout, seed=62) + tr("fb.ctx.nd_input", n=4)
     numeric_x = numerical_gradient(backward_target(lambda v: affine(v, W, b), dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric_x, call)
     numeric_W = numerical_gradient(backward_target(lambda w: affine(x, w, b), dout), W)
-    assert_gradient(layer.dW, numeric_W, call + ", then layer.dW")
+    assert_gradient(layer.dW, numeric_W, call + tr("fb.ctx.then", what="layer.dW"))
 
 
 @pytest.mark.exercise("chapter5.Affine")
@@ -100,8 +100,8 @@ def test_affine_batch_of_one(student):
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=63))
     call = call_text("Affine.backward", dout, seed=63)
     assert_gradient(layer.backward(fresh(dout)), dout @ W.T, call)
-    assert_gradient(layer.dW, x.T @ dout, call + ", then layer.dW")
-    assert_gradient(layer.db, dout[0], call + ", then layer.db")
+    assert_gradient(layer.dW, x.T @ dout, call + tr("fb.ctx.then", what="layer.dW"))
+    assert_gradient(layer.db, dout[0], call + tr("fb.ctx.then", what="layer.db"))
 
 
 @pytest.mark.exercise("chapter5.Affine")
@@ -113,7 +113,7 @@ def test_affine_db_sums_over_a_larger_batch(student):
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=64))
     call = call_text("Affine.backward", dout, seed=64)
     layer.backward(fresh(dout))
-    assert_gradient(layer.db, dout.sum(axis=0), call + ", then layer.db")
+    assert_gradient(layer.db, dout.sum(axis=0), call + tr("fb.ctx.then", what="layer.db"))
 
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
@@ -126,7 +126,7 @@ def test_softmax_with_loss_label_targets(student):
         layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t, seed=65)
     )
     numeric = numerical_gradient(lambda v: softmax_loss(v, t), x)
-    assert_gradient(layer.backward(), numeric, "SoftmaxWithLoss.backward() after forward(x, t) with label t")
+    assert_gradient(layer.backward(), numeric, "SoftmaxWithLoss.backward()" + tr("fb.ctx.after", what="forward(x, t)") + tr("fb.what.label_t"))
 
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
@@ -145,5 +145,5 @@ def test_softmax_with_loss_confident_mistake_is_capped(student):
     x = np.array([[0.0, 50.0], [3.0, 1.0]])
     t = np.array([0, 0])
     layer = student.load("layers").SoftmaxWithLoss()
-    call = call_text("SoftmaxWithLoss().forward", x, t) + " where one row is confidently wrong"
+    call = call_text("SoftmaxWithLoss().forward", x, t) + tr("fb.ctx.confidently_wrong")
     assert_close(layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call)

@@ -57,7 +57,7 @@ def test_accuracy_with_one_hot_targets(student):
     labels = net_scores(p, x).argmax(axis=1)
     labels[:2] = (labels[:2] + 1) % 5  # 6 of 8 right
     t = np.eye(5)[labels]
-    assert_close(net.accuracy(fresh(x), fresh(t)), 0.75, call_text("net.accuracy", x, t, seed=82) + " with one-hot t")
+    assert_close(net.accuracy(fresh(x), fresh(t)), 0.75, call_text("net.accuracy", x, t, seed=82) + tr("fb.ctx.one_hot"))
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")

@@ -62,7 +62,7 @@ def test_dropout_training_mask_and_backward(student):
     student.seed(81)
     layer = student.load("regularization").Dropout(0.3)
     kept = _check_train_mask(layer.forward(fresh(x), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))
-    call = call_text("Dropout.backward", dout, seed=81) + " after forward(x, True)"
+    call = call_text("Dropout.backward", dout, seed=81) + tr("fb.ctx.after", what="forward(x, True)")
     dx = expect_array(layer.backward(fresh(dout)), call, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
         raise Feedback(tr("fb.dropout.backward", call=call))
@@ -103,13 +103,13 @@ def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
         bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84),
     )
-    call = call_text("BatchNormalization.backward", dout, seed=84) + " after a training forward"
+    call = call_text("BatchNormalization.backward", dout, seed=84) + tr("fb.ctx.after_training_forward")
     numeric = numerical_gradient(backward_target(lambda v: bn_train(v, gamma, beta), dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call)
     numeric_gamma = numerical_gradient(backward_target(lambda g: bn_train(x, g, beta), dout), gamma)
-    assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")
+    assert_gradient(layer.dgamma, numeric_gamma, call + tr("fb.ctx.then", what="layer.dgamma"))
     numeric_beta = numerical_gradient(backward_target(lambda b: bn_train(x, gamma, b), dout), beta)
-    assert_gradient(layer.dbeta, numeric_beta, call + ", then layer.dbeta")
+    assert_gradient(layer.dbeta, numeric_beta, call + tr("fb.ctx.then", what="layer.dbeta"))
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")

@@ -16,14 +16,14 @@ from grader.suites.chapter6._reference import bn_test, bn_train
 def test_xavier_std_scales_a_layer(student):
     # used as W = np.random.randn(n, m) * xavier_std(n)
     fn = student.load("regularization").xavier_std
-    assert_close(fn(np.int64(256)), 1 / 16, call_text("xavier_std", 256) + " with a numpy int")
+    assert_close(fn(np.int64(256)), 1 / 16, call_text("xavier_std", 256) + tr("fb.ctx.numpy_int"))
     assert_close(fn(3), 1 / np.sqrt(3), call_text("xavier_std", 3))
 
 
 @pytest.mark.exercise("chapter6.he_std")
 def test_he_std_scales_a_layer(student):
     fn = student.load("regularization").he_std
-    assert_close(fn(np.int64(200)), 0.1, call_text("he_std", 200) + " with a numpy int")
+    assert_close(fn(np.int64(200)), 0.1, call_text("he_std", 200) + tr("fb.ctx.numpy_int"))
     assert_close(fn(3), np.sqrt(2 / 3), call_text("he_std", 3))
 
 
@@ -65,7 +65,7 @@ def test_dropout_draws_a_new_mask_each_forward(student):
     if np.array_equal(first == 0, second == 0):
         raise Feedback(tr("fb.dropout.same_mask", call=call))
     kept = second != 0
-    bcall = call_text("Dropout.backward", dout, seed=92) + " after two forward calls"
+    bcall = call_text("Dropout.backward", dout, seed=92) + tr("fb.ctx.after_two_forwards")
     dx = expect_array(layer.backward(fresh(dout)), bcall, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
         raise Feedback(tr("fb.dropout.latest_mask", call=bcall))
@@ -93,7 +93,7 @@ def test_batchnorm_test_mode_does_not_change_the_averages(student):
     gamma, beta = rng.uniform(0.5, 1.5, size=3), rng.normal(size=3)
     layer = student.load("regularization").BatchNormalization(fresh(gamma), fresh(beta))
     batch = rng.normal(loc=1.0, size=(5, 3))
-    call = call_text("BatchNormalization(gamma, beta).forward", batch, seed=94) + " (train_flg left at its default)"
+    call = call_text("BatchNormalization(gamma, beta).forward", batch, seed=94) + tr("fb.ctx.default_train_flg")
     assert_close(layer.forward(fresh(batch)), bn_train(batch, gamma, beta), call)
     mean, var = 0.1 * batch.mean(axis=0), 0.1 * batch.var(axis=0)
     for i in range(2):
@@ -115,8 +115,8 @@ def test_batchnorm_backward_other_batch_size(student):
         bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=95),
     )
-    call = call_text("BatchNormalization.backward", dout, seed=95) + " after a training forward"
+    call = call_text("BatchNormalization.backward", dout, seed=95) + tr("fb.ctx.after_training_forward")
     numeric = numerical_gradient(backward_target(lambda v: bn_train(v, gamma, beta), dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call)
     numeric_gamma = numerical_gradient(backward_target(lambda g: bn_train(x, g, beta), dout), gamma)
-    assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")
+    assert_gradient(layer.dgamma, numeric_gamma, call + tr("fb.ctx.then", what="layer.dgamma"))

@@ -43,9 +43,55 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
 
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
     text = f"{name}({', '.join(parts)})"
+    if not in_hidden_test():
+        _remember_rebuild(name, args, kwargs)
     if seed is not None:
         text += tr("fb.seed", seed=seed)
     return text
+
+
+REBUILD_MAX_VALUES = 40  # arrays up to this size are written out in full
+REBUILD_MAX_CHARS = 1500
+_rebuild: list[str] = []  # the last public call's inputs as code (see rebuild_snippet)
+
+
+def _remember_rebuild(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Python that rebuilds a public call's inputs: small arrays written out (float repr
+    round-trips exactly), bigger ones by dtype and shape; the test's file has the rest."""
+    lines: list[str] = []
+    names: list[str] = []
+
+    def value(v: Any, label: str) -> str:
+        if isinstance(v, np.ndarray):
+            if v.size <= REBUILD_MAX_VALUES and v.dtype.kind in "biuf":
+                lines.append(f"{label} = np.array({v.tolist()!r}, dtype=np.{v.dtype.name})")
+                return label
+            return f"<{v.dtype} {v.shape}>"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k!r}: {value(x, f'{label}_{k}')}" for k, x in v.items()) + "}"
+        if isinstance(v, Proxy):
+            return f"<{type_name(v)}>"
+        if callable(v):
+            return "f"
+        return repr(v)
+
+    for i, a in enumerate(args):
+        names.append(value(a, "x" if len(args) == 1 else f"x{i}"))
+    names += [f"{k}={value(v, k)}" for k, v in kwargs.items()]
+    _rebuild.clear()
+    if lines:
+        lines.append(f"{name}({', '.join(names)})")
+        text = "\n".join(lines)
+        _rebuild.append(text if len(text) <= REBUILD_MAX_CHARS else text[:REBUILD_MAX_CHARS] + " ...")
+
+
+def rebuild_snippet() -> str:
+    """The code that rebuilds the last public call's inputs ('' when none was recorded)."""
+    return _rebuild[-1] if _rebuild else ""
+
+
+def forget_rebuild() -> None:
+    _rebuild.clear()
 
 
 def _nothing_returned(call: str) -> Feedback:

@@ -211,6 +211,11 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
 
 def indented(text: Text, indent: int, out: Console | None = None) -> Text:
     """``text`` wrapped to the console's width, every line starting with ``indent`` spaces."""
+    plain = text.plain
+    lead = len(plain) - len(plain.lstrip(" "))
+    if lead:  # a line that starts indented (code, a traceback frame) wraps under its own start
+        text = text[lead:]
+        indent += lead
     width = max(20, (out.width if out is not None else 80) - indent)
     lines = text.wrap(out or console(width=80), width) if out is not None else [text]
     result = Text()

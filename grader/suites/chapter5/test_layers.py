@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_gradient, call_text, fresh
+from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
 from grader.i18n import tr
 from grader.gradcheck import backward_target, numerical_gradient
 from grader.suites.chapter5._reference import affine, away_from_zero, pair, relu, sigmoid, softmax_loss
@@ -61,6 +61,19 @@ def test_relu_forward_and_backward(student):
     assert_close(layer.forward(fresh(x)), relu(x), call_text("Relu().forward", x, seed=52))
     numeric = numerical_gradient(backward_target(relu, dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call_text("Relu.backward", dout, seed=52))
+
+
+@pytest.mark.exercise("chapter5.Relu")
+def test_relu_forward_leaves_its_input_alone(student):
+    # catches x[mask] = 0 on the caller's array
+    rng = np.random.default_rng(59)
+    x = away_from_zero(rng, (2, 5))
+    arg = fresh(x)
+    call = call_text("Relu().forward", x, seed=59)
+    # Synced: the student's x comes back after the call, so an edit made to it in place is seen
+    assert_close(student.load("layers").Relu().forward(Synced(arg)), relu(x), call)
+    if not np.array_equal(arg, x):
+        raise Feedback(tr("fb.relu.in_place", call=call))
 
 
 @pytest.mark.exercise("chapter5.Sigmoid")

@@ -85,4 +85,22 @@ def error_text(exc: BaseException, lang: str) -> str:
         if exc.suggestions:
             text += t("error.did_you_mean", lang, names=" / ".join(f"'{s}'" for s in exc.suggestions))
         return text
+    if lang != "en":
+        for pattern, msg_id in _ERRORS:
+            match = re.fullmatch(pattern, str(exc), flags=re.S)
+            if match:
+                return t(msg_id, lang, **match.groupdict())
     return str(exc)
+
+
+# Errors raised in English by the core (grader.runner, grader.catalog), rebuilt in the student's language.
+_ERRORS: tuple[tuple[str, str], ...] = (
+    (r"No exercises/ folder here or in a parent folder\. Run grade from your course workspace\.", "error.no_workspace"),
+    (r"Use either --path or --solutions, not both\.", "error.path_and_solutions"),
+    (r"(?P<path>.+) is not a folder\. --path takes a folder laid out like exercises/\.", "error.not_a_folder"),
+    (r"There is no solutions/ folder here \(student releases do not include solutions\)\.", "error.no_solutions"),
+    (r"This chapter needs (?P<what>.+), which is not installed here\. Install it with: (?P<command>.+)", "error.needs_install"),
+    (r"This chapter needs (?P<what>[^:]+): (?P<command>pip install .+)", "error.needs"),
+    (r"'(?P<name>[^']+)' is in more than one chapter: use the full id \((?P<ids>[^)]*)\)\.", "error.ambiguous"),
+    (r"Checking (?P<chapter>\w+) took longer than (?P<seconds>\d+) s and was stopped\.", "error.check_too_long"),
+)

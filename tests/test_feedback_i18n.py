@@ -122,3 +122,12 @@ def test_every_feedback_id_used_by_the_grader_and_the_suites_exists() -> None:
         used |= set(pattern.findall(path.read_text(encoding="utf-8")))
     assert len(used) > 20
     assert sorted(used - set(catalogue())) == []
+
+
+def test_usage_errors_of_the_core_speak_chinese(tmp_path: Path) -> None:
+    out = CliRunner().invoke(app, ["--lang", "zh", "check", "chapter2", "--path", str(tmp_path / "missing")])
+    assert out.exit_code == 2 and "不是文件夹" in out.output and "is not a folder" not in out.output
+    both = CliRunner().invoke(app, ["check", "chapter2", "--path", str(tmp_path), "--solutions", "--lang", "zh"])
+    assert "只能选一个" in both.output
+    ambiguous = CliRunner().invoke(app, ["hint", "sigmoid", "--lang", "zh"])
+    assert ambiguous.exit_code == 0 or "请使用完整编号" in ambiguous.output

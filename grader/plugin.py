@@ -335,7 +335,8 @@ class Recorder:
         if call.when == "call" or (call.when == "setup" and report.failed):
             status, message = self._classify(call, item)
             entry = self._meta(item)
-            if status in ("failed", "error") and entry["visibility"] == "public":
+            blocked = call.excinfo is not None and isinstance(call.excinfo.value, ModuleBlocked)
+            if status in ("failed", "error", "timeout") and entry["visibility"] == "public" and not blocked:
                 message += _rebuild_text(item)
             entry.update(
                 status=status,

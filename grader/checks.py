@@ -14,6 +14,7 @@ import numpy as np
 
 from grader.boundary.proxy import Proxy, type_name
 from grader.boundary.proxy import Synced as Synced  # re-exported for the suites
+from grader.i18n import tr
 
 
 class Feedback(AssertionError):
@@ -22,7 +23,7 @@ class Feedback(AssertionError):
 
 def describe_array(x: Any) -> str:
     if isinstance(x, np.ndarray):
-        return f"{x.dtype} array of shape {x.shape}"
+        return tr("fb.array_of", dtype=str(x.dtype), shape=str(x.shape))
     return type_name(x)
 
 
@@ -42,13 +43,59 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
 
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
     text = f"{name}({', '.join(parts)})"
+    if not in_hidden_test():
+        _remember_rebuild(name, args, kwargs)
     if seed is not None:
-        text += f" [inputs from seed {seed}]"
+        text += tr("fb.seed", seed=seed)
     return text
 
 
+REBUILD_MAX_VALUES = 40  # arrays up to this size are written out in full
+REBUILD_MAX_CHARS = 1500
+_rebuild: list[str] = []  # the last public call's inputs as code (see rebuild_snippet)
+
+
+def _remember_rebuild(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Python that rebuilds a public call's inputs: small arrays written out (float repr
+    round-trips exactly), bigger ones by dtype and shape; the test's file has the rest."""
+    lines: list[str] = []
+    names: list[str] = []
+
+    def value(v: Any, label: str) -> str:
+        if isinstance(v, np.ndarray):
+            if v.size <= REBUILD_MAX_VALUES and v.dtype.kind in "biuf":
+                lines.append(f"{label} = np.array({v.tolist()!r}, dtype=np.{v.dtype.name})")
+                return label
+            return f"<{v.dtype} {v.shape}>"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k!r}: {value(x, f'{label}_{k}')}" for k, x in v.items()) + "}"
+        if isinstance(v, Proxy):
+            return f"<{type_name(v)}>"
+        if callable(v):
+            return "f"
+        return repr(v)
+
+    for i, a in enumerate(args):
+        names.append(value(a, "x" if len(args) == 1 else f"x{i}"))
+    names += [f"{k}={value(v, k)}" for k, v in kwargs.items()]
+    _rebuild.clear()
+    if lines:
+        lines.append(f"{name}({', '.join(names)})")
+        text = "\n".join(lines)
+        _rebuild.append(text if len(text) <= REBUILD_MAX_CHARS else text[:REBUILD_MAX_CHARS] + " ...")
+
+
+def rebuild_snippet() -> str:
+    """The code that rebuilds the last public call's inputs ('' when none was recorded)."""
+    return _rebuild[-1] if _rebuild else ""
+
+
+def forget_rebuild() -> None:
+    _rebuild.clear()
+
+
 def _nothing_returned(call: str) -> Feedback:
-    return Feedback(f"{call} returned None. Did you forget a `return` statement?")
+    return Feedback(tr("fb.returned_none", call=call))
 
 
 def expect_int01(value: Any, call: str) -> int:
@@ -56,16 +103,16 @@ def expect_int01(value: Any, call: str) -> int:
     if value is None:
         raise _nothing_returned(call)
     if type(value) is not int:
-        raise Feedback(f"{call} returned a {type_name(value)} ({_short(value)}); return the Python int 0 or 1.")
+        raise Feedback(tr("fb.gate_type", call=call, type=type_name(value), value=_short(value)))
     if value not in (0, 1):
-        raise Feedback(f"{call} returned {value}; a perceptron outputs only 0 or 1.")
+        raise Feedback(tr("fb.gate_value", call=call, value=value))
     return value
 
 
 def expect_value(value: Any, expected: Any, call: str, what: str = "result") -> None:
     """Exact comparison for small discrete answers; the message names the call only."""
     if value != expected:
-        raise Feedback(f"{call} returned {_short(value)}, which is not the right {what} for this input.")
+        raise Feedback(tr("fb.wrong_value", call=call, value=_short(value)))
 
 
 def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, kind: str = "f") -> np.ndarray:
@@ -73,15 +120,16 @@ def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, ki
     if value is None:
         raise _nothing_returned(call)
     if not isinstance(value, np.ndarray):
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a numpy array.")
+        raise Feedback(tr("fb.not_array", call=call, type=type_name(value)))
     if shape is not None and value.shape != tuple(shape):
-        raise Feedback(f"{call} returned shape {value.shape}; expected shape {tuple(shape)}.")
+        raise Feedback(tr("fb.shape", call=call, got=str(value.shape), want=str(tuple(shape))))
     if kind == "f" and value.dtype.kind != "f":
-        raise Feedback(f"{call} returned dtype {value.dtype}; expected a floating-point array.")
+        raise Feedback(tr("fb.dtype_float", call=call, dtype=str(value.dtype)))
     if kind == "n" and value.dtype.kind not in "iuf":
-        raise Feedback(f"{call} returned dtype {value.dtype}; expected a numeric array.")
+        raise Feedback(tr("fb.dtype_numeric", call=call, dtype=str(value.dtype)))
     if kind in ("b", "i") and value.dtype.kind not in (kind + ("u" if kind == "i" else "")):
-        raise Feedback(f"{call} returned dtype {value.dtype}.")
+        text = tr("fb.dtype_bool", call=call, dtype=str(value.dtype)) if kind == "b" else tr("fb.dtype_int", call=call, dtype=str(value.dtype))
+        raise Feedback(text)
     return value
 
 
@@ -90,10 +138,10 @@ def expect_number(value: Any, call: str) -> float:
     if value is None:
         raise _nothing_returned(call)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a single number.")
+        raise Feedback(tr("fb.not_number", call=call, type=type_name(value)))
     if isinstance(value, np.ndarray):
         if value.size != 1 or value.dtype.kind not in "iuf":
-            raise Feedback(f"{call} returned a {describe_array(value)}; expected a single number.")
+            raise Feedback(tr("fb.not_number", call=call, type=describe_array(value)))
         value = value.reshape(())[()]
     return float(value)
 
@@ -122,13 +170,13 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     finite = np.isfinite(arr)
     if not finite.all() and np.isfinite(expected).all():
         idx = _index(np.argmax(~finite), arr.shape)
-        raise Feedback(
-            f"{call}: your result contains {arr[idx] if arr.ndim else arr} at {_where(idx)}. "
-            "Look for overflow (exp of a large number), log(0) or a division by zero."
-        )
+        value = arr[idx] if arr.ndim else arr
+        msg_id = "fb.not_finite_nan" if np.isnan(value) else "fb.not_finite"
+        raise Feedback(tr(msg_id, call=call, value=value, where=_where(idx)))
     excess = np.abs(arr - expected) - (atol + rtol * np.abs(expected))
     if np.all(excess <= 0):
         return
+    nudge = _nudge(arr, expected, call)
     flat = int(np.argmax(excess))
     idx = _index(flat, arr.shape)
     got = float(arr[idx]) if arr.ndim else float(arr)
@@ -136,8 +184,9 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     rel = abs(got - ref) / max(abs(ref), 1e-12)
     wrong = int(np.count_nonzero(excess > 0))
     raise Feedback(
-        f"{call}: {wrong} of {max(arr.size, 1)} value(s) are off. Worst {_where(idx)}: "
-        f"you returned {got:.6g}, relative error {rel:.2e} (allowed {rtol:.0e})."
+        tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
+           got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+        + (" " + nudge if nudge else "")
     )
 
 
@@ -153,11 +202,14 @@ def assert_equal_array(
     if wrong.any():
         idx = _index(int(np.argmax(wrong)), arr.shape)
         got = arr[idx] if arr.ndim else arr[()]
-        raise Feedback(
-            f"{call}: {int(np.count_nonzero(wrong))} of {max(arr.size, 1)} value(s) are wrong. "
-            f"First at {_where(idx)}: you returned {got.item() if hasattr(got, 'item') else got}"
-            + (f" for the input {float(np.asarray(given)[idx])!r}." if given is not None else ".")
-        )
+        value = got.item() if hasattr(got, "item") else got
+        if given is not None:
+            text = tr("fb.values_wrong_input", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
+                      where=_where(idx), got=value, given=repr(float(np.asarray(given)[idx])))
+        else:
+            text = tr("fb.values_wrong", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
+                      where=_where(idx), got=value)
+        raise Feedback(text)
     return arr
 
 
@@ -168,6 +220,7 @@ def assert_gradient(
     good: float = 1e-7,
     wrong: float = 1e-2,
     threshold: float = 1e-5,
+    backward: bool | None = None,
 ) -> None:
     """Compare a backward pass with a numerical gradient using the relative error
     |a - n| / max(|a|, |n|): below ``good`` is right, above ``wrong`` is a bug."""
@@ -178,11 +231,79 @@ def assert_gradient(
     if worst <= threshold:
         return
     idx = _index(int(np.argmax(rel)), rel.shape)
-    verdict = "this is a bug in the backward pass" if worst > wrong else "this is suspicious"
+    if backward is None:  # a numerical gradient has no backward pass to blame
+        backward = "numerical_gradient" not in call
+    verdict = tr(("fb.gradcheck.bug_backward" if backward else "fb.gradcheck.bug") if worst > wrong else "fb.gradcheck.suspicious")
+    nudge = ""
+    ratio = _constant_ratio(arr, numeric, rtol=1e-4)
+    if ratio is not None:
+        nudge = " " + (tr("fb.nudge.batch_factor") if in_hidden_test() else
+                       tr("fb.nudge.batch_factor_n", factor=f"{ratio:g}" if ratio >= 1 else f"1/{1 / ratio:g}"))
     raise Feedback(
-        f"{call}: gradient check failed. Relative error vs a numerical gradient is {worst:.2e} "
-        f"at {_where(idx)} (good < {good:.0e}, wrong > {wrong:.0e}); {verdict}."
+        tr("fb.gradcheck", call=call, worst=f"{worst:.2e}", where=_where(idx), good=f"{good:.0e}",
+           wrong=f"{wrong:.0e}", verdict=verdict) + nudge
     )
+
+
+# Arguments whose defaults a test relies on (it leaves them out): a wrong default is a common slip.
+DEFAULTS = {
+    "gradient_descent": ("lr", "lr=0.01, step_num=100"),
+    "leaky_relu": ("alpha", "alpha=0.01"),
+}
+
+
+def in_hidden_test() -> bool:
+    """Whether the check runs for a hidden test (a ``*_hidden.py`` suite is on the stack):
+    then messages name shapes only, never anything computed from the expected values."""
+    import sys
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith("_hidden.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _called(call: str) -> str:
+    return call.split("(", 1)[0].rsplit(".", 1)[-1]
+
+
+def _nudge(arr: np.ndarray, expected: np.ndarray, call: str) -> str:
+    """A pointer at a common mistake the wrong values look like, or ''."""
+    name = _called(call)
+    if name == "numerical_gradient" and arr.size and not arr.any() and expected.any():
+        return tr("fb.nudge.zero_gradient")
+    if name == "forward" and arr.ndim >= 1 and arr.shape[-1] > 1:
+        if np.allclose(arr.sum(axis=-1), 1.0, atol=1e-6) and np.all(arr >= 0):
+            return tr("fb.nudge.rows_sum_to_one")
+    if name in DEFAULTS:
+        argument, defaults = DEFAULTS[name]
+        if f"{argument}=" not in call:
+            return tr("fb.nudge.default", name=name, defaults=defaults)
+    ratio = _constant_ratio(arr, expected)
+    if ratio is not None:
+        if in_hidden_test():
+            return tr("fb.nudge.batch_factor")
+        return tr("fb.nudge.batch_factor_n", factor=f"{ratio:g}" if ratio >= 1 else f"1/{1 / ratio:g}")
+    return ""
+
+
+def _constant_ratio(arr: np.ndarray, expected: np.ndarray, rtol: float = 1e-6) -> float | None:
+    """N or 1/N (N a whole number from 2 to 4096) when every value is that multiple of the
+    expected one: the signature of a division by the batch size missed or done twice."""
+    mask = np.abs(expected) > 1e-12
+    if arr.size < 2 or mask.sum() < 2:
+        return None
+    ratios = arr[mask] / expected[mask]
+    r = float(np.median(ratios))
+    if not np.allclose(ratios, r, rtol=rtol, atol=0) or not np.allclose(arr[~mask], 0, atol=1e-9):
+        return None
+    for candidate in (r, 1 / r if r else 0.0):
+        n = round(candidate)
+        if 2 <= n <= 4096 and abs(candidate - n) < rtol * n:
+            return round(r) if r >= 1 else 1 / round(1 / r)
+    return None
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -190,14 +311,14 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _where(idx: tuple[int, ...]) -> str:
-    return f"element [{', '.join(map(str, idx))}]" if idx else "the value"
+    return tr("fb.where.element", index=", ".join(map(str, idx))) if idx else tr("fb.where.value")
 
 
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return describe_array(value)
     if isinstance(value, Proxy):
-        return f"an object of type {type_name(value)}"
+        return tr("fb.object_of", type=type_name(value))
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

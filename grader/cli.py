@@ -34,6 +34,9 @@ app = typer.Typer(
 
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, lang: LangOpt = None) -> None:
+    from grader.i18n import set_lang
+
+    set_lang(lang.value if lang is not None else None)  # `grade --lang zh check ...`
     if ctx.invoked_subcommand is None:
         from grader.student import welcome
 
@@ -50,16 +53,28 @@ def check(
     fmt: Annotated[Format, typer.Option("--format", help=_h("help.check.format"))] = Format.text,
     public: Annotated[bool, typer.Option("--public", help=_h("help.check.public"))] = False,
     sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=_h("help.check.sandbox"))] = Sandbox.auto,
+    show_output: Annotated[bool, typer.Option("--show-output", help=_h("help.check.show_output"))] = False,
     lang: LangOpt = None,
 ) -> None:
     from grader import progress
     from grader.catalog import load_catalog
     from grader.runner import resolve_target, run_check
 
+    language = _lang(lang)  # before the run: the feedback is written in it
     catalog = load_catalog()
-    chap = catalog.chapter(chapter)
+    chap = _chapter_or_quiz_only(catalog, chapter, language)
     target = resolve_target(path, solutions)
-    report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True)
+    live = None
+    if not json_out and fmt is Format.text:
+        from grader.live import LiveProgress, on_a_real_file
+
+        if on_a_real_file(sys.stdout):  # a terminal, a pipe or a file (not an in-memory capture)
+            live = LiveProgress(sys.stdout, language)
+    try:
+        report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True, live=live)
+    finally:
+        if live is not None:
+            live.close()
     progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
     if json_out or fmt is Format.json:
         typer.echo(report.to_json())
@@ -70,7 +85,7 @@ def check(
     else:
         from grader import reports
 
-        reports.render_check(report, catalog, reports.console(), _lang(lang))
+        reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 
@@ -79,19 +94,73 @@ def check(
 def hint(
     exercise: Annotated[str, typer.Argument(help=_h("help.hint.exercise"), autocompletion=complete_exercise)],
     number: Annotated[int | None, typer.Argument(help=_h("help.hint.number"))] = None,
+    all_hints: Annotated[bool, typer.Option("--all", help=_h("help.hint.all"))] = False,
     lang: LangOpt = None,
 ) -> None:
     from grader import reports
     from grader.catalog import load_catalog
     from grader.errors import UsageError
+    from grader.lookup import find_exercise
 
     language = _lang(lang)
-    ex = load_catalog().exercise(exercise)
+    ex = find_exercise(load_catalog(), exercise)
     if not ex.hints:
         raise UsageError(t("hint.none", language, id=ex.id))
     if number is not None and not 1 <= number <= len(ex.hints):
         raise UsageError(t("hint.range", language, id=ex.id, n=len(ex.hints)))
-    reports.render_hint(ex, number, reports.console(), language)
+    workspace = _quiet_workspace()
+    seen = 0
+    if workspace is not None:
+        from grader.progress import hints_seen
+
+        seen = hints_seen(workspace, ex.id)
+    out = reports.console()
+    if all_hints:
+        reports.render_hint(ex, None, out, language)
+        shown = len(ex.hints)
+    elif number is not None:
+        reports.render_hint(ex, number, out, language)
+        shown = number
+    elif seen >= len(ex.hints):
+        reports.render_no_more_hints(ex, out, language)
+        return
+    else:
+        shown = seen + 1
+        reports.render_hint(ex, shown, out, language)
+    reports.render_hints_left(ex, max(seen, shown), all_hints, out, language, shown=shown)
+    if workspace is not None:
+        from grader.progress import record_hint_seen
+
+        record_hint_seen(workspace, ex.id, shown)
+
+
+def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-untyped-def]
+    """The chapter to check; a quiz-only chapter (chapter1) is answered with its quiz."""
+    from grader.catalog import normalize_chapter
+    from grader.errors import UnknownName
+
+    try:
+        return catalog.chapter(name)
+    except UnknownName:
+        workspace = _quiet_workspace()
+        if workspace is not None:
+            from grader.progress import quiz_only_chapters
+
+            key = normalize_chapter(name)
+            if any(c.id == key for c in quiz_only_chapters(catalog, workspace)):
+                typer.echo(t("check.quiz_only", lang, chapter=key))
+                raise typer.Exit(EXIT_OK) from None
+        raise
+
+
+def _quiet_workspace() -> Path | None:
+    from grader.errors import UsageError
+    from grader.runner import find_workspace
+
+    try:
+        return find_workspace()
+    except UsageError:
+        return None
 
 
 @app.command("list", help=_h("help.list"))

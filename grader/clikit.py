@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import os
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -35,15 +34,21 @@ class Sandbox(str, enum.Enum):
 
 
 def default_lang() -> str:
-    for var in ("GRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    from grader.i18n import session_lang
+
+    return session_lang()
 
 
 def _lang(lang: Lang | None) -> str:
-    return lang.value if lang is not None else default_lang()
+    """The language of a command: its own ``--lang``, else one given before the command
+    (``grade --lang zh check``), else the environment's. The choice holds for the whole
+    process (the grading plugin writes its feedback in it)."""
+    if lang is not None:
+        from grader.i18n import set_lang
+
+        set_lang(lang.value)
+        return lang.value
+    return default_lang()
 
 
 def guard(fn: F) -> F:

@@ -18,6 +18,28 @@ import tomllib
 MESSAGES_FILE = Path(__file__).resolve().parent / "data" / "messages.toml"
 LANGS = ("en", "zh")
 
+_chosen: str | None = None  # --lang of this command (set by the CLI), else the environment's
+
+
+def set_lang(lang: str | None) -> None:
+    """The language this process speaks from now on (``--lang`` wherever it was given; a
+    grading subprocess gets it as ``GRADE_LANG``)."""
+    global _chosen
+    _chosen = lang if lang in LANGS else None
+
+
+def session_lang() -> str:
+    """The chosen language: ``--lang``, else ``GRADE_LANG``, else a ``zh_*`` locale."""
+    import os
+
+    if _chosen is not None:
+        return _chosen
+    for var in ("GRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
 
 @functools.cache
 def catalogue() -> dict[str, dict[str, str]]:
@@ -33,6 +55,12 @@ def t(msg_id: str, lang: str = "en", **fields: object) -> str:
     entry = catalogue()[msg_id]
     text = entry.get(lang) or entry["en"]
     return text.format(**fields) if fields else text
+
+
+def tr(msg_id: str, **fields: object) -> str:
+    """``t`` in the session's language: for text built where the language is not passed down
+    (per-test feedback, written on the trusted side of a check)."""
+    return t(msg_id, session_lang(), **fields)
 
 
 def fields_of(text: str) -> set[str]:
@@ -57,4 +85,22 @@ def error_text(exc: BaseException, lang: str) -> str:
         if exc.suggestions:
             text += t("error.did_you_mean", lang, names=" / ".join(f"'{s}'" for s in exc.suggestions))
         return text
+    if lang != "en":
+        for pattern, msg_id in _ERRORS:
+            match = re.fullmatch(pattern, str(exc), flags=re.S)
+            if match:
+                return t(msg_id, lang, **match.groupdict())
     return str(exc)
+
+
+# Errors raised in English by the core (grader.runner, grader.catalog), rebuilt in the student's language.
+_ERRORS: tuple[tuple[str, str], ...] = (
+    (r"No exercises/ folder here or in a parent folder\. Run grade from your course workspace\.", "error.no_workspace"),
+    (r"Use either --path or --solutions, not both\.", "error.path_and_solutions"),
+    (r"(?P<path>.+) is not a folder\. --path takes a folder laid out like exercises/\.", "error.not_a_folder"),
+    (r"There is no solutions/ folder here \(student releases do not include solutions\)\.", "error.no_solutions"),
+    (r"This chapter needs (?P<what>.+), which is not installed here\. Install it with: (?P<command>.+)", "error.needs_install"),
+    (r"This chapter needs (?P<what>[^:]+): (?P<command>pip install .+)", "error.needs"),
+    (r"'(?P<name>[^']+)' is in more than one chapter: use the full id \((?P<ids>[^)]*)\)\.", "error.ambiguous"),
+    (r"Checking (?P<chapter>\w+) took longer than (?P<seconds>\d+) s and was stopped\.", "error.check_too_long"),
+)

@@ -69,11 +69,16 @@ class StudentCode:
         if self._generation != client.generation or client.proc is None:
             self._modules.clear()
         if module not in client.config.sources:
-            raise StudentCodeError(
-                "FileNotFoundError", f"{self._recorder.display_dir}/{module}.py was not found"
-            )
+            from grader.i18n import tr
+
+            raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
         if module not in self._modules:
-            self._modules[module] = client.load(module)
+            try:
+                self._modules[module] = client.load(module)
+            except NotAttempted:
+                raise
+            except StudentCodeError as exc:  # the module itself failed: syntax, imports, top-level code
+                raise ModuleBlocked(module, exc) from None
             self._generation = client.generation
         return self._modules[module]
 
@@ -98,6 +103,15 @@ class StudentCode:
 
 
 RECORDER = pytest.StashKey["Recorder"]()
+
+
+class ModuleBlocked(StudentCodeError):
+    """A student's module could not be loaded (its own error, or one in a module it imports):
+    every test that needs it is blocked by that one error."""
+
+    def __init__(self, module: str, cause: StudentCodeError) -> None:
+        super().__init__(cause.type_name, cause.detail, cause.traceback)
+        self.module = module
 
 
 class Target:
@@ -159,6 +173,8 @@ class Recorder:
         self.display_dir = f"{self.target.name}/{chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
         sources = _read_sources(self.target / chapter.id, self.display_dir)
+        self.sources = sources
+        self.reported_blocks: set[str] = set()
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -175,6 +191,8 @@ class Recorder:
         self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs))
         self.client = None
         self.results = {}
+        self.sources: dict[str, tuple[str, bytes]] = {}
+        self.reported_blocks = set()
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -185,6 +203,8 @@ class Recorder:
             return
         self._finish_current()
         sources = _read_sources(target.path / self.chapter.id, target.display_dir)
+        self.sources = sources
+        self.reported_blocks = set()
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -267,11 +287,19 @@ class Recorder:
         # The whole check (one target's, in a batch) has a wall-clock budget too.
         limit = (target.started if target is not None else self.started) + self.check_budget
         if now >= limit:
-            raise WorkerTimeout(
-                f"not run: the whole check of {self.chapter.id} used up its {self.check_budget:g} s "
-                "(earlier tests ran until their time limits)"
-            )
+            from grader.i18n import tr
+
+            raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
+
+    @pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
+    def pytest_runtest_setup_output(self, item: pytest.Item) -> None:
+        """Where the worker's output file ends as the test starts: what the student's code
+        prints during the test is what gets added after it."""
+        self._output_mark = (item.nodeid, _output_size(self.client))
+        from grader.checks import forget_rebuild
+
+        forget_rebuild()
 
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
     def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
@@ -307,6 +335,9 @@ class Recorder:
         if call.when == "call" or (call.when == "setup" and report.failed):
             status, message = self._classify(call, item)
             entry = self._meta(item)
+            blocked = call.excinfo is not None and isinstance(call.excinfo.value, ModuleBlocked)
+            if status in ("failed", "error", "timeout") and entry["visibility"] == "public" and not blocked:
+                message += _rebuild_text(item)
             entry.update(
                 status=status,
                 score=entry["max_score"] if status == "passed" else 0.0,
@@ -314,6 +345,7 @@ class Recorder:
                 duration=round(call.duration, 4),
             )
             self.results[key] = entry
+            self._keep_output(item, entry)
         elif call.when == "teardown" and report.failed and key in self.results:
             self._record_internal(item.nodeid, report)
 
@@ -326,28 +358,59 @@ class Recorder:
             return "passed", ""
         exc = call.excinfo.value
         from grader.checks import Feedback
+        from grader.i18n import tr
 
         if isinstance(exc, NotAttempted):
             ex = item.get_closest_marker("exercise")
-            name = str(ex.args[0]).split(".", 1)[-1] if ex else "this function"
-            return "not_attempted", f"Not attempted yet: {name} still raises NotImplementedError."
+            name = str(ex.args[0]).split(".", 1)[-1] if ex else "?"
+            return "not_attempted", tr("fb.not_attempted", name=name)
+        if isinstance(exc, ModuleBlocked):
+            return "error", self._blocked(exc)
         if isinstance(exc, StudentCodeError):
-            text = f"Your code raised {exc.message}"
+            crashed = _crashed_call(call, exc)
+            text = tr("fb.raised_in", call=crashed, error=exc.message) if crashed else tr("fb.raised", error=exc.message)
             if exc.traceback:
-                text += "\n" + exc.traceback.rstrip()
+                text += "\n" + _with_source_lines(exc.traceback.rstrip(), self.sources)
             return "error", text
         if isinstance(exc, WorkerFault):
-            return exc.status, exc.message[0].upper() + exc.message[1:]
+            marker = item.get_closest_marker("timeout_s")
+            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout)
         if isinstance(exc, Feedback):
             return "failed", str(exc)
         if isinstance(exc, AssertionError):
             # A bare assert: its text would show the hidden test's source, so it stays here.
-            return "failed", "The result is not right for this input."
+            return "failed", tr("fb.bare_assert")
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
-        return "error", (
-            "The check could not be completed with what your code returned "
-            f"(the grader hit {type(exc).__name__}). Make sure you return the documented type."
-        )
+        return "error", tr("fb.internal", name=type(exc).__name__)
+
+    def _keep_output(self, item: pytest.Item, entry: dict[str, Any]) -> None:
+        """What the student's code printed during a public test (capped; the results file is
+        cleaned of control characters), attached for the report to show under the test.
+        Never for hidden tests: a print of an argument would show a hidden input."""
+        mark = getattr(self, "_output_mark", None)
+        if entry["visibility"] != "public" or mark is None or mark[0] != item.nodeid:
+            return
+        text = _output_since(self.client, mark[1])
+        if not text:
+            return
+        artifacts = self.current.artifacts if self.current is not None else self.artifacts
+        artifacts.append({"kind": "test_output", "exercise": entry["exercise"], "test": entry["name"], **text})
+
+    def _blocked(self, exc: ModuleBlocked) -> str:
+        """The module's error once (an artifact the report shows above the tests, as Python
+        prints it), and for each test a line saying which file and line blocks it."""
+        from grader.i18n import tr
+
+        error = _module_error(exc, self.sources)
+        key = f"{error['file']}:{error['line']}:{error['text']}"
+        if key not in self.reported_blocks:
+            self.reported_blocks.add(key)
+            artifacts = self.current.artifacts if self.current is not None else self.artifacts
+            artifacts.append(error)
+        name = error["file"].rsplit("/", 1)[-1]
+        msg_id = "fb.blocked_syntax" if error["syntax"] else "fb.blocked_import"
+        summary = error["text"].strip().splitlines()[-1] if error["syntax"] else exc.message
+        return tr(msg_id, file=name, line=error["line"] or "?", error=summary[:300])
 
     def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
         self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
@@ -399,6 +462,227 @@ class Recorder:
             "internal": self.internal,
         }
         _write_results(Path(self.results_path), data)
+
+
+# What the boundary says (in English, for logs) → the student's message in their language.
+_FAULTS: tuple[tuple[str, str], ...] = (
+    (r"your code did not finish in time", "fb.timeout"),
+    (r"your code used more CPU time or memory", "fb.cpu_or_memory"),
+    (r"your code ran out of memory", "fb.out_of_memory"),
+    (r"your code printed more output", "fb.output_limit"),
+    (r"your code made a system call", "fb.syscall"),
+    (r"the process running your code crashed \((?P<name>[^)]*)\)", "fb.crashed_signal"),
+    (r"your code ended the process running it \(exit code (?P<code>-?\d+|None)\)", "fb.exited"),
+    (r"your code closed the grader's connection", "fb.closed_channel"),
+    (r"an object from before the worker restarted", "fb.stale_object"),
+    (r"the grader's worker process|the worker did not start", "fb.worker_start"),
+    (r"your code sent data the grader does not accept", "fb.bad_data"),
+    (r"your code sent a message larger", "fb.too_large"),
+    (r"your code sent (a malformed reply|an unexpected message)|your code called a function the grader", "fb.bad_reply"),
+    (r"your module could not be loaded|your model could not be handed over", "fb.load_failed"),
+)
+
+
+def _fault_text(message: str, seconds: float) -> str:
+    """A worker fault's message in the student's language (a message built here already is)."""
+    import re
+
+    from grader.i18n import tr
+
+    for pattern, msg_id in _FAULTS:
+        match = re.match(pattern, message)
+        if match:
+            fields = match.groupdict()
+            if msg_id == "fb.timeout":
+                return tr("fb.timeout_limit", seconds=f"{seconds:g}")
+            return tr(msg_id, **fields)
+    return message[:1].upper() + message[1:]
+
+
+def _rebuild_text(item: pytest.Item) -> str:
+    """For a public test: Python that rebuilds the inputs of its last call, and where the
+    test is (public suites ship with the release). Hidden tests never record any."""
+    from grader.checks import rebuild_snippet
+    from grader.i18n import tr
+
+    snippet = rebuild_snippet()
+    if not snippet:
+        return ""
+    where = f"grader/suites/{Path(str(item.path)).parent.name}/{Path(str(item.path)).name}"
+    name = item.name.split("[", 1)[0]
+    lines = "\n".join("    " + line for line in ["import numpy as np", *snippet.splitlines()])
+    return "\n" + tr("fb.rebuild", test=name, file=where) + "\n" + lines
+
+
+def _crashed_call(call: pytest.CallInfo[None], exc: StudentCodeError) -> str | None:
+    """The call that crashed, as the suite described it for the student: the ``call`` text
+    (function, argument shapes and dtypes, seed, non-default arguments; shapes only in hidden
+    tests) held by the innermost suite frame, when it names the function the student's
+    traceback starts in; else that function's name alone."""
+    import re
+
+    first = re.search(r', line \d+, in (\w+)', exc.traceback or "")
+    entry = first.group(1) if first else None
+    described = None
+    excinfo = call.excinfo
+    if excinfo is not None:
+        for entry_tb in reversed(excinfo.traceback):
+            path = str(entry_tb.path)
+            if "/suites/" not in path.replace("\\", "/"):
+                continue
+            value = entry_tb.frame.f_locals.get("call")
+            if isinstance(value, str) and value:
+                described = value
+                break
+    if described is not None:
+        name = described.split("(", 1)[0].rsplit(".", 1)[-1]
+        if entry is None or name == entry or (entry == "__init__" and name[:1].isupper()):
+            return described
+    if entry is not None and entry != "<module>":
+        return f"{entry}(...)"
+    return None
+
+
+OUTPUT_LINES = 20  # per test, shown
+OUTPUT_BYTES = 2048
+OUTPUT_READ = 64 * 1024  # read at most this much of one test's output
+
+
+def _output_file(client: Any) -> int | None:
+    output = getattr(client, "_output", None) if client is not None else None
+    try:
+        return output.fileno() if output is not None else None
+    except (OSError, ValueError):
+        return None
+
+
+def _output_size(client: Any) -> int:
+    fd = _output_file(client)
+    try:
+        return os.fstat(fd).st_size if fd is not None else 0
+    except OSError:
+        return 0
+
+
+def _output_since(client: Any, start: int) -> dict[str, Any] | None:
+    """The worker's output after ``start`` (0 when the worker restarted and its file began
+    again), at most ``OUTPUT_LINES`` lines and ``OUTPUT_BYTES`` bytes, and how much was left
+    out. ``pread`` leaves the file position, which the worker shares, where it was."""
+    fd = _output_file(client)
+    if fd is None:
+        return None
+    size = _output_size(client)
+    if size < start:
+        start = 0
+    if size == start:
+        return None
+    try:
+        data = os.pread(fd, min(size - start, OUTPUT_READ), start)
+    except OSError:
+        return None
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    shown: list[str] = []
+    used = 0
+    for line in lines[:OUTPUT_LINES]:
+        line = line[: OUTPUT_BYTES - used]
+        shown.append(line)
+        used += len(line.encode("utf-8")) + 1
+        if used >= OUTPUT_BYTES:
+            break
+    left_out = len(lines) - len(shown) + (1 if size - start > OUTPUT_READ else 0)
+    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out)}
+
+
+_FRAME = None
+
+
+def _frame_pattern() -> Any:
+    import re
+
+    global _FRAME
+    if _FRAME is None:
+        _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+    return _FRAME
+
+
+def _source_line(sources: dict[str, tuple[str, bytes]], file: str, line: int) -> str | None:
+    for display, data in sources.values():
+        if display == file:
+            lines = data.decode("utf-8", "replace").splitlines()
+            if 1 <= line <= len(lines):
+                return lines[line - 1].strip()[:200]
+    return None
+
+
+def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:
+    """A student traceback (frames only: the worker has no files to read lines from) with the
+    line of code under each frame, from the sources the trusted side sent."""
+    out = []
+    for row in traceback_text.splitlines():
+        out.append(row)
+        match = _frame_pattern().match(row)
+        if match:
+            code = _source_line(sources, match["file"], int(match["line"]))
+            if code:
+                out.append("    " + code)
+    return "\n".join(out)
+
+
+def _maybe_newer_syntax(err: SyntaxError) -> bool:
+    """Could the line be valid in a newer Python (PEP 695 ``type``/generics, PEP 701 f-strings,
+    a soft keyword)? Then the report says which Python grades the code."""
+    import re
+
+    line = (err.text or "").strip()
+    newer = (
+        r"^type\s+\w+.*=",  # type aliases (3.12)
+        r"^(async\s+)?(def|class)\s+\w+\s*\[",  # generic functions and classes (3.12)
+        r"""f(["']).*\{[^}]*\1""",  # an f-string reusing its quote inside (3.12)
+    )
+    return (err.msg or "").startswith("invalid syntax") or any(re.search(p, line) for p in newer)
+
+
+def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+    """What a module that did not load did wrong, as Python prints it: for a syntax error the
+    file, line, the line with a caret under the column and the message (compiled here, on the
+    trusted side, which parses the source without running any of it); for an error raised
+    while importing, the traceback with its lines of code and the exception."""
+    import sys
+    import traceback
+
+    from grader.i18n import tr
+
+    if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
+        named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
+        for display, data in named_first:
+            try:
+                compile(data, display, "exec", dont_inherit=True)
+            except SyntaxError as err:
+                text = "".join(traceback.format_exception_only(type(err), err)).rstrip()
+                version = ".".join(map(str, sys.version_info[:3]))
+                return {
+                    "kind": "module_error",
+                    "file": display,
+                    "line": err.lineno or 0,
+                    "syntax": True,
+                    "text": text[:4000],
+                    "note": tr("fb.python_version", version=version) if _maybe_newer_syntax(err) else "",
+                }
+            except Exception:  # noqa: BLE001 - a source the parser cannot take at all: say what the worker said
+                continue
+    frames = _with_source_lines(exc.traceback.rstrip(), sources) if exc.traceback else ""
+    rows = [match for row in frames.splitlines() if (match := _frame_pattern().match(row))]
+    last = rows[-1] if rows else None
+    head = "Traceback (most recent call last):\n" if frames else ""
+    return {
+        "kind": "module_error",
+        "file": last["file"] if last else str(sources.get(getattr(exc, "module", ""), ("?",))[0]),
+        "line": int(last["line"]) if last else 0,
+        "syntax": False,
+        "text": (head + frames + ("\n" if frames else "") + exc.message)[:4000],
+        "note": "",
+    }
 
 
 def _write_results(final: Path, data: dict[str, Any]) -> None:

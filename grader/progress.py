@@ -306,10 +306,9 @@ def next_step(chapters: list[ChapterProgress]) -> NextStep:
         if c.exercises and not c.exercises_done:
             if c.checked is None:
                 return NextStep("check", cid, None, f"grade check {cid}")
-            for e in c.exercises:
+            for e in c.exercises:  # the first unfinished exercise, in the chapter's order
                 if e.state == "attempted":
                     return NextStep("fix", cid, e.id, f"grade hint {e.id}")
-            for e in c.exercises:
                 if e.state == "not_started":
                     return NextStep("start", cid, e.id, f"grade hint {e.id} 1")
         if c.has_quiz and c.quiz is None:
@@ -332,3 +331,30 @@ def describe_next(step: NextStep, catalog: Catalog, lang: str) -> tuple[str, str
     if step.kind == "quiz":
         return t("next.quiz", lang, chapter=step.chapter), step.command
     return t("next.done", lang), ""
+
+
+# --- hints seen (``grade hint ID`` shows the next unseen one) ------------------------------
+
+
+def hints_seen(workspace: Path, exercise: str) -> int:
+    """How many of an exercise's hints the student has been shown (0 when unknown)."""
+    state, _ = load_state(workspace)
+    seen = state.get("hints")
+    value = seen.get(exercise) if isinstance(seen, dict) else None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def record_hint_seen(workspace: Path, exercise: str, number: int) -> None:
+    """Remember that hints 1..``number`` of ``exercise`` were shown (never lowers the count).
+    Advisory like the rest of the file: a file that cannot be written is ignored."""
+    path = state_path(workspace)
+    try:
+        with _locked(path):
+            state, _ = load_state(workspace)
+            seen = state.get("hints") if isinstance(state.get("hints"), dict) else {}
+            old = seen.get(exercise, 0)
+            seen[exercise] = max(number, old if isinstance(old, int) and not isinstance(old, bool) else 0)
+            state["hints"] = seen
+            write_json_atomic(path, state)
+    except OSError:
+        pass

@@ -86,6 +86,9 @@ def pytest_env() -> dict[str, str]:
     """The environment of a grading pytest process."""
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    from grader.i18n import session_lang
+
+    env["GRADE_LANG"] = session_lang()  # feedback in the student's language
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # The trusted side only loads and evaluates small models: one thread, no oneDNN.
@@ -106,12 +109,15 @@ def run_check(
     test_timeout: float | None = None,
     check_timeout: float | None = None,
     in_process: bool = False,
+    live: object | None = None,
 ) -> CheckReport:
     """Grade ``target`` with the chapter's suites.
 
     By default pytest runs in a fresh process. ``in_process=True`` (used by a one-shot
     ``grade check``, which is itself a fresh process) runs it here instead and saves an
-    interpreter start; never use it twice in one process (pytest's own advice)."""
+    interpreter start; never use it twice in one process (pytest's own advice).
+    ``live`` (a ``grader.live.LiveProgress``) is told of every test as it starts and ends
+    (in-process runs only)."""
     _require(chapter.needs)
     files = suite_files(chapter, public_only)
     if not files:
@@ -140,7 +146,7 @@ def run_check(
         env = pytest_env()
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs:
-            _run_pytest_here(command[3:], env, tmp)
+            _run_pytest_here(command[3:], env, tmp, live)
         else:
             _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file)
         if not results_file.exists():
@@ -173,7 +179,7 @@ def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, st
     return write_modules(tmp / "exercises", chapter.id, choice.files), note, choice.spans
 
 
-def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:
+def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: object | None = None) -> None:
     import contextlib
     import io
 
@@ -187,7 +193,12 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str) -> None:
     sink = io.StringIO()
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            pytest.main(args)
+            if live is not None:
+                from grader.live import LiveHooks
+
+                pytest.main(args, plugins=[LiveHooks(live)])  # type: ignore[arg-type]
+            else:
+                pytest.main(args)
     finally:
         os.chdir(old_cwd)
         if saved_autoload is None:

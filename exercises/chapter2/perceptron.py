@@ -1,7 +1,8 @@
 """Chapter 2 — perceptrons: logic gates from weights and a bias.
 
-Book: *Deep Learning from Scratch*, chapter 2 (note 004_0ae09dde4e086bda.txt, "第2章 感知机");
-also note 002_eb37cf856aea8e1d.txt, "感知机".
+Read: *Deep Learning from Scratch*, chapter 2 "Perceptrons" — §2.3 implementing the gates
+(AND, NAND, OR with weights and a bias), §2.4 the limits of a perceptron and §2.5 the multilayer
+perceptron (XOR from NAND, OR and AND). Also the course lecture "深度学习与神经网络", section 感知机.
 
 Check your work:  grade check chapter2
 Stuck?            grade hint chapter2.AND   (add --lang zh for Chinese)

@@ -1,9 +1,10 @@
 """Chapter 3 — neural networks: activation functions and softmax.
 
-Book: *Deep Learning from Scratch*, chapter 3 (note 004_0ae09dde4e086bda.txt, "chap3、神经网络":
-"3.2、激活函数" and "3.5、输出层的设计"). Also note 000_913df6ee53bc2787.txt, "解释神经网络中的激活函数"
-(sigmoid, ReLU), note 001_02fb43168a3e083d.txt, "The Activation Function" (tanh, leaky ReLU,
-softmax), and note 002_eb37cf856aea8e1d.txt, "3.3 激活函数分类与必要性".
+Read: *Deep Learning from Scratch*, chapter 3 "Neural Networks" — §3.2 activation functions
+(§3.2.2 step, §3.2.4 sigmoid, §3.2.7 ReLU) and §3.5 designing the output layer (§3.5.1 identity
+and softmax, §3.5.2 the overflow fix). Also deeplizard "Deep Learning Fundamentals", lesson
+"Activation Functions in a Neural Network explained" (sigmoid, ReLU), and Kaggle "Intro to Deep
+Learning", lesson 2 "Deep Neural Networks" (the activation function: ReLU and its relatives).
 
 Check your work:  grade check chapter3
 Stuck?            grade hint softmax   (add --lang zh for Chinese)

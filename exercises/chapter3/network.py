@@ -1,8 +1,8 @@
 """Chapter 3 — neural networks: the forward pass of a 3-layer network.
 
-Book: *Deep Learning from Scratch*, chapter 3 (note 004_0ae09dde4e086bda.txt, "chap3、神经网络":
-"3.4、3层神经网络的实现", "3.4.3、代码实现小结" and "3.6.3、批处理"). Also note
-000_913df6ee53bc2787.txt, "神经网络的前向传递".
+Read: *Deep Learning from Scratch*, chapter 3 "Neural Networks" — §3.4 implementing a
+3-layer network (§3.4.3 the code in one place) and §3.6.3 batch processing. Also deeplizard
+"Deep Learning Fundamentals", lesson "Layers in a Neural Network explained" (the forward pass).
 
 Check your work:  grade check chapter3
 Stuck?            grade hint forward   (add --lang zh for Chinese)

@@ -1,8 +1,8 @@
 """Chapter 4 — neural network learning: numerical differentiation and gradient descent.
 
-Book: *Deep Learning from Scratch*, chapter 4 (note 004_0ae09dde4e086bda.txt, "chap4、神经网络的学习":
-"4.3、数值微分", "4.4、梯度" and "4.4.1、梯度法"). Also note 001_02fb43168a3e083d.txt, "The Optimizer -
-Stochastic Gradient Descent".
+Read: *Deep Learning from Scratch*, chapter 4 "Neural Network Learning" — §4.3 numerical
+differentiation (§4.3.1 the central difference), §4.4 gradients and §4.4.1 the gradient method.
+Also Kaggle "Intro to Deep Learning", lesson 3 "Stochastic Gradient Descent".
 
 Check your work:  grade check chapter4
 Stuck?            grade hint numerical_gradient   (add --lang zh for Chinese)

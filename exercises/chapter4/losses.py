@@ -1,8 +1,10 @@
 """Chapter 4 — neural network learning: loss functions.
 
-Book: *Deep Learning from Scratch*, chapter 4 (note 004_0ae09dde4e086bda.txt, "chap4、神经网络的学习":
-"4.2、损失函数", "4.2.1、均方误差"). Also note 001_02fb43168a3e083d.txt, "The Loss Function" and
-"Accuracy and Cross-Entropy", and note 000_913df6ee53bc2787.txt, "损失函数（Loss Function）".
+Read: *Deep Learning from Scratch*, chapter 4 "Neural Network Learning" — §4.2 loss
+functions (§4.2.1 sum of squared errors, §4.2.2 cross-entropy error, §4.2.4 cross-entropy for a
+batch). Also Kaggle "Intro to Deep Learning", lesson 3 "Stochastic Gradient Descent" (the loss
+function) and lesson 6 "Binary Classification" (cross-entropy), and deeplizard "Deep Learning
+Fundamentals", lesson "Loss in a Neural Network explained".
 
 Check your work:  grade check chapter4
 Stuck?            grade hint cross_entropy_error   (add --lang zh for Chinese)

@@ -1,7 +1,8 @@
 """Chapter 4 — neural network learning: a two-layer network with numerical gradients.
 
-Book: *Deep Learning from Scratch*, chapter 4 (note 004_0ae09dde4e086bda.txt, "chap4、神经网络的学习":
-"4.4.2、神经网络的梯度", "4.5、学习算法的实现" and "4.5.1、2层神经网络的类").
+Read: *Deep Learning from Scratch*, chapter 4 "Neural Network Learning" — §4.4.2 the
+gradient of a neural network, §4.5 implementing the learning algorithm and §4.5.1 a two-layer
+network class.
 
 Check your work:  grade check chapter4
 Stuck?            grade hint chapter4.TwoLayerNet   (add --lang zh for Chinese)

@@ -1,8 +1,9 @@
 """Chapter 5 — backpropagation: layers with a forward and a backward pass.
 
-Book: *Deep Learning from Scratch*, chapter 5 (note 004_0ae09dde4e086bda.txt, "chap5、误差反向传播法":
-5.4 simple layers, 5.5 activation layers, 5.6 Affine/Softmax layers); also note
-002_eb37cf856aea8e1d.txt, "3.4 神经网络参数求解" (forward and backward propagation).
+Read: *Deep Learning from Scratch*, chapter 5 "Backpropagation" — §5.4 simple layers
+(multiplication and addition), §5.5 activation layers (ReLU, Sigmoid) and §5.6 the Affine and
+Softmax-with-Loss layers. Also the course lecture "深度学习与神经网络", section 3.4 神经网络参数求解
+(forward and backward propagation).
 
 Check your work:  grade check chapter5
 Stuck?            grade hint chapter5.Affine   (add --lang zh for Chinese)

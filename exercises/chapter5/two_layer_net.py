@@ -1,7 +1,7 @@
 """Chapter 5 — a two-layer network whose gradient comes from backpropagation.
 
-Book: *Deep Learning from Scratch*, chapter 5 (note 004_0ae09dde4e086bda.txt, "5.7、误差反向传播法的实现":
-5.7.2 the network, 5.7.3 gradient check).
+Read: *Deep Learning from Scratch*, chapter 5 "Backpropagation" — §5.7 implementing
+backpropagation (§5.7.2 the two-layer network, §5.7.3 the gradient check).
 
 Check your work:  grade check chapter5
 Stuck?            grade hint chapter5.TwoLayerNet   (add --lang zh for Chinese)

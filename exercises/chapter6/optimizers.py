@@ -1,7 +1,8 @@
 """Chapter 6 — parameter update rules: SGD, Momentum, AdaGrad, RMSprop, Adam.
 
-Book: *Deep Learning from Scratch*, chapter 6 (note 004_0ae09dde4e086bda.txt, "chap6、与学习相关的技巧",
-6.1、参数的更新); also note 001_02fb43168a3e083d.txt, "Learning Rate and Batch Size" (SGD, Adam).
+Read: *Deep Learning from Scratch*, chapter 6 "Techniques for Learning" — §6.1 updating
+parameters (SGD, Momentum, AdaGrad, Adam; RMSprop is AdaGrad with a decaying sum). Also Kaggle
+"Intro to Deep Learning", lesson 3 "Stochastic Gradient Descent" (learning rate, batch size, Adam).
 
 Check your work:  grade check chapter6
 Stuck?            grade hint chapter6.Adam   (add --lang zh for Chinese)

@@ -1,8 +1,8 @@
 """Chapter 6 — initial weight scales, weight decay, Dropout and Batch Normalization.
 
-Book: *Deep Learning from Scratch*, chapter 6 (note 004_0ae09dde4e086bda.txt, "chap6、与学习相关的技巧":
-6.2、权重的初始值, 6.3、Batch Normalization, 6.4.2、权值衰减, 6.4.3、Dropout); also note
-001_02fb43168a3e083d.txt, "Chapter5 Dropout and Batch Normalization".
+Read: *Deep Learning from Scratch*, chapter 6 "Techniques for Learning" — §6.2 initial
+weight values (Xavier, He), §6.3 Batch Normalization, §6.4.2 weight decay and §6.4.3 Dropout.
+Also Kaggle "Intro to Deep Learning", lesson 5 "Dropout and Batch Normalization".
 
 Check your work:  grade check chapter6
 Stuck?            grade hint chapter6.BatchNormalization   (add --lang zh for Chinese)

@@ -1,10 +1,10 @@
 """Chapter 7 — convolutional networks: im2col, convolution and max-pooling layers.
 
-Book: *Deep Learning from Scratch*, chapter 7 (note 004_0ae09dde4e086bda.txt, "chap7、卷积神经网络":
-7.2 卷积层, 7.2.4 步幅, 7.3 池化层, 7.4 卷积层和池化层的实现); also note 002_eb37cf856aea8e1d.txt,
-"4.2.2 卷积神经网络组成" (卷积核, Zero Padding, 步长和尺寸计算). Note 002's `numpy_conv` snippet has
-syntax slips (a `def` line without its colon, `w` where it means `W`): read it for the idea, do not
-copy it.
+Read: *Deep Learning from Scratch*, chapter 7 "Convolutional Neural Networks" — §7.2 the
+convolution layer (§7.2.3 padding, §7.2.4 stride), §7.3 the pooling layer and §7.4 implementing
+them (§7.4.3 im2col). Also the course lecture "深度学习与神经网络", section 4.2.2 卷积神经网络组成
+(kernels, zero padding, stride and the output size). Its `numpy_conv` snippet has syntax slips (a
+`def` line without its colon, `w` where it means `W`): read it for the idea, do not copy it.
 
 Check your work:  grade check chapter7
 Stuck?            grade hint chapter7.im2col   (add --lang zh for Chinese)

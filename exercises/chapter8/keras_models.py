@@ -1,9 +1,10 @@
 """Chapter 8 — a small Keras model, from one neuron to a trained classifier.
 
-Notes: 001_02fb43168a3e083d.txt (Kaggle "Intro to Deep Learning": A Single Neuron, Deep Neural
-Networks, Stochastic Gradient Descent, Overfitting and Underfitting, Dropout and Batch
-Normalization, Binary Classification); 000_913df6ee53bc2787.txt and 003_6a5336c40753ce2f.txt
-(deeplizard: Keras Sequential models, compile and fit).
+Read: Kaggle "Intro to Deep Learning", lessons 1 "A Single Neuron", 2 "Deep Neural
+Networks", 3 "Stochastic Gradient Descent", 4 "Overfitting and Underfitting", 5 "Dropout and
+Batch Normalization" and 6 "Binary Classification"; deeplizard "Deep Learning Fundamentals",
+lessons "Layers in a Neural Network explained" (a Keras Sequential model of Dense layers) and
+"Training a Neural Network explained" (compile and fit).
 
 Check your work:  grade check chapter8
 Stuck?            grade hint chapter8.linear_unit   (add --lang zh for Chinese)

@@ -466,7 +466,16 @@ class Worker:
                 reply = self.handle(request)
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything
                 reply = self._error(exc)
+            _flush_output()  # what the call printed reaches the trusted side's file before the reply
             self.send(reply)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a stream the student replaced may raise anything
+            pass
 
 
 def save_model(model) -> bytes:

@@ -7,7 +7,6 @@ from typing import IO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
@@ -81,7 +80,7 @@ def _exercise_status(tests: list[TestResult]) -> str:
     return "failed"
 
 
-def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en") -> None:
+def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> None:
     chapter = catalog.chapter(report.chapter)
     grouped = report.by_exercise()
     title = f"{chapter.id} · {chapter.title_text(lang)}"
@@ -108,6 +107,12 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
         )
     out.print(table)
     out.print()
+    _render_module_errors(report, out, lang)
+    outputs = {
+        (str(a.get("exercise")), str(a.get("test"))): a
+        for a in report.artifacts
+        if isinstance(a, dict) and a.get("kind") == "test_output"
+    }
     shown_hint: set[str] = set()
     for ex_id in order:
         problems = [test for test in grouped.get(ex_id, []) if test.status != "passed"]
@@ -124,9 +129,20 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
             tag = t("check.hidden_tag", lang) if test.visibility == "hidden" else ""
             out.print(Text(f"  {sym} {test.name}{tag}", style=style) + Text(f"  {label(test.status, lang)}", style="grade.dim"))
             for line in test.message.splitlines() or [""]:
-                out.print(Text("    " + line))
+                out.print(indented(Text(line), 4, out))
+            _render_output(outputs.get((ex_id, test.name)), out, lang)
         if exercise is not None and exercise.hints:
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
+        out.print()
+    if show_output:  # --show-output: what the code printed in the tests not shown above
+        passed = [(ex_id, test) for ex_id in order for test in grouped.get(ex_id, []) if test.status == "passed"]
+        for ex_id, test in passed:
+            if (ex_id, test.name) in outputs:
+                sym, style = SYMBOL[test.status]
+                out.print(Text(f"  {sym} {test.name}", style=style) + Text(f"  {ex_id}", style="grade.dim"))
+                _render_output(outputs[(ex_id, test.name)], out, lang)
+        if not outputs:
+            out.print(Text(t("check.no_output", lang), style="grade.dim"))
         out.print()
     if report.artifacts:  # learning curves attached by a suite (chapter 8)
         from grader.reports.curves import render_artifacts
@@ -135,11 +151,37 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
     _render_footer(report, out, lang)
 
 
+def _render_output(artifact: dict | None, out: Console, lang: str) -> None:
+    """What the student's code printed during a test (already capped and cleaned)."""
+    if not artifact or not str(artifact.get("text", "")).strip():
+        return
+    out.print(Text("    " + t("check.output", lang), style="grade.dim"))
+    for line in str(artifact["text"]).splitlines():
+        out.print(Text("    │ ", style="grade.dim") + Text(line), overflow="fold")
+    left = artifact.get("lines_left_out")
+    if isinstance(left, int) and left > 0:
+        out.print(Text("    │ " + t("check.output_more", lang, n=left), style="grade.dim"))
+
+
+def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:
+    """Each module that could not be loaded, once, as Python prints the error."""
+    for artifact in report.artifacts:
+        if not isinstance(artifact, dict) or artifact.get("kind") != "module_error":
+            continue
+        name = str(artifact.get("file", "?"))
+        out.print(Text("! ", style="grade.error") + Text(t("check.module_error", lang, file=name), style="grade.title"))
+        for line in str(artifact.get("text", "")).splitlines():
+            out.print(Text("    " + line, style="grade.fail"), overflow="fold")
+        if artifact.get("note"):
+            out.print(indented(Text(str(artifact["note"]), style="grade.dim"), 4, out))
+        out.print()
+
+
 def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:
     sym, style = SYMBOL["not_attempted"]
     out.print(Text(f"{sym} {exercise.id}", style=style) + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"))
     if exercise.hints:
-        out.print(Text("    " + t("check.start_here", lang), style="grade.hint") + Text(exercise.hints[0].text(lang)))
+        out.print(hanging(Text(t("check.start_here", lang), style="grade.hint"), Text(exercise.hints[0].text(lang)), 4, out))
         if len(exercise.hints) > 1:
             out.print(Text("    " + t("check.more_hints", lang, id=exercise.id), style="grade.hint"))
 
@@ -162,9 +204,50 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
     if report.weak_isolation:
         out.print(Text(t("check.footer.weak", lang), style="grade.fail"))
     if report.isolation:
-        out.print(Text(t("check.footer.isolation", lang, what=", ".join(report.isolation)), style="grade.dim"))
+        what = ", ".join(isolation_text(entry, lang) for entry in report.isolation)
+        out.print(Text(t("check.footer.isolation", lang, what=what), style="grade.dim"))
     if report.source:  # notebooks: which source was graded (the .py files or the notebook's cells)
         out.print(Text(t("check.footer.source", lang, what=report.source), style="grade.dim"))
+
+
+def indented(text: Text, indent: int, out: Console | None = None) -> Text:
+    """``text`` wrapped to the console's width, every line starting with ``indent`` spaces."""
+    plain = text.plain
+    lead = len(plain) - len(plain.lstrip(" "))
+    if lead:  # a line that starts indented (code, a traceback frame) wraps under its own start
+        text = text[lead:]
+        indent += lead
+    width = max(20, (out.width if out is not None else 80) - indent)
+    lines = text.wrap(out or console(width=80), width) if out is not None else [text]
+    result = Text()
+    for i, line in enumerate(lines):
+        if i:
+            result.append("\n")
+        result.append(" " * indent)
+        result.append_text(line)
+    return result
+
+
+_ISOLATION = (
+    (r"bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody$", "iso.bwrap"),
+    (r"allow-list root: private mount and network namespaces, chroot, uid nobody$", "iso.chroot"),
+    (r"memory (?P<n>\d+) MB$", "iso.memory"),
+    (r"output (?P<n>\d+) KB$", "iso.output"),
+    (r"cpu (?P<n>[\d.]+) s$", "iso.cpu"),
+    (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),
+    (r"isolation: weak", "iso.weak"),
+)
+
+
+def isolation_text(entry: str, lang: str) -> str:
+    """One entry of the worker's isolation list (English, from the boundary) in ``lang``."""
+    import re
+
+    for pattern, msg_id in _ISOLATION:
+        match = re.match(pattern, entry)
+        if match:
+            return t(msg_id, lang, **match.groupdict())
+    return entry
 
 
 def _hidden_in_release(chapter_id: str) -> int:
@@ -182,15 +265,41 @@ def _hidden_in_release(chapter_id: str) -> int:
 
 
 def render_hint(exercise: Exercise, index: int | None, out: Console, lang: str = "en") -> None:
+    """The hint(s) under the exercise's title; a wrapped hint keeps its indent."""
     hints = exercise.hints
     chosen = list(enumerate(hints, 1)) if index is None else [(index, hints[index - 1])]
-    body = Text()
+    out.print(Text(exercise.id, style="grade.title") + Text(f" — {exercise.summary_text(lang)}", style="grade.dim"), overflow="fold")
     for n, hint in chosen:
-        if body:
-            body.append("\n\n")
-        body.append(f"{n}/{len(hints)}  ", style="grade.hint")
-        body.append(hint.text(lang))
-    out.print(Panel(body, title=f"{exercise.id} — {exercise.summary_text(lang)}", title_align="left", expand=False))
+        label = f"{n}/{len(hints)}  "
+        out.print(hanging(Text(label, style="grade.hint"), Text(hint.text(lang)), 2, out))
+    out.print()
+
+
+def hanging(label: Text, body: Text, indent: int, out: Console) -> Text:
+    """``label`` then ``body``; the body's wrapped lines start under its first character."""
+    lead = indent + label.cell_len
+    lines = body.wrap(out, max(20, out.width - lead))
+    result = Text(" " * indent) + label
+    for i, line in enumerate(lines):
+        if i:
+            result.append("\n" + " " * lead)
+        result.append_text(line)
+    return result
+
+
+def render_hints_left(exercise: Exercise, seen: int, all_shown: bool, out: Console, lang: str = "en", shown: int = 0) -> None:
+    """After a hint: how many are left and how to see the next, or that this was the last."""
+    left = len(exercise.hints) - seen
+    if left <= 0 and not all_shown and shown < len(exercise.hints):
+        out.print(Text(t("hint.all_seen", lang, n=len(exercise.hints), id=exercise.id), style="grade.dim"))
+    elif all_shown or left <= 0:
+        out.print(Text(t("hint.last", lang, n=len(exercise.hints)), style="grade.dim"))
+    else:
+        out.print(Text(t("hint.left", lang, n=left, id=exercise.id), style="grade.hint"))
+
+
+def render_no_more_hints(exercise: Exercise, out: Console, lang: str = "en") -> None:
+    out.print(Text(t("hint.no_more", lang, id=exercise.id, n=len(exercise.hints)), style="grade.hint"))
 
 
 def render_list(catalog: Catalog, out: Console, lang: str = "en") -> None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from grader.boundary.proxy import type_name
 from grader.checks import Feedback, expect_array, fresh
+from grader.i18n import tr
 
 H = 1e-4
 KEYS = ("W1", "b1", "W2", "b2")
@@ -113,11 +114,9 @@ def set_params(net, p: dict[str, np.ndarray]) -> None:
 
 def expect_params(params, call: str, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
     if not isinstance(params, dict):
-        raise Feedback(f"{call}: net.params is a {type_name(params)}; it must be a dict with keys W1, b1, W2, b2.")
+        raise Feedback(tr("fb.net.params_not_dict", call=call, type=type_name(params)))
     if sorted(params) != sorted(shapes):
-        raise Feedback(
-            f"{call}: net.params has the keys {sorted(map(str, params))}; expected exactly {sorted(shapes)}."
-        )
+        raise Feedback(tr("fb.net.params_keys", call=call, got=sorted(map(str, params)), want=sorted(shapes)))
     for key, shape in shapes.items():
         expect_array(params[key], f"{call}: params[{key!r}]", shape=shape)
     return params

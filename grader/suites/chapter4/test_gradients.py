@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text, fresh
+from grader.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
 
 
@@ -20,7 +21,7 @@ def book_f2(x: np.ndarray) -> float:
 @pytest.mark.exercise("chapter4.numerical_diff")
 @pytest.mark.parametrize("x", [5.0, 10.0])
 def test_numerical_diff_of_the_books_quadratic(student, x):
-    call = call_text("numerical_diff", book_f1, x) + " with f(x) = 0.01*x**2 + 0.1*x"
+    call = call_text("numerical_diff", book_f1, x) + tr("fb.ctx.with_f", f="0.01*x**2 + 0.1*x")
     expected = (book_f1(x + H) - book_f1(x - H)) / (2 * H)
     assert_close(student.load("gradients").numerical_diff(book_f1, x), expected, call, rtol=1e-7)
 
@@ -31,14 +32,52 @@ def test_numerical_gradient_of_the_books_function(student):
     mod = student.load("gradients")
     for point in ([3.0, 4.0], [0.0, 2.0], [3.0, 0.0]):
         x = np.array(point)
-        call = call_text("numerical_gradient", book_f2, x) + f" with f(x) = x[0]**2 + x[1]**2 at x = {point}"
+        call = call_text("numerical_gradient", book_f2, x) + tr("fb.numgrad.book_f2", point=point)
         assert_close(mod.numerical_gradient(book_f2, fresh(x)), gradient(book_f2, x), call, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.exercise("chapter4.numerical_diff")
+def test_numerical_diff_keeps_the_sign_of_a_negative_slope(student):
+    # catches |f'(x)|: the book's quadratic falls at x = -10 (slope 0.02 * -10 + 0.1 = -0.1)
+    x = -10.0
+    call = call_text("numerical_diff", book_f1, x) + tr("fb.ctx.with_f", f="0.01*x**2 + 0.1*x")
+    expected = (book_f1(x + H) - book_f1(x - H)) / (2 * H)
+    assert_close(student.load("gradients").numerical_diff(book_f1, x), expected, call, rtol=1e-7)
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_of_a_matrix(student):
+    # catches a loop over x.size that only works for 1-D x
+    def f(x: np.ndarray) -> float:
+        return float(np.sum(x**2) + x[0, 0] * x[1, 2])
+
+    x = np.array([[1.0, -2.0, 0.5], [3.0, -1.5, 2.0]])
+    call = call_text("numerical_gradient", f, x) + tr("fb.ctx.with_f", f="sum(x**2) + x[0, 0]*x[1, 2]")
+    assert_close(student.load("gradients").numerical_gradient(f, fresh(x)), gradient(f, x), call, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.exercise("chapter4.numerical_gradient")
+def test_numerical_gradient_puts_x_back(student):
+    # catches x[idx] left at tmp - h: the caller's x must be as it was
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    arg = fresh(x)
+    call = call_text("numerical_gradient", book_f2_sum, x) + tr("fb.ctx.with_f", f="sum(x**2)")
+    # Synced: the student's x comes back after the call, so a change it leaves in x is seen here
+    student.load("gradients").numerical_gradient(book_f2_sum, Synced(arg))
+    changed = np.abs(arg - x) > 1e-12 * np.maximum(1.0, np.abs(x))
+    if arg.shape != x.shape or changed.any():
+        where = tuple(int(i) for i in np.argwhere(changed)[0]) if arg.shape == x.shape else "its shape"
+        raise Feedback(tr("fb.numgrad.x_changed", call=call, index=list(where)))
+
+
+def book_f2_sum(x: np.ndarray) -> float:
+    return float(np.sum(x**2))
 
 
 @pytest.mark.exercise("chapter4.gradient_descent")
 @pytest.mark.points(2)
 def test_gradient_descent_walks_to_the_minimum(student):
     init = np.array([-3.0, 4.0])
-    call = call_text("gradient_descent", book_f2, init, lr=0.1, step_num=20) + " with f(x) = x[0]**2 + x[1]**2"
+    call = call_text("gradient_descent", book_f2, init, lr=0.1, step_num=20) + tr("fb.ctx.with_f", f="x[0]**2 + x[1]**2")
     got = student.load("gradients").gradient_descent(book_f2, fresh(init), lr=0.1, step_num=20)
     assert_close(got, descent(book_f2, init, 0.1, 20), call, rtol=1e-7, atol=1e-10)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
 
 
@@ -26,7 +27,7 @@ def coupled(seed: int, shape: tuple[int, ...]):
 @pytest.mark.exercise("chapter4.numerical_diff")
 @pytest.mark.parametrize("x", [-1.5, 2.0])
 def test_numerical_diff_uses_a_central_difference(student, x):
-    call = call_text("numerical_diff", cubic, x) + " with f(x) = x**3 - 2*x"
+    call = call_text("numerical_diff", cubic, x) + tr("fb.ctx.with_f", f="x**3 - 2*x")
     expected = (cubic(x + H) - cubic(x - H)) / (2 * H)
     assert_close(student.load("gradients").numerical_diff(cubic, x), expected, call, rtol=1e-7)
 
@@ -39,7 +40,7 @@ def wiggly(x):
 @pytest.mark.exercise("chapter4.numerical_diff")
 def test_numerical_diff_uses_h_equal_to_1e4(student):
     x = 0.3
-    call = call_text("numerical_diff", wiggly, x) + " with f(x) = sin(40*x)"
+    call = call_text("numerical_diff", wiggly, x) + tr("fb.ctx.with_f", f="sin(40*x)")
     expected = (wiggly(x + H) - wiggly(x - H)) / (2 * H)
     assert_close(student.load("gradients").numerical_diff(wiggly, x), expected, call, rtol=1e-7)
 
@@ -50,7 +51,7 @@ def test_numerical_gradient_uses_h_equal_to_1e4(student):
         return float(np.sum(wiggly(x)))
 
     x = np.array([[0.3, -0.2], [0.05, 0.7]])
-    call = call_text("numerical_gradient", f, x) + " with f(x) = sum(sin(40*x))"
+    call = call_text("numerical_gradient", f, x) + tr("fb.ctx.with_f", f="sum(sin(40*x))")
     assert_close(student.load("gradients").numerical_gradient(f, fresh(x)), gradient(f, x), call, rtol=1e-7, atol=1e-9)
 
 
@@ -81,10 +82,7 @@ def test_numerical_gradient_leaves_x_as_it_found_it(student):
     changed = np.abs(arg - x) > 1e-12 * np.maximum(1.0, np.abs(x))
     if arg.shape != x.shape or changed.any():
         where = tuple(int(i) for i in np.argwhere(changed)[0]) if arg.shape == x.shape else "its shape"
-        raise Feedback(
-            f"{call}: after the call, x is not what it was (first change at element {list(where)}). "
-            "Put each element back (x[idx] = tmp) after evaluating f on both sides of it."
-        )
+        raise Feedback(tr("fb.numgrad.x_changed", call=call, index=list(where)))
 
 
 @pytest.mark.exercise("chapter4.gradient_descent")
@@ -93,7 +91,7 @@ def test_gradient_descent_uses_the_default_lr_and_step_num(student):
         return float((x[0] - 1.0) ** 2 + 3.0 * x[0])
 
     init = np.array([2.0])
-    call = call_text("gradient_descent", f, init) + " with f(x) = (x[0] - 1)**2 + 3*x[0]"
+    call = call_text("gradient_descent", f, init) + tr("fb.ctx.with_f", f="(x[0] - 1)**2 + 3*x[0]")
     got = student.load("gradients").gradient_descent(f, fresh(init))
     assert_close(got, descent(f, init, 0.01, 100), call, rtol=1e-7, atol=1e-10)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, assert_close, call_text, expect_number, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import (
     expect_params,
     known_params,
@@ -24,10 +25,10 @@ def test_init_creates_params_with_the_right_shapes(student):
     p = expect_params(net.params, call, {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)})
     for key in ("b1", "b2"):
         if np.any(p[key] != 0):
-            raise Feedback(f"{call}: params[{key!r}] should start at zeros.")
+            raise Feedback(tr("fb.net.bias_zero", call=call, key=repr(key)))
     for key in ("W1", "W2"):
         if np.unique(p[key]).size < p[key].size // 2:
-            raise Feedback(f"{call}: params[{key!r}] should be random (np.random.randn), not constant.")
+            raise Feedback(tr("fb.net.weight_random", call=call, key=repr(key)))
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -36,7 +37,7 @@ def test_predict_gives_softmax_probabilities(student):
     x = np.random.default_rng(63).normal(size=(6, 4))
     net = new_net(student, 62, 4, 5, 3)
     set_params(net, p)
-    call = call_text("net.predict", x, seed=63) + " after setting net.params"
+    call = call_text("net.predict", x, seed=63) + tr("fb.ctx.after_params")
     assert_close(net.predict(fresh(x)), predict(p, x), call)
 
 
@@ -47,7 +48,7 @@ def test_loss_with_label_targets(student):
     t = np.random.default_rng(66).integers(0, 3, size=5)
     net = new_net(student, 64, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.loss", x, t, seed=65) + " after setting net.params"
+    call = call_text("net.loss", x, t, seed=65) + tr("fb.ctx.after_params")
     # rtol 3e-5: the 1e-7 inside the log belongs to cross_entropy_error's own tests
     assert_close(net.loss(fresh(x), fresh(t)), loss(p, x, t), call, rtol=3e-5)
 
@@ -59,5 +60,5 @@ def test_accuracy_with_label_targets(student):
     t = labels_with_accuracy(p, x, 3, wrong=[1, 4, 7])
     net = new_net(student, 67, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.accuracy", x, t, seed=68) + " after setting net.params"
+    call = call_text("net.accuracy", x, t, seed=68) + tr("fb.ctx.after_params")
     assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.7, call, rtol=1e-12)

@@ -7,6 +7,7 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number, fresh
+from grader.i18n import tr
 from grader.suites.chapter4._reference import (
     KEYS,
     known_params,
@@ -26,15 +27,12 @@ def test_init_scales_the_weights_by_weight_init_std(student):
         net = new_net(student, 71, input_size=20, hidden_size=30, output_size=10, **kwargs)
         params = net.params
         if not isinstance(params, dict) or "W1" not in params or "W2" not in params:
-            raise Feedback(f"{call}: net.params must be a dict with keys W1, b1, W2, b2 (got a {type_name(params)}).")
+            raise Feedback(tr("fb.net.params_not_dict", call=call, type=type_name(params)))
         for key, shape in (("W1", (20, 30)), ("W2", (30, 10))):
             w = expect_array(params[key], f"{call}: params[{key!r}]", shape=shape)
             spread = float(np.std(w))
             if not 0.75 * std < spread < 1.25 * std or abs(float(np.mean(w))) > 0.25 * std:
-                raise Feedback(
-                    f"{call}: params[{key!r}] has mean {np.mean(w):.3g} and standard deviation {spread:.3g}; "
-                    "expected weight_init_std * np.random.randn(...) (mean 0, standard deviation weight_init_std)."
-                )
+                raise Feedback(tr("fb.net.weight_spread", call=call, key=repr(key), mean=f"{np.mean(w):.3g}", std=f"{spread:.3g}"))
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -45,7 +43,7 @@ def test_loss_with_one_hot_targets(student):
     t = np.eye(4)[labels]
     net = new_net(student, 72, 4, 3, 4)
     set_params(net, p)
-    call = call_text("net.loss", x, t, seed=73) + " after setting net.params"
+    call = call_text("net.loss", x, t, seed=73) + tr("fb.ctx.after_params")
     assert_close(net.loss(fresh(x), fresh(t)), loss(p, x, labels), call, rtol=3e-5)
 
 
@@ -58,7 +56,7 @@ def test_accuracy_with_one_hot_targets(student):
     t = np.eye(4)[labels]
     net = new_net(student, 75, 3, 4, 4)
     set_params(net, p)
-    call = call_text("net.accuracy", x, t, seed=76) + " after setting net.params"
+    call = call_text("net.accuracy", x, t, seed=76) + tr("fb.ctx.after_params")
     assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.75, call, rtol=1e-12)
 
 
@@ -70,11 +68,11 @@ def test_numerical_gradient_of_every_parameter(student):
     labels = np.random.default_rng(79).integers(0, 3, size=5)
     net = new_net(student, 77, 3, 4, 3)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=78) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=78) + tr("fb.ctx.after_params")
     grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or sorted(grads) != sorted(KEYS):
         keys = sorted(map(str, grads)) if isinstance(grads, dict) else type_name(grads)
-        raise Feedback(f"{call} returned {keys}; expected a dict with the keys {sorted(KEYS)}.")
+        raise Feedback(tr("fb.net.grads_keys_got", call=call, got=keys, want=sorted(KEYS)))
     expected = net_numerical_gradient(p, x, labels)
     for key in KEYS:
         # loose enough for a loss without the 1e-7 (err/tol 0.04), tight enough for forward differences (13)
@@ -89,10 +87,10 @@ def test_numerical_gradient_agrees_with_the_analytic_gradient_of_the_output_bias
     labels = np.random.default_rng(82).integers(0, 4, size=6)
     net = new_net(student, 80, 2, 3, 4)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=81) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=81) + tr("fb.ctx.after_params")
     grads = net.numerical_gradient(fresh(x), fresh(labels))
     if not isinstance(grads, dict) or "b2" not in grads:
-        raise Feedback(f"{call} did not return a dict with the key 'b2'.")
+        raise Feedback(tr("fb.net.grads_missing", call=call, key="'b2'"))
     analytic = (predict(p, x) - np.eye(4)[labels]).mean(axis=0)
     assert_gradient(grads["b2"], analytic, f"{call}, grads['b2']")
 
@@ -104,13 +102,10 @@ def test_numerical_gradient_leaves_the_params_unchanged(student):
     labels = np.random.default_rng(85).integers(0, 2, size=4)
     net = new_net(student, 83, 3, 2, 2)
     set_params(net, p)
-    call = call_text("net.numerical_gradient", x, labels, seed=84) + " after setting net.params"
+    call = call_text("net.numerical_gradient", x, labels, seed=84) + tr("fb.ctx.after_params")
     net.numerical_gradient(fresh(x), fresh(labels))
     after = net.params
     for key in KEYS:
         got = after.get(key) if isinstance(after, dict) else None
         if not isinstance(got, np.ndarray) or got.shape != p[key].shape or np.abs(got - p[key]).max() > 1e-12:
-            raise Feedback(
-                f"{call}: afterwards net.params[{key!r}] is not what it was. "
-                "numerical_gradient must put every nudged element back."
-            )
+            raise Feedback(tr("fb.net.params_changed", call=call, key=repr(key)))

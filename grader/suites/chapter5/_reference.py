@@ -12,6 +12,7 @@ import numpy as np
 
 from grader.checks import Feedback, assert_close, call_text, expect_array, fresh
 from grader.gradcheck import numerical_gradient
+from grader.i18n import tr
 
 KEYS = ("W1", "b1", "W2", "b2")
 
@@ -45,7 +46,7 @@ def softmax_loss(scores: np.ndarray, t: np.ndarray) -> float:
 
 def pair(value: object, call: str) -> tuple[object, object]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise Feedback(f"{call} should return two gradients, (dx, dy).")
+        raise Feedback(tr("fb.layer.pair", call=call))
     return value[0], value[1]
 
 
@@ -79,7 +80,7 @@ def params_of(net: object, sizes: tuple[int, int, int]) -> dict[str, np.ndarray]
     """The student's params, checked for keys and shapes."""
     params = net.params
     if not isinstance(params, dict) or set(params) != set(KEYS):
-        raise Feedback(f"net.params should be a dict with the keys {list(KEYS)}.")
+        raise Feedback(tr("fb.net.params_dict", want=list(KEYS)))
     i, h, o = sizes
     shapes = {"W1": (i, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
     return {k: expect_array(params[k], f"net.params[{k!r}]", shape=shapes[k]) for k in KEYS}
@@ -111,7 +112,4 @@ def check_loss(net, p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray, seed
     try:
         assert_close(got, expected, call)
     except Feedback as exc:
-        raise Feedback(
-            f"{exc} The loss must come from the network's params (W1, b1, W2, b2): the test "
-            "seeds np.random, builds TwoLayerNet and uses the params it draws."
-        ) from None
+        raise Feedback(f"{exc} " + tr("fb.net.loss_from_params")) from None

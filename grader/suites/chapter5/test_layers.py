@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_gradient, call_text, fresh
+from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
 from grader.gradcheck import backward_target, numerical_gradient
+from grader.i18n import tr
 from grader.suites.chapter5._reference import affine, away_from_zero, pair, relu, sigmoid, softmax_loss
 
 
@@ -18,7 +19,7 @@ def test_mul_layer_forward_and_swapped_gradients(student):
     x, y, dout = rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
     layer = student.load("layers").MulLayer()
     assert_close(layer.forward(fresh(x), fresh(y)), x * y, call_text("MulLayer().forward", x, y, seed=50))
-    call = call_text("MulLayer.backward", dout, seed=50) + " after forward(x, y)"
+    call = call_text("MulLayer.backward", dout, seed=50) + tr("fb.ctx.after", what="forward(x, y)")
     dx, dy = pair(layer.backward(fresh(dout)), call)
     assert_gradient(dx, dout * y, call + " -> dx")
     assert_gradient(dy, dout * x, call + " -> dy")
@@ -62,6 +63,19 @@ def test_relu_forward_and_backward(student):
     assert_gradient(layer.backward(fresh(dout)), numeric, call_text("Relu.backward", dout, seed=52))
 
 
+@pytest.mark.exercise("chapter5.Relu")
+def test_relu_forward_leaves_its_input_alone(student):
+    # catches x[mask] = 0 on the caller's array
+    rng = np.random.default_rng(59)
+    x = away_from_zero(rng, (2, 5))
+    arg = fresh(x)
+    call = call_text("Relu().forward", x, seed=59)
+    # Synced: the student's x comes back after the call, so an edit made to it in place is seen
+    assert_close(student.load("layers").Relu().forward(Synced(arg)), relu(x), call)
+    if not np.array_equal(arg, x):
+        raise Feedback(tr("fb.relu.in_place", call=call))
+
+
 @pytest.mark.exercise("chapter5.Sigmoid")
 @pytest.mark.points(2)
 def test_sigmoid_forward_and_backward(student):
@@ -94,9 +108,9 @@ def test_affine_backward_gives_dx_dW_db(student):
     num_x = numerical_gradient(backward_target(lambda v: affine(v, W, b), dout), x)
     assert_gradient(layer.backward(fresh(dout)), num_x, call)
     num_W = numerical_gradient(backward_target(lambda w: affine(x, w, b), dout), W)
-    assert_gradient(layer.dW, num_W, call + ", then layer.dW")
+    assert_gradient(layer.dW, num_W, call + tr("fb.ctx.then", what="layer.dW"))
     num_b = numerical_gradient(backward_target(lambda c: affine(x, W, c), dout), b)
-    assert_gradient(layer.db, num_b, call + ", then layer.db")
+    assert_gradient(layer.db, num_b, call + tr("fb.ctx.then", what="layer.db"))
 
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
@@ -123,5 +137,5 @@ def test_softmax_with_loss_backward_matches_numerical_gradient(student):
     )
     numeric = numerical_gradient(lambda v: softmax_loss(v, t), x)
     assert_gradient(
-        layer.backward(1), numeric, call_text("SoftmaxWithLoss.backward", 1, seed=57) + " after forward(x, t)"
+        layer.backward(1), numeric, call_text("SoftmaxWithLoss.backward", 1, seed=57) + tr("fb.ctx.after", what="forward(x, t)")
     )

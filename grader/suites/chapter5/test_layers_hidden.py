@@ -8,6 +8,7 @@ import pytest
 
 from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
 from grader.gradcheck import backward_target, numerical_gradient
+from grader.i18n import tr
 from grader.suites.chapter5._reference import affine, away_from_zero, relu, sigmoid, softmax_loss
 
 
@@ -17,7 +18,7 @@ def test_mul_layer_backward_with_scalars(student):
     assert_close(layer.forward(3.0, -4.0), -12.0, "MulLayer().forward(3.0, -4.0)")
     grads = layer.backward(2.0)
     if not isinstance(grads, (list, tuple)) or len(grads) != 2:
-        raise Feedback("MulLayer.backward(2.0) should return two gradients, (dx, dy).")
+        raise Feedback(tr("fb.layer.pair", call="MulLayer.backward(2.0)"))
     assert_close(grads[0], -8.0, "MulLayer.backward(2.0) -> dx after forward(3.0, -4.0)")
     assert_close(grads[1], 6.0, "MulLayer.backward(2.0) -> dy after forward(3.0, -4.0)")
 
@@ -28,7 +29,7 @@ def test_add_layer_with_scalars(student):
     assert_close(layer.forward(3.0, -4.0), -1.0, "AddLayer().forward(3.0, -4.0)")
     grads = layer.backward(2.5)
     if not isinstance(grads, (list, tuple)) or len(grads) != 2:
-        raise Feedback("AddLayer.backward(2.5) should return two gradients, (dx, dy).")
+        raise Feedback(tr("fb.layer.pair", call="AddLayer.backward(2.5)"))
     assert_close(grads[0], 2.5, "AddLayer.backward(2.5) -> dx")
     assert_close(grads[1], 2.5, "AddLayer.backward(2.5) -> dy")
 
@@ -43,10 +44,7 @@ def test_relu_on_3d_input(student):
     # Synced: the student's x comes back after the call, so an edit made to it in place is seen
     assert_close(layer.forward(Synced(arg)), relu(x), call)
     if not np.array_equal(arg, x):
-        raise Feedback(
-            f"{call} changed x itself: the caller's array lost its negative values. "
-            "Set the masked entries to 0 in a copy (out = x.copy()) and return that."
-        )
+        raise Feedback(tr("fb.relu.in_place", call=call))
     numeric = numerical_gradient(backward_target(relu, dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call_text("Relu.backward", dout, seed=60))
 
@@ -60,7 +58,7 @@ def test_relu_backward_uses_the_latest_forward(student):
     layer.forward(fresh(first))
     assert_close(layer.forward(fresh(second)), relu(second), call_text("Relu.forward", second, seed=61))
     numeric = numerical_gradient(backward_target(relu, dout), second)
-    call = call_text("Relu.backward", dout, seed=61) + " after two forward calls"
+    call = call_text("Relu.backward", dout, seed=61) + tr("fb.ctx.after_two_forwards")
     assert_gradient(layer.backward(fresh(dout)), numeric, call)
 
 
@@ -86,11 +84,11 @@ def test_affine_flattens_nd_input_and_restores_dx_shape(student):
     expected = affine(x, W, b)
     layer = student.load("layers").Affine(fresh(W), fresh(b))
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=62))
-    call = call_text("Affine.backward", dout, seed=62) + " for a 4-D input"
+    call = call_text("Affine.backward", dout, seed=62) + tr("fb.ctx.nd_input", n=4)
     numeric_x = numerical_gradient(backward_target(lambda v: affine(v, W, b), dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric_x, call)
     numeric_W = numerical_gradient(backward_target(lambda w: affine(x, w, b), dout), W)
-    assert_gradient(layer.dW, numeric_W, call + ", then layer.dW")
+    assert_gradient(layer.dW, numeric_W, call + tr("fb.ctx.then", what="layer.dW"))
 
 
 @pytest.mark.exercise("chapter5.Affine")
@@ -102,8 +100,8 @@ def test_affine_batch_of_one(student):
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=63))
     call = call_text("Affine.backward", dout, seed=63)
     assert_gradient(layer.backward(fresh(dout)), dout @ W.T, call)
-    assert_gradient(layer.dW, x.T @ dout, call + ", then layer.dW")
-    assert_gradient(layer.db, dout[0], call + ", then layer.db")
+    assert_gradient(layer.dW, x.T @ dout, call + tr("fb.ctx.then", what="layer.dW"))
+    assert_gradient(layer.db, dout[0], call + tr("fb.ctx.then", what="layer.db"))
 
 
 @pytest.mark.exercise("chapter5.Affine")
@@ -115,7 +113,7 @@ def test_affine_db_sums_over_a_larger_batch(student):
     assert_close(layer.forward(fresh(x)), expected, call_text("Affine(W, b).forward", x, seed=64))
     call = call_text("Affine.backward", dout, seed=64)
     layer.backward(fresh(dout))
-    assert_gradient(layer.db, dout.sum(axis=0), call + ", then layer.db")
+    assert_gradient(layer.db, dout.sum(axis=0), call + tr("fb.ctx.then", what="layer.db"))
 
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
@@ -128,7 +126,7 @@ def test_softmax_with_loss_label_targets(student):
         layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call_text("SoftmaxWithLoss().forward", x, t, seed=65)
     )
     numeric = numerical_gradient(lambda v: softmax_loss(v, t), x)
-    assert_gradient(layer.backward(), numeric, "SoftmaxWithLoss.backward() after forward(x, t) with label t")
+    assert_gradient(layer.backward(), numeric, "SoftmaxWithLoss.backward()" + tr("fb.ctx.after", what="forward(x, t)") + tr("fb.what.label_t"))
 
 
 @pytest.mark.exercise("chapter5.SoftmaxWithLoss")
@@ -147,5 +145,5 @@ def test_softmax_with_loss_confident_mistake_is_capped(student):
     x = np.array([[0.0, 50.0], [3.0, 1.0]])
     t = np.array([0, 0])
     layer = student.load("layers").SoftmaxWithLoss()
-    call = call_text("SoftmaxWithLoss().forward", x, t) + " where one row is confidently wrong"
+    call = call_text("SoftmaxWithLoss().forward", x, t) + tr("fb.ctx.confidently_wrong")
     assert_close(layer.forward(fresh(x), fresh(t)), softmax_loss(x, t), call)

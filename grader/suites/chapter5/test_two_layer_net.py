@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, assert_close, assert_gradient, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter5._reference import (
     KEYS,
     check_loss,
@@ -47,10 +48,10 @@ def test_gradient_matches_numerical_gradient(student):
     grads = net.gradient(fresh(x), fresh(t))
     call = call_text("net.gradient", x, t, seed=72)
     if not isinstance(grads, dict):
-        raise Feedback(f"{call} should return a dict of gradients with the keys {list(KEYS)}.")
+        raise Feedback(tr("fb.net.grads_dict", call=call, want=list(KEYS)))
     for key in KEYS:
         if key not in grads:
-            raise Feedback(f"{call} returned no gradient for {key!r}.")
+            raise Feedback(tr("fb.net.grads_missing", call=call, key=repr(key)))
         assert_gradient(grads[key], numeric[key], f"{call}[{key!r}]")
 
 

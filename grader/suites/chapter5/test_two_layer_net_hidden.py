@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, assert_close, assert_gradient, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter5._reference import (
     KEYS,
     check_loss,
@@ -22,13 +23,13 @@ def _check_gradient(student, seed: int, sizes: tuple[int, int, int], x: np.ndarr
     # the gate uses another batch: gradient(x, t) must run its own forward pass
     check_loss(net, p, np.random.default_rng(seed + 1).normal(size=x.shape), t[::-1].copy(), seed=seed + 1)
     numeric = net_numerical_gradient(p, x, t)
-    call = call_text("net.gradient", x, t, seed=seed) + f" ({what})"
+    call = call_text("net.gradient", x, t, seed=seed) + tr(what)
     grads = net.gradient(fresh(x), fresh(t))
     if not isinstance(grads, dict):
-        raise Feedback(f"{call} should return a dict of gradients with the keys {list(KEYS)}.")
+        raise Feedback(tr("fb.net.grads_dict", call=call, want=list(KEYS)))
     for key in KEYS:
         if key not in grads:
-            raise Feedback(f"{call} returned no gradient for {key!r}.")
+            raise Feedback(tr("fb.net.grads_missing", call=call, key=repr(key)))
         assert_gradient(grads[key], numeric[key], f"{call}[{key!r}]")
 
 
@@ -37,7 +38,7 @@ def _check_gradient(student, seed: int, sizes: tuple[int, int, int], x: np.ndarr
 def test_gradient_with_label_targets(student):
     rng = np.random.default_rng(80)
     x, t = rng.normal(size=(5, 3)), rng.integers(0, 4, size=5)
-    _check_gradient(student, 80, (3, 6, 4), x, t, "label t")
+    _check_gradient(student, 80, (3, 6, 4), x, t, "fb.what.label_t")
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
@@ -45,7 +46,7 @@ def test_gradient_for_a_batch_of_one(student):
     # seed 91: most hidden units are active for this sample, so every parameter has a gradient
     rng = np.random.default_rng(91)
     x, t = rng.normal(size=(1, 3)), np.eye(2)[[1]]
-    _check_gradient(student, 91, (3, 4, 2), x, t, "batch of one")
+    _check_gradient(student, 91, (3, 4, 2), x, t, "fb.what.batch_of_one")
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
@@ -56,7 +57,7 @@ def test_accuracy_with_one_hot_targets(student):
     labels = net_scores(p, x).argmax(axis=1)
     labels[:2] = (labels[:2] + 1) % 5  # 6 of 8 right
     t = np.eye(5)[labels]
-    assert_close(net.accuracy(fresh(x), fresh(t)), 0.75, call_text("net.accuracy", x, t, seed=82) + " with one-hot t")
+    assert_close(net.accuracy(fresh(x), fresh(t)), 0.75, call_text("net.accuracy", x, t, seed=82) + tr("fb.ctx.one_hot"))
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
@@ -78,10 +79,7 @@ def test_weight_init_std_scales_the_weights(student):
         call = f"TwoLayerNet(40, 50, 10{text}).params['W1']"
         std = float(p["W1"].std())
         if not 0.9 * std_arg < std < 1.1 * std_arg or abs(float(p["W1"].mean())) > 0.1 * std_arg:
-            raise Feedback(
-                f"{call} has standard deviation {std:.3g}; draw it as weight_init_std * np.random.randn(...) "
-                "(weight_init_std defaults to 0.01)."
-            )
+            raise Feedback(tr("fb.net.init_std", call=call, std=f"{std:.3g}"))
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")
@@ -95,6 +93,6 @@ def test_provided_numerical_gradient_still_agrees(student):
     grads = net.numerical_gradient(fresh(x), fresh(t))
     call = call_text("net.numerical_gradient", x, t, seed=85)
     if not isinstance(grads, dict):
-        raise Feedback(f"{call} should return a dict of gradients with the keys {list(KEYS)}.")
+        raise Feedback(tr("fb.net.grads_dict", call=call, want=list(KEYS)))
     for key in KEYS:
         assert_gradient(grads.get(key), numeric[key], f"{call}[{key!r}]")

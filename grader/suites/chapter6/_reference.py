@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from grader.checks import Feedback, Synced, assert_close, call_text
+from grader.i18n import tr
 
 EPS = 1e-6  # the book's 10e-7
 
@@ -107,9 +108,9 @@ def check_steps(opt, name: str, rng, params, steps: int, reference: Step, grads_
         opt.update(Synced(params), sent)
         reference(expected, grads)
         for key, want in expected.items():
-            call = call_text(f"{name}.update", params, grads, seed=seed) + f", step {step} of {steps}: params[{key!r}]"
+            call = call_text(f"{name}.update", params, grads, seed=seed) + tr("fb.opt.step", step=step, steps=steps) + f": params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):
-                raise Feedback(f"{call} is no longer an array; update the arrays in params in place.")
+                raise Feedback(tr("fb.opt.not_array", call=call))
             assert_close(params[key], want, call, rtol=1e-6, atol=1e-7)
 
 

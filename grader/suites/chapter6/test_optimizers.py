@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.i18n import tr
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, start
 
 SHAPES = {"W": (2, 3), "b": (3,)}
@@ -21,10 +22,7 @@ def _with_tiny(rng: np.random.Generator, params: dict[str, np.ndarray]) -> dict[
 
 def _not_in_place(params: dict[str, np.ndarray], before: dict[str, np.ndarray], call: str) -> None:
     if all(np.array_equal(params[k], before[k]) for k in params):
-        raise Feedback(
-            f"{call} left params unchanged. Update the arrays inside the dict in place "
-            "(params[key] -= ...); assigning a new dict to the local name params changes nothing for the caller."
-        )
+        raise Feedback(tr("fb.opt.unchanged", call=call))
 
 
 @pytest.mark.exercise("chapter6.SGD")

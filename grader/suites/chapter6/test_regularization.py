@@ -8,6 +8,7 @@ import pytest
 
 from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
 from grader.gradcheck import backward_target, numerical_gradient
+from grader.i18n import tr
 from grader.suites.chapter6._reference import bn_test, bn_train
 
 
@@ -45,15 +46,10 @@ def _check_train_mask(out: object, x: np.ndarray, ratio: float, call: str) -> np
     out = expect_array(out, call, shape=x.shape)
     dropped = out == 0
     if not np.allclose(out[~dropped], x[~dropped], rtol=1e-12, atol=0):
-        raise Feedback(
-            f"{call}: the units you keep are changed. In the book's Dropout a kept unit passes "
-            "unchanged in training (x * mask); the scaling happens at test time instead."
-        )
+        raise Feedback(tr("fb.dropout.kept_changed", call=call))
     share = float(dropped.mean())
     if abs(share - ratio) > 0.05:
-        raise Feedback(
-            f"{call}: {share:.1%} of the units were dropped; with dropout_ratio={ratio} expect about {ratio:.0%}."
-        )
+        raise Feedback(tr("fb.dropout.share", call=call, share=f"{share:.1%}", ratio=ratio, expect=f"{ratio:.0%}"))
     return ~dropped
 
 
@@ -66,12 +62,10 @@ def test_dropout_training_mask_and_backward(student):
     student.seed(81)
     layer = student.load("regularization").Dropout(0.3)
     kept = _check_train_mask(layer.forward(fresh(x), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))
-    call = call_text("Dropout.backward", dout, seed=81) + " after forward(x, True)"
+    call = call_text("Dropout.backward", dout, seed=81) + tr("fb.ctx.after", what="forward(x, True)")
     dx = expect_array(layer.backward(fresh(dout)), call, shape=x.shape)
     if not (np.array_equal(dx[kept], dout[kept]) and np.all(dx[~kept] == 0)):
-        raise Feedback(
-            f"{call}: the gradient must flow exactly through the units forward kept, and be 0 for the dropped ones."
-        )
+        raise Feedback(tr("fb.dropout.backward", call=call))
 
 
 @pytest.mark.exercise("chapter6.Dropout")
@@ -109,13 +103,13 @@ def test_batchnorm_backward_gives_dx_dgamma_dbeta(student):
         bn_train(x, gamma, beta),
         call_text("BatchNormalization(gamma, beta).forward", x, True, seed=84),
     )
-    call = call_text("BatchNormalization.backward", dout, seed=84) + " after a training forward"
+    call = call_text("BatchNormalization.backward", dout, seed=84) + tr("fb.ctx.after_training_forward")
     numeric = numerical_gradient(backward_target(lambda v: bn_train(v, gamma, beta), dout), x)
     assert_gradient(layer.backward(fresh(dout)), numeric, call)
     numeric_gamma = numerical_gradient(backward_target(lambda g: bn_train(x, g, beta), dout), gamma)
-    assert_gradient(layer.dgamma, numeric_gamma, call + ", then layer.dgamma")
+    assert_gradient(layer.dgamma, numeric_gamma, call + tr("fb.ctx.then", what="layer.dgamma"))
     numeric_beta = numerical_gradient(backward_target(lambda b: bn_train(x, gamma, b), dout), beta)
-    assert_gradient(layer.dbeta, numeric_beta, call + ", then layer.dbeta")
+    assert_gradient(layer.dbeta, numeric_beta, call + tr("fb.ctx.then", what="layer.dbeta"))
 
 
 @pytest.mark.exercise("chapter6.BatchNormalization")
@@ -133,4 +127,4 @@ def test_batchnorm_test_mode_uses_running_averages(student):
     x = rng.normal(size=(4, 3))
     expected = bn_test(x, gamma, beta, mean, var)
     call = call_text("BatchNormalization(gamma, beta, momentum=0.9).forward", x, False, seed=85)
-    assert_close(layer.forward(fresh(x), False), expected, call + " after 3 training batches")
+    assert_close(layer.forward(fresh(x), False), expected, call + tr("fb.bn.after_batches", n=3))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.checks import Feedback, central_difference_gradient
+from grader.i18n import tr
 
 
 def out_size(size: int, f: int, stride: int = 1, pad: int = 0) -> int:
@@ -87,10 +88,8 @@ def conv_case(seed: int, x_shape, w_shape, stride: int, pad: int):
 
 def expect_size(value, expected: int, call: str) -> None:
     if value is None:
-        raise Feedback(f"{call} returned None. Did you forget a `return` statement?")
+        raise Feedback(tr("fb.returned_none", call=call))
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise Feedback(
-            f"{call} returned a {type(value).__name__} ({value!r}); return an int (use // for the division)."
-        )
+        raise Feedback(tr("fb.conv.size_type", call=call, type=type(value).__name__, value=repr(value)))
     if int(value) != expected:
-        raise Feedback(f"{call} returned {int(value)}, which is not the right output size for these arguments.")
+        raise Feedback(tr("fb.conv.size_value", call=call, value=int(value)))

@@ -1,0 +1,63 @@
+"""Issue 13, item 7: targeted nudges for common mistakes, each triggered by a wrong
+implementation from the corpus (tests/wrong), in public and hidden tests alike (hidden ones
+never give a number computed from the expected values)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.catalog import load_catalog
+from grader.runner import run_check
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _messages(tmp_path: Path, case: str) -> list[tuple[str, str, str]]:
+    folder = ROOT / "tests" / "wrong" / case
+    chapter = folder.parent.name
+    target = tmp_path / "target"
+    shutil.copytree(ROOT / "solutions" / chapter, target / chapter)
+    for module in folder.glob("*.py"):
+        shutil.copy(module, target / chapter / module.name)
+    report = run_check(load_catalog().chapter(chapter), target)
+    return [(t.name, t.visibility, t.message) for t in report.tests if t.status != "passed"]
+
+
+@pytest.mark.parametrize(
+    ("case", "nudge"),
+    [
+        ("chapter4/numerical_gradient_nudges_a_copy", "did you nudge a copy of x?"),
+        ("chapter3/forward_softmax_output", "the output layer is the identity (book §3.4.3)"),
+        ("chapter4/gradient_descent_wrong_default_lr", "uses the defaults of gradient_descent"),
+        ("chapter6/rmsprop_history_subtracts", "nan often comes from the square root of a negative number"),
+        ("chapter5/softmax_loss_not_divided_by_batch", "did you forget to divide by the batch size"),
+    ],
+)
+def test_the_mistake_gets_its_nudge(tmp_path: Path, case: str, nudge: str) -> None:
+    messages = _messages(tmp_path, case)
+    assert any(nudge in message for _, _, message in messages), messages
+
+
+def test_batch_size_factor_is_named_in_public_tests_only(tmp_path: Path) -> None:
+    messages = _messages(tmp_path, "chapter5/softmax_loss_not_divided_by_batch")
+    public = [m for _, vis, m in messages if vis == "public" and "batch size" in m]
+    hidden = [m for _, vis, m in messages if vis == "hidden" and "batch size" in m]
+    assert any("exactly 4 times" in m for m in public)
+    assert hidden and not any("times the expected" in m for m in hidden)
+
+
+def test_no_backward_pass_is_blamed_for_a_numerical_gradient(tmp_path: Path) -> None:
+    messages = _messages(tmp_path, "chapter4/numerical_gradient_nudges_a_copy")
+    assert messages
+    assert not any("backward" in message for _, _, message in messages), messages
+
+
+def test_nudges_speak_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader import i18n
+
+    monkeypatch.setattr(i18n, "_chosen", "zh")
+    messages = _messages(tmp_path, "chapter3/forward_softmax_output")
+    assert any("输出层是恒等函数" in message for _, _, message in messages)

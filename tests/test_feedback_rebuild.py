@@ -1,0 +1,34 @@
+"""Issue 13, item 8: a failing public test shows Python that rebuilds its inputs exactly;
+hidden tests show shapes only, never values."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from grader.catalog import load_catalog
+from grader.runner import run_check
+from grader.suites.chapter3._reference import random_array
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_public_failures_rebuild_their_inputs_and_hidden_ones_do_not(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    shutil.copytree(ROOT / "solutions" / "chapter3", target / "chapter3")
+    path = target / "chapter3" / "activations.py"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(x))\n", encoding="utf-8")
+    tests = {t.name: t for t in run_check(load_catalog().chapter("chapter3"), target).tests}
+    public = tests["test_sigmoid_values"].message
+    assert "To try it yourself (the inputs of test_sigmoid_values in grader/suites/chapter3/test_activations.py):" in public
+    code = "\n".join(line[4:] for line in public.splitlines() if line.startswith("    "))
+    seen = {}
+    exec(code, {"np": np, "sigmoid": lambda x: seen.setdefault("x", x)})  # the snippet runs as it is
+    assert np.array_equal(seen["x"], random_array(3))  # and rebuilds the test's input exactly
+    hidden = tests["test_sigmoid_on_a_batch_over_a_wide_range"]
+    assert hidden.visibility == "hidden" and hidden.status == "failed"
+    assert "np.array" not in hidden.message and "To try it yourself" not in hidden.message
+    assert not re.search(r"-?\d+\.\d{6,}", hidden.message)

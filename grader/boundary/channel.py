@@ -102,10 +102,10 @@ def boot_frame(import_paths: list[str]) -> dict[str, Any]:
     }
 
 
-def student_env(scratch: str) -> dict[str, str]:
+def student_env() -> dict[str, str]:
     """The whole environment of a worker: nothing of the grader's own passes; its home
-    and temporary folder are the plan's one writable place."""
-    return {**STUDENT_ENV, "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": scratch}
+    and temporary folder are the private /tmp, the plan's one writable place."""
+    return {**STUDENT_ENV, "PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp"}
 
 
 class WorkerClient:
@@ -149,7 +149,7 @@ class WorkerClient:
             stderr=self._output,
             pass_fds=(to_worker_r, from_worker_w),
             start_new_session=True,
-            env=student_env(sandbox.scratch(steps)),
+            env=student_env(),
             cwd=self._workdir,
         )
         os.close(to_worker_r)
@@ -190,7 +190,6 @@ class WorkerClient:
             },
             "root_plan": None if mode == "bwrap" else [list(s) for s in steps],
             "newroot": self._workdir,
-            "scratch": sandbox.scratch(steps),
             "seccomp": self.config.seccomp,
         }
 

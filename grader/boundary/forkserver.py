@@ -11,8 +11,7 @@ runs the unchanged ``worker.py`` main with the pipes and configuration it was ha
 The zygote is not dumpable and the children's seccomp filter denies signals and
 ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs
 at a time in batch grading, and in a bubblewrap sandbox the zygote empties the private
-scratch folder (``/tmp``) after each child, so nothing one submission leaves behind is
-seen by the next.
+``/tmp`` after each child, so nothing one submission leaves behind is seen by the next.
 The trusted side kills and reaps children through the zygote (their pids live in the
 sandbox's PID namespace); a dead zygote is restarted on the next spawn.
 """
@@ -67,7 +66,7 @@ libc = ctypes.CDLL(None)
 libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL when the trusted side goes
 libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read or write our memory
 def _wipe():
-    # Everything a child left in the shared scratch folder goes, also folders it made unreadable
+    # Everything a child left in the shared /tmp goes, also folders it made unreadable
     # (same uid: each is made ours again before it is emptied), and symlinks are removed,
     # never followed.
     def _remove(p):
@@ -83,8 +82,11 @@ def _wipe():
         else:
             os.unlink(p)
     for name in os.listdir(wipe):
+        p = os.path.join(wipe, name)
+        if os.path.ismount(p):
+            continue  # a frozen folder holding runtime (a venv under /tmp): not a child's
         try:
-            _remove(os.path.join(wipe, name))
+            _remove(p)
         except OSError:
             pass
 children = set()
@@ -183,16 +185,15 @@ class Zygote:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             start_new_session=True,
-            env=channel.student_env(sandbox.scratch(self.steps)),
+            env=channel.student_env(),
             cwd="/",
         )
         theirs.close()
         self.sock = ours
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
-        # the children share the sandbox's scratch folder (it is ours to empty only there)
-        wipe = sandbox.scratch(self.steps) if self.mode == "bwrap" else None
-        self._send({**channel.boot_frame(import_paths), "wipe": wipe}, [])
+        # the children share the sandbox's /tmp (it is ours to empty only there)
+        self._send({**channel.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:
         assert self.sock is not None

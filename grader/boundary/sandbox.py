@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 from grader.errors import UsageError
 
@@ -44,7 +45,6 @@ BASE_MODULES = ("numpy", "msgpack")
 # files (its address-space cap does not count them). Covering folders stay tiny.
 TMP_BYTES = 64 * 1024 * 1024
 COVER_BYTES = 64 * 1024
-SCRATCH_IN_TMP = "/tmp/.dl-grade-scratch"
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -201,26 +201,26 @@ def plan(needs: tuple[str, ...] = ()) -> tuple[list[tuple[str, ...]], list[str]]
     """(mount plan, import paths) for a worker of a chapter with these needs.
 
     Steps, in order: ``("tmpfs", size, path)``, ``("dev", path)``, ``("proc", path)``,
-    ``("ro-bind", source, path)``, ``("symlink", target, path)``, ``("dir", path)`` and
-    ``("remount-ro", path)``. Every folder the plan makes to hold a bind ends read-only;
-    the one writable place is ``scratch(steps)``."""
+    ``("ro-bind", source, path)``, ``("symlink", target, path)`` and ``("remount-ro", path)``.
+    Every folder the plan makes to hold a bind ends read-only; the one writable place is
+    the private ``/tmp``."""
     entries, paths = package_entries(needs)
     runtime = list(_runtime_plan()) + [("ro-bind", e, e) for e in entries]
-    # /tmp first: a runtime that lives under /tmp (a fresh clone's venv) is bound into it.
+    # /tmp first. A runtime that lives under /tmp (a fresh clone's venv) gets a folder of
+    # its own there, /tmp/<top>, made to hold its binds and then frozen: /tmp stays
+    # writable, the way to the runtime does not.
+    holders = sorted({
+        "/tmp/" + parts[2]
+        for step in runtime
+        if step[0] != "tmpfs" and len(parts := Path(step[-1]).parts) > 3 and parts[1] == "tmp"
+    })
     steps: list[tuple[str, ...]] = [("tmpfs", str(TMP_BYTES), "/tmp"), ("dev", "/dev"), ("proc", "/proc")]
+    steps += [("tmpfs", str(COVER_BYTES), holder) for holder in holders]
     steps += runtime
-    # The covering folders now hold the allowed packages' mount points: they freeze.
+    # The covering folders now hold the allowed packages' mount points: they freeze too.
     steps += [("remount-ro", step[-1]) for step in runtime if step[0] == "tmpfs"]
-    if any(step[0] != "tmpfs" and _under(step[-1], "/tmp") for step in runtime):
-        # /tmp holds part of the runtime: it freezes too, and the writable space is a
-        # fresh tmpfs inside it.
-        steps += [("dir", SCRATCH_IN_TMP), ("remount-ro", "/tmp"), ("tmpfs", str(TMP_BYTES), SCRATCH_IN_TMP)]
+    steps += [("remount-ro", holder) for holder in holders]
     return steps, paths
-
-
-def scratch(steps: list[tuple[str, ...]]) -> str:
-    """The one writable folder of a plan: /tmp, or a folder inside it when /tmp holds runtime."""
-    return SCRATCH_IN_TMP if ("dir", SCRATCH_IN_TMP) in steps else "/tmp"
 
 
 # --- bubblewrap ---------------------------------------------------------------------------
@@ -277,8 +277,6 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
             args += ["--symlink", step[1], step[2]]
         elif kind == "tmpfs":
             args += (["--size", step[1]] if _bwrap_has_size() else []) + ["--tmpfs", step[2]]
-        elif kind == "dir":
-            args += ["--dir", step[1]]
         elif kind == "remount-ro":
             args += ["--remount-ro", step[1]]
         elif kind == "dev":
@@ -289,10 +287,10 @@ def _bwrap_plan_args(steps: list[tuple[str, ...]]) -> list[str]:
 
 
 def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]:
-    # Once everything is in place, the root and /dev become read-only too: only the
-    # scratch folder can be written (workers forked from one fork server share this
-    # sandbox, and the fork server empties it after each), so nothing one submission
-    # writes can shadow a module or reach the next.
+    # Once everything is in place, the root and /dev become read-only too: only /tmp
+    # can be written (workers forked from one fork server share this sandbox, and the
+    # fork server empties it after each), so nothing one submission writes can shadow
+    # a module or reach the next.
     return [
         "bwrap", *_bwrap_base(), *_bwrap_plan_args(steps),
         "--remount-ro", "/dev", "--remount-ro", "/",

@@ -219,12 +219,12 @@ def _mountpoint(path: str, like: str | None) -> None:
         os.makedirs(path, exist_ok=True)
 
 
-def enter_allow_list(steps: list, newroot: str, scratch: str) -> str | None:
+def enter_allow_list(steps: list, newroot: str) -> str | None:
     """Without bubblewrap: carry out the trusted side's mount plan ourselves.
 
     Private mount, network and IPC namespaces (and a user namespace when not root,
     mapping us to nobody), a tmpfs at ``newroot`` holding only the planned read-only binds, an empty
-    scratch folder and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
+    ``/tmp`` and a few device nodes; then ``chroot`` into it and become uid/gid 65534.
     Returns what was done, or None when the kernel gives no namespaces (weak isolation)."""
     libc = ctypes.CDLL(None, use_errno=True)
     root = os.geteuid() == 0
@@ -250,10 +250,8 @@ def enter_allow_list(steps: list, newroot: str, scratch: str) -> str | None:
                 os.symlink(step[1], target)
             elif kind == "tmpfs":
                 _mountpoint(target, None)
-                mode = "1777" if step[-1] in ("/tmp", scratch) else "755"
+                mode = "1777" if step[-1] == "/tmp" else "755"
                 _mount(libc, "tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={step[1]},mode={mode}")
-            elif kind == "dir":
-                os.makedirs(target, exist_ok=True)
             elif kind == "remount-ro":
                 _mount(libc, None, target, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
             elif kind == "dev":
@@ -283,7 +281,7 @@ def enter_allow_list(steps: list, newroot: str, scratch: str) -> str | None:
     try:
         os.chdir("/")
         _mount(libc, None, "/", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-        os.chdir(scratch)
+        os.chdir("/tmp")
         if root:
             os.setgroups([])
             os.setgid(NOBODY)
@@ -518,7 +516,7 @@ def main() -> None:
     # as TensorFlow starts them, cannot enter new namespaces).
     confined = []
     if config.get("root_plan") is not None:
-        entered = enter_allow_list(config["root_plan"], config["newroot"], config["scratch"])
+        entered = enter_allow_list(config["root_plan"], config["newroot"])
         if entered:
             confined.append(entered)
         else:

@@ -92,13 +92,17 @@ def test_a_submission_leaves_nothing_for_the_next_one(make_target, sandbox):
     second = make_target("chapter2", {"perceptron.py": solution + VICTIM}, base="solutions")
     reports = run_batch(CHAPTER, [("planter", first), ("victim", second)], sandbox=sandbox)
     planted, filled = _payload(reports["planter"], "PLANTED")
-    # it could write only to its scratch folder, and only up to its cap (not the machine's memory)
+    # it could write only to its private /tmp (never into runtime folders a venv under /tmp
+    # puts there), and only up to its cap (not the machine's memory)
     from grader.boundary import sandbox
 
-    scratch = sandbox.scratch(sandbox.plan()[0])
-    assert planted and all(p.startswith(scratch + "/") for p in planted), planted
+    frozen = [s[1] for s in sandbox.plan()[0] if s[0] == "remount-ro" and s[1].startswith("/tmp/")]
+    assert planted and all(p.startswith("/tmp/") for p in planted), planted
+    assert not [p for p in planted if any(p.startswith(f + "/") for f in frozen)], planted
     assert 8 <= filled <= 64, filled
     seen = _payload(reports["victim"], "SEEN")
+    # /tmp holds nothing of the planter's: at most the frozen folders that hold runtime
+    seen["tmp"] = [name for name in seen["tmp"] if "/tmp/" + name not in frozen]
     assert seen == {"module": False, "files": [], "tmp": [], "locked": False}
     # the rest of the victim's work is graded as usual (XOR is built from AND)
     others = [t for t in reports["victim"].tests if t.exercise in ("chapter2.NAND", "chapter2.OR")]

@@ -158,10 +158,10 @@ def test_the_allow_list_binds_no_project_file():
         assert path.name not in {"grader", "solutions", "tests", ".git", "exercises"}, path
 
 
-def test_every_folder_the_plan_makes_ends_read_only_but_the_scratch(monkeypatch):
-    # Covering folders (a base interpreter's site-packages) and a /tmp that holds part of
-    # the runtime (a venv in a clone under /tmp) get mount points inside them: they must
-    # freeze, or a submission could plant modules there for the next worker.
+def test_every_folder_the_plan_makes_ends_read_only_but_tmp(monkeypatch):
+    # Covering folders (a base interpreter's site-packages) and the folder under /tmp that
+    # holds part of the runtime (a venv in a clone under /tmp) get mount points inside
+    # them: they must freeze, or a submission could plant modules there for the next worker.
     from grader.boundary import sandbox
 
     def writable(steps):
@@ -170,14 +170,15 @@ def test_every_folder_the_plan_makes_ends_read_only_but_the_scratch(monkeypatch)
         return [m for m in made if m not in frozen]
 
     steps, _ = sandbox.plan()
-    assert writable(steps) == [sandbox.scratch(steps)]
+    assert writable(steps) == ["/tmp"]
     # the same with the runtime under /tmp and numpy inside a covered site-packages
     fake = [("ro-bind", "/tmp/clone/.venv/lib/numpy", "/tmp/clone/.venv/lib/numpy"),
             ("tmpfs", "65536", "/usr/lib/python3.11/site-packages")]
     monkeypatch.setattr(sandbox, "_runtime_plan", lambda: tuple(fake))
     steps, _ = sandbox.plan()
-    assert sandbox.scratch(steps) == sandbox.SCRATCH_IN_TMP
-    assert writable(steps) == [sandbox.SCRATCH_IN_TMP]
+    assert writable(steps) == ["/tmp"]
+    assert ("remount-ro", "/tmp/clone") in steps
+    assert steps.index(("tmpfs", str(sandbox.COVER_BYTES), "/tmp/clone")) < steps.index(fake[0])
 
 
 def test_weak_isolation_is_said_in_words_a_person_notices():

@@ -155,6 +155,10 @@ def _python_package_dirs(folder: str) -> list[str]:
     return found
 
 
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 @functools.cache
 def _runtime_plan() -> tuple[tuple[str, ...], ...]:
     """The part of the plan that is the same for every chapter."""
@@ -175,12 +179,12 @@ def _runtime_plan() -> tuple[tuple[str, ...], ...]:
     if sysconfig.get_config_var("Py_ENABLE_SHARED") and libdir and ldlib:
         for lib in sorted(glob.glob(os.path.join(libdir, glob.escape(ldlib) + "*"))):
             lib = _real(lib)
-            if not any(lib.startswith(b + "/") for b in bound):
+            if not any(_under(lib, b) for b in bound):
                 plan.append(("ro-bind", lib, lib))
     for folder in (sysconfig.get_path("stdlib"), sysconfig.get_config_var("DESTSHARED")):
         if folder and os.path.isdir(folder):
             real = _real(folder)
-            if not any(real == b or real.startswith(b + "/") for b in bound):
+            if not any(_under(real, b) for b in bound):
                 plan.append(("ro-bind", real, real))
                 bound.append(real)
     if os.path.isfile("/etc/ld.so.cache"):
@@ -191,10 +195,6 @@ def _runtime_plan() -> tuple[tuple[str, ...], ...]:
         for pkgs in _python_package_dirs(folder):
             plan.append(("tmpfs", str(COVER_BYTES), pkgs))
     return tuple(plan)
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def plan(needs: tuple[str, ...] = ()) -> tuple[list[tuple[str, ...]], list[str]]:

@@ -191,7 +191,7 @@ def train_classifier(
         layers.Dense(1, activation="sigmoid"),
     ])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
-    history = model.fit(X_train, y_train, batch_size=32, epochs=200, validation_data=(X_valid, y_valid),
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=6, restore_best_weights=True)
+    history = model.fit(X_train, y_train, batch_size=64, epochs=80, validation_data=(X_valid, y_valid),
                         callbacks=[stop], verbose=0)
     return model, history.history

@@ -4,7 +4,8 @@ Every reference module of a chapter (``solutions/chapterN/*.py``) is mutated one
 a time with ``ast``: operator swaps (+ -, * /, // -> /, ** -> *, comparisons, and/or), numeric
 constants (floats -> 0, 1 and -x, e.g. 1e-7 -> 0, 0.5 -> 1; ints n -> n+1 and n-1), ``axis=``
 changes (0 -> 1/-1, 1 -> 0, -1 -> 0), off-by-one slice bounds and ``range`` arguments, removed
-unary minus / ``not``, ``return x`` -> ``return``, removed ``keepdims``, swapped neighbouring call
+unary minus / ``not``, ``return x`` -> ``return`` and -> ``return abs(x)``, an argument of the
+function negated at one place it is read (``x`` -> ``-x``), removed ``keepdims``, swapped neighbouring call
 arguments, ``+=`` -> ``=``, True <-> False, and a few numpy function swaps (max/min,
 argmax/argmin, sum/mean). Docstrings, annotations, imports and ``if __name__`` blocks are left
 alone; mutants producing identical code are counted once. Each mutant is written into a temporary
@@ -128,11 +129,23 @@ def _set_attr(attr: str, value_fn: Callable[[ast.AST], object]) -> Edit:
     return edit
 
 
-def _mutations(node: ast.AST, infer_dims: frozenset[int] | set[int] = frozenset()) -> Iterator[tuple[str, Edit]]:
+def _mutations(
+    node: ast.AST,
+    infer_dims: frozenset[int] | set[int] = frozenset(),
+    arg_uses: frozenset[int] | set[int] = frozenset(),
+) -> Iterator[tuple[str, Edit]]:
     """(description, edit) for every mutation of this node; edits work on a copy of the tree.
     ``infer_dims``: ids of the 1 in ``reshape(-1, ...)``, which is not turned into -2 (numpy reads
-    every negative size as "infer this one", so that mutant could never be caught)."""
-    if isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAPS:
+    every negative size as "infer this one", so that mutant could never be caught).
+    ``arg_uses``: ids of the names that read an argument of the enclosing function (see
+    ``_arg_uses``); each one is negated on its own (``x -> -x``)."""
+    if isinstance(node, ast.Name) and id(node) in arg_uses:
+
+        def negate(n: ast.AST, parents: dict[int, ast.AST]) -> None:
+            _replace(parents[id(n)], n, ast.UnaryOp(op=ast.USub(), operand=n))
+
+        yield f"{node.id} -> -{node.id}", negate
+    elif isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAPS:
         for new in BINOP_SWAPS[type(node.op)]:
             yield f"{OP_SYMBOL[type(node.op)]} -> {OP_SYMBOL[new]}", _set_attr("op", lambda n, new=new: new())
     elif isinstance(node, ast.AugAssign):
@@ -178,6 +191,10 @@ def _mutations(node: ast.AST, infer_dims: frozenset[int] | set[int] = frozenset(
             yield f"{v!r} -> {new_v!r}", _set_attr("value", lambda n, new_v=new_v: new_v)
     elif isinstance(node, ast.Return) and node.value is not None:
         yield "return x -> return", _set_attr("value", lambda n: None)
+        if not (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) and node.value.func.id == "abs"):
+            yield "return x -> return abs(x)", _set_attr(
+                "value", lambda n: ast.Call(func=ast.Name("abs", ast.Load()), args=[n.value], keywords=[])
+            )
     elif isinstance(node, ast.Slice):
         for bound in ("lower", "upper"):
             if getattr(node, bound) is not None:
@@ -284,6 +301,35 @@ def _infer_dims(tree: ast.Module) -> set[int]:
     return found
 
 
+def _arg_uses(tree: ast.Module) -> set[int]:
+    """ids of the names that read an argument of the enclosing function (not ``self``/``cls``), at
+    the places where negating the name negates a value: not as a callee (``f(x)``), not as the
+    object of an attribute (``x.shape``: ``(-x).shape`` is the same shape), not already negated."""
+    found: set[int] = set()
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+
+    def visit(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        a = fn.args
+        names = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]} - {"self", "cls"}
+        for stmt in fn.body:
+            for node in ast.walk(stmt):
+                if not (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names):
+                    continue
+                parent = parents.get(id(node))
+                if isinstance(parent, ast.Call) and parent.func is node:
+                    continue
+                if isinstance(parent, ast.Attribute) or (
+                    isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub)
+                ):
+                    continue
+                found.add(id(node))
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            visit(node)
+    return found
+
+
 def _scopes(tree: ast.Module) -> dict[int, str]:
     scopes: dict[int, str] = {}
 
@@ -307,13 +353,14 @@ def generate_mutants(source: str, path: str) -> list[Mutant]:
     skip = _skipped(tree)
     scopes = _scopes(tree)
     infer = _infer_dims(tree)
+    uses = _arg_uses(tree)
     nodes = list(ast.walk(tree))
     seen = {baseline}
     mutants: list[Mutant] = []
     for index, node in enumerate(nodes):
         if id(node) in skip:
             continue
-        for description, edit in _mutations(node, infer):
+        for description, edit in _mutations(node, infer, uses):
             mutated = copy.deepcopy(tree)
             twin = list(ast.walk(mutated))[index]
             parents = {id(c): p for p in ast.walk(mutated) for c in ast.iter_child_nodes(p)}

@@ -39,6 +39,10 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
             return "f"
         if isinstance(v, dict):
             return "{" + ", ".join(f"{k!r}: {show(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, tuple):
+            return "(" + ", ".join(show(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+        if isinstance(v, list):
+            return "[" + ", ".join(show(x) for x in v) + "]"
         return repr(v)
 
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]

@@ -497,6 +497,24 @@ def check_regularized(student: Any, units: list[int], n_inputs: int, rate: float
     expect_params(model, dense_params(sizes) + 4 * sum(units), call)
 
 
+def classifier_problem(model: Any) -> str | None:
+    """What is off in a binary classifier's build, in words, or None: one sigmoid output unit,
+    compiled with binary cross-entropy (what ``binary_classifier`` asks for)."""
+    layers_ = body(model)
+    last = layers_[-1] if layers_ else None
+    kind = type(last).__name__
+    units = getattr(last, "units", 1) if kind == "Dense" else 1
+    if kind not in ("Dense", "Activation") or activation_name(last) != "sigmoid" or units != 1:
+        return (
+            f"the model is {describe(model) or 'empty'}; its output should be Dense(1, sigmoid), "
+            "one probability of class 1 per row"
+        )
+    info = compile_summary(model)
+    if info["compiled"] and info["loss"] != "binary_crossentropy":
+        return f"the model is trained on the loss '{info['loss']}'; a binary classifier trains on 'binary_crossentropy'"
+    return None
+
+
 def check_classifier(student: Any, n_features: int) -> None:
     call = call_text("binary_classifier", n_features)
     model = fetch_model(student, student.load("keras_models").binary_classifier(n_features), call)

@@ -136,3 +136,32 @@ def test_save_model_refuses_objects_that_are_not_models():
             client.save_model(box)
     finally:
         client.close()
+
+
+def test_call_text_shows_arrays_inside_tuples_and_lists_by_shape():
+    import numpy as np
+
+    from grader.checks import call_text
+
+    X, Xv, yv = np.zeros((48, 3)), np.ones((300, 3)), np.ones((300, 1))
+    text = call_text("train_model", X, validation_data=(Xv, yv), sizes=[Xv, 2], one=(yv,))
+    assert "validation_data=(<float64 (300, 3)>, <float64 (300, 1)>)" in text
+    assert "sizes=[<float64 (300, 3)>, 2]" in text and "one=(<float64 (300, 1)>,)" in text
+    assert len(text) < 200
+
+
+@needs_tf
+def test_classifier_problem_names_a_wrong_output_layer_or_loss():
+    import keras
+
+    from grader.keras_checks import classifier_problem
+
+    def model(activation, loss):
+        m = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation=activation)])
+        m.compile(optimizer="adam", loss=loss)
+        return m
+
+    assert classifier_problem(model("sigmoid", "binary_crossentropy")) is None
+    assert "Dense(1, softmax)" in classifier_problem(model("softmax", "binary_crossentropy"))
+    assert "'binary_crossentropy'" in classifier_problem(model("sigmoid", "mse"))

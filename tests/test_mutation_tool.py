@@ -45,6 +45,9 @@ def test_generates_the_promised_kinds_of_mutant(mutation):
         "-x -> x",
         "+= -> =",
         "return x -> return",
+        "return x -> return abs(x)",
+        "x -> -x",
+        "h -> -h",
         "> -> >=",
         "swap args 1,2 of maximum()",
         ".sum() -> .mean()",
@@ -55,6 +58,10 @@ def test_generates_the_promised_kinds_of_mutant(mutation):
     assert len({m.source for m in mutants}) == len(mutants)
     for m in mutants:
         compile(m.source, m.path, "exec")
+    # an argument is negated at one read at a time, never as the object of an attribute (x.ndim)
+    negated = [m for m in mutants if m.description == "x -> -x"]
+    assert len(negated) == 2  # np.sum(x, ...) and x[1:3]; not -x, not x.ndim
+    assert all("(-x).ndim" not in m.source and "--x" not in m.source for m in negated)
 
 
 def test_kills_an_obvious_mutant_and_passes_the_solution(mutation):

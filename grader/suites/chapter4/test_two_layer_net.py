@@ -39,6 +39,11 @@ def test_predict_gives_softmax_probabilities(student):
     set_params(net, p)
     call = call_text("net.predict", x, seed=63) + tr("fb.ctx.after_params")
     assert_close(net.predict(fresh(x)), predict(p, x), call)
+    # scores near 1000: softmax must subtract the row's maximum before exp, or exp overflows
+    big = {**p, "b2": p["b2"] + 1000.0}
+    set_params(net, big)
+    call = call_text("net.predict", x, seed=63) + tr("fb.ctx.after_params") + " (b2 + 1000)"
+    assert_close(net.predict(fresh(x)), predict(big, x), call)
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
@@ -60,5 +65,8 @@ def test_accuracy_with_label_targets(student):
     t = labels_with_accuracy(p, x, 3, wrong=[1, 4, 7])
     net = new_net(student, 67, 3, 4, 3)
     set_params(net, p)
+    call = call_text("net.accuracy", x, t, seed=68) + tr("fb.ctx.after_params")
+    assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.7, call, rtol=1e-12)
+    t = labels_with_accuracy(p, x, 3, wrong=[1, 4, 8])  # other rows wrong: the same 0.7 from other rows
     call = call_text("net.accuracy", x, t, seed=68) + tr("fb.ctx.after_params")
     assert_close(expect_number(net.accuracy(fresh(x), fresh(t)), call), 0.7, call, rtol=1e-12)

@@ -86,8 +86,8 @@ def test_weight_init_std_scales_the_weights(student):
 def test_provided_numerical_gradient_still_agrees(student):
     # the book's gradient check (5.7.3): your predict/loss must leave it working
     rng = np.random.default_rng(85)
-    net, p = known_net(student, 85, (3, 4, 2))
-    x, t = rng.normal(size=(4, 3)), rng.integers(0, 2, size=4)
+    net, p = known_net(student, 85, (3, 4, 3))  # three classes: every label means one class
+    x, t = rng.normal(size=(4, 3)), rng.integers(0, 3, size=4)
     check_loss(net, p, x, t, seed=85)
     numeric = net_numerical_gradient(p, x, t)
     grads = net.numerical_gradient(fresh(x), fresh(t))

@@ -58,7 +58,7 @@ def _check_train_mask(out: object, x: np.ndarray, ratio: float, call: str) -> np
 def test_dropout_training_mask_and_backward(student):
     rng = np.random.default_rng(81)
     x = rng.uniform(0.5, 1.5, size=(40, 50)) * rng.choice([-1.0, 1.0], size=(40, 50))
-    dout = rng.uniform(0.5, 1.5, size=(40, 50))
+    dout = rng.uniform(0.5, 1.5, size=(40, 50)) * rng.choice([-1.0, 1.0], size=(40, 50))  # signs pass through too
     student.seed(81)
     layer = student.load("regularization").Dropout(0.3)
     kept = _check_train_mask(layer.forward(fresh(x), True), x, 0.3, call_text("Dropout(0.3).forward", x, True, seed=81))

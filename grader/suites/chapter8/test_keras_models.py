@@ -19,6 +19,7 @@ from grader.keras_checks import (
     check_classifier,
     check_compiled,
     check_regularized,
+    classifier_problem,
     clean_curves,
     dense_params,
     expect_dense,
@@ -202,6 +203,12 @@ def test_classifier_reaches_90_percent_on_held_back_rows(student):
         raise Feedback(f"{call}: the trained model does not output one probability per row.")
     accuracy = float(np.mean((probs[:, 0] > 0.5) == (data["y_test"] == 1)))
     if accuracy < PASS_MARK:
+        problem = classifier_problem(model)
+        if problem:
+            raise Feedback(
+                f"{call}: your trained model classifies {accuracy:.1%} of {len(probs)} held-back rows correctly; "
+                f"the pass mark is {PASS_MARK:.0%}. Look at the model first: {problem}."
+            )
         raise Feedback(
             f"{call}: your trained model classifies {accuracy:.1%} of {len(probs)} held-back rows correctly; "
             f"the pass mark is {PASS_MARK:.0%}. Look at the learning curves: is the validation loss still "
@@ -210,9 +217,9 @@ def test_classifier_reaches_90_percent_on_held_back_rows(student):
 
 
 @pytest.mark.exercise("chapter8.train_classifier")
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(150)
 def test_classifier_returns_its_learning_curves(student):
-    _, curves, call = trained_classifier(student)
+    archive, curves, call = trained_classifier(student)
     for key in ("loss", "val_loss"):
         if key not in curves:
             raise Feedback(
@@ -230,3 +237,36 @@ def test_classifier_returns_its_learning_curves(student):
         "title_zh": "train_classifier：每轮的二元交叉熵",
         "series": shown,
     })
+    data = wdbc_splits()
+    model = load_archive(archive, call)
+    probs = np.clip(predict(model, data["X_valid"])[:, 0], 1e-7, 1 - 1e-7)
+    y = data["y_valid"]
+    final = float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
+    best = min(curves["val_loss"])
+    if final > best + 0.005 and final > 1.25 * best:
+        raise Feedback(
+            f"{call}: the model you return has a validation loss of {final:.4g}, but its best epoch "
+            f"reached {best:.4g}. Train with early_stopping(...) in callbacks (restore_best_weights=True) "
+            "so that the model returned is the one of the best epoch."
+        )
+    check_validation_rows_only_validate(student, curves["loss"])
+
+
+def check_validation_rows_only_validate(student, losses: list[float]) -> None:
+    """The same seeded run with the validation labels flipped: training on X_train alone gives
+    the same training loss, epoch by epoch, until early stopping ends one of the two runs."""
+    data = wdbc_splits()
+    flipped = 1.0 - data["y_valid"]
+    call = call_text("train_classifier", data["X_train"], data["y_train"], data["X_valid"], flipped, seed=SEED)
+    student.seed(SEED)
+    value = student.load("keras_models").train_classifier(data["X_train"], data["y_train"], data["X_valid"], flipped)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise Feedback(f"{call} returned a {type_name(value)}; expected a pair (model, history.history).")
+    again = clean_curves(value[1], call).get("loss", [])
+    n = min(len(losses), len(again))
+    if n and max(abs(a - b) for a, b in zip(losses[:n], again[:n], strict=True)) > 1e-4 * max(1.0, *losses[:n]):
+        raise Feedback(
+            f"{call}: with only the validation labels changed (y_valid → 1 - y_valid), the training loss "
+            "changed too, so the model learned from the validation rows. Fit on X_train and y_train "
+            "only, and pass (X_valid, y_valid) as validation_data: they judge the model, never train it."
+        )

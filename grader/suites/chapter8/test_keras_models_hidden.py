@@ -73,15 +73,22 @@ def test_validation_curve_is_measured_on_the_validation_data(student):
     K = student.library("keras")
     model = worker_linear_unit(student, 3, kernel_initializer="zeros")
     model.compile(optimizer=K.optimizers.SGD(learning_rate=0.05), loss="mse")
-    call = call_text("train_model", model, X, y, batch_size=16, epochs=4, validation_data=(Xv, yv), seed=83)
-    curves = clean_curves(
-        student.load("keras_models").train_model(model, X, y, batch_size=16, epochs=4, validation_data=(Xv, yv)),
-        call,
-    )
+    # a callback no epoch can satisfy (an improvement of a million): it ends training after 2 of 6
+    # epochs, so passing callbacks through to fit is visible in the length of the curves
+    stop = K.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=1e6)
+    kwargs = {"batch_size": 16, "epochs": 6, "validation_data": (Xv, yv), "callbacks": [stop]}
+    call = call_text("train_model", model, X, y, seed=83, **kwargs)
+    curves = clean_curves(student.load("keras_models").train_model(model, X, y, **kwargs), call)
     if "val_loss" not in curves:
         raise Feedback(f"{call} returned curves named {sorted(curves)}; pass validation_data to fit to get 'val_loss'.")
-    if len(curves.get("loss", [])) != 4 or len(curves["val_loss"]) != 4:
-        raise Feedback(f"{call}: 4 epochs should give 4 values in 'loss' and in 'val_loss'.")
+    n = len(curves.get("loss", []))
+    if n != len(curves["val_loss"]) or n == 0:
+        raise Feedback(f"{call}: 'loss' and 'val_loss' should hold one value per epoch trained.")
+    if n >= 6:
+        raise Feedback(
+            f"{call}: training ran all {n} epochs although the EarlyStopping callback given in "
+            "`callbacks` ends it sooner: pass callbacks through to fit."
+        )
     w, b = model.get_weights()
     final = float(np.mean((Xv @ w + b - yv) ** 2))
     assert_close(curves["val_loss"][-1], final, call + " [last val_loss]", rtol=1e-3, atol=1e-6)

@@ -4,9 +4,9 @@ never give a number computed from the expected values)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import corpus
 import pytest
 
 from grader.catalog import load_catalog
@@ -16,13 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _messages(tmp_path: Path, case: str) -> list[tuple[str, str, str]]:
-    folder = ROOT / "tests" / "wrong" / case
-    chapter = folder.parent.name
-    target = tmp_path / "target"
-    shutil.copytree(ROOT / "solutions" / chapter, target / chapter)
-    for module in folder.glob("*.py"):
-        shutil.copy(module, target / chapter / module.name)
-    report = run_check(load_catalog().chapter(chapter), target)
+    wrong = corpus.case("wrong", case)
+    report = run_check(load_catalog().chapter(wrong.chapter), wrong.target(tmp_path / "target"))
     return [(t.name, t.visibility, t.message) for t in report.tests if t.status != "passed"]
 
 

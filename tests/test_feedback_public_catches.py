@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import corpus
 import pytest
 
 from grader.catalog import load_catalog
@@ -17,20 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(
     ("case", "exercise", "test"),
     [
-        ("chapter4/numerical_diff_absolute_value", "chapter4.numerical_diff", "test_numerical_diff_keeps_the_sign_of_a_negative_slope"),
+        (
+            "chapter4/numerical_diff_absolute_value",
+            "chapter4.numerical_diff",
+            "test_numerical_diff_keeps_the_sign_of_a_negative_slope",
+        ),
         ("chapter4/numerical_gradient_1d_only", "chapter4.numerical_gradient", "test_numerical_gradient_of_a_matrix"),
-        ("chapter4/numerical_gradient_does_not_restore_x", "chapter4.numerical_gradient", "test_numerical_gradient_puts_x_back"),
+        (
+            "chapter4/numerical_gradient_does_not_restore_x",
+            "chapter4.numerical_gradient",
+            "test_numerical_gradient_puts_x_back",
+        ),
         ("chapter5/relu_forward_edits_its_input", "chapter5.Relu", "test_relu_forward_leaves_its_input_alone"),
     ],
 )
 def test_a_public_test_catches_the_mistake(tmp_path: Path, case: str, exercise: str, test: str) -> None:
-    folder = ROOT / "tests" / "wrong" / case
-    chapter = load_catalog().chapter(folder.parent.name)
-    target = tmp_path / "target"
-    shutil.copytree(ROOT / "solutions" / chapter.id, target / chapter.id)
-    for module in folder.glob("*.py"):
-        shutil.copy(module, target / chapter.id / module.name)
-    report = run_check(chapter, target, public_only=True)
+    wrong = corpus.case("wrong", case)
+    report = run_check(load_catalog().chapter(wrong.chapter), wrong.target(tmp_path / "target"), public_only=True)
     failing = {t.name for t in report.tests if t.status != "passed" and t.exercise == exercise}
     assert test in failing, failing
     assert all(t.visibility == "public" for t in report.tests)

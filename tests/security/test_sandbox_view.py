@@ -84,7 +84,7 @@ def _secrets(tmp_path: Path) -> list[str]:
         str(REPO / ".git" / "HEAD"),
         str(REPO / "solutions"),
         str(REPO / "solutions" / "chapter2" / "perceptron.py"),
-        str(REPO / "tests" / "right"),
+        str(REPO / "tests" / "right" / "chapter5.toml"),
         str(REPO / "grader" / "suites" / "chapter2" / "test_perceptron_hidden.py"),
         str(REPO / "grader"),
         str(classmate / "perceptron.py"),

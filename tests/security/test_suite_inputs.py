@@ -25,6 +25,7 @@ import importlib.util
 import textwrap
 from pathlib import Path
 
+import corpus
 import numpy as np
 import pytest
 
@@ -541,7 +542,8 @@ def test_a_release_ships_the_helpers_and_its_public_suites_run_on_them(tmp_path)
 def test_an_input_edited_in_place_against_the_contract_is_still_seen(make_target, chapter, case, test_name):
     """Arguments travel as copies, so these two tests sync the argument back (Synced) to see
     what the student's code did to it."""
-    files = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "tests" / "wrong" / chapter / case).glob("*.py")}
+    wrong = corpus.case("wrong", f"{chapter}/{case}")
+    files = {wrong.file: wrong.source()}
     report = run_check(CATALOG.chapter(chapter), make_target(chapter, files))
     (result,) = [t for t in report.tests if t.name == test_name]
     assert result.status == "failed" and result.score == 0, result

@@ -127,10 +127,66 @@ def _own_copy(stream: IO[str]) -> IO[str]:
         return stream
 
 
+class EventLog:
+    """A ``LiveProgress`` stand-in for a pytest run in another process (chapters that need
+    TensorFlow): each event is one JSON line appended to ``path``, which the parent follows
+    with ``follow`` and replays on its own ``LiveProgress``. Both ends are the grader's; the
+    student's code never writes here."""
+
+    def __init__(self, path: str) -> None:
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by the process's end
+
+    def _emit(self, **event: object) -> None:
+        import json
+
+        try:
+            self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self._file.flush()
+        except (OSError, ValueError):
+            pass
+
+    def started(self, name: str) -> None:
+        self._emit(e="start", name=name)
+
+    def finished(self, name: str, status: str, duration: float) -> None:
+        self._emit(e="end", name=name, status=status, duration=round(float(duration), 3))
+
+    def finished_silently(self) -> None:
+        self._emit(e="quiet")
+
+
+def follow(path: str, offset: int, progress: LiveProgress) -> int:
+    """Replay the complete events written to ``path`` since ``offset``; returns the new offset."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read(1 << 20)
+    except OSError:
+        return offset
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return offset
+    for line in chunk[: end + 1].splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        kind = event.get("e")
+        if kind == "start":
+            progress.started(str(event.get("name", "")))
+        elif kind == "end":
+            progress.finished(str(event.get("name", "")), str(event.get("status", "")), float(event.get("duration", 0.0)))
+        elif kind == "quiet":
+            progress.finished_silently()
+    return offset + end + 1
+
+
 class LiveHooks:
     """A pytest plugin object: forwards test starts and verdicts to a ``LiveProgress``."""
 
-    def __init__(self, progress: LiveProgress) -> None:
+    def __init__(self, progress: LiveProgress | EventLog) -> None:
         self.progress = progress
         self.config: Any = None
 

@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-sandbox", default="auto", help="auto | bwrap | none")
     group.addoption("--grader-test-timeout", type=float, default=None, help="seconds per test (default: the chapter's)")
     group.addoption("--grader-check-timeout", type=float, default=None, help="seconds per whole check (default: the chapter's)")
+    group.addoption("--grader-events", help="append live progress events (JSON lines) to this file")
     group.addoption("--grader-targets", help="batch mode: JSON file listing many targets to grade")
 
 
@@ -49,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
         recorder = Recorder(config)
         config.pluginmanager.register(recorder, "grader-recorder")
         config.stash[RECORDER] = recorder
+        if config.getoption("grader_events"):
+            from grader.live import EventLog, LiveHooks
+
+            config.pluginmanager.register(LiveHooks(EventLog(config.getoption("grader_events"))), "grader-events")
 
 
 class StudentCode:

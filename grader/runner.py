@@ -116,8 +116,9 @@ def run_check(
     By default pytest runs in a fresh process. ``in_process=True`` (used by a one-shot
     ``grade check``, which is itself a fresh process) runs it here instead and saves an
     interpreter start; never use it twice in one process (pytest's own advice).
-    ``live`` (a ``grader.live.LiveProgress``) is told of every test as it starts and ends
-    (in-process runs only)."""
+    ``live`` (a ``grader.live.LiveProgress``) is told of every test as it starts and ends; a
+    run in another process (chapters that need TensorFlow) reports them through an events
+    file the plugin appends to."""
     _require(chapter.needs)
     files = suite_files(chapter, public_only)
     if not files:
@@ -147,6 +148,8 @@ def run_check(
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs:
             _run_pytest_here(command[3:], env, tmp, live)
+        elif live is not None:
+            _run_pytest_followed(command, env, tmp, budget, chapter, results_file, live)
         else:
             _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file)
         if not results_file.exists():
@@ -224,6 +227,44 @@ def _run_pytest_subprocess(
         raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from exc
     if not results_file.exists():
         tail = proc.stdout.decode("utf-8", "replace")[-3000:]
+        raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
+
+
+def _run_pytest_followed(
+    command: list[str],
+    env: dict[str, str],
+    cwd: str,
+    budget: float,
+    chapter: Chapter,
+    results_file: Path,
+    live: object,
+) -> None:
+    """``_run_pytest_subprocess`` that replays the run's live events while it waits."""
+    from grader.live import follow
+
+    events = str(Path(cwd) / "events.jsonl")
+    log = Path(cwd) / "pytest-output.txt"
+    command = [*command[:3], "--grader-events", events, *command[3:]]
+    offset = 0
+    deadline = time.monotonic() + budget
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    offset = follow(events, offset, live)  # type: ignore[arg-type]
+                    if time.monotonic() > deadline:
+                        raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    follow(events, offset, live)  # type: ignore[arg-type]
+    if not results_file.exists():
+        tail = log.read_bytes()[-3000:].decode("utf-8", "replace")
         raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
 
 

@@ -104,3 +104,49 @@ def test_progress_in_chinese(tmp_path: Path) -> None:
     live.close()
     text = out.getvalue()
     assert "test_x 正在运行（1 秒）" in text and "⧗ test_x  超时  1.4 s" in text
+
+
+def test_a_run_in_another_process_reports_live_too(looping: Path) -> None:
+    """Chapters that need TensorFlow run pytest in a fresh process; its events still reach the
+    student while it runs (here chapter 3, forced out of process, with the looping tanh)."""
+    import io
+    import threading
+
+    from grader.catalog import load_catalog
+    from grader.live import LiveProgress
+    from grader.runner import run_check
+
+    out = io.StringIO()
+    live = LiveProgress(out, "en", tty=False)
+    seen_while_running: list[str] = []
+
+    def watch() -> None:  # what the student has seen before the verdict of the looping test
+        while "timeout" not in out.getvalue():
+            if "test_tanh_values is running" in out.getvalue():
+                seen_while_running.append(out.getvalue())
+                return
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    report = run_check(load_catalog().chapter("chapter3"), looping, public_only=True, in_process=False, live=live)
+    live.close()
+    watcher.join(timeout=5)
+    text = out.getvalue()
+    assert seen_while_running, text
+    assert "✓ test_identity_returns_its_input  passed" in seen_while_running[0]
+    assert re.search(r"⧗ test_tanh_values\s+timeout", text)
+    assert len(re.findall(r"^  [✓✗⧗!○] ", text, flags=re.M)) == len(report.tests)
+
+
+def test_chapter8_shows_its_verdicts_in_a_pipe() -> None:
+    pytest.importorskip("tensorflow")
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", "chapter8", "--solutions", "--public"],
+        env=_env(), capture_output=True, text=True, timeout=400,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    verdicts = [i for i, line in enumerate(lines) if re.match(r"  ✓ test_\w+  passed", line)]
+    table = next(i for i, line in enumerate(lines) if "chapter8.linear_unit" in line)
+    assert len(verdicts) >= 9 and max(verdicts) < table

@@ -33,8 +33,10 @@ class UnknownName(UsageError):
             message += " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
         message += f" Known {kind}s: {', '.join(known)}." if len(known) <= 12 else ""
         super().__init__(message)
+        self.kind = kind
         self.name = name
         self.suggestions = close
+        self.known = known if len(known) <= 12 else []
 
 
 class InternalError(GraderError):

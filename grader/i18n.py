@@ -43,8 +43,16 @@ def session_lang() -> str:
 
 @functools.cache
 def catalogue() -> dict[str, dict[str, str]]:
-    data = tomllib.loads(MESSAGES_FILE.read_text(encoding="utf-8"))
-    return {key: {lang: str(value.get(lang, "")) for lang in LANGS} for key, value in data.items()}
+    """``messages.toml`` and the ``messages_*.toml`` beside it (one per area, e.g. Keras
+    feedback); an id defined twice is a bug and raises."""
+    merged: dict[str, dict[str, str]] = {}
+    for path in [MESSAGES_FILE, *sorted(MESSAGES_FILE.parent.glob("messages_*.toml"))]:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for key, value in data.items():
+            if key in merged:
+                raise KeyError(f"message id {key!r} is defined twice ({path.name})")
+            merged[key] = {lang: str(value.get(lang, "")) for lang in LANGS}
+    return merged
 
 
 def t(msg_id: str, lang: str = "en", **fields: object) -> str:
@@ -84,6 +92,8 @@ def error_text(exc: BaseException, lang: str) -> str:
         text = t("error.unknown_name", lang, kind=kind_text, name=exc.name)
         if exc.suggestions:
             text += t("error.did_you_mean", lang, names=" / ".join(f"'{s}'" for s in exc.suggestions))
+        if getattr(exc, "known", None):
+            text += t("error.known_names", lang, kind=kind_text, names=", ".join(exc.known))
         return text
     if lang != "en":
         for pattern, msg_id in _ERRORS:

@@ -132,3 +132,11 @@ def test_usage_errors_of_the_core_speak_chinese(tmp_path: Path) -> None:
     assert "只能选一个" in both.output
     ambiguous = CliRunner().invoke(app, ["hint", "sigmoid", "--lang", "zh"])
     assert ambiguous.exit_code == 0 or "请使用完整编号" in ambiguous.output
+
+
+def test_an_unknown_quiz_name_is_said_whole_in_chinese() -> None:
+    """'No quiz bank named ...' used to lose its noun in Chinese ("没有名为 'x' 的。")."""
+    result = CliRunner().invoke(app, ["quiz", "nosuch"], env={"GRADE_LANG": "zh"})
+    assert result.exit_code == 2
+    assert "没有名为 'nosuch' 的测验题库。" in result.output and "的。" not in result.output
+    assert "已有的测验题库：chapter1" in result.output

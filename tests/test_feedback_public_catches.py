@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import corpus
@@ -37,3 +38,13 @@ def test_a_public_test_catches_the_mistake(tmp_path: Path, case: str, exercise: 
     failing = {t.name for t in report.tests if t.status != "passed" and t.exercise == exercise}
     assert test in failing, failing
     assert all(t.visibility == "public" for t in report.tests)
+
+
+def test_a_vectors_only_gradient_fails_only_the_tests_named_for_matrices(tmp_path: Path) -> None:
+    """A numerical_gradient that handles only 1-D arrays used to fail the 'h value' and
+    'leaves x unchanged' tests too, whose names sent the student looking elsewhere."""
+    wrong = corpus.case("wrong", "chapter4/numerical_gradient_1d_only")
+    report = run_check(load_catalog().chapter(wrong.chapter), wrong.target(tmp_path / "target"))
+    failing = {t.name for t in report.tests if t.status != "passed" and t.exercise == "chapter4.numerical_gradient"}
+    assert "test_numerical_gradient_of_a_matrix" in failing
+    assert failing and all(re.search(r"matrix|2d|3d", name) for name in failing), failing

@@ -58,8 +58,9 @@ def test_numerical_gradient_of_a_matrix(student):
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
 def test_numerical_gradient_puts_x_back(student):
-    # catches x[idx] left at tmp - h: the caller's x must be as it was
-    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    # catches x[idx] left at tmp - h: the caller's x must be as it was (a vector, so that an
+    # implementation that only handles vectors fails the matrix test, not this one)
+    x = np.array([0.5, -1.0, 2.0, 0.25])
     arg = fresh(x)
     call = call_text("numerical_gradient", book_f2_sum, x) + tr("fb.ctx.with_f", f="sum(x**2)")
     # Synced: the student's x comes back after the call, so a change it leaves in x is seen here

@@ -4,21 +4,27 @@ never give a number computed from the expected values)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import corpus
 import pytest
+from typer.testing import CliRunner
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _messages(tmp_path: Path, case: str) -> list[tuple[str, str, str]]:
+def _messages(tmp_path: Path, case: str, lang: str = "en") -> list[tuple[str, str, str]]:
+    """What a student running ``grade check`` on this mistake reads (public and hidden tests,
+    as in the course repository; --json for the exact message texts)."""
     wrong = corpus.case("wrong", case)
-    report = run_check(load_catalog().chapter(wrong.chapter), wrong.target(tmp_path / "target"))
-    return [(t.name, t.visibility, t.message) for t in report.tests if t.status != "passed"]
+    target = wrong.target(tmp_path / "target")
+    result = CliRunner().invoke(app, ["check", wrong.chapter, "--path", str(target), "--json", "--lang", lang])
+    assert result.exit_code == 1, result.output
+    tests = json.loads(result.output)["tests"]
+    return [(t["name"], t["visibility"], t["message"]) for t in tests if t["status"] != "passed"]
 
 
 @pytest.mark.parametrize(
@@ -50,9 +56,6 @@ def test_no_backward_pass_is_blamed_for_a_numerical_gradient(tmp_path: Path) -> 
     assert not any("backward" in message for _, _, message in messages), messages
 
 
-def test_nudges_speak_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import i18n
-
-    monkeypatch.setattr(i18n, "_chosen", "zh")
-    messages = _messages(tmp_path, "chapter3/forward_softmax_output")
+def test_nudges_speak_chinese(tmp_path: Path) -> None:
+    messages = _messages(tmp_path, "chapter3/forward_softmax_output", lang="zh")
     assert any("输出层是恒等函数" in message for _, _, message in messages)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import corpus
 import pytest
+from typer.testing import CliRunner
 
 from grader.catalog import load_catalog
+from grader.cli import app
 from grader.runner import run_check
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,10 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_a_public_test_catches_the_mistake(tmp_path: Path, case: str, exercise: str, test: str) -> None:
     wrong = corpus.case("wrong", case)
-    report = run_check(load_catalog().chapter(wrong.chapter), wrong.target(tmp_path / "target"), public_only=True)
-    failing = {t.name for t in report.tests if t.status != "passed" and t.exercise == exercise}
+    target = wrong.target(tmp_path / "target")
+    # what a student with the release (public tests only) sees from `grade check`
+    result = CliRunner().invoke(app, ["check", wrong.chapter, "--path", str(target), "--public", "--json"])
+    assert result.exit_code == 1, result.output
+    tests = json.loads(result.output)["tests"]
+    failing = {t["name"] for t in tests if t["status"] != "passed" and t["exercise"] == exercise}
     assert test in failing, failing
-    assert all(t.visibility == "public" for t in report.tests)
+    assert all(t["visibility"] == "public" for t in tests)
 
 
 def test_a_vectors_only_gradient_fails_only_the_tests_named_for_matrices(tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from clirun import student_view
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +17,7 @@ def _grade(tmp_path: Path, chapter: str, module: str, extra: str):
     shutil.copytree(ROOT / "solutions" / chapter, target / chapter)
     path = target / chapter / module
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
-    return {t.name: t for t in run_check(load_catalog().chapter(chapter), target).tests}
+    return student_view(chapter, target)
 
 
 def test_a_crash_in_softmax_names_the_call_in_public_and_hidden_tests(tmp_path: Path) -> None:

@@ -8,9 +8,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from clirun import student_view
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
 from grader.suites.chapter3._reference import random_array
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +20,7 @@ def test_public_failures_rebuild_their_inputs_and_hidden_ones_do_not(tmp_path: P
     shutil.copytree(ROOT / "solutions" / "chapter3", target / "chapter3")
     path = target / "chapter3" / "activations.py"
     path.write_text(path.read_text(encoding="utf-8") + "\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(x))\n", encoding="utf-8")
-    tests = {t.name: t for t in run_check(load_catalog().chapter("chapter3"), target).tests}
+    tests = student_view("chapter3", target)
     public = tests["test_sigmoid_values"].message
     assert "To try it yourself (the inputs of test_sigmoid_values in grader/suites/chapter3/test_activations.py):" in public
     code = "\n".join(line[4:] for line in public.splitlines() if line.startswith("    "))

@@ -190,3 +190,20 @@ def test_import_reports_skipped_questions_and_refuses_to_overwrite(workspace):
 def test_quiz_without_chapter_lists_quizzes(workspace):
     result = run()
     assert result.exit_code == 2 and "chapter3" in result.output
+
+
+@pytest.mark.parametrize(("lang", "word"), [("en", "partly right"), ("zh", "部分正确")])
+def test_a_partly_right_multiple_answer_question_shows_as_partial(workspace, lang, word):
+    from grader.quiz.scoring import score_question
+
+    shown = present(small_bank().questions, SEED)
+    k = key_letters()
+    multi = shown[1]
+    one_of_two = [multi.question.correct_ids[0]]
+    partial = score_question(multi.question, one_of_two)
+    assert 0 < partial < multi.question.points
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", lang, input=f"{k[0]}\n{letters(one_of_two, multi)}\n{k[2]}\n")
+    assert result.exit_code == 0, result.output
+    assert f"◐ {word}" in result.output and f"{partial:g}/{multi.question.points:g}" in result.output
+    assert "✗ wrong" not in result.output and "✗ 错误" not in result.output
+    assert stored(workspace)[0]["score"] == pytest.approx(2 + partial)

@@ -19,7 +19,7 @@ from grader.suites.chapter4._reference import (
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
-def test_init_creates_params_with_the_right_shapes(student):
+def test_init_makes_random_weights_and_zero_biases_of_the_right_shapes(student):
     call = call_text("TwoLayerNet", input_size=4, hidden_size=5, output_size=3)
     net = new_net(student, 61, input_size=4, hidden_size=5, output_size=3)
     p = expect_params(net.params, call, {"W1": (4, 5), "b1": (5,), "W2": (5, 3), "b2": (3,)})

@@ -28,7 +28,11 @@ def describe_array(x: Any) -> str:
 
 
 def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> str:
-    """A readable description of a call: arrays by dtype and shape, scalars by value."""
+    """A readable description of a call: arrays by dtype and shape, scalars by value.
+
+    ``seed`` records which generator made the inputs, for the suite's reader; it is not shown:
+    a student cannot rerun a seed without the suite's code, so public tests add a snippet that
+    rebuilds the inputs (``rebuild_snippet``) and hidden ones keep to shapes."""
 
     def show(v: Any) -> str:
         if isinstance(v, np.ndarray):
@@ -49,8 +53,6 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
     text = f"{name}({', '.join(parts)})"
     if not in_hidden_test():
         _remember_rebuild(name, args, kwargs)
-    if seed is not None:
-        text += tr("fb.seed", seed=seed)
     return text
 
 

@@ -255,6 +255,11 @@ def assert_gradient(
 DEFAULTS = {
     "gradient_descent": ("lr", "lr=0.01, step_num=100"),
     "leaky_relu": ("alpha", "alpha=0.01"),
+    "SGD": ("lr", "lr=0.01"),
+    "Momentum": ("lr", "lr=0.01, momentum=0.9"),
+    "AdaGrad": ("lr", "lr=0.01"),
+    "RMSprop": ("lr", "lr=0.01, decay_rate=0.99"),
+    "Adam": ("lr", "lr=0.001, beta1=0.9, beta2=0.999"),
 }
 
 

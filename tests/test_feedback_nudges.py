@@ -33,6 +33,7 @@ def _messages(tmp_path: Path, case: str, lang: str = "en") -> list[tuple[str, st
         ("chapter4/numerical_gradient_nudges_a_copy", "did you nudge a copy of x?"),
         ("chapter3/forward_softmax_output", "the output layer is the identity (book §3.4.3)"),
         ("chapter4/gradient_descent_wrong_default_lr", "uses the defaults of gradient_descent"),
+        ("chapter6/adam_wrong_default_lr", "uses the defaults of Adam: check that your signature has lr=0.001"),
         ("chapter6/rmsprop_history_subtracts", "nan often comes from the square root of a negative number"),
         ("chapter5/softmax_loss_not_divided_by_batch", "did you forget to divide by the batch size"),
     ],

@@ -39,6 +39,7 @@ import numpy as np
 
 from grader.boundary.proxy import Proxy, type_name
 from grader.checks import Feedback, assert_close, call_text
+from grader.i18n import tr
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -109,58 +110,48 @@ FUNCTIONS = frozenset(
 NUMERIC_DTYPES = frozenset({"float16", "float32", "float64", "int32", "int64", "bool", "uint8"})
 ALIASES = {"mae": "mean_absolute_error", "mse": "mean_squared_error", "acc": "accuracy", "bce": "binary_crossentropy"}
 
-LAMBDA_MESSAGE = (
-    "Your model uses a Lambda layer{name}. Lambda layers carry Python code, and the grader does not "
-    "run your code on its side, so this model is not allowed. Build it from built-in Keras layers "
-    "only (Dense, Dropout, BatchNormalization, Activation, ...)."
-)
-
-
 # --- the archive ------------------------------------------------------------------------
 
 
 def fetch_model(student: Any, value: Any, call: str) -> Any:
     """What a student's function returned, as a Keras model loaded on the trusted side."""
     if value is None:
-        raise Feedback(f"{call} returned None. Did you forget a `return` statement?")
+        raise Feedback(tr("fb.returned_none", call=call))  # the message of every chapter
     if not isinstance(value, Proxy):
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a Keras model (keras.Sequential).")
+        raise Feedback(tr("k8.returned_type", call=call, type=type_name(value)))
     kind = type_name(value)
     if kind not in ("Sequential", "Functional"):
-        raise Feedback(
-            f"{call} returned a {kind}; expected a Keras model built with keras.Sequential "
-            "(a model class of your own cannot be loaded by the grader)."
-        )
+        raise Feedback(tr("k8.returned_model_class", call=call, type=kind))
     return load_archive(student.save_model(value), call)
 
 
 def read_config(data: bytes, call: str) -> dict[str, Any]:
     """The checked config.json of a .keras archive (raises Feedback when it is refused)."""
     if not isinstance(data, bytes) or len(data) > MAX_ARCHIVE_BYTES:
-        raise Feedback(f"The model {call} returned is too large to grade (over {MAX_ARCHIVE_BYTES >> 20} MB).")
+        raise Feedback(tr("k8.archive.too_large_mb", call=call, mb=MAX_ARCHIVE_BYTES >> 20))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise Feedback(f"The model {call} returned could not be saved as a .keras file.") from None
+        raise Feedback(tr("k8.archive.not_saved", call=call)) from None
     names = {i.filename for i in infos}
     if not names <= ARCHIVE_MEMBERS or "config.json" not in names or len(infos) != len(names):
-        raise Feedback(f"The .keras file of the model {call} returned has unexpected contents.")
+        raise Feedback(tr("k8.archive.unexpected", call=call))
     if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
-        raise Feedback(f"The model {call} returned is too large to grade.")
+        raise Feedback(tr("k8.archive.too_large", call=call))
     info = archive.getinfo("config.json")
     if info.file_size > MAX_CONFIG_BYTES:
-        raise Feedback(f"The model {call} returned has an oversized configuration.")
+        raise Feedback(tr("k8.archive.config_oversized", call=call))
     try:
         config = json.loads(archive.read(info))
     except (ValueError, RecursionError, zipfile.BadZipFile):
-        raise Feedback(f"The configuration of the model {call} returned is not valid JSON.") from None
+        raise Feedback(tr("k8.archive.not_json", call=call)) from None
     if not isinstance(config, dict) or (config.get("module"), config.get("class_name")) not in MODELS:
-        raise Feedback(f"{call} did not return a keras.Sequential (or functional) model.")
+        raise Feedback(tr("k8.not_a_model", call=call))
     try:
         _walk(config, call, root=True)
     except RecursionError:
-        raise Feedback(f"The configuration of the model {call} returned is nested too deeply.") from None
+        raise Feedback(tr("k8.archive.too_deep", call=call)) from None
     _check_size(config, call)
     return config
 
@@ -174,7 +165,7 @@ def check_weights(data: bytes, call: str) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         raw = archive.read("model.weights.h5") if "model.weights.h5" in archive.namelist() else None
     except (zipfile.BadZipFile, ValueError, OSError):
-        raise Feedback(f"The model {call} returned could not be saved as a .keras file.") from None
+        raise Feedback(tr("k8.archive.not_saved", call=call)) from None
     if raw is None:
         return
     import h5py
@@ -187,35 +178,35 @@ def check_weights(data: bytes, call: str) -> None:
         for name in group:
             link = group.get(name, getlink=True)
             if not isinstance(link, h5py.HardLink):
-                problems.append("a link to another file or path")
+                problems.append(tr("k8.weights.link"))
                 continue
             obj = group[name]
             if isinstance(obj, h5py.Group):
                 visit(obj)
                 continue
             if not isinstance(obj, h5py.Dataset):
-                problems.append("an unexpected object")
+                problems.append(tr("k8.weights.object"))
                 continue
             if obj.is_virtual or obj.external:
-                problems.append("data stored outside the file")
+                problems.append(tr("k8.weights.outside"))
                 continue
             if obj.dtype.kind not in "fiub":
-                problems.append(f"a dataset of type {obj.dtype}")
+                problems.append(tr("k8.weights.dtype", dtype=obj.dtype))
                 continue
             size = 1
             for n in obj.shape or ():
                 size *= int(n)
             total += size
             if size > MAX_PARAMS or total > 2 * MAX_PARAMS:
-                problems.append("more weights than the model can have")
+                problems.append(tr("k8.weights.too_many"))
 
     try:
         with h5py.File(io.BytesIO(raw), "r") as weights:
             visit(weights)
     except (OSError, ValueError, RecursionError):
-        raise Feedback(f"The weights of the model {call} returned could not be read.") from None
+        raise Feedback(tr("k8.weights.unreadable", call=call)) from None
     if problems:
-        raise Feedback(f"The weights file of the model {call} returned holds {problems[0]}; the grader does not load it.")
+        raise Feedback(tr("k8.weights.refused", call=call, problem=problems[0]))
 
 
 def load_archive(data: bytes, call: str) -> Any:
@@ -233,17 +224,11 @@ def load_archive(data: bytes, call: str) -> Any:
                 model = keras.saving.load_model(path, safe_mode=True, compile=True)
         except Exception as exc:  # noqa: BLE001 - any failure to load is reported the same way
             detail = str(exc).splitlines()[0][:300] if str(exc) else ""
-            raise Feedback(
-                f"The grader could not load the model {call} returned ({type(exc).__name__}: {detail}). "
-                "Build it from built-in Keras layers with keras.Sequential."
-            ) from None
+            raise Feedback(tr("k8.load_failed", call=call, error=type(exc).__name__, detail=detail)) from None
     if not isinstance(model, keras.Model):
-        raise Feedback(f"{call} did not return a Keras model.")
+        raise Feedback(tr("k8.not_keras_model", call=call))
     if not model.built:
-        raise Feedback(
-            f"The model {call} returned has no input shape, so it has no weights yet: start the "
-            "Sequential list with keras.Input(shape=(n,)) (or give the first layer input_shape=[n])."
-        )
+        raise Feedback(tr("k8.no_input_shape", call=call))
     return model
 
 
@@ -251,7 +236,7 @@ def _walk(node: Any, call: str, root: bool = False) -> None:
     if isinstance(node, dict):
         if "class_name" in node:
             if not root and node.get("class_name") in ("Sequential", "Functional"):
-                raise Feedback(f"The model {call} returned contains another model; build one flat keras.Sequential.")
+                raise Feedback(tr("k8.nested_model", call=call))
             _check_object(node, call)
         for value in node.values():
             _walk(value, call)
@@ -263,20 +248,16 @@ def _walk(node: Any, call: str, root: bool = False) -> None:
 def _check_object(node: dict[str, Any], call: str) -> None:
     cls, module, registered = node.get("class_name"), node.get("module"), node.get("registered_name")
     if not isinstance(cls, str):
-        raise Feedback(f"The configuration of the model {call} returned is malformed.")
+        raise Feedback(tr("k8.archive.malformed", call=call))
     if cls in ("Lambda", "__lambda__") or "lambda" in cls.lower():
         name = (node.get("config") or {}).get("name") if isinstance(node.get("config"), dict) else None
-        raise Feedback(LAMBDA_MESSAGE.format(name=f" ('{name}')" if isinstance(name, str) else ""))
+        raise Feedback(tr("k8.lambda", name=f" ('{name}')" if isinstance(name, str) else ""))
     if cls == "function":
         fn = node.get("config")
         if module == "builtins" and isinstance(fn, str) and fn in FUNCTIONS and registered in (None, "function"):
             return
         shown = fn if isinstance(fn, str) else "?"
-        raise Feedback(
-            f"Your model refers to the Python function '{shown[:60]}' (as an activation, loss or metric). "
-            "The grader only accepts built-in ones: use a name such as 'relu', 'sigmoid', 'mae' or "
-            "'binary_crossentropy'."
-        )
+        raise Feedback(tr("k8.function", name=shown[:60]))
     if cls == "__keras_tensor__" and module is None:
         return
     if cls in ("__numpy__", "__tensor__") and module is None:
@@ -285,11 +266,7 @@ def _check_object(node: dict[str, Any], call: str) -> None:
             return
     allowed = ALLOWED.get(module) if isinstance(module, str) else None
     if allowed is None or cls not in allowed or registered not in (None, cls):
-        raise Feedback(
-            f"Your model uses '{cls[:60]}', which is not a built-in Keras class the grader accepts "
-            "(a layer or object class of your own would have to run your code in the grader). "
-            "Use built-in layers: Dense, Dropout, BatchNormalization, Activation, Normalization."
-        )
+        raise Feedback(tr("k8.class_refused", name=cls[:60]))
 
 
 def _check_size(config: dict[str, Any], call: str) -> None:
@@ -297,17 +274,17 @@ def _check_size(config: dict[str, Any], call: str) -> None:
     a conservative parameter count, following the width from layer to layer."""
     layers = _layers(config)
     if len(layers) > MAX_LAYERS:
-        raise Feedback(f"The model {call} returned has {len(layers)} layers; at most {MAX_LAYERS} are accepted.")
+        raise Feedback(tr("k8.size.layers", call=call, n=len(layers), max=MAX_LAYERS))
     params, width = 0, 1
     for layer in layers:
         cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
         build: dict[str, Any] = layer["build_config"] if isinstance(layer.get("build_config"), dict) else {}
         units = cfg.get("units")
         if units is not None and not (type(units) is int and 0 < units <= MAX_UNITS):
-            raise Feedback(f"The model {call} returned has a layer with {units!r} units; at most {MAX_UNITS} are accepted.")
+            raise Feedback(tr("k8.size.units", call=call, units=repr(units), max=MAX_UNITS))
         dims = _dims(cfg.get("batch_shape")) + _dims(build.get("input_shape"))
         if any(d > MAX_UNITS for d in dims):
-            raise Feedback(f"The model {call} returned has an input wider than {MAX_UNITS}.")
+            raise Feedback(tr("k8.size.input", call=call, max=MAX_UNITS))
         width = max([width, *dims[-1:]])
         if units:
             params += (width + 1) * units
@@ -315,7 +292,7 @@ def _check_size(config: dict[str, Any], call: str) -> None:
         else:
             params += 4 * width
     if params > MAX_PARAMS:
-        raise Feedback(f"The model {call} returned is too large to grade (about {params:,} parameters).")
+        raise Feedback(tr("k8.size.params", call=call, params=f"{params:,}"))
 
 
 def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -417,29 +394,29 @@ def expect_layers(model: Any, expected: list[str], call: str) -> None:
     """Layer classes in order, e.g. ["Dense", "Dropout", "BatchNormalization", ...]."""
     got = [type(layer).__name__ for layer in body(model)]
     if got != expected:
-        raise Feedback(f"{call} built {describe(model) or 'a model with no layers'}; expected the layers {' → '.join(expected)}.")
+        raise Feedback(tr("k8.layers", call=call, got=describe(model) or tr("k8.no_layers"), want=" → ".join(expected)))
 
 
 def expect_dense(model: Any, index: int, units: int, activation: str, call: str) -> None:
     layer = body(model)[index]
     if layer.units != units:
-        raise Feedback(f"{call}: layer {index + 1} is Dense({layer.units}); it should have {units} units.")
+        raise Feedback(tr("k8.dense_units", call=call, n=index + 1, got=layer.units, units=units))
     act = activation_name(layer)
     if act != activation:
-        raise Feedback(f"{call}: layer {index + 1} (Dense({units})) uses activation '{act}'; expected '{activation}'.")
+        raise Feedback(tr("k8.dense_activation", call=call, n=index + 1, units=units, got=act, want=activation))
 
 
 def expect_shapes(model: Any, n_inputs: int, call: str) -> None:
     if tuple(model.input_shape) != (None, n_inputs):
-        raise Feedback(f"{call}: the model's input shape is {model.input_shape}; expected (None, {n_inputs}).")
+        raise Feedback(tr("k8.input_shape", call=call, got=model.input_shape, n=n_inputs))
     if tuple(model.output_shape) != (None, 1):
-        raise Feedback(f"{call}: the model's output shape is {model.output_shape}; expected (None, 1).")
+        raise Feedback(tr("k8.output_shape", call=call, got=model.output_shape))
 
 
 def expect_params(model: Any, count: int, call: str) -> None:
     got = model.count_params()
     if got != count:
-        raise Feedback(f"{call}: the model has {got} parameters; this architecture has {count}.")
+        raise Feedback(tr("k8.params", call=call, got=got, count=count))
 
 
 def worker_linear_unit(student: Any, n_inputs: int, **dense_kwargs: Any) -> Any:
@@ -459,16 +436,16 @@ def check_compiled(student: Any, learning_rate: float, loss: str, metrics: list[
     compiled = fetch_model(student, mod.compile_model(model, learning_rate=learning_rate, loss=loss, metrics=metrics), call)
     info = compile_summary(compiled)
     if not info["compiled"]:
-        raise Feedback(f"{call} returned a model that is not compiled. Call model.compile(...) and return the model.")
+        raise Feedback(tr("k8.compile.not_compiled", call=call))
     if info["optimizer"] != "Adam":
-        raise Feedback(f"{call}: the optimizer is {info['optimizer']}; expected keras.optimizers.Adam.")
+        raise Feedback(tr("k8.compile.optimizer", call=call, got=info["optimizer"]))
     if info["learning_rate"] is None:
-        raise Feedback(f"{call}: the optimizer has no plain learning rate; pass learning_rate=... to Adam.")
-    assert_close(info["learning_rate"], learning_rate, call + " [learning rate]", rtol=1e-5)
+        raise Feedback(tr("k8.compile.no_learning_rate", call=call))
+    assert_close(info["learning_rate"], learning_rate, call + tr("k8.ctx.learning_rate"), rtol=1e-5)
     if info["loss"] != canonical(loss):
-        raise Feedback(f"{call}: the model was compiled with loss '{info['loss']}'; expected '{loss}'.")
+        raise Feedback(tr("k8.compile.loss", call=call, got=info["loss"], want=loss))
     if info["metrics"] != [canonical(m) for m in metrics]:
-        raise Feedback(f"{call}: the model reports the metrics {info['metrics']}; expected {metrics}.")
+        raise Feedback(tr("k8.compile.metrics", call=call, got=info["metrics"], want=metrics))
 
 
 def gradient_descent(X: np.ndarray, y: np.ndarray, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -490,7 +467,7 @@ def check_regularized(student: Any, units: list[int], n_inputs: int, rate: float
         expect_dense(model, 3 * k, n, "relu", call)
         dropout = body(model)[3 * k + 1]
         if abs(dropout.rate - rate) > 1e-9:
-            raise Feedback(f"{call}: layer {3 * k + 2} is Dropout({dropout.rate:g}); expected Dropout({rate:g}).")
+            raise Feedback(tr("k8.dropout_rate", call=call, n=3 * k + 2, got=f"{dropout.rate:g}", want=f"{rate:g}"))
     expect_dense(model, 3 * len(units), 1, "linear", call)
     expect_shapes(model, n_inputs, call)
     sizes = [n_inputs, *units, 1]
@@ -505,13 +482,10 @@ def classifier_problem(model: Any) -> str | None:
     kind = type(last).__name__
     units = getattr(last, "units", 1) if kind == "Dense" else 1
     if kind not in ("Dense", "Activation") or activation_name(last) != "sigmoid" or units != 1:
-        return (
-            f"the model is {describe(model) or 'empty'}; its output should be Dense(1, sigmoid), "
-            "one probability of class 1 per row"
-        )
+        return tr("k8.classifier.problem_output", model=describe(model) or tr("k8.empty"))
     info = compile_summary(model)
     if info["compiled"] and info["loss"] != "binary_crossentropy":
-        return f"the model is trained on the loss '{info['loss']}'; a binary classifier trains on 'binary_crossentropy'"
+        return tr("k8.classifier.problem_loss", loss=info["loss"])
     return None
 
 
@@ -522,17 +496,17 @@ def check_classifier(student: Any, n_features: int) -> None:
     last = body(model)[-1] if body(model) else None
     kind = type(last).__name__
     if kind not in ("Dense", "Activation") or activation_name(last) != "sigmoid":
-        raise Feedback(f"{call} built {describe(model)}; the output should be Dense(1, sigmoid): a probability.")
+        raise Feedback(tr("k8.classifier.output", call=call, model=describe(model)))
     info = compile_summary(model)
     if not info["compiled"]:
-        raise Feedback(f"{call} returned a model that is not compiled. Call model.compile(...) before returning it.")
+        raise Feedback(tr("k8.classifier.not_compiled", call=call))
     if info["loss"] != "binary_crossentropy":
-        raise Feedback(f"{call}: the loss is '{info['loss']}'; a binary classifier trains on 'binary_crossentropy'.")
+        raise Feedback(tr("k8.classifier.loss", call=call, loss=info["loss"]))
     if not {"accuracy", "binary_accuracy"} & set(info["metrics"]):
-        raise Feedback(f"{call}: the metrics are {info['metrics']}; add 'binary_accuracy' (or 'accuracy').")
+        raise Feedback(tr("k8.classifier.metrics", call=call, got=info["metrics"]))
     probs = predict(model, np.random.default_rng(n_features).normal(size=(16, n_features)))
     if probs.shape != (16, 1) or not np.all((probs >= 0) & (probs <= 1)):
-        raise Feedback(f"{call}: the outputs are not probabilities between 0 and 1.")
+        raise Feedback(tr("k8.classifier.not_probabilities", call=call))
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -557,20 +531,17 @@ def wdbc_splits(seed: int = 2026) -> dict[str, np.ndarray]:
 def clean_curves(history: Any, call: str, max_len: int = 1000) -> dict[str, list[float]]:
     """A History.history dict from the student, checked: str keys, lists of finite numbers."""
     if history is None:
-        raise Feedback(f"{call} returned None for the learning curves. Return history.history (a dict).")
+        raise Feedback(tr("k8.curves.none", call=call))
     if not isinstance(history, dict):
-        raise Feedback(
-            f"{call} returned a {type_name(history)} for the learning curves; expected the dict "
-            "History.history (use `.history` on what fit returns)."
-        )
+        raise Feedback(tr("k8.curves.type", call=call, type=type_name(history)))
     curves: dict[str, list[float]] = {}
     for key, values in history.items():
         if not isinstance(key, str) or not isinstance(values, (list, tuple, np.ndarray)):
-            raise Feedback(f"{call}: the learning curves should map names to lists of numbers (one per epoch).")
+            raise Feedback(tr("k8.curves.shape", call=call))
         row = []
         for v in list(values)[:max_len]:
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise Feedback(f"{call}: the curve '{key[:40]}' holds a {type_name(v)}; expected numbers.")
+                raise Feedback(tr("k8.curves.not_number", call=call, key=key[:40], type=type_name(v)))
             row.append(float(v))
         curves[key[:60]] = row
     return curves

@@ -15,6 +15,7 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
+from grader.i18n import t, tr
 from grader.keras_checks import (
     check_classifier,
     check_compiled,
@@ -61,7 +62,7 @@ def test_unit_weights_returns_kernel_and_bias(student):
     call = call_text("unit_weights", model)
     result = mod.unit_weights(model)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Feedback(f"{call} returned a {type_name(result)}; expected a pair (w, b) of numpy arrays.")
+        raise Feedback(tr("k8.weights_pair", call=call, type=type_name(result)))
     got_w = expect_array(result[0], call + " [w]", shape=(3, 1))
     got_b = expect_array(result[1], call + " [b]", shape=(1,))
     assert_close(got_w, w, call + " [w]", rtol=1e-6)
@@ -106,19 +107,16 @@ def test_full_batch_epochs_match_gradient_descent(student):
     call = call_text("train_model", model, X, y, batch_size=64, epochs=3, seed=81)
     curves = clean_curves(student.load("keras_models").train_model(model, X, y, batch_size=64, epochs=3), call)
     if "loss" not in curves:
-        raise Feedback(f"{call} returned curves named {sorted(curves)}; History.history has a 'loss' entry.")
+        raise Feedback(tr("k8.train.no_loss", call=call, names=sorted(curves)))
     if len(curves["loss"]) != 3:
-        raise Feedback(f"{call}: the 'loss' curve has {len(curves['loss'])} values; 3 epochs give 3.")
+        raise Feedback(tr("k8.train.loss_length", call=call, n=len(curves["loss"]), epochs=3))
     w, b = gradient_descent(X, y, lr=0.1, steps=3)
     weights = model.get_weights()
     try:
-        assert_close(weights[0], w, call + " [weights after training]", rtol=1e-4, atol=1e-5)
-        assert_close(weights[1], b, call + " [bias after training]", rtol=1e-4, atol=1e-5)
+        assert_close(weights[0], w, call + tr("k8.ctx.weights_after_training"), rtol=1e-4, atol=1e-5)
+        assert_close(weights[1], b, call + tr("k8.ctx.bias_after_training"), rtol=1e-4, atol=1e-5)
     except Feedback as exc:
-        raise Feedback(
-            f"{exc} With batch_size=64 on 64 rows every epoch is one gradient step: "
-            "pass batch_size and epochs through to fit."
-        ) from None
+        raise Feedback(tr("k8.train.one_step_per_epoch", feedback=exc)) from None
 
 
 # --- early_stopping ------------------------------------------------------------------------
@@ -129,14 +127,14 @@ def test_early_stopping_watches_val_loss_with_the_settings(student):
     call = call_text("early_stopping", min_delta=0.01, patience=3, restore_best_weights=True)
     stop = student.load("keras_models").early_stopping(min_delta=0.01, patience=3, restore_best_weights=True)
     if type_name(stop) != "EarlyStopping":
-        raise Feedback(f"{call} returned a {type_name(stop)}; expected keras.callbacks.EarlyStopping.")
+        raise Feedback(tr("k8.early.type", call=call, type=type_name(stop)))
     if stop.monitor != "val_loss":
-        raise Feedback(f"{call}: the callback monitors '{stop.monitor}'; it should watch 'val_loss'.")
+        raise Feedback(tr("k8.early.monitor", call=call, got=stop.monitor))
     if stop.patience != 3:
-        raise Feedback(f"{call}: the callback's patience is {stop.patience!r}; expected 3.")
+        raise Feedback(tr("k8.early.patience", call=call, got=repr(stop.patience), want=3))
     assert_close(abs(expect_number(stop.min_delta, call + " [min_delta]")), 0.01, call + " [min_delta]", rtol=1e-9)
     if stop.restore_best_weights is not True:
-        raise Feedback(f"{call}: restore_best_weights is {stop.restore_best_weights!r}; expected True.")
+        raise Feedback(tr("k8.early.restore", call=call, got=repr(stop.restore_best_weights)))
 
 
 # --- regularized_regression ----------------------------------------------------------------
@@ -178,7 +176,7 @@ def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
                 data["X_train"], data["y_train"], data["X_valid"], data["y_valid"]
             )
             if not isinstance(value, (tuple, list)) or len(value) != 2:
-                raise Feedback(f"{call} returned a {type_name(value)}; expected a pair (model, history.history).")
+                raise Feedback(tr("k8.tc.pair", call=call, type=type_name(value)))
             model, history = value
             curves = clean_curves(history, call)
             if model is None or type_name(model) not in ("Sequential", "Functional"):
@@ -200,20 +198,14 @@ def test_classifier_reaches_90_percent_on_held_back_rows(student):
     data = wdbc_splits()
     probs = predict(model, data["X_test"])
     if probs.shape != (len(data["X_test"]), 1) or not finite(probs.ravel().tolist()):
-        raise Feedback(f"{call}: the trained model does not output one probability per row.")
+        raise Feedback(tr("k8.tc.not_probabilities", call=call))
     accuracy = float(np.mean((probs[:, 0] > 0.5) == (data["y_test"] == 1)))
     if accuracy < PASS_MARK:
+        score = {"call": call, "accuracy": f"{accuracy:.1%}", "n": len(probs), "mark": f"{PASS_MARK:.0%}"}
         problem = classifier_problem(model)
         if problem:
-            raise Feedback(
-                f"{call}: your trained model classifies {accuracy:.1%} of {len(probs)} held-back rows correctly; "
-                f"the pass mark is {PASS_MARK:.0%}. Look at the model first: {problem}."
-            )
-        raise Feedback(
-            f"{call}: your trained model classifies {accuracy:.1%} of {len(probs)} held-back rows correctly; "
-            f"the pass mark is {PASS_MARK:.0%}. Look at the learning curves: is the validation loss still "
-            "falling (train longer), or rising (add dropout, stop earlier)?"
-        )
+            raise Feedback(tr("k8.tc.accuracy_model", problem=problem, **score))
+        raise Feedback(tr("k8.tc.accuracy_curves", **score))
 
 
 @pytest.mark.exercise("chapter8.train_classifier")
@@ -222,19 +214,16 @@ def test_classifier_returns_its_learning_curves(student):
     archive, curves, call = trained_classifier(student)
     for key in ("loss", "val_loss"):
         if key not in curves:
-            raise Feedback(
-                f"{call}: the learning curves have {sorted(curves)}; expected '{key}' too "
-                "(train with validation_data=(X_valid, y_valid))."
-            )
+            raise Feedback(tr("k8.tc.missing_curve", call=call, names=sorted(curves), key=key))
     n = len(curves["loss"])
     if n == 0 or len(curves["val_loss"]) != n or not finite(curves["loss"] + curves["val_loss"]):
-        raise Feedback(f"{call}: 'loss' and 'val_loss' should hold one finite value per epoch.")
+        raise Feedback(tr("k8.tc.curve_lengths", call=call))
     shown = {k: v for k, v in curves.items() if k in ("loss", "val_loss")}
     student.attach({
         "kind": "learning_curve",
         "exercise": "chapter8.train_classifier",
-        "title": "train_classifier: binary cross-entropy per epoch",
-        "title_zh": "train_classifier：每轮的二元交叉熵",
+        "title": t("k8.tc.curve_title", "en"),
+        "title_zh": t("k8.tc.curve_title", "zh"),
         "series": shown,
     })
     data = wdbc_splits()
@@ -244,11 +233,7 @@ def test_classifier_returns_its_learning_curves(student):
     final = float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
     best = min(curves["val_loss"])
     if final > best + 0.005 and final > 1.25 * best:
-        raise Feedback(
-            f"{call}: the model you return has a validation loss of {final:.4g}, but its best epoch "
-            f"reached {best:.4g}. Train with early_stopping(...) in callbacks (restore_best_weights=True) "
-            "so that the model returned is the one of the best epoch."
-        )
+        raise Feedback(tr("k8.tc.not_best_epoch", call=call, final=f"{final:.4g}", best=f"{best:.4g}"))
     check_validation_rows_only_validate(student, curves["loss"])
 
 
@@ -261,12 +246,8 @@ def check_validation_rows_only_validate(student, losses: list[float]) -> None:
     student.seed(SEED)
     value = student.load("keras_models").train_classifier(data["X_train"], data["y_train"], data["X_valid"], flipped)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise Feedback(f"{call} returned a {type_name(value)}; expected a pair (model, history.history).")
+        raise Feedback(tr("k8.tc.pair", call=call, type=type_name(value)))
     again = clean_curves(value[1], call).get("loss", [])
     n = min(len(losses), len(again))
     if n and max(abs(a - b) for a, b in zip(losses[:n], again[:n], strict=True)) > 1e-4 * max(1.0, *losses[:n]):
-        raise Feedback(
-            f"{call}: with only the validation labels changed (y_valid → 1 - y_valid), the training loss "
-            "changed too, so the model learned from the validation rows. Fit on X_train and y_train "
-            "only, and pass (X_valid, y_valid) as validation_data: they judge the model, never train it."
-        )
+        raise Feedback(tr("k8.tc.learned_from_validation", call=call))

@@ -7,6 +7,7 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.checks import Feedback, assert_close, call_text, expect_array
+from grader.i18n import tr
 from grader.keras_checks import (
     check_classifier,
     check_compiled,
@@ -41,7 +42,7 @@ def test_unit_weights_reads_other_values(student):
     call = call_text("unit_weights", model, seed=82)
     result = student.load("keras_models").unit_weights(model)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise Feedback(f"{call} returned a {type_name(result)}; expected a pair (w, b) of numpy arrays.")
+        raise Feedback(tr("k8.weights_pair", call=call, type=type_name(result)))
     assert_close(expect_array(result[0], call + " [w]", shape=(5, 1)), w, call + " [w]", rtol=1e-6, atol=1e-7)
     assert_close(expect_array(result[1], call + " [b]", shape=(1,)), b, call + " [b]", rtol=1e-6, atol=1e-7)
 
@@ -80,18 +81,15 @@ def test_validation_curve_is_measured_on_the_validation_data(student):
     call = call_text("train_model", model, X, y, seed=83, **kwargs)
     curves = clean_curves(student.load("keras_models").train_model(model, X, y, **kwargs), call)
     if "val_loss" not in curves:
-        raise Feedback(f"{call} returned curves named {sorted(curves)}; pass validation_data to fit to get 'val_loss'.")
+        raise Feedback(tr("k8.train.no_val_loss", call=call, names=sorted(curves)))
     n = len(curves.get("loss", []))
     if n != len(curves["val_loss"]) or n == 0:
-        raise Feedback(f"{call}: 'loss' and 'val_loss' should hold one value per epoch trained.")
+        raise Feedback(tr("k8.train.val_lengths", call=call))
     if n >= 6:
-        raise Feedback(
-            f"{call}: training ran all {n} epochs although the EarlyStopping callback given in "
-            "`callbacks` ends it sooner: pass callbacks through to fit."
-        )
+        raise Feedback(tr("k8.train.callbacks_ignored", call=call, n=n))
     w, b = model.get_weights()
     final = float(np.mean((Xv @ w + b - yv) ** 2))
-    assert_close(curves["val_loss"][-1], final, call + " [last val_loss]", rtol=1e-3, atol=1e-6)
+    assert_close(curves["val_loss"][-1], final, call + tr("k8.ctx.last_val_loss"), rtol=1e-3, atol=1e-6)
 
 
 @pytest.mark.exercise("chapter8.early_stopping")
@@ -109,19 +107,16 @@ def test_training_stops_and_restores_the_best_weights(student):
     call = call_text("early_stopping", min_delta=0.0, patience=3, restore_best_weights=True)
     stop = student.load("keras_models").early_stopping(min_delta=0.0, patience=3, restore_best_weights=True)
     if type_name(stop) != "EarlyStopping":
-        raise Feedback(f"{call} returned a {type_name(stop)}; expected keras.callbacks.EarlyStopping.")
+        raise Feedback(tr("k8.early.type", call=call, type=type_name(stop)))
     history = model.fit(X, y, batch_size=16, epochs=40, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
     curves = clean_curves(history.history, call)
     val = curves.get("val_loss", [])
     if not val or len(val) >= 40:
-        raise Feedback(f"{call}: training ran all 40 epochs although the validation loss stopped improving.")
+        raise Feedback(tr("k8.early.ran_all", call=call, n=40))
     w, b = model.get_weights()
     final = float(np.mean((Xv @ w + b - yv) ** 2))
     if abs(final - min(val)) > 1e-4 * max(1.0, min(val)):
-        raise Feedback(
-            f"{call}: after stopping, the model's validation loss is {final:.4g} but the best epoch had "
-            f"{min(val):.4g}: the weights of the best epoch were not restored."
-        )
+        raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{min(val):.4g}"))
 
 
 @pytest.mark.exercise("chapter8.regularized_regression")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from grader.clikit import LangOpt, _lang, guard
+from grader.clikit import LangOpt, _h, _lang, guard
 
 
 class ExportFormat(str, enum.Enum):
@@ -22,22 +22,21 @@ class ExportFormat(str, enum.Enum):
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help=_h("help.quiz"))
     @guard
     def quiz(
-        chapter: Annotated[str | None, typer.Argument(help="Chapter quiz to take or export, e.g. chapter3 (or 3).")] = None,
-        plain: Annotated[bool, typer.Option("--plain", help="Lettered prompt (A, A,C, AC) instead of arrow keys.")] = False,
-        answers: Annotated[Path | None, typer.Option("--answers", help="Answer from a JSON/TOML file {question id: [option ids] or 'letters'}.")] = None,
+        chapter: Annotated[str | None, typer.Argument(help=_h("help.quiz.chapter"))] = None,
+        plain: Annotated[bool, typer.Option("--plain", help=_h("help.quiz.plain"))] = False,
+        answers: Annotated[Path | None, typer.Option("--answers", help=_h("help.quiz.answers"))] = None,
         lang: LangOpt = None,
-        seed: Annotated[int | None, typer.Option("--seed", help="Option-order seed (default: derived from student and attempt).")] = None,
-        student: Annotated[str | None, typer.Option("--student", help="Your student id, recorded with the answers.")] = None,
-        retry_missed: Annotated[bool, typer.Option("--retry-missed", help="Ask only the questions missed in your last practice attempt.")] = False,
-        export: Annotated[ExportFormat | None, typer.Option("--export", help="Write the bank as Moodle GIFT or Aiken instead of taking the quiz.")] = None,
-        output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (export: default stdout; import: default <name>.toml here).")] = None,
-        import_file: Annotated[Path | None, typer.Option("--import", help="Read a GIFT (.gift/.txt) or Aiken file and write a bank (.toml).")] = None,
-        force: Annotated[bool, typer.Option("--force", help="Let --import overwrite an existing file.")] = False,
+        seed: Annotated[int | None, typer.Option("--seed", help=_h("help.quiz.seed"))] = None,
+        student: Annotated[str | None, typer.Option("--student", help=_h("help.quiz.student"))] = None,
+        retry_missed: Annotated[bool, typer.Option("--retry-missed", help=_h("help.quiz.retry_missed"))] = False,
+        export: Annotated[ExportFormat | None, typer.Option("--export", help=_h("help.quiz.export"))] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help=_h("help.quiz.output"))] = None,
+        import_file: Annotated[Path | None, typer.Option("--import", help=_h("help.quiz.import"))] = None,
+        force: Annotated[bool, typer.Option("--force", help=_h("help.quiz.force"))] = False,
     ) -> None:
-        """Take a chapter quiz (practice: answers and explanations as you go), or export/import banks."""
         from grader.errors import UsageError
 
         language = _lang(lang)

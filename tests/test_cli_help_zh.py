@@ -1,4 +1,4 @@
-"""`grade --help`, every command's help and click's own words in Chinese.
+"""`grade --help`, every command's help, click's own words and the quiz CLI's errors in Chinese.
 
 The language comes from GRADE_LANG=zh or from `--lang zh` anywhere on the command line (also
 after the command, where click handles `--help` before any option callback has run). English
@@ -7,6 +7,7 @@ output stays as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,9 +16,11 @@ from pathlib import Path
 
 import pytest
 import typer
+from quizfixtures import make_workspace, small_bank
 from typer.testing import CliRunner
 
 from grader.cli import app
+from grader.quiz.session import present
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH = {"GRADE_LANG": "zh", "COLUMNS": "100"}
@@ -196,6 +199,82 @@ def test_usage_errors_in_english_are_unchanged() -> None:
 def test_roster_without_a_subcommand_shows_chinese_help() -> None:
     result = _invoke(["roster"], ZH)
     _assert_chinese_help(result.output)
+
+
+# --- the quiz CLI's own errors and notes, and grade submit -----------------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    make_workspace(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _both(args: list[str], input: str | None = None) -> tuple[str, str]:
+    zh = CliRunner().invoke(app, args, env=ZH, input=input).output
+    en = CliRunner().invoke(app, args, env=EN, input=input).output
+    return zh, en
+
+
+def test_quiz_without_a_chapter(workspace: Path) -> None:
+    zh, en = _both(["quiz"])
+    assert "请指定一章的测验，例如 `grade quiz chapter3`。这里有的测验：" in zh and "chapter3" in zh
+    assert "Name a chapter quiz, e.g. `grade quiz chapter3`. Quizzes here:" in en
+
+
+def test_quiz_answers_must_be_a_file(workspace: Path) -> None:
+    zh, en = _both(["quiz", "chapter3", "--answers", "missing.json"])
+    assert "missing.json 不是文件。--answers 需要一个 JSON 或 TOML 文件。" in zh
+    assert "missing.json is not a file. --answers takes a JSON or TOML file." in en
+
+
+def test_quiz_answers_file_of_the_wrong_shape(workspace: Path) -> None:
+    (workspace / "a.json").write_text("[1, 2]", encoding="utf-8")
+    zh, en = _both(["quiz", "chapter3", "--answers", "a.json"])
+    assert "a.json：应当是一个对象 {题目编号: [选项编号]}。" in zh
+    assert "a.json: expected an object {question id: [option ids]}." in en
+
+
+def test_quiz_retry_without_an_attempt(workspace: Path) -> None:
+    zh, en = _both(["quiz", "chapter3", "--plain", "--retry-missed"])
+    assert "chapter3 还没有可以重做的作答记录。请先做一次：grade quiz chapter3" in zh
+    assert "No earlier attempt at chapter3 to retry. Take it first: grade quiz chapter3" in en
+
+
+def test_quiz_nothing_to_retry(workspace: Path) -> None:
+    seed = 11
+    answers = {p.question.id: list(p.question.correct_ids) for p in present(small_bank().questions, seed)}
+    (workspace / "right.json").write_text(json.dumps(answers), encoding="utf-8")
+    first = CliRunner().invoke(app, ["quiz", "chapter3", "--answers", "right.json", "--seed", str(seed)], env=EN)
+    assert first.exit_code == 0, first.output
+    zh, en = _both(["quiz", "chapter3", "--plain", "--retry-missed"])
+    assert "没有需要重做的题目：上一次作答全部正确。" in zh
+    assert "Nothing to retry: every question of your last attempt was right." in en
+
+
+def test_quiz_import_errors_and_report(workspace: Path) -> None:
+    zh, en = _both(["quiz", "--import", "nope.gift"])
+    assert "nope.gift 不是文件。--import 需要一个 GIFT 或 Aiken 文件。" in zh
+    assert "nope.gift is not a file. --import takes a GIFT or Aiken file." in en
+    src = workspace / "q.gift"
+    src.write_text("::Q1:: 2 + 2 \\= ? {=4 ~3 ~5}\n\n::Essay:: Explain. {}\n", encoding="utf-8")
+    first = CliRunner().invoke(app, ["quiz", "--import", str(src), "--lang", "zh"], env=EN)
+    assert first.exit_code == 0, first.output
+    assert "已从" in first.output and "导入 1 道题" in first.output and "跳过了 1 道题：" in first.output
+    zh, en = _both(["quiz", "--import", str(src)])
+    assert "q.toml 已存在；请用 -o 指定其他文件，或加上 --force。" in zh
+    assert "q.toml exists; choose another file with -o or add --force." in en
+
+
+def test_submit_messages(workspace: Path) -> None:
+    (workspace / "exercises" / "chapter2").mkdir(parents=True, exist_ok=True)
+    zh, en = _both(["submit", "--student", "bad id"])
+    assert "学号由 1 到 64 个字母、数字或 . _ @ + - 组成（不能有空格），例如 --student s1234567。" in zh
+    assert "A student id is 1-64 letters, digits or . _ @ + - (no spaces), e.g. --student s1234567." in en
+    ok = CliRunner().invoke(app, ["submit", "--student", "s1", "--lang", "zh"], env=EN)
+    assert ok.exit_code == 0, ok.output
+    assert "已写入" in ok.output and "请提交这个文件。" in ok.output
 
 
 def test_every_click_message_id_exists() -> None:

@@ -108,15 +108,16 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Optional[Path], typer.Option("-o", "--output", help=_h("help.submit.output"))] = None,
         lang: LangOpt = None,
     ) -> None:
-        _lang(lang)
         from grader import reports
+        from grader.i18n import t
         from grader.instructor.submit import make_submission
         from grader.runner import find_workspace
 
+        language = _lang(lang)  # a student command: its messages follow --lang (errors: grader.i18n.error_text)
         path, manifest = make_submission(find_workspace(), student, output)
         files = manifest["files"]
         assert isinstance(files, dict)
-        reports.plain(f"Wrote {path} ({len(files)} files, student {student}). Hand this file in.")
+        reports.plain(t("submit.wrote", language, path=path, n=len(files), student=student))
 
     @app.command(help=_h("help.collect"))
     @guard

@@ -11,20 +11,15 @@ from typing import Annotated
 
 import typer
 
-from grader.clikit import Format, LangOpt, Sandbox, _guard, _lang, default_lang
+from grader.clikit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
+from grader.clitext import LocalGroup
 from grader.completion import complete_chapter, complete_exercise
 from grader.errors import EXIT_INTERNAL, EXIT_NOT_ALL_PASSED, EXIT_OK
 from grader.i18n import t
 
-_LOCALE = default_lang()  # --help texts follow the locale (GRADE_LANG=zh grade --help)
-
-
-def _h(msg_id: str) -> str:
-    return t(msg_id, _LOCALE)
-
-
 app = typer.Typer(
     name="grade",
+    cls=LocalGroup,  # --help, click's words and usage errors in the language of the command line
     help=_h("help.app"),
     no_args_is_help=False,
     add_completion=True,
@@ -36,7 +31,8 @@ app = typer.Typer(
 def main(ctx: typer.Context, lang: LangOpt = None) -> None:
     from grader.i18n import set_lang
 
-    set_lang(lang.value if lang is not None else None)  # `grade --lang zh check ...`
+    if lang is not None:  # `grade --lang zh check ...` (LocalGroup already read it, with one after the command)
+        set_lang(lang.value)
     if ctx.invoked_subcommand is None:
         from grader.student import welcome
 

@@ -74,12 +74,15 @@ def guard(fn: F) -> F:
 
 _guard = guard
 
-def _lang_help() -> str:
+
+def _h(msg_id: str) -> str:
+    """A ``--help`` text from the catalogue, in the locale's language (``GRADE_LANG=zh grade --help``);
+    ``grader.clitext`` moves it into the language of the command line (``--lang``) at each run."""
     from grader.i18n import t
 
-    return t("help.lang", default_lang())
+    return t(msg_id, default_lang())
 
 
-LangOpt = Annotated[Lang | None, typer.Option("--lang", help=_lang_help())]
+LangOpt = Annotated[Lang | None, typer.Option("--lang", help=_h("help.lang"))]
 
 

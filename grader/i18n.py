@@ -113,4 +113,9 @@ _ERRORS: tuple[tuple[str, str], ...] = (
     (r"This chapter needs (?P<what>[^:]+): (?P<command>pip install .+)", "error.needs"),
     (r"'(?P<name>[^']+)' is in more than one chapter: use the full id \((?P<ids>[^)]*)\)\.", "error.ambiguous"),
     (r"Checking (?P<chapter>\w+) took longer than (?P<seconds>\d+) s and was stopped\.", "error.check_too_long"),
+    # grade submit (grader.instructor.submit)
+    (r"No exercises/ folder in (?P<workspace>.+)\. Run grade submit from your course workspace\.", "error.submit_no_exercises"),
+    (r"(?P<rel>.+) is larger than (?P<mb>\d+) MB; clear its outputs \(Kernel > Restart & Clear Output\), save, and submit again\.", "error.submit_notebook_too_large"),
+    (r"(?P<rel>.+) is larger than (?P<kb>\d+) KB; remove data files from exercises/\.", "error.submit_file_too_large"),
+    (r"A student id is 1-64 letters, digits or \. _ @ \+ - \(no spaces\), e\.g\. --student s1234567\.", "error.student_id"),
 )

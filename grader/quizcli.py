@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from grader.clikit import LangOpt, _lang, guard
+from grader.clikit import LangOpt, _h, _lang, guard
+from grader.i18n import t
 
 
 class ExportFormat(str, enum.Enum):
@@ -22,40 +23,39 @@ class ExportFormat(str, enum.Enum):
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help=_h("help.quiz"))
     @guard
     def quiz(
-        chapter: Annotated[str | None, typer.Argument(help="Chapter quiz to take or export, e.g. chapter3 (or 3).")] = None,
-        plain: Annotated[bool, typer.Option("--plain", help="Lettered prompt (A, A,C, AC) instead of arrow keys.")] = False,
-        answers: Annotated[Path | None, typer.Option("--answers", help="Answer from a JSON/TOML file {question id: [option ids] or 'letters'}.")] = None,
+        chapter: Annotated[str | None, typer.Argument(help=_h("help.quiz.chapter"))] = None,
+        plain: Annotated[bool, typer.Option("--plain", help=_h("help.quiz.plain"))] = False,
+        answers: Annotated[Path | None, typer.Option("--answers", help=_h("help.quiz.answers"))] = None,
         lang: LangOpt = None,
-        seed: Annotated[int | None, typer.Option("--seed", help="Option-order seed (default: derived from student and attempt).")] = None,
-        student: Annotated[str | None, typer.Option("--student", help="Your student id, recorded with the answers.")] = None,
-        retry_missed: Annotated[bool, typer.Option("--retry-missed", help="Ask only the questions missed in your last practice attempt.")] = False,
-        export: Annotated[ExportFormat | None, typer.Option("--export", help="Write the bank as Moodle GIFT or Aiken instead of taking the quiz.")] = None,
-        output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (export: default stdout; import: default <name>.toml here).")] = None,
-        import_file: Annotated[Path | None, typer.Option("--import", help="Read a GIFT (.gift/.txt) or Aiken file and write a bank (.toml).")] = None,
-        force: Annotated[bool, typer.Option("--force", help="Let --import overwrite an existing file.")] = False,
+        seed: Annotated[int | None, typer.Option("--seed", help=_h("help.quiz.seed"))] = None,
+        student: Annotated[str | None, typer.Option("--student", help=_h("help.quiz.student"))] = None,
+        retry_missed: Annotated[bool, typer.Option("--retry-missed", help=_h("help.quiz.retry_missed"))] = False,
+        export: Annotated[ExportFormat | None, typer.Option("--export", help=_h("help.quiz.export"))] = None,
+        output: Annotated[Path | None, typer.Option("-o", "--output", help=_h("help.quiz.output"))] = None,
+        import_file: Annotated[Path | None, typer.Option("--import", help=_h("help.quiz.import"))] = None,
+        force: Annotated[bool, typer.Option("--force", help=_h("help.quiz.force"))] = False,
     ) -> None:
-        """Take a chapter quiz (practice: answers and explanations as you go), or export/import banks."""
         from grader.errors import UsageError
 
         language = _lang(lang)
         if import_file is not None:
-            _import(import_file, output, force)
+            _import(import_file, output, force, language)
             return
         if chapter is None:
             from grader.quiz import available_banks
 
-            names = ", ".join(available_banks()) or "(none found)"
-            raise UsageError(f"Name a chapter quiz, e.g. `grade quiz chapter3`. Quizzes here: {names}.")
+            names = ", ".join(available_banks()) or t("quiz.none_found", language)
+            raise UsageError(t("quiz.err.name_a_quiz", language, names=names))
         if export is not None:
             _export(chapter, export, output, language)
             return
         _take(chapter, plain=plain, answers=answers, lang=language, seed=seed, student=student, retry_missed=retry_missed)
 
 
-def _import(path: Path, output: Path | None, force: bool) -> None:
+def _import(path: Path, output: Path | None, force: bool, lang: str) -> None:
     from grader import reports
     from grader.errors import UsageError
     from grader.quiz.bank import check_bank, dumps_bank, write_text_atomic
@@ -63,25 +63,27 @@ def _import(path: Path, output: Path | None, force: bool) -> None:
     from grader.reports.quiz import render_transfer
 
     if not path.is_file():
-        raise UsageError(f"{path} is not a file. --import takes a GIFT or Aiken file.")
+        raise UsageError(t("quiz.err.import_not_a_file", lang, path=path))
     text = path.read_text(encoding="utf-8-sig")
     name = path.stem
     looks_aiken = path.suffix.lower() == ".aiken" or ("ANSWER:" in text and "{" not in text)
     result = (import_aiken if looks_aiken else import_gift)(text, name)
     out = reports.console()
+    what = t("quiz.transfer.questions", lang)
     if not result.bank.questions:
-        render_transfer(out, "question(s)", [], result.skipped, result.notes)
-        raise UsageError(f"No question in {path} could be imported.")
+        render_transfer(out, what, [], result.skipped, result.notes, lang)
+        raise UsageError(t("quiz.err.nothing_imported", lang, path=path))
     target = output or Path(f"{result.bank.chapter}.toml")  # the chapter id when the file carries it, else the file name
     if target.exists() and not force:
-        raise UsageError(f"{target} exists; choose another file with -o or add --force.")
+        raise UsageError(t("quiz.err.exists", lang, target=target))
     write_text_atomic(target, dumps_bank(result.bank))
     notes = list(result.notes)
     missing = check_bank(result.bank, strict=True)
     if missing:
-        notes.append(f"{len(missing)} thing(s) to fill in before the bank is complete, e.g. {missing[0]}")
-    done = [f"imported {len(result.bank.questions)} question(s) from {path} ({'Aiken' if looks_aiken else 'GIFT'}) into {target}"]
-    render_transfer(out, "question(s)", done, result.skipped, notes)
+        notes.append(t("quiz.note.to_fill", lang, n=len(missing), first=missing[0]))
+    done = [t("quiz.imported", lang, n=len(result.bank.questions), path=path, format="Aiken" if looks_aiken else "GIFT",
+              target=target)]
+    render_transfer(out, what, done, result.skipped, notes, lang)
 
 
 def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> None:
@@ -101,25 +103,26 @@ def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> 
     if output is None:
         sys.stdout.write(result.text + ("\n" if not result.text.endswith("\n") else ""))
         sys.stdout.flush()
-        where = "stdout"
+        where = t("quiz.stdout", lang)
     else:
         write_text_atomic(output, result.text)
         where = str(output)
     # the report goes to stderr so that stdout stays a clean file
     render_transfer(
         reports.console(stderr=True),
-        "question(s) (Aiken holds only single-answer questions)" if fmt is ExportFormat.aiken else "question(s)",
-        [f"exported {n} question(s) of {bank.chapter} as {fmt.value.upper()} to {where}"],
+        t("quiz.transfer.aiken_questions" if fmt is ExportFormat.aiken else "quiz.transfer.questions", lang),
+        [t("quiz.exported", lang, n=n, chapter=bank.chapter, format=fmt.value.upper(), where=where)],
         result.skipped,
         [],
+        lang,
     )
 
 
-def _read_answers(path: Path) -> dict[str, Any]:
+def _read_answers(path: Path, lang: str) -> dict[str, Any]:
     from grader.errors import UsageError
 
     if not path.is_file():
-        raise UsageError(f"{path} is not a file. --answers takes a JSON or TOML file.")
+        raise UsageError(t("quiz.err.answers_not_a_file", lang, path=path))
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":
@@ -131,11 +134,11 @@ def _read_answers(path: Path) -> dict[str, Any]:
 
             data = json.loads(text)
     except ValueError as exc:
-        raise UsageError(f"{path}: cannot read the answers ({exc}).") from None
+        raise UsageError(t("quiz.err.answers_unreadable", lang, path=path, error=exc)) from None
     if isinstance(data, dict) and isinstance(data.get("answers"), dict):
         data = data["answers"]
     if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected an object {{question id: [option ids]}}.")
+        raise UsageError(t("quiz.err.answers_shape", lang, path=path))
     return data
 
 
@@ -170,15 +173,15 @@ def _take(
     loaded = load_attempts(store)
     moved = str(loaded.moved_aside) if loaded.moved_aside else None
     if moved:
-        reports.error(f"{store} could not be read; it was kept as {moved} and a new file is started.")
+        reports.error(t("quiz.err.store_unreadable", lang, store=store, moved=moved), lang)
     mine = attempts_for(loaded.attempts, bank.chapter, student)
     questions = list(bank.questions)
     if retry_missed:
         if not bank.has_keys:
-            raise UsageError("--retry-missed needs a practice quiz; this graded quiz has no answer keys.")
+            raise UsageError(t("quiz.err.retry_needs_practice", lang))
         practice = [a for a in mine if a.get("mode") == "practice"]
         if not practice:
-            raise UsageError(f"No earlier attempt at {bank.chapter} to retry. Take it first: grade quiz {bank.chapter}")
+            raise UsageError(t("quiz.err.no_attempt", lang, chapter=bank.chapter))
         last = practice[-1]
         chosen: dict[str, list[str]] = {}
         for a in last.get("answers", []):
@@ -189,7 +192,7 @@ def _take(
         by_id = bank.by_id()
         questions = [by_id[q] for q in asked if q in by_id and score_question(by_id[q], chosen.get(q, [])) < by_id[q].points - 1e-9]
         if not questions:
-            out.print("Nothing to retry: every question of your last attempt was right.")
+            out.print(t("quiz.nothing_to_retry", lang))
             return
     if seed is None:
         seed = derive_seed(student, bank.chapter, len(mine) + 1)
@@ -197,7 +200,7 @@ def _take(
     interactive = answers is None and not plain and sys.stdin.isatty() and sys.stdout.isatty()
     asker: Any
     if answers is not None:
-        asker = FileAsker(_read_answers(answers))
+        asker = FileAsker(_read_answers(answers, lang))
     elif interactive:
         from grader.quiz.tty import TtyAsker
 
@@ -223,7 +226,7 @@ def _take(
         result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer)
         if isinstance(asker, FileAsker):
             for problem in asker.problems:
-                render_problem(out, f"answers file: {problem} (left unanswered)")
+                render_problem(out, t("quiz.answers_file_problem", lang, problem=problem))
         saved = None
         if result.results:
             again = append_attempt(store, result.attempt)
@@ -236,7 +239,6 @@ def _take(
         missed = [p.question for p in result.missed]
         if not (interactive and bank.has_keys and missed and not result.stopped):
             return
-        from grader.i18n import t
         from grader.quiz.tty import choose
 
         prompt = t("quiz.retry_now", lang, n=len(missed))

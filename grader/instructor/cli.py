@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.clikit import Sandbox, guard
+from grader.clikit import LangOpt, Sandbox, _h, _lang, guard
 
 
 class ExportFormat(str, enum.Enum):
@@ -21,7 +21,7 @@ class ExportFormat(str, enum.Enum):
     json = "json"
 
 
-DbOpt = Annotated[Path, typer.Option("--db", help="The SQLite gradebook file.")]
+DbOpt = Annotated[Path, typer.Option("--db", help=_h("help.db"))]
 
 
 def _existing_db(db: Path) -> Path:
@@ -44,18 +44,22 @@ def _roster_lines(db: Path) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    roster_app = typer.Typer(help="The class roster (from a Canvas gradebook export or a plain CSV).",
-                             no_args_is_help=True, rich_markup_mode=None)
+    # Instructor commands print English; --lang sets the language of their --help and usage errors.
+    roster_app = typer.Typer(help=_h("help.roster"), no_args_is_help=True, rich_markup_mode=None)
     app.add_typer(roster_app, name="roster")
 
-    @roster_app.command("import")
+    @roster_app.callback()
+    def roster(lang: LangOpt = None) -> None:
+        _lang(lang)  # `grade roster --lang zh import ...`
+
+    @roster_app.command("import", help=_h("help.roster.import"))
     @guard
     def roster_import(
-        file: Annotated[Path, typer.Argument(help="A Canvas gradebook export (CSV) or a CSV with id,name,email"
-                                             "[,sis_user_id,sis_login_id,section].")],
+        file: Annotated[Path, typer.Argument(help=_h("help.roster.import.file"))],
         db: DbOpt = Path("gradebook.sqlite"),
+        lang: LangOpt = None,
     ) -> None:
-        """Import the class roster into the gradebook (replaces the previous one)."""
+        _lang(lang)
         from grader import reports
         from grader.instructor.gradebook import Gradebook
         from grader.instructor.roster import read_roster
@@ -69,18 +73,17 @@ def register(app: typer.Typer) -> None:
         for line in _roster_lines(db):
             reports.plain(line)
 
-    @app.command()
+    @app.command(help=_h("help.release"))
     @guard
     def release(
-        out: Annotated[Path, typer.Argument(help="Folder to create the student workspace in.")],
-        graded_quizzes: Annotated[bool, typer.Option("--graded-quizzes", help="Ship quiz banks without keys.")] = False,
-        force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
-        allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Release the committed stubs even when "
-                                                  "exercises/ has changes (they are left out).")] = False,
-        notebooks: Annotated[bool, typer.Option("--notebooks", help="Also write exercises/chapterN.ipynb per "
-                                                "chapter, generated from the stubs.")] = False,
+        out: Annotated[Path, typer.Argument(help=_h("help.release.out"))],
+        graded_quizzes: Annotated[bool, typer.Option("--graded-quizzes", help=_h("help.release.graded_quizzes"))] = False,
+        force: Annotated[bool, typer.Option("--force", help=_h("help.release.force"))] = False,
+        allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help=_h("help.release.allow_dirty"))] = False,
+        notebooks: Annotated[bool, typer.Option("--notebooks", help=_h("help.release.notebooks"))] = False,
+        lang: LangOpt = None,
     ) -> None:
-        """Cut a student release: stubs, public suites, quizzes, the grader; no solutions or hidden tests."""
+        _lang(lang)
         from grader import reports
         from grader.instructor.release import make_release
 
@@ -98,42 +101,42 @@ def register(app: typer.Typer) -> None:
         if left_out:
             reports.plain(f"Not released (uncommitted changes in exercises/): {', '.join(left_out)}")  # type: ignore[arg-type]
 
-    @app.command()
+    @app.command(help=_h("help.submit"))
     @guard
     def submit(
-        student: Annotated[str, typer.Option("--student", help="Your student id.")],
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The zip to write.")] = None,
+        student: Annotated[str, typer.Option("--student", help=_h("help.submit.student"))],
+        output: Annotated[Optional[Path], typer.Option("-o", "--output", help=_h("help.submit.output"))] = None,
+        lang: LangOpt = None,
     ) -> None:
-        """Pack your exercises/ and quiz responses into one zip to hand in."""
         from grader import reports
+        from grader.i18n import t
         from grader.instructor.submit import make_submission
         from grader.runner import find_workspace
 
+        language = _lang(lang)  # a student command: its messages follow --lang (errors: grader.i18n.error_text)
         path, manifest = make_submission(find_workspace(), student, output)
         files = manifest["files"]
         assert isinstance(files, dict)
-        reports.plain(f"Wrote {path} ({len(files)} files, student {student}). Hand this file in.")
+        reports.plain(t("submit.wrote", language, path=path, n=len(files), student=student))
 
-    @app.command()
+    @app.command(help=_h("help.collect"))
     @guard
     def collect(
-        submissions: Annotated[Optional[list[Path]], typer.Argument(
-            help="Submission zips or folders (or a folder of them); none with --regrade.")] = None,
+        submissions: Annotated[Optional[list[Path]], typer.Argument(help=_h("help.collect.submissions"))] = None,
         db: DbOpt = Path("gradebook.sqlite"),
-        workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Parallel grading tasks.")] = 2,
-        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (needs [cluster]).")] = None,
-        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters (repeatable).")] = None,
-        sandbox: Annotated[Sandbox, typer.Option("--sandbox", help="Worker sandbox.")] = Sandbox.auto,
-        batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Submissions per grading task.")] = None,
-        regrade: Annotated[bool, typer.Option("--regrade", help="Grade the gradebook's submissions again "
-                                              "(previous results are kept for grade report --changes).")] = False,
-        student: Annotated[Optional[list[str]], typer.Option("--student", help="With --regrade: only these "
-                                                             "students (repeatable).")] = None,
+        workers: Annotated[int, typer.Option("--workers", "-j", min=1, help=_h("help.collect.workers"))] = 2,
+        scheduler: Annotated[Optional[str], typer.Option("--scheduler", help=_h("help.collect.scheduler"))] = None,
+        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help=_h("help.collect.chapter"))] = None,
+        sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=_h("help.collect.sandbox"))] = Sandbox.auto,
+        batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help=_h("help.collect.batch_size"))] = None,
+        regrade: Annotated[bool, typer.Option("--regrade", help=_h("help.collect.regrade"))] = False,
+        student: Annotated[Optional[list[str]], typer.Option("--student", help=_h("help.collect.student"))] = None,
         allow_weak_isolation: Annotated[
-            bool, typer.Option("--allow-weak-isolation", help="Grade even where no sandbox can be made (not advised).")
+            bool, typer.Option("--allow-weak-isolation", help=_h("help.collect.allow_weak_isolation"))
         ] = False,
+        lang: LangOpt = None,
     ) -> None:
-        """Grade submissions with every suite (hidden included) into a SQLite gradebook."""
+        _lang(lang)
         from grader import reports
         from grader.boundary import sandbox as sandboxes
         from grader.catalog import load_catalog
@@ -172,17 +175,17 @@ def register(app: typer.Typer) -> None:
         if summary.failed:
             raise typer.Exit(1)
 
-    @app.command("export")
+    @app.command("export", help=_h("help.export"))
     @guard
     def export_(
         db: DbOpt = Path("gradebook.sqlite"),
-        fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv | canvas | gradescope | json")] = ExportFormat.csv,
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File (folder for gradescope); default stdout.")] = None,
+        fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help=_h("help.export.format"))] = ExportFormat.csv,
+        output: Annotated[Optional[Path], typer.Option("-o", "--output", help=_h("help.export.output"))] = None,
         canvas_columns: Annotated[Optional[Path], typer.Option(
-            "--canvas-columns", help="With --format canvas: a TOML file mapping our columns to Canvas assignment "
-            'headers (chapter2 = "Perceptrons (12345)").')] = None,
+            "--canvas-columns", help=_h("help.export.canvas_columns"))] = None,
+        lang: LangOpt = None,
     ) -> None:
-        """Export per-student totals (CSV, Canvas gradebook CSV, Gradescope results.json, JSON)."""
+        _lang(lang)
         import sys
 
         from grader import reports
@@ -201,17 +204,17 @@ def register(app: typer.Typer) -> None:
             reports.plain(f"Wrote {len(written)} results.json files under {output or Path('gradescope')}.",
                           file=sys.stderr)
 
-    @app.command("gradescope-autograder")
+    @app.command("gradescope-autograder", help=_h("help.gradescope_autograder"))
     @guard
     def gradescope_autograder(
-        out: Annotated[Path, typer.Argument(help="The autograder zip to write (upload it to Gradescope).")],
-        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help="Only these chapters and their "
-                                                             "quizzes (repeatable); default: all.")] = None,
+        out: Annotated[Path, typer.Argument(help=_h("help.gradescope_autograder.out"))],
+        chapter: Annotated[Optional[list[str]], typer.Option("--chapter", help=_h("help.gradescope_autograder.chapter"))] = None,
         allow_weak_isolation: Annotated[bool, typer.Option(
-            "--allow-weak-isolation", help="Grade even where Gradescope's machine gives no sandbox (not advised).")
+            "--allow-weak-isolation", help=_h("help.gradescope_autograder.allow_weak_isolation"))
         ] = False,
+        lang: LangOpt = None,
     ) -> None:
-        """Build a Gradescope autograder zip (setup.sh, run_autograder, the grader with hidden suites and quiz keys)."""
+        _lang(lang)
         from grader import reports
         from grader.instructor.gradescope import build_autograder
 
@@ -220,15 +223,15 @@ def register(app: typer.Typer) -> None:
                       f"{', '.join(config['quizzes']) or 'none'}. Upload it as the assignment's autograder "
                       "(Configure Autograder, Zip file upload, Ubuntu base image).")
 
-    @app.command()
+    @app.command(help=_h("help.report"))
     @guard
     def report(
         db: DbOpt = Path("gradebook.sqlite"),
-        html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
-        changes: Annotated[bool, typer.Option("--changes", help="What each grade collect --regrade moved, per "
-                                              "student and per test (drops flagged).")] = False,
+        html: Annotated[Optional[Path], typer.Option("--html", help=_h("help.report.html"))] = None,
+        changes: Annotated[bool, typer.Option("--changes", help=_h("help.report.changes"))] = False,
+        lang: LangOpt = None,
     ) -> None:
-        """Class statistics: score distributions, pass rates, quiz item analysis, common failures."""
+        _lang(lang)
         from grader import reports
         from grader.instructor.gradebook import Gradebook
         from grader.instructor.report import build_changes, build_report

@@ -127,15 +127,16 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_transfer(out: Console, what: str, done: list[str], skipped: list[str], notes: list[str]) -> None:
-    """Report of an import or export: what was written, what was skipped and why."""
+def render_transfer(out: Console, what: str, done: list[str], skipped: list[str], notes: list[str], lang: str = "en") -> None:
+    """Report of an import or export: what was written, what was skipped and why (the reasons
+    come from grader.quiz.formats, in English)."""
     for line in done:
         out.print(Text(line, style="grade.pass"))
     if skipped:
-        out.print(Text(f"skipped {len(skipped)} {what}:", style="grade.todo"))
+        out.print(Text(_m(lang, "transfer.skipped", n=len(skipped), what=what), style="grade.todo"))
         for s in skipped:
             out.print(Text(f"  - {s}"))
     else:
-        out.print(Text("nothing skipped", style="grade.dim"))
+        out.print(Text(_m(lang, "transfer.nothing_skipped"), style="grade.dim"))
     for n in notes:
-        out.print(Text(f"note: {n}", style="grade.hint"))
+        out.print(Text(_m(lang, "transfer.note", note=n), style="grade.hint"))

@@ -244,9 +244,15 @@ class LocalGroup(typer.core.TyperGroup):
     """The root group: the language read from the arguments, help texts and click's words in it."""
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        from grader import i18n
+
+        before = i18n._chosen  # a run's --lang ends with the run (tests invoke the app many times)
         set_lang(lang_in(sys.argv[1:] if args is None else list(args)))
-        localize_command(self, session_lang())
-        return super().main(args, *rest, **kwargs)
+        try:
+            localize_command(self, session_lang())
+            return super().main(args, *rest, **kwargs)
+        finally:
+            set_lang(before)
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         with _errors_in_session_lang():

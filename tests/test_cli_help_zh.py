@@ -283,3 +283,14 @@ def test_every_click_message_id_exists() -> None:
 
     ids = set(clitext.message_ids())
     assert ids and ids <= set(catalogue()), sorted(ids - set(catalogue()))
+
+
+def test_a_runs_language_ends_with_the_run(monkeypatch) -> None:
+    """`--lang zh` of one invocation must not leak into the next call in the same process
+    (completion functions, a second CliRunner run)."""
+    from grader.i18n import session_lang
+
+    monkeypatch.setenv("GRADE_LANG", "en")
+    assert CliRunner().invoke(app, ["list", "--lang", "zh"]).exit_code == 0
+    assert session_lang() == "en"
+    assert "Usage:" in CliRunner().invoke(app, ["check", "--help"]).output

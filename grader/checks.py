@@ -189,11 +189,15 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     ref = float(expected[idx]) if expected.ndim else float(expected)
     rel = abs(got - ref) / max(abs(ref), 1e-12)
     wrong = int(np.count_nonzero(excess > 0))
-    raise Feedback(
-        tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
-           got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
-        + (" " + nudge if nudge else "")
-    )
+    if in_hidden_test():
+        # the student's value and its relative error together give the expected value away
+        # (expected = got / (1 ± rel)); a hidden test says only how far off it is
+        text = tr("fb.values_off_hidden", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
+                  rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+    else:
+        text = tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
+                  got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+    raise Feedback(text + (" " + nudge if nudge else ""))
 
 
 def assert_equal_array(

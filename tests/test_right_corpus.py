@@ -34,6 +34,7 @@ def test_every_case_applies_and_differs_from_the_reference():
     for case in CASES:
         assert not case.breaks, f"{case.id}: a right case breaks nothing"
         assert case.source() != (SOLUTIONS / case.chapter / case.file).read_text(encoding="utf-8"), case.id
+        compile(case.source(), f"{case.id}/{case.file}", "exec")  # a patch that breaks the syntax tests nothing
 
 
 @pytest.mark.parametrize("case", list(_params()))

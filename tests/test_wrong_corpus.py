@@ -39,6 +39,7 @@ def test_every_case_applies_to_the_current_solutions():
             f"{case.id}: unknown ids {set(case.breaks) - set(CATALOG.exercises)}"
         )
         assert case.source() != (SOLUTIONS / case.chapter / case.file).read_text(encoding="utf-8"), case.id
+        compile(case.source(), f"{case.id}/{case.file}", "exec")  # a patch that breaks the syntax tests nothing
 
 
 @pytest.mark.parametrize("case", list(_params()))

@@ -114,6 +114,27 @@ def cases(kind: str) -> list[Case]:
     return found
 
 
+def params(kind: str) -> list:
+    """``pytest.param`` per case, skipped where the chapter needs a library that is missing."""
+    import importlib.util
+
+    import pytest
+
+    from grader.catalog import load_catalog
+
+    chapters = load_catalog().chapters
+    out = []
+    for c in cases(kind):
+        chapter = chapters.get(c.chapter)
+        marks = []
+        if chapter is None:
+            marks.append(pytest.mark.skip(reason="chapter not in the catalog"))
+        elif not all(importlib.util.find_spec(n) for n in chapter.needs):
+            marks.append(pytest.mark.skip(reason=f"needs {', '.join(chapter.needs)}"))
+        out.append(pytest.param(c, id=c.id, marks=marks))
+    return out
+
+
 def case(kind: str, case_id: str) -> Case:
     """``case("wrong", "chapter4/numerical_gradient_nudges_a_copy")``."""
     for c in cases(kind):

@@ -1,0 +1,269 @@
+"""Red-team tests of what a student WRITES (zips, folders, manifests, quiz responses, file
+names) against ``grade collect`` / ``export`` / ``report`` / ``submit`` and the Gradescope
+path. Each test asserts the defended behaviour: honest scores, classmates untouched,
+clean outputs, a clear rejection with a reason, bounded time and memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from instructor_helpers import REPO, make_folder_submission, responses, zip_folder
+from typer.testing import CliRunner
+
+from grader.cli import app
+from grader.instructor.collect import collect
+from grader.instructor.gradebook import Gradebook
+from grader.instructor.submission import BadSubmission, read_submission
+
+CHAPTERS = ["chapter2"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_subprocess(monkeypatch):
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def export_csv(db: Path) -> dict[str, dict[str, str]]:
+    res = CliRunner().invoke(app, ["export", "--db", str(db), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    return {r["student"]: r for r in csv.DictReader(io.StringIO(res.stdout))}
+
+
+def make_zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return path
+
+
+def stub_members() -> list[tuple[str, bytes]]:
+    return [(f"exercises/chapter2/{p.name}", p.read_bytes()) for p in sorted((REPO / "exercises/chapter2").glob("*.py"))]
+
+
+# -- bounded reading: nothing a student writes can stall or bloat collection --------------
+
+
+def test_json_with_many_escaped_quotes_is_read_in_linear_time(tmp_path):
+    """Quiz responses (or a manifest, or a notebook) of ``"\\"\\"\\"...`` made the nesting
+    pre-check's string regex rescan from every escaped quote: quadratic, about an hour
+    for a 1 MB file, stalling the whole collection."""
+    from grader.jsonbound import load_json_bounded
+
+    for raw in (b'"' + b'\\"' * 400_000, b'["' + b'\\"' * 400_000 + b"\\"):
+        started = time.monotonic()
+        with pytest.raises(ValueError):
+            load_json_bounded(raw, "quiz responses", 1_000_000)
+        assert time.monotonic() - started < 2.0
+    # the check still finds deep nesting outside strings, and ignores brackets inside them
+    with pytest.raises(ValueError, match="nested"):
+        load_json_bounded(b"[" * 40 + b"]" * 40, "x", 1000)
+    assert load_json_bounded(b'["[[[[\\"[[[[", 1]', "x", 1000, max_depth=2) == ['[[[["[[[[', 1]
+
+
+# -- identity: one student's writing never reaches another's grade ----------------------
+
+
+def test_manifest_claims_of_id_time_score_and_files_change_nothing(tmp_path):
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "alice", "correct")
+    mallory = make_folder_submission(subs, "mallory", "stub")
+    (mallory / "manifest.json").write_text(json.dumps({
+        "student": "alice", "created": "9999-12-31T23:59:59+00:00", "score": 10, "chapter2": 10,
+        "submitted_at": "9999-12-31", "files": {"exercises/chapter2/perceptron.py": "0" * 64,
+                                                 "../../alice/exercises/chapter2/perceptron.py": "0" * 64},
+    }))
+    db = tmp_path / "gb.sqlite"
+    collect([subs], db, workers=1, chapters=CHAPTERS)
+    rows = export_csv(db)
+    assert float(rows["alice"]["chapter2"]) == 10 and float(rows["mallory"]["chapter2"]) == 0
+    assert not rows["mallory"]["submitted_at"].startswith("9999")
+    with Gradebook(db) as gb:
+        problems = {r["student"]: json.loads(r["problems"]) for r in gb.submissions()}
+    assert any("manifest says 'alice'" in p for p in problems["mallory"])
+
+
+# -- quiz responses: scores come from the keyed bank --------------------------------------
+
+
+def test_quiz_answers_that_game_the_format_score_nothing_extra(tmp_path):
+    quiz = pytest.importorskip("grader.quiz")
+    from grader.instructor.collect import _score_quizzes, _scorer
+
+    bank = quiz.load_bank("chapter2", root=REPO)
+    questions = list(bank.by_id().values())
+    q1, q2 = questions[0], questions[1]
+    wrong = next(o.id for o in q1.options if not o.correct)
+    other = [o.id for o in q2.options if o.correct]  # right options of ANOTHER question
+    attempt = {"chapter": "chapter2", "mode": "graded", "score": 1e9, "max_score": 1e9,
+               "questions": [q1.id] * 50, "answers": [
+                   {"question": q1.id, "selected": [wrong]},  # the first answer counts
+                   {"question": q1.id, "selected": [o.id for o in q1.options if o.correct]},
+                   {"question": q2.id, "selected": {"o1": True}},  # not a list
+                   {"question": q2.id, "selected": "o1"},
+                   {"question": questions[2].id, "selected": other + [o.id for o in q2.options]},
+                   {"question": ["x"], "selected": ["o1"]},
+                   {"question": "chapter3.q01", "selected": ["o1"]},
+                   "not a dict", 42, None,
+               ]}
+    scores, _ = _score_quizzes(_scorer(None, None), {"attempts": [attempt, "junk", {"chapter": None}]})
+    (s,) = scores
+    assert s.max_score == pytest.approx(sum(q.points for q in questions))
+    q3 = questions[2]
+    own = {o.id for o in q3.options}
+    expected = quiz.score_question(q3, [x for x in other + [o.id for o in q2.options] if x in own])
+    assert s.score == pytest.approx(expected)
+    assert s.score <= q3.points
+
+
+def test_responses_that_are_not_an_object_are_a_problem_not_a_crash(tmp_path):
+    subs = tmp_path / "subs"
+    for i, bad in enumerate([b"[]", b'{"attempts": {"chapter": "chapter2"}}', b"\xff\xfe{", b"{" * 5000,
+                             b'{"attempts": [' + b'{"chapter": "chapter2", "answers": []},' * 3 + b"1]}"]):
+        make_folder_submission(subs, f"s{i}", "stub")
+        (subs / f"s{i}" / ".grade").mkdir()
+        (subs / f"s{i}" / ".grade" / "quiz_responses.json").write_bytes(bad)
+    s = collect([subs], tmp_path / "gb.sqlite", workers=1, chapters=[])
+    assert s.graded == 5 and not s.rejected and not s.failed
+
+
+# -- zips and folders: hostile layouts are refused with a reason, or read safely -----------
+
+
+@pytest.mark.parametrize("members, reason", [
+    ([("/etc/passwd", b"x")], "absolute"),
+    ([("exercises/chapter2/../../../x.py", b"x")], "'..'"),
+    ([("exercises\\chapter2\\perceptron.py", b"x")], "backslash"),
+    ([("C:exercises/chapter2/perceptron.py", b"x")], "absolute"),
+    ([("exercises/chapter2/perceptron.py", b"a"), ("exercises/chapter2/perceptron.py", b"b")], "twice"),
+    ([("notes/readme.txt", b"x")], "no exercises"),
+])
+def test_hostile_zip_layouts_are_rejected_with_a_reason(tmp_path, members, reason):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        path = make_zip(tmp_path / "mallory.zip", members)
+    with pytest.raises(BadSubmission, match=reason):
+        read_submission(path)
+
+
+def test_zip_symlinks_encrypted_and_nul_names_are_refused(tmp_path):
+    link = zipfile.ZipInfo("exercises/chapter2/perceptron.py")
+    link.external_attr = (0o120777) << 16
+    with pytest.raises(BadSubmission, match="symbolic link"):
+        read_submission(make_zip(tmp_path / "a.zip", [(link, b"../../alice/exercises/chapter2/perceptron.py")]))
+    # an entry flagged as encrypted
+    path = make_zip(tmp_path / "b.zip", stub_members())
+    raw = bytearray(path.read_bytes())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        start = 0
+        while (i := raw.find(sig, start)) >= 0:
+            off = 6 if sig == b"PK\x03\x04" else 8
+            raw[i + off] |= 1
+            start = i + 4
+    path.write_bytes(bytes(raw))
+    with pytest.raises(BadSubmission, match="could not be read"):
+        read_submission(path)
+    # a NUL byte in a member name (zipfile truncates at NUL when reading, so craft bytes)
+    path = make_zip(tmp_path / "c.zip", [("exercises/chapter2/perceptron.pyXevil", b"x=1\n")])
+    path.write_bytes(path.read_bytes().replace(b".pyXevil", b".py\x00evil"))
+    try:
+        sub = read_submission(path)
+    except BadSubmission:
+        return
+    assert all("\x00" not in k and k.endswith(".py") for k in sub.files)
+
+
+def test_file_and_folder_of_one_name_future_times_and_bad_utf8_are_read_safely(tmp_path):
+    future = zipfile.ZipInfo("exercises/chapter2/perceptron.py", date_time=(2107, 12, 31, 23, 59, 58))
+    past = zipfile.ZipInfo("exercises/chapter2.ipynb", date_time=(1980, 1, 1, 0, 0, 0))
+    members = [(future, b"def AND(a, b):\n    return 1\n"),
+               ("exercises/chapter2/perceptron.py/inner.py", b"x = 1\n"),  # a file that is also a folder
+               ("exercises/chapter2/bad.py", b"\xff\xfe not utf-8"),
+               ("exercises/chapter2/nul.py", b"x = 1\x00\n"),
+               ("exercises/chapter2/deep.py", b"(" * 5000 + b")" * 5000),
+               (past, json.dumps({"cells": [{"cell_type": "code", "source": "# dl-grade: module=../x part=a\n1"}]}
+                                 ).encode())]
+    sub = read_submission(make_zip(tmp_path / "alice.zip", members))
+    assert set(sub.files) == {"chapter2/perceptron.py", "chapter2/bad.py", "chapter2/nul.py", "chapter2/deep.py"}
+    text = "\n".join(sub.problems)
+    assert "bad.py: not UTF-8" in text and "nul.py" in text and "deep.py" in text
+
+
+def test_folder_with_fifo_device_and_hard_link_is_read_without_blocking(tmp_path):
+    subs = tmp_path / "subs"
+    mallory = make_folder_submission(subs, "mallory", "stub")
+    os.mkfifo(mallory / "exercises" / "chapter2" / "fifo.py")
+    os.mkfifo(mallory / ".grade_fifo")
+    (mallory / ".grade").mkdir()
+    os.mkfifo(mallory / ".grade" / "quiz_responses.json")
+    os.mkfifo(mallory / "manifest.json")
+    alice = make_folder_submission(tmp_path / "other", "alice", "correct")
+    os.link(alice / "exercises" / "chapter2" / "perceptron.py", mallory / "exercises" / "chapter2" / "linked.py")
+    started = time.monotonic()
+    sub = read_submission(mallory)
+    assert time.monotonic() - started < 2
+    assert "chapter2/fifo.py" not in sub.files and sub.responses is None
+
+
+def test_case_and_unicode_variants_of_a_module_name_do_not_replace_it(tmp_path):
+    """``Perceptron.py`` or a compatibility-equivalent spelling (``ｐerceptron.py``, which
+    Python's NFKC-normalised import would not pick for ``perceptron``) is just another
+    file: the graded module is still the real one."""
+    members = stub_members() + [("exercises/chapter2/Perceptron.py", b"def AND(a, b):\n    return 1\n"),
+                                ("exercises/chapter2/\uff50erceptron.py", b"def AND(a, b):\n    return 1\n")]
+    sub = read_submission(make_zip(tmp_path / "m.zip", members))
+    real = (REPO / "exercises" / "chapter2" / "perceptron.py").read_bytes()
+    assert sub.files["chapter2/perceptron.py"] == real
+
+
+# -- outputs: CSV, HTML, terminal and Gradescope stay clean --------------------------------
+
+
+def test_gradescope_results_ignore_results_files_in_the_submission(tmp_path):
+    """Files named like the autograder's output, anywhere in the upload, are not read;
+    the score is the honest one (stubs: 0)."""
+    from grader.instructor.gradescope import grade_submission
+
+    forged = json.dumps({"score": 1000, "tests": [{"name": "x", "score": 1000, "max_score": 1}]})
+    sub = tmp_path / "submission"
+    make_folder_submission(tmp_path, "submission", "stub")
+    for rel in ("results/results.json", "results.json", "exercises/results.json", "exercises/chapter2/results.json",
+                "autograder/results/results.json"):
+        (sub / rel).parent.mkdir(parents=True, exist_ok=True)
+        (sub / rel).write_text(forged)
+    (sub / ".grade").mkdir()
+    (sub / ".grade" / "quiz_responses.json").write_text(json.dumps(responses({"q1": "a"}, claimed=1000)))
+    data = grade_submission(tmp_path, {"chapters": ["chapter2"], "quizzes": ["chapter2"],
+                                       "allow_weak_isolation": True})
+    assert data["score"] <= 1 + 1e-9  # at most a stray right answer from the quiz, never the claimed 1000
+    assert all(t["score"] <= t["max_score"] for t in data["tests"])
+
+
+# -- grade submit: only what collection reads leaves the student's machine ----------------
+
+
+def test_regrade_keeps_earlier_results_and_a_later_identical_copy_changes_nothing(tmp_path):
+    subs = tmp_path / "subs"
+    alice = make_folder_submission(subs, "alice", "correct")
+    db = tmp_path / "gb.sqlite"
+    collect([subs], db, workers=1, chapters=CHAPTERS)
+    # mallory hands in a byte-identical copy of alice's folder under her own name
+    copy = tmp_path / "more" / "mallory"
+    import shutil
+
+    shutil.copytree(alice, copy)
+    s = collect([copy, alice, zip_folder(alice, tmp_path / "more" / "alice.zip")], db, workers=1, chapters=CHAPTERS)
+    assert s.skipped == 1  # alice's folder again
+    rows = export_csv(db)
+    assert float(rows["alice"]["chapter2"]) == 10 and float(rows["mallory"]["chapter2"]) == 10
+    with Gradebook(db) as gb:
+        assert {r["student"] for r in gb.submissions()} == {"alice", "mallory"}

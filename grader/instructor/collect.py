@@ -173,7 +173,16 @@ def grade_task(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _rejected_hash(path: Path) -> str:
+def _rejected_hash(path: Path, student: str) -> str:
+    """The gradebook key of a rejected submission: the file's sha256 in a key space of its
+    own (``rejected NUL student NUL sha256``). A plain sha256 of the file shared the space
+    of graded keys (``submission_key``: sha256 of ``student NUL content``), so a "bad"
+    file holding exactly ``alice NUL <her content's sha256>`` took Alice's key and her
+    submission was never recorded."""
+    return hashlib.sha256(f"rejected\0{student}\0{_file_hash(path)}".encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
     try:
         if path.is_file() and not path.is_symlink():
             h = hashlib.sha256()
@@ -258,7 +267,7 @@ def collect(
     for position, path in enumerate(paths):
         origin, sub, reason = _read_one(path, position)
         if sub is None:
-            digest = _rejected_hash(path)
+            digest = _rejected_hash(path, origin.student)
             summary.rejected.append((clean_text(path, 1000), reason))
             if digest not in known:
                 gb.record(Graded(digest, origin.student, clean_text(path, 1000),

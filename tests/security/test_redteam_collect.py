@@ -7,6 +7,7 @@ clean outputs, a clear rejection with a reason, bounded time and memory.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -69,6 +70,32 @@ def test_json_with_many_escaped_quotes_is_read_in_linear_time(tmp_path):
 
 
 # -- identity: one student's writing never reaches another's grade ----------------------
+
+
+def test_a_rejected_file_cannot_take_a_classmates_submission_key(tmp_path):
+    """A rejected submission was recorded under the plain sha256 of its file, in the same
+    key space as graded ones (sha256 of ``student NUL content``). Mallory, knowing Alice's
+    files (group work, or untouched stubs), hands in a file holding exactly
+    ``alice NUL <sha256 of Alice's work>``: it is rejected, but its row takes Alice's key,
+    and Alice's submission is then never recorded (silently, in the same run)."""
+    subs = tmp_path / "subs"
+    alice = make_folder_submission(subs, "alice", "correct")
+    target = read_submission(alice)  # what Mallory can compute from Alice's files
+    (subs / "mallory.zip").write_bytes(f"alice\0{target.content_sha256}".encode())
+    assert hashlib.sha256((subs / "mallory.zip").read_bytes()).hexdigest() == target.hash
+    db = tmp_path / "gb.sqlite"
+    s = collect([subs], db, workers=1, chapters=CHAPTERS)
+    assert s.graded == 1 and len(s.rejected) == 1
+    rows = export_csv(db)
+    assert float(rows["alice"]["chapter2"]) == 10
+    with Gradebook(db) as gb:
+        by_student = {r["student"]: r["status"] for r in gb.submissions()}
+    assert by_student == {"alice": "graded", "mallory": "rejected"}
+    # and in a later run, too: Alice's work is still collected
+    db2 = tmp_path / "gb2.sqlite"
+    collect([subs / "mallory.zip"], db2, workers=1, chapters=CHAPTERS)
+    s2 = collect([alice], db2, workers=1, chapters=CHAPTERS)
+    assert s2.graded == 1 and s2.skipped == 0
 
 
 def test_manifest_claims_of_id_time_score_and_files_change_nothing(tmp_path):

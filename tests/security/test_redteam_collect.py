@@ -69,6 +69,35 @@ def test_json_with_many_escaped_quotes_is_read_in_linear_time(tmp_path):
     assert load_json_bounded(b'["[[[[\\"[[[[", 1]', "x", 1000, max_depth=2) == ['[[[["[[[[', 1]
 
 
+def test_a_flood_of_bogus_quiz_attempts_adds_a_bounded_number_of_problems(tmp_path):
+    """Each attempt naming a chapter without a bank added one note to the submission's
+    problems: a 1 MB responses file gave ~60,000 lines to the gradebook, the report and
+    Gradescope's output."""
+    from grader.instructor.collect import _score_quizzes, _scorer
+
+    attempts = [{"chapter": f"chapter{40 + i % 50}", "answers": "x"} for i in range(20_000)]
+    attempts += [{"chapter": "chapter2", "answers": [{"question": "nope", "selected": ["o1"]}] * 3}]
+    scores, notes = _score_quizzes(_scorer(None, None), {"attempts": attempts})
+    assert len(notes) <= 15
+    assert sum(len(n) for n in notes) < 5000
+    assert any("no such quiz bank" in n for n in notes)
+
+
+def test_a_huge_time_in_a_quiz_answer_does_not_void_the_quizzes(tmp_path):
+    """``time_s: 1e400`` (inf) or a 400-digit int must not stop the scoring of the rest."""
+    quiz = pytest.importorskip("grader.quiz")
+    from grader.instructor.collect import _score_quizzes, _scorer
+
+    bank = quiz.load_bank("chapter2", root=REPO)
+    questions = list(bank.by_id().values())
+    answers = [{"question": q.id, "selected": [o.id for o in q.options if o.correct], "time_s": 10 ** 400}
+               for q in questions]
+    scores, _notes = _score_quizzes(_scorer(None, None), {"attempts": [
+        {"chapter": "chapter2", "mode": "graded", "answers": answers}]})
+    assert [s.chapter for s in scores] == ["chapter2"]
+    assert scores[0].score == pytest.approx(sum(q.points for q in questions))
+
+
 # -- identity: one student's writing never reaches another's grade ----------------------
 
 

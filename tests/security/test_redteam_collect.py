@@ -307,6 +307,31 @@ def test_gradescope_results_ignore_results_files_in_the_submission(tmp_path):
 # -- grade submit: only what collection reads leaves the student's machine ----------------
 
 
+def test_submit_packs_sources_only_not_other_files_of_the_workspace(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    make_folder_submission(tmp_path, "ws", "stub", chapters=("chapter2", "chapter8"))
+    (ws / "exercises" / "chapter8" / "kaggle.json").write_text('{"username": "me", "key": "SECRET"}')
+    (ws / "exercises" / "chapter2" / "notes.txt").write_text("my diary")
+    (ws / "exercises" / "chapter2" / "data.npy").write_bytes(b"\x93NUMPY")
+    (ws / "exercises" / "chapter2" / "scratch").mkdir()
+    (ws / "exercises" / "chapter2" / "scratch" / "try.py").write_text("x = 1")
+    (ws / "exercises" / ".env").write_text("TOKEN=1")
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    (elsewhere / "secret.py").write_text("PASSWORD = 1")
+    os.symlink(elsewhere, ws / "exercises" / "chapter3")
+    os.symlink(elsewhere / "secret.py", ws / "exercises" / "chapter2" / "linked.py")
+    monkeypatch.chdir(ws)
+    res = CliRunner().invoke(app, ["submit", "--student", "s1", "-o", str(tmp_path / "s1.zip")])
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(tmp_path / "s1.zip") as zf:
+        names = set(zf.namelist())
+        blob = b"".join(zf.read(n) for n in names)
+    assert b"SECRET" not in blob and b"diary" not in blob and b"PASSWORD" not in blob and b"TOKEN" not in blob
+    assert names == {"manifest.json", *(f"exercises/chapter2/{p.name}" for p in (REPO / "exercises/chapter2").glob("*.py")),
+                     *(f"exercises/chapter8/{p.name}" for p in (REPO / "exercises/chapter8").glob("*.py"))}
+
+
 def test_regrade_keeps_earlier_results_and_a_later_identical_copy_changes_nothing(tmp_path):
     subs = tmp_path / "subs"
     alice = make_folder_submission(subs, "alice", "correct")

@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +38,7 @@ MAX_TOTAL_BYTES = 20_000_000  # everything extracted from one submission
 MAX_RATIO = 200  # compression ratio above which a big member is a bomb
 MAX_ZIP_BYTES = 100_000_000  # the zip file itself
 MAX_MANIFEST_BYTES = 1_000_000
+MAX_CENTRAL_DIRECTORY_BYTES = 2_000_000  # the zip's list of entries (MAX_MEMBERS names of ~1 KB)
 RESPONSES = ".grade/quiz_responses.json"
 MANIFEST = "manifest.json"
 _CHAPTER_RE = re.compile(r"chapter\d+")
@@ -153,6 +155,7 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     if path.stat().st_size > MAX_ZIP_BYTES:
         raise BadSubmission(f"the zip is larger than {MAX_ZIP_BYTES // 1_000_000} MB (refused)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    _check_central_directory(path)
     try:
         zf = zipfile.ZipFile(path)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError (version), struct.error, ...
@@ -201,6 +204,26 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     _resolve_notebooks(sub, wanted, times)
     _fill(sub, wanted)
     return sub
+
+
+def _check_central_directory(path: Path) -> None:
+    """Refuse a zip whose end record announces more entries, or a larger central directory,
+    than a submission can have, before ``zipfile`` builds an object per entry: a 100 MB zip
+    of bare directory entries is 2 million of them (0.8 GB and 12 s) however few it may keep."""
+    try:
+        with open(path, "rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined]  # the record ZipFile itself reads first
+    except (AttributeError, OSError, ValueError, struct.error):
+        return  # ZipFile will say what is wrong
+    if not end:
+        return
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    if entries > MAX_MEMBERS:
+        raise BadSubmission(f"zip has {entries} entries (more than {MAX_MEMBERS}): refused as a zip bomb")
+    if size > MAX_CENTRAL_DIRECTORY_BYTES:
+        raise BadSubmission(f"the zip's central directory is {size // 1000} KB (more than "
+                            f"{MAX_CENTRAL_DIRECTORY_BYTES // 1000} KB for at most {MAX_MEMBERS} entries): refused "
+                            "as a zip bomb")
 
 
 def _zip_time(info: zipfile.ZipInfo) -> float:

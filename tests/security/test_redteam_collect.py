@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import time
 import zipfile
 from pathlib import Path
@@ -67,6 +68,24 @@ def test_json_with_many_escaped_quotes_is_read_in_linear_time(tmp_path):
     with pytest.raises(ValueError, match="nested"):
         load_json_bounded(b"[" * 40 + b"]" * 40, "x", 1000)
     assert load_json_bounded(b'["[[[[\\"[[[[", 1]', "x", 1000, max_depth=2) == ['[[[["[[[[', 1]
+
+
+def test_a_zip_whose_central_directory_lists_millions_of_entries_is_refused_cheaply(tmp_path):
+    """A 10 MB zip can hold 200,000 central-directory entries (with no data at all);
+    ``zipfile`` built every entry before the count was checked (~100 MB of memory per
+    10 MB of zip, 0.8 GB and 12 s for a 100 MB one)."""
+    cd = bytearray()
+    n = 200_000
+    for _ in range(n):
+        cd += struct.pack("<4s4H2H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0) + b"a"
+    for count in (0xFFFF, 100):  # the end record's count may be honest or not: its size bounds the parse
+        eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(cd), 0, 0)
+        path = tmp_path / "mallory.zip"
+        path.write_bytes(bytes(cd) + eocd)
+        started = time.monotonic()
+        with pytest.raises(BadSubmission, match="entries|central directory"):
+            read_submission(path)
+        assert time.monotonic() - started < 0.5
 
 
 def test_a_flood_of_bogus_quiz_attempts_adds_a_bounded_number_of_problems(tmp_path):

@@ -303,6 +303,16 @@ def test_case_and_unicode_variants_of_a_module_name_do_not_replace_it(tmp_path):
 # -- outputs: CSV, HTML, terminal and Gradescope stay clean --------------------------------
 
 
+def test_csv_cells_are_neutralised_after_control_characters_are_removed():
+    """``safe_cell`` looked for a formula start before stripping control characters: a
+    zero-width space or a NUL in front of ``=`` hid the formula, then was removed."""
+    from grader.instructor.export import safe_cell
+
+    for raw in ("\u200b=HYPERLINK(\"http://x\")", "\x00=1+1", "\u202e+cmd", "\ufeff@SUM(A1)", "\x1b-2+3"):
+        cell = safe_cell(raw)
+        assert cell.startswith("'"), (raw, cell)
+
+
 def test_gradescope_results_ignore_results_files_in_the_submission(tmp_path):
     """Files named like the autograder's output, anywhere in the upload, are not read;
     the score is the honest one (stubs: 0)."""

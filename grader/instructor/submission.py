@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import struct
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,9 +51,15 @@ class BadSubmission(Exception):
 
 def normalise_student(raw: str) -> str:
     """The gradebook's form of a student id: letters, digits and ``_ . @ + -``, lower case
-    (``Alice`` and ``alice`` are one student), at most 64 characters."""
-    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", clean_text(raw, 1000).strip())[:64]
-    return clean.lower() or "unknown"
+    (``Alice`` and ``alice`` are one student), at most 64 characters. An id with other
+    characters keeps a short hash of its full spelling (``张三`` -> ``__-1c5e…``): replacing
+    them by ``_`` alone made ``张三`` and ``李四`` one student, the newer replacing the other."""
+    text = clean_text(raw, 1000).strip()
+    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", text)
+    if not text.isascii():
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        clean = f"{clean[:55]}-{hashlib.sha256(folded.encode()).hexdigest()[:8]}"
+    return clean[:64].lower() or "unknown"
 
 
 def submission_key(student: str, content_sha256: str) -> str:

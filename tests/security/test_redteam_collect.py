@@ -165,6 +165,28 @@ def test_manifest_claims_of_id_time_score_and_files_change_nothing(tmp_path):
     assert any("manifest says 'alice'" in p for p in problems["mallory"])
 
 
+def test_non_ascii_ids_of_two_students_do_not_merge(tmp_path):
+    """File names are the instructor's (or the LMS's) facts, but normalising ids turned
+    every non-ASCII character into ``_``: ``张三.zip`` and ``李四.zip`` were one student
+    ``__``, and the newer of the two replaced the other's grade."""
+    from grader.instructor.submission import normalise_student
+
+    assert normalise_student("张三") != normalise_student("李四")
+    assert normalise_student("Alice") == normalise_student("alice")
+    assert normalise_student("ÄLICE") == normalise_student("älice") != normalise_student("alice")
+    assert normalise_student("\u0430lice") != "alice"  # a Cyrillic "а" is not Alice, and shows it
+    for raw in ("张三", "alice", "ÄLICE", "x" * 100 + "张"):
+        once = normalise_student(raw)
+        assert once.isascii() and len(once) <= 64 and normalise_student(once) == once
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "张三", "correct")
+    make_folder_submission(subs, "李四", "stub")
+    db = tmp_path / "gb.sqlite"
+    collect([subs], db, workers=1, chapters=CHAPTERS)
+    rows = export_csv(db)
+    assert sorted(float(r["chapter2"]) for r in rows.values()) == [0.0, 10.0]
+
+
 # -- quiz responses: scores come from the keyed bank --------------------------------------
 
 

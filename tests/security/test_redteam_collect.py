@@ -227,7 +227,7 @@ def test_responses_that_are_not_an_object_are_a_problem_not_a_crash(tmp_path):
         make_folder_submission(subs, f"s{i}", "stub")
         (subs / f"s{i}" / ".grade").mkdir()
         (subs / f"s{i}" / ".grade" / "quiz_responses.json").write_bytes(bad)
-    s = collect([subs], tmp_path / "gb.sqlite", workers=1, chapters=[])
+    s = collect([subs], tmp_path / "gb.sqlite", workers=1, chapters=CHAPTERS)
     assert s.graded == 5 and not s.rejected and not s.failed
 
 
@@ -335,6 +335,56 @@ def test_csv_cells_are_neutralised_after_control_characters_are_removed():
         assert cell.startswith("'"), (raw, cell)
 
 
+def test_html_and_terminal_report_show_what_students_wrote_as_inert_text(tmp_path):
+    """Markup, script, terminal escapes and rich markup written in a manifest, a quiz
+    attempt and zip member names reach the report only as plain, escaped text."""
+    from grader.instructor.report import build_report
+    from grader.reports import console
+    from grader.reports.html import render_html
+    from grader.reports.instructor import render_class_report
+
+    evil = "<script>alert(1)</script>\x1b]0;pwned\x07\x1b[2J[bold red]x[/] [link=file:///etc]y\u202e"
+    subs = tmp_path / "subs"
+    mallory = make_folder_submission(subs, "mallory", "stub",
+                                     responses={"attempts": [{"chapter": evil, "answers": []}]})
+    (mallory / "manifest.json").write_text(json.dumps({"student": evil, "created": evil, "grader_version": evil,
+                                                        "files": {evil: evil}}))
+    link = zipfile.ZipInfo(f"exercises/chapter2/{evil}.py")
+    link.external_attr = 0o120777 << 16
+    make_zip(subs / "eve.zip", [*stub_members(), (link, b"x")])
+    db = tmp_path / "gb.sqlite"
+    s = collect([subs], db, workers=1, chapters=CHAPTERS)
+    assert s.graded == 1 and len(s.rejected) == 1
+    with Gradebook(db) as gb:
+        rep = build_report(gb)
+    assert any("manifest says" in p for _, p in rep.problems)
+    page = render_html(rep)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert not any(c in page for c in "\x1b\x07\u202e")
+    buf = io.StringIO()
+    render_class_report(rep, console(file=buf, width=400))
+    out = buf.getvalue()
+    assert "\x07" not in out and "]0;pwned" in out and "\x1b]0" not in out and "\x1b[2J" not in out
+    assert "[bold red]x[/]" in out  # shown, not interpreted
+    res = CliRunner().invoke(app, ["export", "--db", str(db), "--format", "json"])
+    assert res.exit_code == 0 and "\\u001b" not in res.stdout and "\x1b" not in res.stdout  # data, no escapes
+
+
+def test_a_zip_holding_a_classmates_folder_is_graded_as_its_senders(tmp_path):
+    """``mallory.zip`` whose files sit under ``alice/exercises/`` (or whose manifest says
+    alice) is still mallory's; Canvas's name for Mallory's upload of a file she named like
+    Alice's Canvas file is still Mallory's user id."""
+    from grader.instructor.submission import origin_of
+
+    members = [(f"alice/{n}", d) for n, d in stub_members()]
+    members.append(("alice/manifest.json", json.dumps({"student": "alice"}).encode()))
+    sub = read_submission(make_zip(tmp_path / "mallory.zip", members))
+    assert sub.student == "mallory" and sub.files
+    assert origin_of(tmp_path / "mallory_777_888_alice_123_456_submission-alice.zip").student == "777"
+    assert origin_of(tmp_path / "mallory_late_777_889_123_456_x.zip").student == "777"
+
+
+
 def test_gradescope_results_ignore_results_files_in_the_submission(tmp_path):
     """Files named like the autograder's output, anywhere in the upload, are not read;
     the score is the honest one (stubs: 0)."""
@@ -399,3 +449,11 @@ def test_regrade_keeps_earlier_results_and_a_later_identical_copy_changes_nothin
     assert float(rows["alice"]["chapter2"]) == 10 and float(rows["mallory"]["chapter2"]) == 10
     with Gradebook(db) as gb:
         assert {r["student"] for r in gb.submissions()} == {"alice", "mallory"}
+        before = gb.snapshot()
+    from grader.instructor.collect import regrade
+
+    r = regrade(db, workers=1, chapters=CHAPTERS, students=["mallory"])
+    assert r.graded == 1 and not r.failed
+    with Gradebook(db) as gb:
+        assert gb.snapshot() == before  # the same sources, the same results; alice's rows untouched
+        assert {h["hash"] for h in gb.history()} == {x["hash"] for x in gb.submissions() if x["student"] == "mallory"}

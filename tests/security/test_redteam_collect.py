@@ -457,3 +457,38 @@ def test_regrade_keeps_earlier_results_and_a_later_identical_copy_changes_nothin
     with Gradebook(db) as gb:
         assert gb.snapshot() == before  # the same sources, the same results; alice's rows untouched
         assert {h["hash"] for h in gb.history()} == {x["hash"] for x in gb.submissions() if x["student"] == "mallory"}
+
+
+def test_pytest_and_python_hook_files_in_a_submission_never_run_on_the_trusted_side(tmp_path):
+    """``conftest.py``, ``sitecustomize.py``, ``pytest.py``, ``usercustomize.py`` are valid
+    module names under ``exercises/chapter2/``; if the grading pytest loaded any of them,
+    the student's code would run beside the assertions and could forge every score."""
+    marker = tmp_path / "pwned"
+    payload = (f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
+               "import os\nos._exit(0)\n").encode()
+    subs = tmp_path / "subs"
+    mallory = make_folder_submission(subs, "mallory", "stub")
+    for name in ("conftest", "sitecustomize", "usercustomize", "pytest", "_pytest", "pluggy", "grader"):
+        (mallory / "exercises" / "chapter2" / f"{name}.py").write_bytes(payload)
+    db = tmp_path / "gb.sqlite"
+    s = collect([subs], db, workers=1, chapters=CHAPTERS)
+    assert s.graded == 1 and not s.failed
+    assert not marker.exists()
+    assert float(export_csv(db)["mallory"]["chapter2"]) == 0
+
+
+def test_escape_sequences_in_file_names_do_not_reach_the_instructors_terminal(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    name = "mallory\x1b]0;owned\x07\x1b[2J\r\u202e"
+    make_zip(subs / f"{name}.zip", [("notes.txt", b"no exercises here")])  # rejected: its name is shown
+    good = make_folder_submission(subs, f"eve{name}", "stub")
+    assert good.exists()
+    res = CliRunner().invoke(app, ["collect", str(subs), "--db", str(tmp_path / "gb.sqlite"), "--workers", "1",
+                                   "--chapter", "chapter2"])
+    assert res.exit_code == 0, res.output
+    assert "rejected" in res.output
+    for bad in ("\x1b]0", "\x07", "\x1b[2J", "\r", "\u202e"):
+        assert bad not in res.output
+    res = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "gb.sqlite")])
+    assert res.exit_code == 0 and not any(b in res.output for b in ("\x1b]0", "\x07", "\u202e"))

@@ -210,9 +210,9 @@ def _read_one(path: Path, position: int) -> tuple[Origin, Submission | None, str
         return origin, None, f"could not be read ({type(exc).__name__}: {clean_text(exc, 200)})"
 
 
-def _score_quizzes(scorer: Any, responses: Any) -> tuple[list[Any], list[str]]:
+def _score_quizzes(scorer: Any, responses: Any, only: list[str] | None = None) -> tuple[list[Any], list[str]]:
     try:
-        return scorer.score(responses)
+        return scorer.score(responses, only) if only is not None else scorer.score(responses)
     except Exception as exc:  # noqa: BLE001 - the student's file must not stop the run
         return [], [f"quiz responses could not be scored ({type(exc).__name__}: {clean_text(exc, 200)})"]
 
@@ -249,7 +249,11 @@ def collect(
     quiz_module: Any | None = None,
     progress: Progress | None = None,
     on_commit: Callable[[Graded], None] | None = None,
+    quiz_chapters: list[str] | None = None,
 ) -> CollectSummary:
+    """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
+    only these chapters' quizzes are scored, so an attempt a student adds for another
+    chapter cannot add a quiz column (0 for everyone else) to the exports."""
     import grader
 
     started = time.monotonic()
@@ -296,7 +300,7 @@ def collect(
 
     def commit_one(res: dict[str, Any]) -> None:
         sub = pending[res["hash"]]
-        quizzes, notes = _score_quizzes(scorer, sub.responses)
+        quizzes, notes = _score_quizzes(scorer, sub.responses, quiz_chapters)
         origin = sub.origin or Origin(sub.student, None, "order")
         g = Graded(
             hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,17 +58,21 @@ class QuizScorer:
                     self.notes.append(f"no quiz bank for {chapter} ({type(exc).__name__})")
         return self._banks[chapter]
 
-    def score(self, responses: dict[str, Any] | None) -> tuple[list[QuizScore], list[str]]:
+    def score(self, responses: dict[str, Any] | None,
+              only: Iterable[str] | None = None) -> tuple[list[QuizScore], list[str]]:
         """The counted attempt per chapter (the last graded one, else the last practice one),
         scored from the keyed bank only: the questions and the maximum are the bank's, an
         answer counts once (the first for its question), unknown ids count nothing. Chapter
         names are normalised first (``3``, ``ch3``, ``Chapter3`` are ``chapter3``); an
-        attempt for a chapter without a bank is a problem, never a column."""
+        attempt for a chapter without a bank is a problem, never a column; so is one for a
+        chapter outside ``only`` (``grade collect --chapter``), when given."""
         if self.module is None or not responses:
             return [], []
         notes: list[str] = []
         chosen: dict[str, dict[str, Any]] = {}
         no_bank: dict[str, int] = {}  # chapter named -> attempts (one note for all: a flood stays one line)
+        allowed = set(only) if only is not None else None
+        outside: set[str] = set()
         attempts = responses.get("attempts", []) if isinstance(responses, dict) else []
         for attempt in attempts if isinstance(attempts, list) else []:
             if not isinstance(attempt, dict) or not isinstance(attempt.get("chapter"), (str, int)):
@@ -76,6 +81,9 @@ class QuizScorer:
             chapter = canonical_chapter(raw)
             if chapter is None or self._bank(chapter, quiet=True) is None:
                 no_bank[raw] = no_bank.get(raw, 0) + 1
+                continue
+            if allowed is not None and chapter not in allowed:
+                outside.add(chapter)
                 continue
             mode = "graded" if attempt.get("mode") == "graded" else "practice"
             previous = chosen.get(chapter)
@@ -87,6 +95,8 @@ class QuizScorer:
             n = sum(no_bank.values())
             notes.append(f"quiz attempt{'s' if n > 1 else ''} for {shown}{more}: there is no such quiz bank "
                          "(not scored)")
+        if outside:
+            notes.append(f"quiz {', '.join(sorted(outside))}: not scored (not among the chapters collected)")
         scores = []
         for chapter, attempt in sorted(chosen.items()):
             bank = self._bank(chapter)

@@ -492,3 +492,26 @@ def test_escape_sequences_in_file_names_do_not_reach_the_instructors_terminal(tm
         assert bad not in res.output
     res = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "gb.sqlite")])
     assert res.exit_code == 0 and not any(b in res.output for b in ("\x1b]0", "\x07", "\u202e"))
+
+
+def test_an_attempt_for_another_chapters_quiz_adds_no_column_to_a_chapter_collection(tmp_path):
+    """``grade collect --chapter chapter2``: Mallory's responses also hold a (right) attempt
+    at the chapter 8 quiz. It was scored and became a "quiz chapter8" column in every
+    export: 0 for the rest of the class (a new Canvas assignment of zeros), points and a
+    larger total for her."""
+    quiz = pytest.importorskip("grader.quiz")
+    bank8 = quiz.load_bank("chapter8", root=REPO)
+    right8 = [{"question": q.id, "selected": [o.id for o in q.options if o.correct]} for q in bank8.by_id().values()]
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "alice", "correct")
+    make_folder_submission(subs, "mallory", "correct", responses={"format_version": 1, "attempts": [
+        {"chapter": "chapter8", "mode": "graded", "answers": right8}]})
+    db = tmp_path / "gb.sqlite"
+    res = CliRunner().invoke(app, ["collect", str(subs), "--db", str(db), "--workers", "1", "--chapter", "chapter2"])
+    assert res.exit_code == 0, res.output
+    rows = export_csv(db)
+    assert "quiz chapter8" not in rows["alice"]
+    assert rows["alice"]["total"] == rows["mallory"]["total"] == "10"
+    with Gradebook(db) as gb:
+        problems = {r["student"]: json.loads(r["problems"]) for r in gb.submissions()}
+    assert any("chapter8" in p and "not scored" in p for p in problems["mallory"])

@@ -141,7 +141,11 @@ def read_submission(path: Path, origin: Origin | None = None) -> Submission:
         return _read_folder(path, origin)
     if not path.is_file():
         raise BadSubmission(f"{path} does not exist")
-    if not zipfile.is_zipfile(path):
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile from a ZIP64 record (multi-disk, ...)
+        raise BadSubmission(f"not a readable zip file ({clean_text(exc)})") from None
+    if not is_zip:
         raise BadSubmission("not a zip file (expected the zip made by 'grade submit')")
     return _read_zip(path, origin)
 
@@ -220,7 +224,7 @@ def _check_central_directory(path: Path) -> None:
     try:
         with open(path, "rb") as f:
             end = zipfile._EndRecData(f)  # type: ignore[attr-defined]  # the record ZipFile itself reads first
-    except (AttributeError, OSError, ValueError, struct.error):
+    except (AttributeError, OSError, ValueError, struct.error, zipfile.BadZipFile):
         return  # ZipFile will say what is wrong
     if not end:
         return

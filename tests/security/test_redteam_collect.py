@@ -553,3 +553,24 @@ def test_display_names_a_student_chose_in_canvas_are_inert_cells_in_the_canvas_u
         for cell in row:
             assert not cell or cell[0] not in "=+-@\t\r" or cell.startswith("'"), row
             assert "\x00" not in cell and "\r" not in cell and "\n" not in cell
+
+
+def test_a_notebook_marker_line_of_millions_of_letters_is_read_in_linear_time(tmp_path):
+    """``# dl-grade: aaaa…`` (no ``=``) as a cell's first line: the tag's field regex
+    retried from every letter, quadratic (20,000 letters 3.5 s; a 5 MB notebook, days)."""
+    import random
+    import string
+
+    from grader.notebook_sources import _tag
+
+    letters = "".join(random.Random(0).choices(string.ascii_letters, k=2_000_000))  # compresses ~1.7x only
+    cells = [{"cell_type": "code", "metadata": {}, "source": "# dl-grade: " + letters + "\nx = 1\n"},
+             {"cell_type": "code", "metadata": {}, "source": "# dl-grade: module=perceptron part=AND x-y=1\n"
+                                                             "def AND(a, b):\n    return 1\n"}]
+    members = [*stub_members(), ("exercises/chapter2.ipynb", json.dumps({"cells": cells}).encode())]
+    started = time.monotonic()
+    sub = read_submission(make_zip(tmp_path / "mallory.zip", members))
+    assert time.monotonic() - started < 3
+    assert sub.files
+    tag, _ = _tag({}, "# dl-grade: module=perceptron part=AND x-y=1\nbody")
+    assert tag == {"module": "perceptron", "part": "AND", "y": "1"}

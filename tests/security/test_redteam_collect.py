@@ -574,3 +574,20 @@ def test_a_notebook_marker_line_of_millions_of_letters_is_read_in_linear_time(tm
     assert sub.files
     tag, _ = _tag({}, "# dl-grade: module=perceptron part=AND x-y=1\nbody")
     assert tag == {"module": "perceptron", "part": "AND", "y": "1"}
+
+
+def test_sources_that_python_parses_in_quadratic_time_do_not_stall_reading(tmp_path):
+    """Reading a submission compiled every source on the trusted side to note syntax
+    errors; one f-string with 300,000 ``{1}`` fields takes Python's parser 76 s (900 KB),
+    and a submission may hold 20 MB of such files: half an hour per submission, in the
+    process that reads every other submission too."""
+    slow = ("x = f'" + "{1}" * 300_000 + "'\n").encode()
+    members = [*stub_members(), *((f"exercises/chapter2/slow{i}.py", slow) for i in range(6)),
+               *((f"exercises/chapter3/mid{i}.py", ("x = f'" + "{1}" * 20_000 + "'\n").encode()) for i in range(8)),
+               ("exercises/chapter2/broken.py", b"def f(:\n")]
+    started = time.monotonic()
+    sub = read_submission(make_zip(tmp_path / "mallory.zip", members))
+    assert time.monotonic() - started < 5
+    text = "\n".join(sub.problems)
+    assert "broken.py: syntax error on line 1" in text  # small files are still checked
+    assert "too large to check" in text and "chapter2/slow0.py" in sub.files  # and big ones still graded

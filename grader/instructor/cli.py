@@ -167,7 +167,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("Pass submission zips or folders (or a folder of them), or --regrade.")
             summary = run_collect(
                 submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
-                batch_size=batch_size, progress=CollectProgress(out),
+                batch_size=batch_size, progress=CollectProgress(out), quiz_chapters=chapters,
             )
         render_collect(summary, out)
         for line in _roster_lines(db):

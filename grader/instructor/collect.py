@@ -173,7 +173,16 @@ def grade_task(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _rejected_hash(path: Path) -> str:
+def _rejected_hash(path: Path, student: str) -> str:
+    """The gradebook key of a rejected submission: the file's sha256 in a key space of its
+    own (``rejected NUL student NUL sha256``). A plain sha256 of the file shared the space
+    of graded keys (``submission_key``: sha256 of ``student NUL content``), so a "bad"
+    file holding exactly ``alice NUL <her content's sha256>`` took Alice's key and her
+    submission was never recorded."""
+    return hashlib.sha256(f"rejected\0{student}\0{_file_hash(path)}".encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
     try:
         if path.is_file() and not path.is_symlink():
             h = hashlib.sha256()
@@ -201,9 +210,9 @@ def _read_one(path: Path, position: int) -> tuple[Origin, Submission | None, str
         return origin, None, f"could not be read ({type(exc).__name__}: {clean_text(exc, 200)})"
 
 
-def _score_quizzes(scorer: Any, responses: Any) -> tuple[list[Any], list[str]]:
+def _score_quizzes(scorer: Any, responses: Any, only: list[str] | None = None) -> tuple[list[Any], list[str]]:
     try:
-        return scorer.score(responses)
+        return scorer.score(responses, only) if only is not None else scorer.score(responses)
     except Exception as exc:  # noqa: BLE001 - the student's file must not stop the run
         return [], [f"quiz responses could not be scored ({type(exc).__name__}: {clean_text(exc, 200)})"]
 
@@ -240,7 +249,11 @@ def collect(
     quiz_module: Any | None = None,
     progress: Progress | None = None,
     on_commit: Callable[[Graded], None] | None = None,
+    quiz_chapters: list[str] | None = None,
 ) -> CollectSummary:
+    """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
+    only these chapters' quizzes are scored, so an attempt a student adds for another
+    chapter cannot add a quiz column (0 for everyone else) to the exports."""
     import grader
 
     started = time.monotonic()
@@ -258,7 +271,7 @@ def collect(
     for position, path in enumerate(paths):
         origin, sub, reason = _read_one(path, position)
         if sub is None:
-            digest = _rejected_hash(path)
+            digest = _rejected_hash(path, origin.student)
             summary.rejected.append((clean_text(path, 1000), reason))
             if digest not in known:
                 gb.record(Graded(digest, origin.student, clean_text(path, 1000),
@@ -287,7 +300,7 @@ def collect(
 
     def commit_one(res: dict[str, Any]) -> None:
         sub = pending[res["hash"]]
-        quizzes, notes = _score_quizzes(scorer, sub.responses)
+        quizzes, notes = _score_quizzes(scorer, sub.responses, quiz_chapters)
         origin = sub.origin or Origin(sub.student, None, "order")
         g = Graded(
             hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,

@@ -42,10 +42,13 @@ def safe_cell(value: object) -> str:
         return str(value)
     if isinstance(value, (int, float)):
         return _num(float(value))
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
+    raw = "" if value is None else str(value)
+    text = clean_text(raw, 2000)
+    # checked after cleaning too: a zero-width space or a NUL in front of "=" would hide the
+    # formula from the check and then be removed
+    if raw.startswith(_FORMULA_START) or text.startswith(_FORMULA_START):
         text = "'" + text
-    return clean_text(text, 2000)
+    return text
 
 
 def _cell(value: object) -> str:

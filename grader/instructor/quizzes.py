@@ -10,6 +10,8 @@ package is missing, quiz scoring is skipped with a note instead of failing colle
 from __future__ import annotations
 
 import importlib
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,16 +58,21 @@ class QuizScorer:
                     self.notes.append(f"no quiz bank for {chapter} ({type(exc).__name__})")
         return self._banks[chapter]
 
-    def score(self, responses: dict[str, Any] | None) -> tuple[list[QuizScore], list[str]]:
+    def score(self, responses: dict[str, Any] | None,
+              only: Iterable[str] | None = None) -> tuple[list[QuizScore], list[str]]:
         """The counted attempt per chapter (the last graded one, else the last practice one),
         scored from the keyed bank only: the questions and the maximum are the bank's, an
         answer counts once (the first for its question), unknown ids count nothing. Chapter
         names are normalised first (``3``, ``ch3``, ``Chapter3`` are ``chapter3``); an
-        attempt for a chapter without a bank is a problem, never a column."""
+        attempt for a chapter without a bank is a problem, never a column; so is one for a
+        chapter outside ``only`` (``grade collect --chapter``), when given."""
         if self.module is None or not responses:
             return [], []
         notes: list[str] = []
         chosen: dict[str, dict[str, Any]] = {}
+        no_bank: dict[str, int] = {}  # chapter named -> attempts (one note for all: a flood stays one line)
+        allowed = set(only) if only is not None else None
+        outside: set[str] = set()
         attempts = responses.get("attempts", []) if isinstance(responses, dict) else []
         for attempt in attempts if isinstance(attempts, list) else []:
             if not isinstance(attempt, dict) or not isinstance(attempt.get("chapter"), (str, int)):
@@ -73,12 +80,23 @@ class QuizScorer:
             raw = str(attempt["chapter"])[:40]
             chapter = canonical_chapter(raw)
             if chapter is None or self._bank(chapter, quiet=True) is None:
-                notes.append(f"quiz attempt for {clean_text(raw, 40)!r}: there is no such quiz bank (not scored)")
+                no_bank[raw] = no_bank.get(raw, 0) + 1
+                continue
+            if allowed is not None and chapter not in allowed:
+                outside.add(chapter)
                 continue
             mode = "graded" if attempt.get("mode") == "graded" else "practice"
             previous = chosen.get(chapter)
             if previous is None or mode == "graded" or previous.get("mode") != "graded":
                 chosen[chapter] = attempt
+        if no_bank:
+            shown = ", ".join(repr(clean_text(raw, 40)) for raw in list(no_bank)[:5])
+            more = f" and {len(no_bank) - 5} more" if len(no_bank) > 5 else ""
+            n = sum(no_bank.values())
+            notes.append(f"quiz attempt{'s' if n > 1 else ''} for {shown}{more}: there is no such quiz bank "
+                         "(not scored)")
+        if outside:
+            notes.append(f"quiz {', '.join(sorted(outside))}: not scored (not among the chapters collected)")
         scores = []
         for chapter, attempt in sorted(chosen.items()):
             bank = self._bank(chapter)
@@ -163,7 +181,7 @@ def _clean_attempt(attempt: dict[str, Any], chapter: str, bank_ids: list[str]) -
         answers[qid] = {
             "question": qid,
             "selected": list(dict.fromkeys(s for s in a["selected"][:50] if isinstance(s, str) and len(s) <= 64)),
-            "time_s": float(a["time_s"]) if isinstance(a.get("time_s"), (int, float)) else 0.0,
+            "time_s": _seconds(a.get("time_s")),
         }
     clean: dict[str, Any] = {
         "chapter": chapter,
@@ -175,6 +193,16 @@ def _clean_attempt(attempt: dict[str, Any], chapter: str, bank_ids: list[str]) -
         "max_score": None,
     }
     return clean, dropped
+
+
+def _seconds(value: Any) -> float:
+    """An answer's recorded time, or 0.0 (a 400-digit int or an infinite float from a
+    hand-edited file must not stop the scoring of the whole attempt)."""
+    try:
+        seconds = float(value) if isinstance(value, (int, float)) else 0.0
+    except (OverflowError, ValueError):
+        return 0.0
+    return seconds if math.isfinite(seconds) else 0.0
 
 
 def keyless_text(chapter: str, root: Path, module: Any | None = None) -> str | None:

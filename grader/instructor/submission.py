@@ -21,6 +21,8 @@ import hashlib
 import os
 import re
 import stat
+import struct
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,6 +39,9 @@ MAX_TOTAL_BYTES = 20_000_000  # everything extracted from one submission
 MAX_RATIO = 200  # compression ratio above which a big member is a bomb
 MAX_ZIP_BYTES = 100_000_000  # the zip file itself
 MAX_MANIFEST_BYTES = 1_000_000
+MAX_CHECKED_FILE_BYTES = 64_000  # a source larger than this is not parsed here (exercises are a few KB)
+MAX_CHECKED_BYTES = 256_000  # nor past this much source per submission
+MAX_CENTRAL_DIRECTORY_BYTES = 2_000_000  # the zip's list of entries (MAX_MEMBERS names of ~1 KB)
 RESPONSES = ".grade/quiz_responses.json"
 MANIFEST = "manifest.json"
 _CHAPTER_RE = re.compile(r"chapter\d+")
@@ -48,9 +53,15 @@ class BadSubmission(Exception):
 
 def normalise_student(raw: str) -> str:
     """The gradebook's form of a student id: letters, digits and ``_ . @ + -``, lower case
-    (``Alice`` and ``alice`` are one student), at most 64 characters."""
-    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", clean_text(raw, 1000).strip())[:64]
-    return clean.lower() or "unknown"
+    (``Alice`` and ``alice`` are one student), at most 64 characters. An id with other
+    characters keeps a short hash of its full spelling (``张三`` -> ``__-1c5e…``): replacing
+    them by ``_`` alone made ``张三`` and ``李四`` one student, the newer replacing the other."""
+    text = clean_text(raw, 1000).strip()
+    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", text)
+    if not text.isascii():
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        clean = f"{clean[:55]}-{hashlib.sha256(folded.encode()).hexdigest()[:8]}"
+    return clean[:64].lower() or "unknown"
 
 
 def submission_key(student: str, content_sha256: str) -> str:
@@ -132,7 +143,11 @@ def read_submission(path: Path, origin: Origin | None = None) -> Submission:
         return _read_folder(path, origin)
     if not path.is_file():
         raise BadSubmission(f"{path} does not exist")
-    if not zipfile.is_zipfile(path):
+    try:
+        is_zip = zipfile.is_zipfile(path)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile from a ZIP64 record (multi-disk, ...)
+        raise BadSubmission(f"not a readable zip file ({clean_text(exc)})") from None
+    if not is_zip:
         raise BadSubmission("not a zip file (expected the zip made by 'grade submit')")
     return _read_zip(path, origin)
 
@@ -153,6 +168,7 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     if path.stat().st_size > MAX_ZIP_BYTES:
         raise BadSubmission(f"the zip is larger than {MAX_ZIP_BYTES // 1_000_000} MB (refused)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    _check_central_directory(path)
     try:
         zf = zipfile.ZipFile(path)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError (version), struct.error, ...
@@ -201,6 +217,26 @@ def _read_zip(path: Path, origin: Origin) -> Submission:
     _resolve_notebooks(sub, wanted, times)
     _fill(sub, wanted)
     return sub
+
+
+def _check_central_directory(path: Path) -> None:
+    """Refuse a zip whose end record announces more entries, or a larger central directory,
+    than a submission can have, before ``zipfile`` builds an object per entry: a 100 MB zip
+    of bare directory entries is 2 million of them (0.8 GB and 12 s) however few it may keep."""
+    try:
+        with open(path, "rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined]  # the record ZipFile itself reads first
+    except (AttributeError, OSError, ValueError, struct.error, zipfile.BadZipFile):
+        return  # ZipFile will say what is wrong
+    if not end:
+        return
+    entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+    if entries > MAX_MEMBERS:
+        raise BadSubmission(f"zip has {entries} entries (more than {MAX_MEMBERS}): refused as a zip bomb")
+    if size > MAX_CENTRAL_DIRECTORY_BYTES:
+        raise BadSubmission(f"the zip's central directory is {size // 1000} KB (more than "
+                            f"{MAX_CENTRAL_DIRECTORY_BYTES // 1000} KB for at most {MAX_MEMBERS} entries): refused "
+                            "as a zip bomb")
 
 
 def _zip_time(info: zipfile.ZipInfo) -> float:
@@ -435,6 +471,9 @@ def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
             sub.responses = data
         except (UnicodeDecodeError, ValueError) as exc:
             sub.problems.append(f"{RESPONSES}: not valid quiz responses ({clean_text(exc, 120)}); quizzes not scored")
+    checked = 0  # bytes parsed here: Python's parser is quadratic on some inputs (one f-string
+    # with 300,000 fields: 76 s for 900 KB), and this process cannot interrupt it
+    unchecked: list[str] = []
     for rel, data in sorted(wanted.items()):
         short = rel.removeprefix("exercises/")
         sub.files[short] = data
@@ -443,12 +482,20 @@ def _fill(sub: Submission, wanted: dict[str, bytes]) -> None:
         except UnicodeDecodeError as exc:
             sub.problems.append(f"{rel}: not UTF-8 text (byte {exc.start}); it cannot be imported")
             continue
+        if len(data) > MAX_CHECKED_FILE_BYTES or checked + len(data) > MAX_CHECKED_BYTES:
+            unchecked.append(rel)  # graded all the same: the sandboxed worker, with its time limits, says
+            continue
+        checked += len(data)
         try:
             compile(text, rel, "exec", dont_inherit=True)
         except SyntaxError as exc:
             sub.problems.append(f"{rel}: syntax error on line {exc.lineno}: {clean_text(exc.msg, 120)}")
         except (ValueError, RecursionError, MemoryError) as exc:
             sub.problems.append(f"{rel}: cannot be compiled ({type(exc).__name__})")
+    if unchecked:
+        more = f" and {len(unchecked) - 3} more" if len(unchecked) > 3 else ""
+        sub.problems.append(f"note: {', '.join(unchecked[:3])}{more}: too large to check for syntax errors at "
+                            "collection (graded all the same)")
     if not sub.files:
         sub.problems.append("exercises/ holds no chapterN/*.py files (nor chapterN.ipynb notebooks)")
 

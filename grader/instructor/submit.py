@@ -1,8 +1,9 @@
 """``grade submit``: pack a student's work into one zip for the instructor.
 
-The zip holds ``exercises/`` (sources only), ``.grade/quiz_responses.json`` when there is
-one, and ``manifest.json``: student id, time, grader version and the sha256 of every
-file. Collection trusts none of it (it re-hashes and re-scores), but the manifest lets a
+The zip holds the sources of ``exercises/`` that collection grades (``chapterN/*.py`` and
+``chapterN.ipynb``; nothing else kept there leaves the student's machine),
+``.grade/quiz_responses.json`` when there is one, and ``manifest.json``: student id, time,
+grader version and the sha256 of every file. Collection trusts none of it (it re-hashes and re-scores), but the manifest lets a
 student and an instructor agree on exactly what was handed in.
 """
 
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.errors import UsageError
+from grader.instructor.submission import _wanted as graded_path
 
 RESPONSES = Path(".grade") / "quiz_responses.json"
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
@@ -33,6 +35,10 @@ def submission_files(workspace: Path) -> list[tuple[str, Path]]:
         if any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts) or path.suffix == ".pyc":
             continue
         if path.is_symlink() or not path.is_file():
+            continue
+        if not graded_path(rel.as_posix()):
+            # only what collection reads (chapterN/*.py, chapterN.ipynb): a kaggle.json, data
+            # or notes kept beside the exercises stay on the student's machine
             continue
         if path.suffix == ".ipynb":
             from grader.notebook_sources import MAX_NOTEBOOK_BYTES

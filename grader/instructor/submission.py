@@ -71,7 +71,9 @@ def submission_key(student: str, content_sha256: str) -> str:
 
 
 # Canvas "Download submissions": <name>_[late_]<user id>_<attachment id>_<original file name>
-_CANVAS_RE = re.compile(r"(?P<name>[a-z][a-z-]*)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)")
+# The name part is the student's name with spaces and punctuation dropped: letters of any
+# script (a Chinese or accented name stays as written), hyphens, or nothing at all.
+_CANVAS_RE = re.compile(r"(?P<name>(?:[^\W\d_][^\W_]*(?:-[^\W_]+)*)?)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)")
 
 
 @dataclass(frozen=True)

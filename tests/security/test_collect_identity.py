@@ -173,6 +173,11 @@ def test_lms_layout_gives_the_id_and_case_does_not_split_a_student(tmp_path, mon
     o = origin_of(tmp_path / "doejane_12345_67890_submission-bob.zip")
     assert (o.student, o.layout, o.order) == ("12345", "canvas", 67890)
     assert origin_of(tmp_path / "doejane_late_12345_67891_x.zip").student == "12345"
+    # names in other scripts, or none, are still Canvas's layout: the id is the user id
+    assert origin_of(tmp_path / "张三_23456_67892_作业.zip").student == "23456"
+    assert origin_of(tmp_path / "müllerjörg_34567_67893_x.zip").student == "34567"
+    assert origin_of(tmp_path / "_45678_67894_x.zip").student == "45678"
+    assert origin_of(tmp_path / "doe_jane.zip").layout == "plain"  # not digits: a plain name
     assert origin_of(tmp_path / "Submission-Alice.zip").student == "alice"
     subs = tmp_path / "subs"
     make_folder_submission(subs, "Alice", "stub")

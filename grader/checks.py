@@ -191,9 +191,10 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     wrong = int(np.count_nonzero(excess > 0))
     if in_hidden_test():
         # the student's value and its relative error together give the expected value away
-        # (expected = got / (1 ± rel)); a hidden test says only how far off it is
+        # (expected = got / (1 ± rel)), and the student knows their value when they chose it
+        # (a constant); a hidden test says only whether the worst value is near or far off
         text = tr("fb.values_off_hidden", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
-                  rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
     else:
         text = tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
                   got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
@@ -244,13 +245,15 @@ def assert_gradient(
     if backward is None:  # a numerical gradient has no backward pass to blame
         backward = "numerical_gradient" not in call
     verdict = tr(("fb.gradcheck.bug_backward" if backward else "fb.gradcheck.bug") if worst > wrong else "fb.gradcheck.suspicious")
+    # hidden: a chosen analytic value a and rel = |a - n| / max(|a|, |n|) give n away; the band only
+    shown = _band(worst, wrong) if in_hidden_test() else f"{worst:.2e}"
     nudge = ""
     ratio = _constant_ratio(arr, numeric, rtol=1e-4)
     if ratio is not None:
         nudge = " " + (tr("fb.nudge.batch_factor") if in_hidden_test() else
                        tr("fb.nudge.batch_factor_n", factor=f"{ratio:g}" if ratio >= 1 else f"1/{1 / ratio:g}"))
     raise Feedback(
-        tr("fb.gradcheck", call=call, worst=f"{worst:.2e}", where=_where(idx), good=f"{good:.0e}",
+        tr("fb.gradcheck", call=call, worst=shown, where=_where(idx), good=f"{good:.0e}",
            wrong=f"{wrong:.0e}", verdict=verdict) + nudge
     )
 
@@ -278,6 +281,15 @@ def in_hidden_test() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+HIDDEN_NEAR = 1e-3  # a hidden values-off message says only whether the worst error is below this
+
+
+def _band(rel: float, edge: float) -> str:
+    """A relative error as which side of ``edge`` it is on: an interval this coarse around the
+    expected value cannot be bisected by resubmitting chosen values."""
+    return f"<{edge:.0e}" if rel < edge else f">{edge:.0e}"
 
 
 def _called(call: str) -> str:

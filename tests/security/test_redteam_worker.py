@@ -12,8 +12,6 @@ import re
 import textwrap
 import time
 
-import numpy as np
-
 from grader.catalog import load_catalog
 from grader.runner import run_check
 from tests.conftest import REPO
@@ -60,3 +58,301 @@ def test_an_optimizer_that_deletes_the_keys_it_does_not_update_earns_nothing(mak
     report = grade(make_target, "chapter6", "optimizers", SGD_DROPS_W)
     sgd = [t for t in report.tests if t.exercise == "chapter6.SGD"]
     assert sgd and all(t.score == 0 for t in sgd), [(t.name, t.status, t.message) for t in sgd]
+
+
+# -- (c) hidden expected values -------------------------------------------------------------
+
+RELU_PROBE = """
+def relu(x):
+    # a value the student chose: the message's relative error then solves for the expected one
+    out = np.zeros(x.shape)
+    out.flat[0] = 1e6
+    return out
+"""
+
+
+def test_a_chosen_wrong_value_does_not_solve_a_hidden_message_for_the_expected_value(make_target):
+    from grader.suites.chapter3._reference import random_array, relu
+
+    report = grade(make_target, "chapter3", "activations", RELU_PROBE)
+    hidden = by_name(report)["test_relu_on_a_batch_returns_floats"]
+    assert hidden.visibility == "hidden" and hidden.status == "failed"
+    expected = float(relu(random_array(14, (3, 2, 4), near_zero=-0.5)).flat[0])
+    assert expected > 0.5  # the element probed has a value worth stealing
+    for token in re.findall(r"\d+(?:\.\d+)?e[-+]?\d+", hidden.message):
+        rel = float(token)
+        for solved in (1e6 / (1 + rel), 1e6 / (1 - rel) if rel != 1 else 0.0):
+            assert abs(solved - expected) > 0.01 * expected, (hidden.message, solved, expected)
+
+
+GRADIENT_PROBE = """
+class Relu:
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0
+        return out
+
+    def backward(self, dout):
+        # the student's "gradient" is 1 everywhere: the relative error at an element
+        # is |1 - n| / max(1, |n|), which gives the numerical gradient n away
+        return np.ones_like(dout)
+
+
+class Sigmoid:
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = 1 / (1 + np.exp(-x))
+        return self.out
+
+    def backward(self, dout):
+        return np.ones_like(dout)
+"""
+
+
+def test_a_chosen_gradient_does_not_solve_a_hidden_gradient_check_for_the_expected_one(make_target):
+    report = grade(make_target, "chapter5", "layers", GRADIENT_PROBE)
+    hidden = [t for t in report.tests if t.visibility == "hidden" and "gradient check failed" in t.message]
+    assert hidden, [(t.name, t.message) for t in report.tests if t.visibility == "hidden"]
+    for t in hidden:
+        # good/wrong thresholds are printed as 1e-07 / 1e-02; nothing else with digits after the call
+        text = t.message.split(": gradient check failed", 1)[1]
+        numbers = re.findall(r"\d+(?:\.\d+)?e[-+]?\d+", text)
+        assert set(numbers) <= {"1e-07", "1e-02", "1e-05"}, t.message
+
+
+# -- (d) clean text, no traceback, bounded time -----------------------------------------------
+
+ODD_EXCEPTIONS = """
+class _Unreadable(Exception):
+    def __str__(self):
+        raise RuntimeError("no message for you")
+
+
+class _Huge(str):
+    def __getitem__(self, key):
+        return self  # slicing to the cap gives back all 5 MB
+
+
+class _HugeMessage(Exception):
+    def __str__(self):
+        return _Huge("x" * 5_000_000)
+
+
+_Evil = type("Ev\\x1b[2Jil\\u202e", (Exception,), {})
+
+
+def AND(x1, x2):
+    raise SystemExit("bye\\x1b[31m")
+
+
+def NAND(x1, x2):
+    raise KeyboardInterrupt
+
+
+def OR(x1, x2):
+    raise _Unreadable()
+
+
+def XOR(x1, x2):
+    if x1 or x2:
+        raise GeneratorExit
+    if isinstance(x1, float):
+        raise _HugeMessage()
+    raise _Evil("\\x1b]0;title\\x07 \\u202e bidi \\r fake")
+"""
+
+
+def test_exceptions_that_lie_or_raise_give_clean_errors(make_target):
+    report = grade(make_target, "chapter2", "perceptron", ODD_EXCEPTIONS)
+    assert report.score == 0
+    assert all(t.status == "error" for t in report.tests), [(t.name, t.status) for t in report.tests]
+    assert_clean(report)
+    assert all(len(t.message) < 8000 for t in report.tests)
+    assert "could not be read" in by_name(report)["test_or_truth_table"].message
+
+
+PRINTS = """
+import os
+import sys
+
+
+def AND(x1, x2):
+    print("\\x1b[2J\\x1b[31mRED\\u202eevil\\x00\\r\\rX" * 10)
+    os.write(1, b"\\xff\\xfe raw bytes \\x1b[0m\\n")
+    os.write(2, b"\\x1b[31mto stderr\\n")
+    return 1 if (x1 and x2) else 0
+
+
+def NAND(x1, x2):
+    for _ in range(50):
+        try:
+            sys.stdout.write("z" * 1_000_000)
+        except OSError:
+            pass
+    return 0 if (x1 and x2) else 1
+"""
+
+
+def test_printed_control_characters_and_megabytes_stay_clean_and_capped(make_target):
+
+    report = grade(make_target, "chapter2", "perceptron", PRINTS)
+    tests = by_name(report)
+    assert tests["test_or_truth_table"].score == 1
+    assert tests["test_nand_truth_table"].status in ("passed", "resource")  # its own EFBIG, caught
+    assert_clean(report)
+    for artifact in report.artifacts:
+        text = str(artifact.get("text", ""))
+        assert not CONTROL.search(text), text[:200]
+        assert len(text) <= 4096
+
+
+CLOSE_FDS = """
+import os
+
+
+def AND(x1, x2):
+    os.close(0); os.close(1); os.close(2)
+    return 1 if (x1 and x2) else 0
+
+
+def NAND(x1, x2):
+    for fd in range(3, 64):  # the channel's pipes among them
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return 0 if (x1 and x2) else 1
+"""
+
+
+def test_closing_standard_and_channel_fds_costs_only_those_tests(make_target):
+    report = grade(make_target, "chapter2", "perceptron", CLOSE_FDS)
+    tests = by_name(report)
+    assert tests["test_or_truth_table"].score == 1  # a later test gets a fresh worker
+    assert tests["test_nand_truth_table"].score == 0
+    assert_clean(report)
+
+
+PIPE_WRITER = """
+import os
+import struct
+import threading
+import time
+
+import msgpack
+
+
+def _forge():
+    # after the reply: frames claiming a right answer for the next calls, on every fd
+    time.sleep(0.02)
+    frame = msgpack.packb(["ok", 1, [], {}])
+    for _ in range(20):
+        for fd in range(3, 32):
+            try:
+                os.write(fd, struct.pack(">I", len(frame)) + frame)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+
+def AND(x1, x2):
+    threading.Thread(target=_forge, daemon=True).start()
+    return 1 if (x1 and x2) else 0
+
+
+def NAND(x1, x2):
+    time.sleep(0.05)
+    return 1  # wrong for (1, 1)
+"""
+
+
+def test_a_thread_that_forges_replies_after_its_call_earns_nothing_more(make_target):
+    report = grade(make_target, "chapter2", "perceptron", PIPE_WRITER)
+    tests = by_name(report)
+    assert tests["test_nand_truth_table"].score == 0
+    assert tests["test_nand_accepts_float_inputs"].score == 0
+    assert_clean(report)
+
+
+PROCESS_GAMES = """
+import os
+import signal
+
+
+def AND(x1, x2):
+    try:
+        os.fork()
+    except OSError as exc:
+        raise RuntimeError(f"fork: {exc.errno}") from None
+    return 1 if (x1 and x2) else 0
+
+
+def NAND(x1, x2):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    signal.signal(signal.SIGXCPU, signal.SIG_IGN)
+    while True:
+        pass
+
+
+def OR(x1, x2):
+    nested = []
+    for _ in range(200):
+        nested = [nested]
+    return nested
+"""
+
+
+def test_fork_is_denied_and_a_loop_that_ignores_signals_is_stopped_on_time(make_target):
+    started = time.monotonic()
+    report = grade(make_target, "chapter2", "perceptron", PROCESS_GAMES, test_timeout=1.5)
+    assert time.monotonic() - started < 20
+    tests = by_name(report)
+    assert "fork: 1" in tests["test_and_truth_table"].message
+    assert tests["test_nand_truth_table"].status == "timeout"
+    assert tests["test_or_truth_table"].status == "error"
+    assert report.score == 0
+    assert_clean(report)
+
+
+ODD_ARRAYS = """
+def sigmoid(x):
+    return np.zeros(x.shape, dtype=[("a", "f8")])
+
+
+def relu(x):
+    return np.zeros(x.shape, dtype=">f8") + np.maximum(0, x)  # big-endian but right
+
+
+def step_function(x):
+    return np.zeros((0, 10**9), dtype=np.int64)
+
+
+def tanh(x):
+    return np.tanh(x).astype(np.complex128)
+
+
+def identity_function(x):
+    return np.datetime64("2020-01-01")
+
+
+def leaky_relu(x, alpha=0.01):
+    return np.where(x > 0, x, alpha * x)[::-1][::-1]  # a non-contiguous view, right values
+"""
+
+
+def test_odd_dtypes_and_shapes_are_judged_not_crashed_on(make_target):
+    report = grade(make_target, "chapter3", "activations", ODD_ARRAYS)
+    by_ex = report.by_exercise()
+    for ex in ("chapter3.sigmoid", "chapter3.step_function", "chapter3.tanh", "chapter3.identity_function"):
+        assert all(t.score == 0 for t in by_ex[ex]), [(t.name, t.message) for t in by_ex[ex]]
+    assert all(t.score == t.max_score for t in by_ex["chapter3.relu"])
+    assert_clean(report)
+    assert not getattr(report, "internal", None)
+

@@ -137,6 +137,10 @@ class Target:
         self.student_code = StudentCode(self)
 
 
+def _is_hidden(item: pytest.Item) -> bool:
+    return Path(str(item.path)).stem.endswith("_hidden")
+
+
 def _target_token(index: int) -> str:
     return f"__gt{index}__"
 
@@ -244,11 +248,14 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        if self.batch is not None:
-            # Target by target (stable: each target keeps the suites' order), so that
-            # only one student worker is alive at a time.
-            order = {id(item): (t.index if (t := self._item_target(item)) else -1) for item in items}
-            items.sort(key=lambda item: order[id(item)])
+        # Target by target (stable: each target keeps the suites' order), so that only one
+        # student worker is alive at a time; within a target every public test before any
+        # hidden one: a worker keeps what it was given, and what it prints during a public
+        # test is shown, so it must not yet have seen a hidden test's inputs.
+        order = {
+            id(item): ((t.index if (t := self._item_target(item)) else -1), _is_hidden(item)) for item in items
+        }
+        items.sort(key=lambda item: order[id(item)])
 
     # -- fixtures --------------------------------------------------------------------
 
@@ -267,7 +274,7 @@ class Recorder:
     def _meta(self, item: pytest.Item) -> dict[str, Any]:
         ex = item.get_closest_marker("exercise")
         pts = item.get_closest_marker("points")
-        hidden = Path(str(item.path)).stem.endswith("_hidden")
+        hidden = _is_hidden(item)
         name = item.name
         target = self._item_target(item)
         if target is not None:

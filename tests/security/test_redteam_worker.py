@@ -12,9 +12,11 @@ import re
 import textwrap
 import time
 
+import pytest
+
 from grader.catalog import load_catalog
 from grader.runner import run_check
-from tests.conftest import REPO
+from tests.conftest import REPO, has_bwrap
 
 CATALOG = load_catalog()
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -245,6 +247,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 import msgpack
 
 
@@ -356,3 +360,100 @@ def test_odd_dtypes_and_shapes_are_judged_not_crashed_on(make_target):
     assert_clean(report)
     assert not getattr(report, "internal", None)
 
+
+
+# -- (c) hidden inputs ------------------------------------------------------------------------
+
+STASH_HIDDEN_INPUT = """
+_SEEN = []
+
+
+def sigmoid(x):
+    if x.shape == (5, 6):  # the hidden test's batch (public ones are 1-D): keep it
+        _SEEN.append(x.ravel().tolist()[:4])
+    elif _SEEN:
+        print("HIDDEN", _SEEN)  # and print it in a later public test, whose output is shown
+    return 1 / (1 + np.exp(-x))
+"""
+
+
+def test_a_hidden_input_kept_by_the_worker_is_never_printed_in_a_later_public_test(make_target):
+    from grader.suites.chapter3._reference import random_array
+
+    report = grade(make_target, "chapter3", "activations", STASH_HIDDEN_INPUT)
+    hidden_x = random_array(13, (5, 6), near_zero=-0.5, scale=10.0).clip(-30, 30)
+    secret = repr(float(hidden_x.flat[0]))
+    shown = [str(a.get("text", "")) for a in report.artifacts] + [t.message for t in report.tests]
+    assert not [s for s in shown if secret in s or "HIDDEN" in s]
+    # every public test ran before the first hidden one
+    kinds = [t.visibility for t in report.tests]
+    assert kinds == sorted(kinds, key=lambda v: v == "hidden"), kinds
+
+
+RAISE_HIDDEN_INPUT = """
+def tanh(x):
+    raise ValueError("INPUT=" + repr(x.ravel().tolist()))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: a hidden test's error message carries whatever the student's exception says, "
+    "e.g. the hidden input (also type names and function names in the traceback can carry data)",
+)
+def test_a_hidden_input_is_not_echoed_by_the_students_own_exception(make_target):
+    report = grade(make_target, "chapter3", "activations", RAISE_HIDDEN_INPUT)
+    hidden = by_name(report)["test_tanh_on_a_batch_over_a_wide_range"]
+    assert hidden.status == "error"
+    assert "INPUT=[" not in hidden.message, hidden.message
+
+
+# -- (e) a later student in a batch -------------------------------------------------------------
+
+PLANT_IN_TMP = """
+import os
+
+
+def _plant():
+    os.chdir("/tmp")
+    with open("/tmp/MARK-top", "w") as f:
+        f.write("x")
+    os.makedirs("/tmp/keep", exist_ok=True)
+    os.chdir("/tmp/keep")
+    for _ in range(3000):  # deeper than the fork server's recursive wipe can go
+        os.mkdir("d")
+        os.chdir("d")
+    with open("MARK-deep", "w") as f:
+        f.write("x")
+    os.chdir("/tmp")
+    os.chmod("/tmp/keep", 0)
+
+
+_plant()
+"""
+
+LOOK_IN_TMP = """
+import os
+
+
+def AND(x1, x2):
+    seen = []
+    for root, dirs, files in os.walk("/tmp"):
+        seen += files + dirs[:1]
+        if len(seen) > 5:
+            break
+    raise ValueError("SEEN=" + repr(seen[:5]) + "=")
+"""
+
+
+@pytest.mark.skipif(not has_bwrap(), reason="the fork server shares /tmp between children only under bubblewrap")
+def test_a_tree_too_deep_to_wipe_is_not_seen_by_the_next_student(make_target):
+    from grader.instructor.batch import run_batch
+
+    solution = (REPO / "solutions" / "chapter2" / "perceptron.py").read_text(encoding="utf-8")
+    first = make_target("chapter2", {"perceptron.py": solution + PLANT_IN_TMP})
+    second = make_target("chapter2", {"perceptron.py": solution + LOOK_IN_TMP})
+    reports = run_batch(CATALOG.chapter("chapter2"), [("first", first), ("second", second)], sandbox="bwrap")
+    assert reports["first"].score == reports["first"].max_score
+    messages = [t.message for t in reports["second"].tests if t.exercise == "chapter2.AND"]
+    assert messages and all("SEEN=[]=" in m for m in messages), messages

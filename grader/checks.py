@@ -214,7 +214,7 @@ def assert_equal_array(
         idx = _index(int(np.argmax(wrong)), arr.shape)
         got = arr[idx] if arr.ndim else arr[()]
         value = got.item() if hasattr(got, "item") else got
-        if given is not None:
+        if given is not None and not in_hidden_test():  # a hidden test's input is not shown
             text = tr("fb.values_wrong_input", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
                       where=_where(idx), got=value, given=repr(float(np.asarray(given)[idx])))
         else:

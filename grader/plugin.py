@@ -380,9 +380,14 @@ class Recorder:
             return "error", self._blocked(exc)
         if isinstance(exc, StudentCodeError):
             crashed = _crashed_call(call, exc)
-            text = tr("fb.raised_in", call=crashed, error=exc.message) if crashed else tr("fb.raised", error=exc.message)
-            if exc.traceback:
-                text += "\n" + _with_source_lines(exc.traceback.rstrip(), self.sources)
+            error, frames = exc.message, exc.traceback.rstrip()
+            if _is_hidden(item):
+                # The exception's text and the frames' names are the student's to choose (the
+                # hidden input, written out): a hidden test names the type and the lines only.
+                error, frames = _hidden_error(exc, self.sources)
+            text = tr("fb.raised_in", call=crashed, error=error) if crashed else tr("fb.raised", error=error)
+            if frames:
+                text += "\n" + _with_source_lines(frames, self.sources)
             return "error", text
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
@@ -625,6 +630,31 @@ def _source_line(sources: dict[str, tuple[str, bytes]], file: str, line: int) ->
             if 1 <= line <= len(lines):
                 return lines[line - 1].strip()[:200]
     return None
+
+
+HIDDEN_FRAMES = 5  # the innermost frames a hidden test's error shows
+
+
+def _hidden_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> tuple[str, str]:
+    """A hidden test's error without anything the student's code could write into it: the type
+    when it is Python's own or a class defined in the sources, and the innermost frames as file
+    and line (their code comes from the sources), each named only by a function the sources define."""
+    import builtins
+    import re
+
+    texts = [data.decode("utf-8", "replace") for _, data in sources.values()]
+    defined = lambda kind, name: any(re.search(rf"\b{kind}\s+{re.escape(name)}\b", t) for t in texts)  # noqa: E731
+    name = exc.type_name
+    builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
+    error = name if name.isidentifier() and (builtin or defined("class", name)) else "Exception"
+    lines = {display: t.count("\n") + 1 for (display, _), t in zip(sources.values(), texts, strict=True)}
+    rows = []
+    for match in map(_frame_pattern().match, (exc.traceback or "").splitlines()):
+        if match and match["file"] in lines and 1 <= int(match["line"][:9]) <= lines[match["file"]]:
+            func = re.search(r", in (\S+)\s*$", match.string)
+            shown = func[1] if func and (func[1] == "<module>" or (func[1].isidentifier() and defined("def", func[1]))) else ""
+            rows.append(f'  File "{match["file"]}", line {match["line"]}' + (f", in {shown}" if shown else ""))
+    return error, "\n".join(rows[-HIDDEN_FRAMES:])
 
 
 def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:

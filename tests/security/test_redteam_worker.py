@@ -477,3 +477,35 @@ def test_a_tree_too_deep_to_wipe_is_not_seen_by_the_next_student(make_target):
     assert reports["first"].score == reports["first"].max_score
     messages = [t.message for t in reports["second"].tests if t.exercise == "chapter2.AND"]
     assert messages and all("SEEN=[]=" in m for m in messages), messages
+
+
+ECHO_HIDDEN_INPUT = """
+def step_function(x):
+    # a wrong value the student chose is echoed ("you returned ..."): make it the hidden input
+    out = np.zeros(x.shape)
+    out.flat[0] = x.flat[0] + 0.5
+    return out
+
+
+def sigmoid(x):
+    # and so is a wrong shape: one dimension per input digit group
+    return np.zeros((0, *[int(abs(v) * 1e6) for v in x.ravel()[:3]]))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: hidden-test messages still echo values the student chose (the first wrong value, "
+    "a wrong shape, a gate's non-0/1 value or type name), so the student's code can write a hidden input into them",
+)
+def test_a_hidden_input_is_not_echoed_through_a_chosen_wrong_value_or_shape(make_target):
+    from grader.suites.chapter3._reference import random_array
+
+    report = grade(make_target, "chapter3", "activations", ECHO_HIDDEN_INPUT)
+    tests = by_name(report)
+    step = tests["test_step_on_a_batch"].message
+    sig = tests["test_sigmoid_on_a_batch_over_a_wide_range"].message
+    x_step = random_array(12, (4, 5), near_zero=-0.5)
+    x_sig = random_array(13, (5, 6), near_zero=-0.5, scale=10.0).clip(-30, 30)
+    assert repr(float(x_step.flat[0] + 0.5)) not in step, step
+    assert str(int(abs(x_sig.flat[0]) * 1e6)) not in sig, sig

@@ -16,6 +16,7 @@ written per target key.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -642,19 +643,34 @@ def _hidden_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
     import builtins
     import re
 
-    texts = [data.decode("utf-8", "replace") for _, data in sources.values()]
-    defined = lambda kind, name: any(re.search(rf"\b{kind}\s+{re.escape(name)}\b", t) for t in texts)  # noqa: E731
+    classes, functions, lines = _defined_names(tuple(sources.values()))
     name = exc.type_name
     builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
-    error = name if name.isidentifier() and (builtin or defined("class", name)) else "Exception"
-    lines = {display: t.count("\n") + 1 for (display, _), t in zip(sources.values(), texts, strict=True)}
+    error = name if builtin or name in classes else "Exception"
     rows = []
     for match in map(_frame_pattern().match, (exc.traceback or "").splitlines()):
         if match and match["file"] in lines and 1 <= int(match["line"][:9]) <= lines[match["file"]]:
             func = re.search(r", in (\S+)\s*$", match.string)
-            shown = func[1] if func and (func[1] == "<module>" or (func[1].isidentifier() and defined("def", func[1]))) else ""
+            shown = func[1] if func and (func[1] == "<module>" or func[1] in functions) else ""
             rows.append(f'  File "{match["file"]}", line {match["line"]}' + (f", in {shown}" if shown else ""))
     return error, "\n".join(rows[-HIDDEN_FRAMES:])
+
+
+@functools.lru_cache(maxsize=4)
+def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
+    """Class and function names the sources define, and each file's number of lines (once per
+    set of sources: a bytes object keeps its hash)."""
+    import re
+
+    classes: set[str] = set()
+    functions: set[str] = set()
+    lines: dict[str, int] = {}
+    for display, data in sources:
+        text = data.decode("utf-8", "replace")
+        classes.update(re.findall(r"\bclass\s+(\w+)", text))
+        functions.update(re.findall(r"\bdef\s+(\w+)", text))
+        lines[display] = text.count("\n") + 1
+    return frozenset(classes), frozenset(functions), lines
 
 
 def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:

@@ -509,3 +509,99 @@ def test_a_hidden_input_is_not_echoed_through_a_chosen_wrong_value_or_shape(make
     x_sig = random_array(13, (5, 6), near_zero=-0.5, scale=10.0).clip(-30, 30)
     assert repr(float(x_step.flat[0] + 0.5)) not in step, step
     assert str(int(abs(x_sig.flat[0]) * 1e6)) not in sig, sig
+
+
+# -- the grader's own functions, called by the student ------------------------------------------
+
+CALLBACK_ABUSE = """
+class _Mine:
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("numpy must not ask me")
+
+
+def numerical_gradient(f, x):
+    notes = []
+    for arg in (_Mine(), "text", [[1, 2], [3]], np.zeros((0, 10**6)), {"a": 1}):
+        try:
+            notes.append(repr(f(arg))[:20])
+        except RuntimeError as exc:
+            notes.append(str(exc)[:80])
+    try:
+        f(x, extra=1)
+    except RuntimeError as exc:
+        notes.append(str(exc)[:80])
+    try:
+        f(f)  # the grader's function handed back to it
+    except RuntimeError as exc:
+        notes.append(str(exc)[:80])
+    raise ValueError(" | ".join(notes))
+
+
+def gradient_descent(f, init_x, lr=0.01, step_num=100):
+    for _ in range(20000):  # the grader's function called until the time runs out
+        f(init_x)
+    return init_x
+"""
+
+
+def test_the_graders_callbacks_called_with_anything_fail_cleanly_and_in_time(make_target):
+    started = time.monotonic()
+    report = grade(make_target, "chapter4", "gradients", CALLBACK_ABUSE, test_timeout=3)
+    assert time.monotonic() - started < 40
+    by_ex = report.by_exercise()
+    for ex in ("chapter4.numerical_gradient", "chapter4.gradient_descent"):
+        assert all(t.score == 0 for t in by_ex[ex]), [(t.name, t.status, t.message) for t in by_ex[ex]]
+    public = [t for t in by_ex["chapter4.numerical_gradient"] if t.visibility == "public"]
+    assert any("the function passed to your code failed" in t.message for t in public)
+    assert_clean(report)
+    assert "numpy must not ask me" not in " ".join(t.message for t in report.tests)
+
+
+OUTPUT_FILE_GAMES = """
+import os
+
+
+def AND(x1, x2):
+    print("earlier text", flush=True)
+    os.ftruncate(1, 0)  # the shared output file emptied under the grader
+    os.lseek(1, 3_000_000, os.SEEK_SET)  # then a hole of 3 MB before the next line
+    os.write(1, b"after the hole\\n")
+    return 1 if (x1 and x2) else 0
+"""
+
+
+def test_an_output_file_truncated_or_with_holes_is_read_bounded(make_target):
+    report = grade(make_target, "chapter2", "perceptron", OUTPUT_FILE_GAMES)
+    assert report.score == report.max_score
+    for artifact in report.artifacts:
+        assert len(str(artifact.get("text", ""))) <= 4096
+        assert "\x00" not in str(artifact.get("text", ""))
+    assert_clean(report)
+
+
+CALLBACK_RECURSION = """
+import sys
+
+sys.setrecursionlimit(100000)
+_F = []
+
+
+class _Mine:
+    def __getitem__(self, key):
+        return _F[0](self)  # the grader's f indexes me: I call f on myself again, and so on
+
+
+def numerical_gradient(f, x):
+    _F.append(f)
+    return f(_Mine())
+"""
+
+
+def test_a_recursion_through_the_graders_callback_ends_cleanly(make_target):
+    started = time.monotonic()
+    report = grade(make_target, "chapter4", "gradients", CALLBACK_RECURSION, test_timeout=5)
+    assert time.monotonic() - started < 40
+    tests = [t for t in report.tests if t.exercise == "chapter4.numerical_gradient"]
+    assert tests and all(t.score == 0 and t.status in ("error", "failed") for t in tests)
+    assert all(len(t.message) < 8000 for t in report.tests)
+    assert_clean(report)

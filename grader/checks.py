@@ -109,16 +109,16 @@ def expect_int01(value: Any, call: str) -> int:
     if value is None:
         raise _nothing_returned(call)
     if type(value) is not int:
-        raise Feedback(tr("fb.gate_type", call=call, type=type_name(value), value=_short(value)))
+        raise Feedback(tr("fb.gate_type", call=call, type=_type(value), value=_echo(_short(value))))
     if value not in (0, 1):
-        raise Feedback(tr("fb.gate_value", call=call, value=value))
+        raise Feedback(tr("fb.gate_value", call=call, value=_echo(str(value))))
     return value
 
 
 def expect_value(value: Any, expected: Any, call: str, what: str = "result") -> None:
     """Exact comparison for small discrete answers; the message names the call only."""
     if value != expected:
-        raise Feedback(tr("fb.wrong_value", call=call, value=_short(value)))
+        raise Feedback(tr("fb.wrong_value", call=call, value=_echo(_short(value))))
 
 
 def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, kind: str = "f") -> np.ndarray:
@@ -126,9 +126,9 @@ def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, ki
     if value is None:
         raise _nothing_returned(call)
     if not isinstance(value, np.ndarray):
-        raise Feedback(tr("fb.not_array", call=call, type=type_name(value)))
+        raise Feedback(tr("fb.not_array", call=call, type=_type(value)))
     if shape is not None and value.shape != tuple(shape):
-        raise Feedback(tr("fb.shape", call=call, got=str(value.shape), want=str(tuple(shape))))
+        raise Feedback(tr("fb.shape", call=call, got=_echo(str(value.shape)), want=str(tuple(shape))))
     if kind == "f" and value.dtype.kind != "f":
         raise Feedback(tr("fb.dtype_float", call=call, dtype=str(value.dtype)))
     if kind == "n" and value.dtype.kind not in "iuf":
@@ -144,10 +144,10 @@ def expect_number(value: Any, call: str) -> float:
     if value is None:
         raise _nothing_returned(call)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-        raise Feedback(tr("fb.not_number", call=call, type=type_name(value)))
+        raise Feedback(tr("fb.not_number", call=call, type=_type(value)))
     if isinstance(value, np.ndarray):
         if value.size != 1 or value.dtype.kind not in "iuf":
-            raise Feedback(tr("fb.not_number", call=call, type=describe_array(value)))
+            raise Feedback(tr("fb.not_number", call=call, type=_echo(describe_array(value))))
         value = value.reshape(())[()]
     return float(value)
 
@@ -219,7 +219,7 @@ def assert_equal_array(
                       where=_where(idx), got=value, given=repr(float(np.asarray(given)[idx])))
         else:
             text = tr("fb.values_wrong", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
-                      where=_where(idx), got=value)
+                      where=_where(idx), got=_echo(str(value)))
         raise Feedback(text)
     return arr
 
@@ -339,6 +339,20 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _where(idx: tuple[int, ...]) -> str:
     return tr("fb.where.element", index=", ".join(map(str, idx))) if idx else tr("fb.where.value")
+
+
+HIDDEN_ECHO = "…"  # in a hidden test, instead of anything the student's code chose to return
+
+
+def _echo(text: str) -> str:
+    """What the student's code returned (a value, a shape), shown in public tests only: in a
+    hidden test the code could have written the test's input into it."""
+    return HIDDEN_ECHO if in_hidden_test() else text
+
+
+def _type(value: Any) -> str:
+    """A returned value's type: a plain type's name, or a student class's name (public tests)."""
+    return _echo(type_name(value)) if isinstance(value, Proxy) else type_name(value)
 
 
 def _short(value: Any) -> str:

@@ -493,11 +493,6 @@ def sigmoid(x):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: hidden-test messages still echo values the student chose (the first wrong value, "
-    "a wrong shape, a gate's non-0/1 value or type name), so the student's code can write a hidden input into them",
-)
 def test_a_hidden_input_is_not_echoed_through_a_chosen_wrong_value_or_shape(make_target):
     from grader.suites.chapter3._reference import random_array
 

@@ -109,16 +109,16 @@ def expect_int01(value: Any, call: str) -> int:
     if value is None:
         raise _nothing_returned(call)
     if type(value) is not int:
-        raise Feedback(tr("fb.gate_type", call=call, type=type_name(value), value=_short(value)))
+        raise Feedback(tr("fb.gate_type", call=call, type=_type(value), value=_echo(_short(value))))
     if value not in (0, 1):
-        raise Feedback(tr("fb.gate_value", call=call, value=value))
+        raise Feedback(tr("fb.gate_value", call=call, value=_echo(str(value))))
     return value
 
 
 def expect_value(value: Any, expected: Any, call: str, what: str = "result") -> None:
     """Exact comparison for small discrete answers; the message names the call only."""
     if value != expected:
-        raise Feedback(tr("fb.wrong_value", call=call, value=_short(value)))
+        raise Feedback(tr("fb.wrong_value", call=call, value=_echo(_short(value))))
 
 
 def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, kind: str = "f") -> np.ndarray:
@@ -126,9 +126,9 @@ def expect_array(value: Any, call: str, shape: tuple[int, ...] | None = None, ki
     if value is None:
         raise _nothing_returned(call)
     if not isinstance(value, np.ndarray):
-        raise Feedback(tr("fb.not_array", call=call, type=type_name(value)))
+        raise Feedback(tr("fb.not_array", call=call, type=_type(value)))
     if shape is not None and value.shape != tuple(shape):
-        raise Feedback(tr("fb.shape", call=call, got=str(value.shape), want=str(tuple(shape))))
+        raise Feedback(tr("fb.shape", call=call, got=_echo(str(value.shape)), want=str(tuple(shape))))
     if kind == "f" and value.dtype.kind != "f":
         raise Feedback(tr("fb.dtype_float", call=call, dtype=str(value.dtype)))
     if kind == "n" and value.dtype.kind not in "iuf":
@@ -144,10 +144,10 @@ def expect_number(value: Any, call: str) -> float:
     if value is None:
         raise _nothing_returned(call)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-        raise Feedback(tr("fb.not_number", call=call, type=type_name(value)))
+        raise Feedback(tr("fb.not_number", call=call, type=_type(value)))
     if isinstance(value, np.ndarray):
         if value.size != 1 or value.dtype.kind not in "iuf":
-            raise Feedback(tr("fb.not_number", call=call, type=describe_array(value)))
+            raise Feedback(tr("fb.not_number", call=call, type=_echo(describe_array(value))))
         value = value.reshape(())[()]
     return float(value)
 
@@ -191,9 +191,10 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
     wrong = int(np.count_nonzero(excess > 0))
     if in_hidden_test():
         # the student's value and its relative error together give the expected value away
-        # (expected = got / (1 ± rel)); a hidden test says only how far off it is
+        # (expected = got / (1 ± rel)), and the student knows their value when they chose it
+        # (a constant); a hidden test says only whether the worst value is near or far off
         text = tr("fb.values_off_hidden", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
-                  rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
     else:
         text = tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
                   got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
@@ -213,12 +214,12 @@ def assert_equal_array(
         idx = _index(int(np.argmax(wrong)), arr.shape)
         got = arr[idx] if arr.ndim else arr[()]
         value = got.item() if hasattr(got, "item") else got
-        if given is not None:
+        if given is not None and not in_hidden_test():  # a hidden test's input is not shown
             text = tr("fb.values_wrong_input", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
                       where=_where(idx), got=value, given=repr(float(np.asarray(given)[idx])))
         else:
             text = tr("fb.values_wrong", call=call, wrong=int(np.count_nonzero(wrong)), total=max(arr.size, 1),
-                      where=_where(idx), got=value)
+                      where=_where(idx), got=_echo(str(value)))
         raise Feedback(text)
     return arr
 
@@ -244,13 +245,15 @@ def assert_gradient(
     if backward is None:  # a numerical gradient has no backward pass to blame
         backward = "numerical_gradient" not in call
     verdict = tr(("fb.gradcheck.bug_backward" if backward else "fb.gradcheck.bug") if worst > wrong else "fb.gradcheck.suspicious")
+    # hidden: a chosen analytic value a and rel = |a - n| / max(|a|, |n|) give n away; the band only
+    shown = _band(worst, wrong) if in_hidden_test() else f"{worst:.2e}"
     nudge = ""
     ratio = _constant_ratio(arr, numeric, rtol=1e-4)
     if ratio is not None:
         nudge = " " + (tr("fb.nudge.batch_factor") if in_hidden_test() else
                        tr("fb.nudge.batch_factor_n", factor=f"{ratio:g}" if ratio >= 1 else f"1/{1 / ratio:g}"))
     raise Feedback(
-        tr("fb.gradcheck", call=call, worst=f"{worst:.2e}", where=_where(idx), good=f"{good:.0e}",
+        tr("fb.gradcheck", call=call, worst=shown, where=_where(idx), good=f"{good:.0e}",
            wrong=f"{wrong:.0e}", verdict=verdict) + nudge
     )
 
@@ -278,6 +281,15 @@ def in_hidden_test() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+HIDDEN_NEAR = 1e-3  # a hidden values-off message says only whether the worst error is below this
+
+
+def _band(rel: float, edge: float) -> str:
+    """A relative error as which side of ``edge`` it is on: an interval this coarse around the
+    expected value cannot be bisected by resubmitting chosen values."""
+    return f"<{edge:.0e}" if rel < edge else f">{edge:.0e}"
 
 
 def _called(call: str) -> str:
@@ -327,6 +339,20 @@ def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def _where(idx: tuple[int, ...]) -> str:
     return tr("fb.where.element", index=", ".join(map(str, idx))) if idx else tr("fb.where.value")
+
+
+HIDDEN_ECHO = "…"  # in a hidden test, instead of anything the student's code chose to return
+
+
+def _echo(text: str) -> str:
+    """What the student's code returned (a value, a shape), shown in public tests only: in a
+    hidden test the code could have written the test's input into it."""
+    return HIDDEN_ECHO if in_hidden_test() else text
+
+
+def _type(value: Any) -> str:
+    """A returned value's type: a plain type's name, or a student class's name (public tests)."""
+    return _echo(type_name(value)) if isinstance(value, Proxy) else type_name(value)
 
 
 def _short(value: Any) -> str:

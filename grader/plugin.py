@@ -16,6 +16,7 @@ written per target key.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -137,6 +138,10 @@ class Target:
         self.student_code = StudentCode(self)
 
 
+def _is_hidden(item: pytest.Item) -> bool:
+    return Path(str(item.path)).stem.endswith("_hidden")
+
+
 def _target_token(index: int) -> str:
     return f"__gt{index}__"
 
@@ -244,11 +249,14 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        if self.batch is not None:
-            # Target by target (stable: each target keeps the suites' order), so that
-            # only one student worker is alive at a time.
-            order = {id(item): (t.index if (t := self._item_target(item)) else -1) for item in items}
-            items.sort(key=lambda item: order[id(item)])
+        # Target by target (stable: each target keeps the suites' order), so that only one
+        # student worker is alive at a time; within a target every public test before any
+        # hidden one: a worker keeps what it was given, and what it prints during a public
+        # test is shown, so it must not yet have seen a hidden test's inputs.
+        order = {
+            id(item): ((t.index if (t := self._item_target(item)) else -1), _is_hidden(item)) for item in items
+        }
+        items.sort(key=lambda item: order[id(item)])
 
     # -- fixtures --------------------------------------------------------------------
 
@@ -267,7 +275,7 @@ class Recorder:
     def _meta(self, item: pytest.Item) -> dict[str, Any]:
         ex = item.get_closest_marker("exercise")
         pts = item.get_closest_marker("points")
-        hidden = Path(str(item.path)).stem.endswith("_hidden")
+        hidden = _is_hidden(item)
         name = item.name
         target = self._item_target(item)
         if target is not None:
@@ -373,9 +381,14 @@ class Recorder:
             return "error", self._blocked(exc)
         if isinstance(exc, StudentCodeError):
             crashed = _crashed_call(call, exc)
-            text = tr("fb.raised_in", call=crashed, error=exc.message) if crashed else tr("fb.raised", error=exc.message)
-            if exc.traceback:
-                text += "\n" + _with_source_lines(exc.traceback.rstrip(), self.sources)
+            error, frames = exc.message, exc.traceback.rstrip()
+            if _is_hidden(item):
+                # The exception's text and the frames' names are the student's to choose (the
+                # hidden input, written out): a hidden test names the type and the lines only.
+                error, frames = _hidden_error(exc, self.sources)
+            text = tr("fb.raised_in", call=crashed, error=error) if crashed else tr("fb.raised", error=error)
+            if frames:
+                text += "\n" + _with_source_lines(frames, self.sources)
             return "error", text
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
@@ -618,6 +631,46 @@ def _source_line(sources: dict[str, tuple[str, bytes]], file: str, line: int) ->
             if 1 <= line <= len(lines):
                 return lines[line - 1].strip()[:200]
     return None
+
+
+HIDDEN_FRAMES = 5  # the innermost frames a hidden test's error shows
+
+
+def _hidden_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> tuple[str, str]:
+    """A hidden test's error without anything the student's code could write into it: the type
+    when it is Python's own or a class defined in the sources, and the innermost frames as file
+    and line (their code comes from the sources), each named only by a function the sources define."""
+    import builtins
+    import re
+
+    classes, functions, lines = _defined_names(tuple(sources.values()))
+    name = exc.type_name
+    builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
+    error = name if builtin or name in classes else "Exception"
+    rows = []
+    for match in map(_frame_pattern().match, (exc.traceback or "").splitlines()):
+        if match and match["file"] in lines and 1 <= int(match["line"][:9]) <= lines[match["file"]]:
+            func = re.search(r", in (\S+)\s*$", match.string)
+            shown = func[1] if func and (func[1] == "<module>" or func[1] in functions) else ""
+            rows.append(f'  File "{match["file"]}", line {match["line"]}' + (f", in {shown}" if shown else ""))
+    return error, "\n".join(rows[-HIDDEN_FRAMES:])
+
+
+@functools.lru_cache(maxsize=4)
+def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
+    """Class and function names the sources define, and each file's number of lines (once per
+    set of sources: a bytes object keeps its hash)."""
+    import re
+
+    classes: set[str] = set()
+    functions: set[str] = set()
+    lines: dict[str, int] = {}
+    for display, data in sources:
+        text = data.decode("utf-8", "replace")
+        classes.update(re.findall(r"\bclass\s+(\w+)", text))
+        functions.update(re.findall(r"\bdef\s+(\w+)", text))
+        lines[display] = text.count("\n") + 1
+    return frozenset(classes), frozenset(functions), lines
 
 
 def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:

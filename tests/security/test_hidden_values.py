@@ -3,8 +3,9 @@
 A values-off message that gives both the student's value and its relative error gives the
 expected value away (expected = got / (1 ± rel)); students who see hidden results (a
 Gradescope autograder, a collect report shared with them) could read the hidden answers off
-it, one resubmission at a time. Public tests keep the student's value; hidden ones say only
-where and how far off."""
+it, one resubmission at a time. Hiding the value is not enough: a student who returns a value
+they chose (a constant) knows it. Public tests keep the student's value and the error; hidden
+ones say only where the worst value is and whether it is near (< 1e-3) or far off."""
 
 from __future__ import annotations
 
@@ -32,9 +33,11 @@ def test_a_hidden_values_off_message_cannot_be_solved_for_the_expected_value(tmp
         assert "you returned" not in message
         rel = re.search(r"relative error (\S+) \(allowed", message)
         assert rel, message
-        # the only numbers left: counts, the element's index, the error and the tolerance
+        # the error only as a band (a value the student chose would solve an exact one too)
+        assert rel.group(1) in ("<1e-03", ">1e-03"), message
+        # the only numbers left: counts, the element's index, the band's edge and the tolerance
         numbers = re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", message.split(":", 1)[1])
-        assert all(re.fullmatch(r"\d+", n) or n in (rel.group(1), "1e-06") for n in numbers), numbers
+        assert all(re.fullmatch(r"\d+", n) or n in ("1e-03", "1e-06") for n in numbers), numbers
 
 
 def test_the_same_holds_in_chinese(tmp_path):

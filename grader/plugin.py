@@ -701,6 +701,10 @@ def _maybe_newer_syntax(err: SyntaxError) -> bool:
     return (err.msg or "").startswith("invalid syntax") or any(re.search(p, line) for p in newer)
 
 
+COMPILE_MAX_FILE_BYTES = 64_000  # exercises are a few KB; larger sources get the worker's words
+COMPILE_MAX_TOTAL_BYTES = 256_000
+
+
 def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
     """What a module that did not load did wrong, as Python prints it: for a syntax error the
     file, line, the line with a caret under the column and the message (compiled here, on the
@@ -713,7 +717,13 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
 
     if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
         named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
+        parsed = 0
         for display, data in named_first:
+            # Python's parser is quadratic on some sources (an f-string of 300,000 fields: 76 s
+            # for 900 KB), and the worker names the file: parse only exercise-sized sources here
+            if len(data) > COMPILE_MAX_FILE_BYTES or parsed + len(data) > COMPILE_MAX_TOTAL_BYTES:
+                continue
+            parsed += len(data)
             try:
                 compile(data, display, "exec", dont_inherit=True)
             except SyntaxError as err:

@@ -600,3 +600,22 @@ def test_a_recursion_through_the_graders_callback_ends_cleanly(make_target):
     assert tests and all(t.score == 0 and t.status in ("error", "failed") for t in tests)
     assert all(len(t.message) < 8000 for t in report.tests)
     assert_clean(report)
+
+
+def test_a_syntax_error_naming_a_slow_to_parse_file_does_not_stall_the_grader(make_target):
+    """When a module does not load with a SyntaxError, the grader compiles the sources on its
+    own side to show the line and caret, starting with the file the error names. Student code
+    can raise SyntaxError naming a file Python's parser takes minutes over (an f-string of
+    many fields is quadratic): only exercise-sized sources are parsed there."""
+    import time
+
+    from grader.catalog import load_catalog
+    from grader.runner import run_check
+
+    slow = "x = f'" + "{1}" * 150_000 + "'\n"  # ~450 KB: about 20 s in Python's parser
+    perceptron = 'raise SyntaxError("invalid syntax (slow.py, line 1)")\n'
+    target = make_target("chapter2", {"perceptron.py": perceptron, "slow.py": slow})
+    started = time.monotonic()
+    report = run_check(load_catalog().chapter("chapter2"), target, public_only=True)
+    assert time.monotonic() - started < 10
+    assert report.score == 0 and all(t.status != "passed" for t in report.tests)

@@ -31,3 +31,31 @@ def test_public_failures_rebuild_their_inputs_and_hidden_ones_do_not(tmp_path: P
     assert hidden.visibility == "hidden" and hidden.status == "failed"
     assert "np.array" not in hidden.message and "To try it yourself" not in hidden.message
     assert not re.search(r"-?\d+\.\d{6,}", hidden.message)
+
+
+def test_an_optimizer_step_is_rebuilt_with_the_params_from_before_the_step(tmp_path: Path) -> None:
+    """The snippet used to show the params after the student's update had changed them."""
+    import corpus
+
+    from grader.suites.chapter6._reference import start
+
+    SHAPES = {"W": (2, 3), "b": (3,)}  # as in test_momentum_three_steps
+
+    wrong = corpus.case("wrong", "chapter6/momentum_sign_flipped")
+    tests = student_view("chapter6", wrong.target(tmp_path / "t"), "--public")
+    message = tests["test_momentum_three_steps"].message
+    assert "step 1 of 3" in message and "To try it yourself" in message
+    code = "\n".join(line[4:] for line in message.splitlines() if line.startswith("    "))
+    seen = {}
+
+    class Momentum:
+        def __init__(self, **kwargs):
+            pass
+
+        def update(self, params, grads):
+            seen["params"] = params
+
+    exec(code, {"np": np, "Momentum": Momentum})
+    _, before = start(61, SHAPES)
+    assert set(seen["params"]) == set(before)
+    assert all(np.array_equal(seen["params"][k], before[k]) for k in before)

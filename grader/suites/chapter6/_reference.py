@@ -105,10 +105,12 @@ def check_steps(opt, name: str, rng, params, steps: int, reference: Step, grads_
     for step in range(1, steps + 1):
         grads = grads_fn(rng, params)
         sent = {k: v.copy() for k, v in grads.items()}
+        # described (and, in public tests, rebuilt) with the params as they were before this step
+        described = call_text(f"{name}.update", {k: v.copy() for k, v in params.items()}, grads, seed=seed)
         opt.update(Synced(params), sent)
         reference(expected, grads)
         for key, want in expected.items():
-            call = call_text(f"{name}.update", params, grads, seed=seed) + tr("fb.opt.step", step=step, steps=steps) + f": params[{key!r}]"
+            call = described + tr("fb.opt.step", step=step, steps=steps) + f": params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):
                 raise Feedback(tr("fb.opt.not_array", call=call))
             assert_close(params[key], want, call, rtol=1e-6, atol=1e-7)

@@ -100,7 +100,10 @@ def test_each_wrong_exercise_loses_its_points_with_a_reason(make_target):
 
     assert "Lambda layer" in messages["chapter8.linear_unit"]
     assert "not allowed" in messages["chapter8.linear_unit"]
-    assert "Variable" in messages["chapter8.unit_weights"] and "numpy array" in messages["chapter8.unit_weights"]
+    # the hidden test says what was expected, not the type name the worker reported (a name
+    # the student's code chooses could carry a hidden input)
+    assert "returned a …; expected a numpy array" in messages["chapter8.unit_weights"]
+    assert "Variable" not in messages["chapter8.unit_weights"]
     assert "exit code" in messages["chapter8.unit_weights"]
     assert "'Head'" in messages["chapter8.deep_regression"]
     assert "learning rate" in messages["chapter8.compile_model"]

@@ -148,10 +148,8 @@ def run_check(
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs:
             _run_pytest_here(command[3:], env, tmp, live)
-        elif live is not None:
-            _run_pytest_followed(command, env, tmp, budget, chapter, results_file, live)
         else:
-            _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file)
+            _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file, live)
         if not results_file.exists():
             raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
@@ -211,40 +209,22 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: objec
 
 
 def _run_pytest_subprocess(
-    command: list[str], env: dict[str, str], cwd: str, budget: float, chapter: Chapter, results_file: Path
-) -> None:
-    try:
-        proc = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            timeout=budget,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from exc
-    if not results_file.exists():
-        tail = proc.stdout.decode("utf-8", "replace")[-3000:]
-        raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
-
-
-def _run_pytest_followed(
     command: list[str],
     env: dict[str, str],
     cwd: str,
     budget: float,
     chapter: Chapter,
     results_file: Path,
-    live: object,
+    live: object | None = None,
 ) -> None:
-    """``_run_pytest_subprocess`` that replays the run's live events while it waits."""
-    from grader.live import follow
-
+    """pytest in a fresh process, stopped after ``budget`` seconds. With ``live`` the plugin
+    appends each test's start and verdict to an events file, replayed here while it waits."""
     events = str(Path(cwd) / "events.jsonl")
+    if live is not None:
+        from grader.live import follow
+
+        command = [*command[:3], "--grader-events", events, *command[3:]]
     log = Path(cwd) / "pytest-output.txt"
-    command = [*command[:3], "--grader-events", events, *command[3:]]
     offset = 0
     deadline = time.monotonic() + budget
     with open(log, "wb") as out:
@@ -252,17 +232,19 @@ def _run_pytest_followed(
         try:
             while True:
                 try:
-                    proc.wait(timeout=0.1)
+                    proc.wait(timeout=0.1 if live is not None else max(deadline - time.monotonic(), 0.0))
                     break
                 except subprocess.TimeoutExpired:
-                    offset = follow(events, offset, live)  # type: ignore[arg-type]
-                    if time.monotonic() > deadline:
+                    if live is not None:
+                        offset = follow(events, offset, live)  # type: ignore[arg-type]
+                    if time.monotonic() >= deadline:
                         raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from None
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    follow(events, offset, live)  # type: ignore[arg-type]
+    if live is not None:
+        follow(events, offset, live)  # type: ignore[arg-type]
     if not results_file.exists():
         tail = log.read_bytes()[-3000:].decode("utf-8", "replace")
         raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")

@@ -150,3 +150,21 @@ def test_chapter8_shows_its_verdicts_in_a_pipe() -> None:
     verdicts = [i for i, line in enumerate(lines) if re.match(r"  ✓ test_\w+  passed", line)]
     table = next(i for i, line in enumerate(lines) if "chapter8.linear_unit" in line)
     assert len(verdicts) >= 9 and max(verdicts) < table
+
+
+@pytest.mark.parametrize("with_live", [False, True])
+def test_a_run_in_another_process_is_stopped_at_its_budget(looping: Path, with_live: bool) -> None:
+    import io
+
+    from grader.catalog import load_catalog
+    from grader.errors import InternalError
+    from grader.live import LiveProgress
+    from grader.runner import run_check
+
+    live = LiveProgress(io.StringIO(), "en", tty=False) if with_live else None
+    started = time.monotonic()
+    with pytest.raises(InternalError, match="took longer than 4 s and was stopped"):
+        run_check(load_catalog().chapter("chapter3"), looping, public_only=True, in_process=False, timeout=4, live=live)
+    if live is not None:
+        live.close()
+    assert time.monotonic() - started < 12

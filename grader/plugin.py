@@ -701,10 +701,6 @@ def _maybe_newer_syntax(err: SyntaxError) -> bool:
     return (err.msg or "").startswith("invalid syntax") or any(re.search(p, line) for p in newer)
 
 
-COMPILE_MAX_FILE_BYTES = 64_000  # exercises are a few KB; larger sources get the worker's words
-COMPILE_MAX_TOTAL_BYTES = 256_000
-
-
 def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
     """What a module that did not load did wrong, as Python prints it: for a syntax error the
     file, line, the line with a caret under the column and the message (compiled here, on the
@@ -716,12 +712,15 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
     from grader.i18n import tr
 
     if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
+        # the same limits as reading a submission: larger sources get the worker's words
+        from grader.instructor.submission import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+
         named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
         parsed = 0
         for display, data in named_first:
             # Python's parser is quadratic on some sources (an f-string of 300,000 fields: 76 s
             # for 900 KB), and the worker names the file: parse only exercise-sized sources here
-            if len(data) > COMPILE_MAX_FILE_BYTES or parsed + len(data) > COMPILE_MAX_TOTAL_BYTES:
+            if len(data) > MAX_CHECKED_FILE_BYTES or parsed + len(data) > MAX_CHECKED_BYTES:
                 continue
             parsed += len(data)
             try:

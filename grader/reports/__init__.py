@@ -13,6 +13,7 @@ from rich.theme import Theme
 
 from grader.catalog import Catalog, Chapter, Exercise
 from grader.i18n import t
+from grader.live import SYMBOL as LIVE_SYMBOL
 from grader.results import CheckReport, TestResult
 
 THEME = Theme(
@@ -27,14 +28,15 @@ THEME = Theme(
     }
 )
 
-SYMBOL = {
-    "passed": ("✓", "grade.pass"),
-    "failed": ("✗", "grade.fail"),
-    "not_attempted": ("○", "grade.todo"),
-    "error": ("!", "grade.error"),
-    "timeout": ("⧗", "grade.error"),
-    "resource": ("!", "grade.error"),
+_STYLE = {
+    "passed": "grade.pass",
+    "failed": "grade.fail",
+    "not_attempted": "grade.todo",
+    "error": "grade.error",
+    "timeout": "grade.error",
+    "resource": "grade.error",
 }
+SYMBOL = {status: (LIVE_SYMBOL[status], style) for status, style in _STYLE.items()}  # one set of marks: live's
 
 LABEL = {status: t(f"status.{status}", "en") for status in SYMBOL}  # English labels, for existing callers
 

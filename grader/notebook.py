@@ -37,20 +37,14 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader.i18n import t
+from grader.i18n import LANGS, session_lang, t
 
 last_report: Any = None  # the CheckReport of the latest check(), for code that wants the numbers
 _hints_seen: dict[str, int] = {}
 
 
 def _lang(lang: str | None) -> str:
-    if lang in ("en", "zh"):
-        return lang
-    for var in ("GRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var, "")
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    return lang if lang in LANGS else session_lang()
 
 
 def _ipython() -> Any:

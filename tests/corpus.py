@@ -84,6 +84,12 @@ def apply_patches(text: str, patches: tuple[Patch, ...] | list[Patch], where: st
     return "".join(pieces)
 
 
+def replace_once(source: str, old: str, new: str) -> str:
+    """``source`` with ``old`` replaced by ``new``, where ``old`` occurs exactly once (else a
+    CorpusError): for tests that build a submission wrong in several ways from a solution."""
+    return apply_patches(source, [Patch(old, new)], where="replace_once")
+
+
 def _load(kind: str, path: Path) -> list[Case]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     chapter = path.stem

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from corpus import replace_once as replace
 
 from grader.boundary.channel import WorkerClient, WorkerConfig
 from grader.catalog import load_catalog
@@ -24,11 +25,6 @@ from grader.runner import _require, run_check
 REPO = Path(__file__).resolve().parent.parent
 HAS_TF = all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
 needs_tf = pytest.mark.skipif(not HAS_TF, reason="needs tensorflow and keras: pip install 'dl-grade[keras]'")
-
-
-def replace(source: str, old: str, new: str) -> str:
-    assert source.count(old) == 1, f"the solution changed: {old[:60]!r} is not found once"
-    return source.replace(old, new)
 
 
 def wrong_submission() -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from corpus import replace_once as replace
 from typer.testing import CliRunner
 from zhcheck import english_sentences
 
@@ -16,11 +17,6 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def replace(source: str, old: str, new: str) -> str:
-    assert source.count(old) == 1, f"the solution changed: {old[:60]!r} is not found once"
-    return source.replace(old, new)
 
 
 def wrong_submission() -> str:

@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from grader.errors import UnknownName, UsageError
+from grader.tomlcompat import tomllib
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 SUITES_DIR = Path(__file__).resolve().parent / "suites"

@@ -13,7 +13,7 @@ import functools
 import string
 from pathlib import Path
 
-import tomllib
+from grader.tomlcompat import tomllib
 
 MESSAGES_FILE = Path(__file__).resolve().parent / "data" / "messages.toml"
 LANGS = ("en", "zh")

@@ -228,7 +228,7 @@ def quiz_only_chapters(catalog: Catalog, workspace: Path) -> list[Chapter]:
     """Chapters that have a question bank in ``quizzes/`` but no exercises in the catalog (chapter1)."""
     import re
 
-    import tomllib
+    from grader.tomlcompat import tomllib
 
     folder = workspace / "quizzes"
     found = []

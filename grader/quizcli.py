@@ -126,7 +126,7 @@ def _read_answers(path: Path, lang: str) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
+            from grader.tomlcompat import tomllib
 
             data = tomllib.loads(text)
         else:

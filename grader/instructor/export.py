@@ -125,7 +125,7 @@ def read_column_map(path: Path) -> dict[str, str]:
     """``--canvas-columns map.toml``: our column (``chapter2``, ``"quiz chapter2"``) -> the
     Canvas assignment header (``"Perceptrons (12345)"``), at the top level or under
     ``[columns]``. Checked: TOML, known column names, non-empty unique headers."""
-    import tomllib
+    from grader.tomlcompat import tomllib
 
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))

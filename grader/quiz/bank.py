@@ -34,10 +34,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
-
 from grader.errors import GraderError, UnknownName, UsageError
 from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
+from grader.tomlcompat import tomllib
 
 FORMAT_VERSION = 1
 QuestionType = Literal["single", "multiple", "truefalse"]

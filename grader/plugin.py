@@ -152,6 +152,7 @@ class Recorder:
     def __init__(self, config: pytest.Config) -> None:
         from grader.boundary.channel import WorkerClient, WorkerConfig
         from grader.catalog import load_catalog
+        from grader.container import fit_memory_mb
 
         self.config = config
         self.chapter_id = config.getoption("grader_chapter")
@@ -168,7 +169,7 @@ class Recorder:
         _not_dumpable()
         self._worker_config = lambda sources: WorkerConfig(
             sources=sources,
-            memory_mb=chapter.memory_mb,
+            memory_mb=fit_memory_mb(chapter.memory_mb),  # below the container's own limit
             call_timeout=self.test_timeout,
             sandbox=config.getoption("grader_sandbox"),
             needs=tuple(chapter.needs),

@@ -89,11 +89,15 @@ class CheckReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     def to_gradescope(self) -> dict[str, Any]:
-        """Gradescope's results.json: hidden tests become visible after grades are published."""
+        """Gradescope's results.json: hidden tests become visible after grades are published;
+        the top-level output totals the visible ones only; every output is plain text."""
+        visibility = {id(t): "visible" if t.visibility == "public" else "after_published" for t in self.tests}
         return {
             "score": self.score,
             "execution_time": round(self.execution_time, 3),
-            "output": f"{self.chapter}: {self.score:g}/{self.max_score:g}",
+            "output": visible_summary([(self.chapter, t.score, t.max_score, visibility[id(t)]) for t in self.tests]),
+            "output_format": "text",
+            "test_output_format": "text",
             "tests": [
                 {
                     "name": f"{t.exercise}: {t.name}",
@@ -101,7 +105,8 @@ class CheckReport:
                     "max_score": t.max_score,
                     "status": "passed" if t.status == "passed" else "failed",
                     "output": f"[{t.status}] {t.message}".strip(),
-                    "visibility": "visible" if t.visibility == "public" else "after_published",
+                    "visibility": visibility[id(t)],
+                    "output_format": "text",
                 }
                 for t in self.tests
             ],
@@ -118,3 +123,29 @@ class CheckReport:
             artifacts=tuple(data.get("artifacts", [])),
             source=str(data.get("source", "")),
         )
+
+
+def plain_number(x: float) -> str:
+    """A score as a plain decimal (``2``, ``0.5``, ``0.00005``), never exponent notation."""
+    text = f"{float(x):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def visible_summary(rows: list[tuple[str, float, float, str]]) -> str:
+    """Gradescope's top-level ``output`` line: per chapter, the score in the *visible* tests
+    only (``rows``: chapter, score, maximum, visibility). Hidden tests are listed with
+    visibility ``after_published``; a total over them here would show before they do."""
+    per: dict[str, list[float]] = {}
+    hidden: set[str] = set()
+    for chapter, score, max_score, visibility in rows:
+        if visibility != "visible":
+            hidden.add(chapter)
+            per.setdefault(chapter, [0.0, 0.0])
+            continue
+        got = per.setdefault(chapter, [0.0, 0.0])
+        got[0] += score
+        got[1] += max_score
+    parts = [f"{c}: {plain_number(s)}/{plain_number(m)} in the visible tests" for c, (s, m) in per.items()]
+    if hidden:
+        parts.append("hidden tests: shown when grades are published")
+    return "; ".join(parts)

@@ -195,11 +195,12 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(("folder:" + str(path.absolute())).encode()).hexdigest()
 
 
-def _read_one(path: Path, position: int) -> tuple[Origin, Submission | None, str]:
+def _read_one(path: Path, position: int, given: Origin | None = None) -> tuple[Origin, Submission | None, str]:
     """Read one submission; every failure (RecursionError and MemoryError included) is a
-    reason recorded for this submission only, never the end of the run."""
+    reason recorded for this submission only, never the end of the run. ``given``: who and
+    when from the LMS (Gradescope's metadata) instead of the file's name and time."""
     try:
-        origin = origin_of(path, position)
+        origin = given or origin_of(path, position)
     except Exception:  # noqa: BLE001 - a name we cannot even parse
         origin = Origin("unknown", None, "order", position)
     try:
@@ -250,6 +251,7 @@ def collect(
     progress: Progress | None = None,
     on_commit: Callable[[Graded], None] | None = None,
     quiz_chapters: list[str] | None = None,
+    origins: dict[Path, Origin] | None = None,
 ) -> CollectSummary:
     """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
     only these chapters' quizzes are scored, so an attempt a student adds for another
@@ -269,7 +271,7 @@ def collect(
     version = grader.__version__
     pending: dict[str, Submission] = {}
     for position, path in enumerate(paths):
-        origin, sub, reason = _read_one(path, position)
+        origin, sub, reason = _read_one(path, position, (origins or {}).get(path))
         if sub is None:
             digest = _rejected_hash(path, origin.student)
             summary.rejected.append((clean_text(path, 1000), reason))

@@ -22,6 +22,7 @@ from typing import Any
 from grader.errors import UsageError
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import clean_text, normalise_student
+from grader.results import visible_summary
 
 FORMATS = ("csv", "canvas", "gradescope", "json")
 
@@ -274,16 +275,20 @@ def _visibility(v: str) -> str:
 
 def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = None) -> dict[str, Any]:
     """Gradescope's results.json for one submission (its autograder format: ``tests`` with
-    name, score, max_score, status, visibility, output; ``score``, ``execution_time``,
-    ``output``, ``stdout_visibility``). Every test and quiz of ``everything`` is listed with
-    the same maximum for every student: a test that did not run for this submission (its
-    chapter was not graded) is 0 with the reason, an untaken quiz 0 of its maximum."""
+    name, score, max_score, status, visibility, output, output_format; ``score``,
+    ``execution_time``, ``output``, ``output_format``, ``stdout_visibility``). Every test and
+    quiz of ``everything`` is listed with the same maximum for every student: a test that
+    did not run for this submission (its chapter was not graded) is 0 with the reason, an
+    untaken quiz 0 of its maximum. Every output is plain text (``output_format: text``:
+    Gradescope renders the default as HTML, and the outputs carry the student's text). The
+    top-level ``output`` totals the visible tests only."""
     everything = everything or universe(gb)
     tests = []
     total = 0.0
     elapsed = 0.0
     chapters = gb.chapter_scores().get(sub["hash"], {})
     ran = {(r["chapter"], r["exercise"], r["name"]): r for r in gb.tests(sub["hash"])}
+    shown: list[tuple[str, float, float, str]] = []
     for key, (max_score, visibility) in everything.tests.items():
         r = ran.get(key)
         if r is None:
@@ -291,7 +296,8 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
             why = (chapter_row["note"] if chapter_row is not None and chapter_row["note"]
                    else f"{key[0]} was not graded for this submission")
             tests.append({"name": f"{key[1]}: {key[2]}", "score": 0.0, "max_score": max_score, "status": "failed",
-                          "output": f"[not graded] {clean_text(why, 300)}", "visibility": _visibility(visibility)})
+                          "output": f"[not graded] {clean_text(why, 300)}", "visibility": _visibility(visibility),
+                          "output_format": "text"})
             continue
         tests.append({
             "name": f"{r['exercise']}: {r['name']}",
@@ -300,8 +306,10 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
             "status": "passed" if r["status"] == "passed" else "failed",
             "output": f"[{r['status']}] {clean_text(r['message'], 2000)}".strip(),
             "visibility": _visibility(visibility),
+            "output_format": "text",
         })
         total += r["score"]
+        shown.append((key[0], r["score"], max_score, _visibility(visibility)))
     for ch_row in chapters.values():
         elapsed += ch_row["execution_time"]
     taken = gb.quiz_scores().get(sub["hash"], {})
@@ -311,14 +319,12 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
         tests.append({"name": f"quiz {ch}", "score": score, "max_score": max_score,
                       "status": "passed" if q is not None and score >= max_score else "failed",
                       "output": f"{q['mode']} attempt, re-scored from the key" if q is not None else "not taken",
-                      "visibility": "after_published"})
+                      "visibility": "after_published", "output_format": "text"})
         total += score
-    summary = ", ".join(
-        f"{c}: {NOT_GRADED}" if r["score"] is None else f"{c}: {_num(r['score'])}/{_num(r['max_score'])}"
-        for c, r in sorted(chapters.items())
-    )
+    not_graded = [f"{c}: {NOT_GRADED}" for c, r in sorted(chapters.items()) if r["score"] is None]
+    summary = "; ".join(x for x in [visible_summary(shown), *not_graded] if x)
     return {"score": round(total, 6), "execution_time": round(elapsed, 3), "output": summary,
-            "stdout_visibility": "hidden", "tests": tests}
+            "output_format": "text", "test_output_format": "text", "stdout_visibility": "hidden", "tests": tests}
 
 
 def to_json(gb: Gradebook) -> dict[str, Any]:

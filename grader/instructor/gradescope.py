@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import stat
 import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import UsageError
+from grader.textclean import clean_line
+
+if TYPE_CHECKING:
+    from grader.instructor.submission import Origin
 
 PACKAGE_DIR = "dl-grade"
 CONFIG = "autograder.json"
@@ -41,29 +49,67 @@ SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 SETUP_SH = """#!/usr/bin/env bash
 # dl-grade autograder: run once by Gradescope when it builds the image (Ubuntu).
-# The only downloads: Ubuntu's python3 and bubblewrap, and dl-grade's Python dependencies.
+# The only downloads: Ubuntu's Python and bubblewrap, and dl-grade's Python dependencies.
+# dl-grade needs Python 3.10 to 3.13: Ubuntu 22.04's python3 is 3.10; an older image's is
+# replaced by Ubuntu's python3.12/3.11/3.10 package, else the deadsnakes PPA's python3.11.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q python3 python3-venv python3-pip bubblewrap
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q "/autograder/source/dl-grade{extras}"
+supported() {{ "$1" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 14))' 2>/dev/null; }}
+PY=""
+if supported python3; then
+  PY=python3
+else
+  for v in 3.12 3.11 3.10; do
+    if apt-get install -y -q "python$v" "python$v-venv" >/dev/null 2>&1 && supported "python$v"; then
+      PY="python$v"; break
+    fi
+  done
+fi
+if [ -z "$PY" ]; then
+  apt-get install -y -q software-properties-common
+  add-apt-repository -y ppa:deadsnakes/ppa
+  apt-get update -q
+  apt-get install -y -q python3.11 python3.11-venv
+  PY=python3.11
+fi
+supported "$PY" || {{ echo "setup.sh: no Python 3.10-3.13 could be installed" >&2; exit 1; }}
+"$PY" -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install -q --upgrade pip
+/autograder/venv/bin/python -m pip install -q "/autograder/source/dl-grade{extras}"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # dl-grade autograder: run by Gradescope for each submission. Grades $ROOT/submission with
 # every suite (hidden ones too) in dl-grade's sandboxed worker and writes
-# $ROOT/results/results.json. Nothing is downloaded here.
+# $ROOT/results/results.json. Nothing is downloaded here. When grading cannot happen (no
+# Python, no sandbox, a crash) results.json says why and the exit status is not 0, so
+# Gradescope shows an autograder failure rather than a score of 0.
 # A local run: GRADE_AUTOGRADER_ROOT=/tmp/ag GRADE_AUTOGRADER_PYTHON=.venv/bin/python ./run_autograder
 set -u
 ROOT="${GRADE_AUTOGRADER_ROOT:-/autograder}"
 SOURCE="${GRADE_AUTOGRADER_SOURCE:-$ROOT/source}"
 PYTHON="${GRADE_AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+RESULTS="$ROOT/results/results.json"
+failed() {
+  # $1: why, a fixed sentence (no quotes or backslashes: it is written into JSON as it is)
+  mkdir -p "$ROOT/results"
+  printf '{"score": 0, "execution_time": 0, "output": "The autograder could not grade this submission: %s Tell your instructor; your submission is kept.", "output_format": "text", "stdout_visibility": "hidden", "tests": [], "extra_data": {"autograder_failure": "%s"}}\\n' "$1" "$1" >"$RESULTS"
+  echo "run_autograder: $1" >&2
+  exit 1
+}
+[ -x "$PYTHON" ] || failed "no Python at the autograder's venv (setup.sh did not finish)."
+"$PYTHON" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 14))' \\
+  || failed "the autograder's Python is not 3.10 to 3.13 (rebuild the autograder image)."
 export PYTHONPATH="$SOURCE/dl-grade"
 export PYTHONDONTWRITEBYTECODE=1
-cd "$SOURCE/dl-grade" || exit 1
-exec "$PYTHON" -m grader.instructor.gradescope --root "$ROOT" --config "$SOURCE/autograder.json"
+cd "$SOURCE/dl-grade" || failed "the autograder's files are missing (source/dl-grade)."
+rm -f "$RESULTS"
+"$PYTHON" -m grader.instructor.gradescope --root "$ROOT" --config "$SOURCE/autograder.json"
+code=$?
+[ -s "$RESULTS" ] || failed "the grader stopped before writing its results (exit status $code)."
+exit $code
 """
 
 PACKAGE_README = """# dl-grade (autograder copy)
@@ -159,12 +205,140 @@ def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | 
 
 # -- run_autograder ------------------------------------------------------------------------
 
+METADATA = "submission_metadata.json"
+MAX_METADATA_BYTES = 2_000_000
+MAX_LOOSE_FILES = 200  # files looked at in an upload without exercises/
 
-def _find_submission(folder: Path) -> Path:
+
+@dataclass(frozen=True)
+class Metadata:
+    """What Gradescope's ``/autograder/submission_metadata.json`` says about this submission
+    (its documented fields: ``users[]`` with name, email, sid and id; ``created_at``;
+    ``assignment.due_date`` and ``late_due_date``, a user's own ``assignment`` with an
+    extension's dates)."""
+
+    student: str  # the primary id: the first user's sid, else email, else gradescope-<id>
+    aliases: tuple[str, ...]  # every user's sid, email, its local part, id
+    names: tuple[str, ...]
+    submitted_at: datetime | None
+    due_date: datetime | None
+    late_due_date: datetime | None
+
+    @property
+    def late_by_seconds(self) -> float:
+        if self.submitted_at is None or self.due_date is None:
+            return 0.0
+        return max(0.0, (self.submitted_at - self.due_date).total_seconds())
+
+
+def parse_time(value: object) -> datetime | None:
+    """Gradescope's ISO times (``2018-07-01T14:22:32.365935-07:00``), in UTC; None for
+    anything else. Python 3.10's ``fromisoformat`` takes neither ``Z`` nor 1-5 or 7-9
+    digit fractions, so both are normalised first."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00").replace(" ", "T", 1)
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(.*)", text)
+    if m:
+        fraction = f".{(m.group(2) + '000000')[:6]}" if m.group(2) else ""
+        text = m.group(1) + fraction + m.group(3)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
+
+
+def read_metadata(root: Path) -> Metadata | None:
+    """``root/submission_metadata.json`` (bounded; written by Gradescope, not the student),
+    or None where there is none or it cannot be read."""
+    from grader.instructor.submission import load_json_bounded, normalise_student
+
+    path = root / METADATA
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_METADATA_BYTES:
+            return None
+        data = load_json_bounded(path.read_bytes(), METADATA, MAX_METADATA_BYTES)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    users = [u for u in data.get("users") or [] if isinstance(u, dict)] if isinstance(data.get("users"), list) else []
+    aliases: list[str] = []
+    names: list[str] = []
+    for user in users:
+        for key in ("sid", "email", "id"):
+            value = user.get(key)
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+                aliases.append(str(value).strip())
+                if key == "email" and "@" in str(value):
+                    aliases.append(str(value).split("@", 1)[0])
+        if isinstance(user.get("name"), str) and user["name"].strip():
+            names.append(clean_line(user["name"], 80))
+    first = users[0] if users else {}
+    primary = next((str(first[k]).strip() for k in ("sid", "email") if isinstance(first.get(k), (str, int))
+                    and not isinstance(first.get(k), bool) and str(first[k]).strip()), "")
+    if not primary and isinstance(first.get("id"), (str, int)):
+        primary = f"gradescope-{first['id']}"
+    assignment = data.get("assignment") if isinstance(data.get("assignment"), dict) else {}
+    own = first.get("assignment") if isinstance(first.get("assignment"), dict) else {}  # an extension
+    due = parse_time(own.get("due_date")) or parse_time(assignment.get("due_date"))
+    late_due = parse_time(own.get("late_due_date")) or parse_time(assignment.get("late_due_date"))
+    return Metadata(
+        student=normalise_student(primary) if primary else "",
+        aliases=tuple(dict.fromkeys(aliases)),
+        names=tuple(names),
+        submitted_at=parse_time(data.get("created_at")),
+        due_date=due,
+        late_due_date=late_due,
+    )
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{mins} min"] * bool(mins)
+    return " ".join(parts) or f"{int(seconds)} s"
+
+
+def lateness(meta: Metadata) -> tuple[str, dict[str, Any]]:
+    """(the line shown to the student, results.json ``extra_data``) for ``meta``'s times."""
+    def iso(when: datetime | None) -> str | None:
+        return when.isoformat(timespec="seconds") if when else None
+
+    late = meta.late_by_seconds
+    extra: dict[str, Any] = {"student": meta.student, "submitted_at": iso(meta.submitted_at),
+                             "due_date": iso(meta.due_date), "late": late > 0, "late_by_seconds": round(late)}
+    if meta.late_due_date is not None:
+        extra["late_due_date"] = iso(meta.late_due_date)
+        extra["after_late_due_date"] = bool(meta.submitted_at and meta.submitted_at > meta.late_due_date)
+    if meta.submitted_at is None or meta.due_date is None:
+        return "", extra
+    if late <= 0:
+        return f"Submitted on time (due {iso(meta.due_date)}).", extra
+    line = f"Submitted late: {_duration(late)} after the due date ({iso(meta.due_date)})."
+    if extra.get("after_late_due_date"):
+        line += f" This is after the late due date ({iso(meta.late_due_date)})."
+    return line, extra
+
+
+def origin_for(meta: Metadata | None) -> Origin | None:
+    from grader.instructor.submission import Origin
+
+    if meta is None or not meta.student:
+        return None
+    when = meta.submitted_at.isoformat(timespec="seconds") if meta.submitted_at else None
+    return Origin(meta.student, when, "lms" if when else "order", layout="gradescope", aliases=meta.aliases,
+                  id_source="Gradescope's submission metadata")
+
+
+def _find_submission(folder: Path) -> Path | None:
     """What Gradescope put in /autograder/submission: the unpacked ``grade submit`` zip
-    (``exercises/`` at the top or one folder down), or that zip itself."""
-    from grader.instructor.submission import BadSubmission
-
+    (``exercises/`` at the top or one folder down), or that zip itself; None when it is
+    neither (loose files, see ``stage_loose``)."""
     if (folder / "exercises").is_dir():
         return folder
     zips = sorted(p for p in folder.glob("*.zip") if p.is_file()) if folder.is_dir() else []
@@ -173,22 +347,126 @@ def _find_submission(folder: Path) -> Path:
     inner = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "exercises").is_dir()) if folder.is_dir() else []
     if len(inner) == 1:
         return inner[0]
-    raise BadSubmission("no exercises/ folder in the submission: upload the zip made by 'grade submit'")
+    return None
+
+
+def _loose_files(folder: Path) -> list[PurePosixPath]:
+    """The upload's files (relative), without following links, bounded in number."""
+    found: list[PurePosixPath] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            found.append(PurePosixPath(path.relative_to(folder).as_posix()))
+            if len(found) >= MAX_LOOSE_FILES:
+                return found
+    return found
+
+
+def stage_loose(folder: Path, dest: Path, chapters: list[str]) -> tuple[Path | None, list[str]]:
+    """An upload of loose files (``perceptron.py``, several modules, ``chapter3.ipynb``):
+    each module is copied to ``dest/exercises/<chapter>/`` of the chapter whose catalog has
+    a module of that name. A name two chapters share (``two_layer_net.py``) goes where a
+    folder name (``chapter5/``) or the upload's other modules point, else nowhere, with a
+    note. Returns (the staged folder or None, notes for the student)."""
+    from grader.catalog import load_catalog
+    from grader.instructor.submission import MAX_FILE_BYTES
+    from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+
+    catalog = load_catalog()
+    modules = {c: catalog.chapter(c).modules for c in chapters}
+    files = _loose_files(folder) if folder.is_dir() else []
+    wanted: dict[PurePosixPath, list[str]] = {}
+    notebooks: dict[str, PurePosixPath] = {}
+    notes: list[str] = []
+    for rel in files:
+        if rel.suffix == ".ipynb" and rel.stem in chapters:
+            notebooks.setdefault(rel.stem, rel)
+        elif rel.suffix == ".py" and rel.stem.isidentifier():
+            wanted[rel] = [c for c in chapters if rel.stem in modules[c]]
+    sure = {cands[0] for cands in wanted.values() if len(cands) == 1}
+    placed: dict[str, PurePosixPath] = {}  # "chapter2/perceptron.py" -> upload path
+    for rel, cands in wanted.items():
+        shown = clean_line(rel.as_posix(), 120)
+        if not cands:
+            listing = "; ".join(f"{c}: {', '.join(m + '.py' for m in modules[c])}" for c in chapters)
+            notes.append(f"note: {shown} is not graded: no module of that name here ({listing}).")
+            continue
+        named = [c for c in cands if c in rel.parts[:-1]]
+        pointed = [c for c in cands if c in sure]
+        choice = named or (cands if len(cands) == 1 else pointed)
+        if len(choice) != 1:
+            notes.append(f"note: {shown} is not graded: {rel.stem}.py is a module of {' and '.join(cands)}, and "
+                         f"nothing in the upload says which; upload it as exercises/{cands[-1]}/{rel.name} "
+                         "(or the zip made by 'grade submit').")
+            continue
+        key = f"{choice[0]}/{rel.name}"
+        if key in placed:
+            notes.append(f"note: {shown} is not graded: {clean_line(placed[key].as_posix(), 120)} is graded as "
+                         f"{choice[0]}'s {rel.name}.")
+            continue
+        placed[key] = rel
+    if not placed and not notebooks:
+        return None, notes
+    root = dest / "submission"
+    copies = [(rel, f"exercises/{key}", MAX_FILE_BYTES) for key, rel in sorted(placed.items())]
+    copies += [(rel, f"exercises/{c}.ipynb", MAX_NOTEBOOK_BYTES) for c, rel in sorted(notebooks.items())]
+    for rel, to, cap in copies:
+        target = root / to
+        target.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        with os.fdopen(os.open(folder / rel.as_posix(), flags), "rb") as f:
+            target.write_bytes(f.read(cap + 1))  # a larger file is refused when it is read
+        notes.append(f"note: {clean_line(rel.as_posix(), 120)} graded as {to}")
+    return root, notes
 
 
 def _failure(message: str) -> dict[str, Any]:
-    return {"score": 0.0, "execution_time": 0.0, "output": message, "stdout_visibility": "hidden", "tests": []}
+    """results.json for a submission that could not be graded at all: says why, and marks
+    it (``extra_data.autograder_failure``) so run_autograder exits non-zero."""
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "output_format": "text",
+            "stdout_visibility": "hidden", "tests": [], "extra_data": {"autograder_failure": message}}
+
+
+def memory_problem(chapters: list[str]) -> tuple[str | None, str | None]:
+    """(why grading cannot happen here, a note on the cap) from the container's memory limit:
+    a chapter with heavy needs (TensorFlow) whose worker cap does not fit is an autograder
+    failure, not a 0 for every student; lighter chapters run with the cap lowered."""
+    from grader.catalog import load_catalog
+    from grader.container import RESERVE_MB, container_limit_mb, fit_memory_mb
+
+    limit = container_limit_mb()
+    if limit is None:
+        return None, None
+    catalog = load_catalog()
+    notes = []
+    for c in chapters:
+        chapter = catalog.chapter(c)
+        fitted = fit_memory_mb(chapter.memory_mb, limit)
+        if chapter.memory_mb and fitted is not None and fitted < chapter.memory_mb:
+            if chapter.needs:
+                return (f"{c} needs {chapter.memory_mb} MB for the code being graded, and this autograder "
+                        f"has {limit} MB: the instructor must give the autograder at least "
+                        f"{chapter.memory_mb + RESERVE_MB} MB of memory in Gradescope's settings."), None
+            notes.append(f"{c}: {fitted} MB")
+    if notes:
+        return None, f"memory cap lowered to fit this autograder's {limit} MB ({', '.join(notes)})"
+    return None, None
 
 
 def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
-    """Grade ``root/submission`` as configured; the results.json data. A submission that
-    cannot be read is graded as an empty one (every test listed, 0 of its maximum) with the
-    reason first in the output, so the maxima never depend on the submission."""
+    """Grade ``root/submission`` as configured; the results.json data. Who and when come
+    from Gradescope's ``submission_metadata.json`` (lateness in ``extra_data`` and the
+    output). A submission that cannot be read is graded as an empty one (every test listed,
+    0 of its maximum) with the reason first in the output, so the maxima never depend on the
+    submission. Where grading cannot happen at all (no sandbox, too little memory for a
+    chapter) the data is a ``_failure``."""
     from grader.boundary import sandbox as sandboxes
     from grader.instructor.collect import _scorer, collect
     from grader.instructor.export import gradescope_results, universe
     from grader.instructor.gradebook import Gradebook
-    from grader.instructor.submission import BadSubmission, clean_text
 
     chapters = [str(c) for c in config.get("chapters", [])] or None
     maxima = _scorer(None, None).maxima([str(c) for c in config.get("quizzes", [])])
@@ -197,19 +475,29 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         return _failure("Not graded: no sandbox can be made on this machine (bubblewrap is not usable and the kernel "
                         "gives no user or mount namespaces), so the code being graded could read the hidden tests. "
                         "Tell your instructor (the autograder can be rebuilt with --allow-weak-isolation).")
+    too_small, memory_note = memory_problem(chapters or [])
+    if too_small:
+        return _failure(f"Not graded: {too_small}")
+    meta = read_metadata(root)
+    origin = origin_for(meta)
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="grade-gradescope-") as tmp:
-        try:
-            targets = [_find_submission(root / "submission")]
-        except BadSubmission as exc:
-            notes.append(f"Your submission could not be graded: {exc}.")
-            targets = []
+        found = _find_submission(root / "submission")
+        if found is None:
+            found, placed = stage_loose(root / "submission", Path(tmp) / "loose", chapters or [])
+            notes += placed
+            if found is None:
+                notes.insert(0, "Your submission could not be graded: no exercises/ folder and no exercise module in "
+                             "the submission: upload the zip made by 'grade submit', or your exercise files "
+                             "(perceptron.py, ...).")
+        targets = [found] if found is not None else []
         graded = None
         for attempt, target in enumerate(targets + [Path(tmp) / "empty" / "submission"]):
             if attempt == len(targets):
                 (target / "exercises").mkdir(parents=True)
             db = Path(tmp) / f"gradebook{attempt}.sqlite"
-            summary = collect([target], db, workers=1, chapters=chapters)
+            summary = collect([target], db, workers=1, chapters=chapters,
+                              origins={target: origin} if origin else None)
             gb = Gradebook(db)
             rows = gb.submissions("graded")
             if rows:
@@ -217,7 +505,7 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
                 break
             gb.close()
             why = summary.rejected[0][1] if summary.rejected else (summary.failed[0][1] if summary.failed else "")
-            notes.append(f"Your submission could not be graded: {clean_text(why, 500)}.")
+            notes.append(f"Your submission could not be graded: {clean_line(why, 500)}.")
         if graded is None:
             return _failure("\n".join(notes))
         gb, row, summary = graded
@@ -225,15 +513,26 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
             data = gradescope_results(gb, row, universe(gb, quiz_maxima=maxima))
         notes += json.loads(row["problems"])
     notes += [n for n in summary.notes if not n.startswith("no quiz bank")]
+    if memory_note:
+        notes.append(memory_note)
     if isolation == "weak":
         notes.append("isolation: weak (no sandbox could be made on this machine)")
+    head: list[str] = []
+    if meta is not None:
+        line, extra = lateness(meta)
+        data["extra_data"] = extra
+        who = ", ".join(meta.names) or meta.student
+        head.append(f"Graded for {clean_line(who, 200)}." + (f" {line}" if line else ""))
     first = [n for n in notes if n.startswith("Your submission could not")]
     rest = [n for n in notes if n not in first]
-    data["output"] = "\n".join([*first, data["output"], *(clean_text(n, 500) for n in rest)]).strip()
+    data["output"] = "\n".join([*head, *first, data["output"], *(clean_line(n, 500) for n in rest)]).strip()
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
+    """run_autograder's Python side: always writes results.json; exits 1 when the
+    submission could not be graded at all (no sandbox, too little memory, a crash), so
+    Gradescope shows an autograder failure instead of a 0."""
     parser = argparse.ArgumentParser(prog="run_autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path("/autograder"))
     parser.add_argument("--config", type=Path, required=True)
@@ -245,16 +544,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dl-grade {grader.__version__} from {PACKAGE_ROOT}", flush=True)  # the log (not shown to students)
     results = args.root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
-    code = 0
     try:
         config = json.loads(args.config.read_text(encoding="utf-8"))
         data = grade_submission(args.root, config)
     except Exception as exc:  # noqa: BLE001 - Gradescope must get a results.json whatever happens
-        from grader.instructor.submission import clean_text
-
-        data = _failure(f"The autograder failed ({type(exc).__name__}: {clean_text(exc, 500)}). "
+        data = _failure(f"The autograder failed ({type(exc).__name__}: {clean_line(exc, 500)}). "
                         "Tell your instructor; your submission is kept.")
-        code = 1
+    code = 1 if (data.get("extra_data") or {}).get("autograder_failure") else 0
     data["execution_time"] = round(time.monotonic() - started, 3)
     results.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     print(data["output"])

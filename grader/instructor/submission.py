@@ -86,7 +86,11 @@ class Origin:
     submitted_at: str | None  # ISO time, UTC
     time_source: str  # "lms" | "mtime" | "order"
     order: int = 0  # tie-break: the LMS attachment id, else the position on the command line
-    layout: str = "plain"  # "plain" | "canvas"
+    layout: str = "plain"  # "plain" | "canvas" | "gradescope"
+    # The LMS's other names for the same student (Gradescope: every group member's email,
+    # student id, user id): a manifest naming one of them is no disagreement.
+    aliases: tuple[str, ...] = ()
+    id_source: str = "the file name"  # where ``student`` came from, for the manifest note
 
 
 def origin_of(path: Path, position: int = 0) -> Origin:
@@ -409,9 +413,11 @@ def _check_manifest(sub: Submission, raw: bytes | None, wanted: dict[str, bytes]
         if isinstance(loaded.get(key), (str, int, float)):
             sub.manifest[key] = clean_text(loaded[key], 80)
     claimed = loaded.get("student")
-    if claimed is not None and normalise_student(str(claimed)) != sub.student:
+    origin = sub.origin
+    known = {sub.student, *(normalise_student(a) for a in (origin.aliases if origin else ()))}
+    if claimed is not None and normalise_student(str(claimed)) not in known:
         sub.problems.append(f"manifest says {clean_text(claimed, 64)!r}; graded as {sub.student} "
-                            "(the id comes from the file name)")
+                            f"(the id comes from {origin.id_source if origin else 'the file name'})")
     listed = loaded.get("files")
     if not isinstance(listed, dict):
         sub.problems.append("manifest.json has no file hashes; they were not checked")

@@ -211,3 +211,107 @@ def test_canvas_export_without_a_roster_says_what_it_cannot_do(tmp_path):
     assert "No roster" in res.stderr and "grade roster import" in res.stderr
     out = cells(res.stdout)
     assert out[2][:5] == ["ann", "", "ann", "", ""]  # SIS User ID only: never the same id as SIS login
+
+
+# -- issue 20: Canvas's import rules, checked strictly ---------------------------------------------------
+
+from grader.instructor.canvas_format import CanvasFormatError, check_canvas_import  # noqa: E402
+
+
+def _text(rows) -> str:
+    return _csv_bytes(rows).decode()
+
+
+@pytest.mark.parametrize("identity", [
+    ["Student", "ID", "Section"],
+    ["Student", "ID", "SIS Login ID", "Section"],
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"],
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section"],
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Root Account", "Section"],
+])
+def test_the_validator_takes_each_of_canvass_identity_layouts(identity):
+    rows = [[*identity, "Perceptrons (1001)", "Extra"], ["Points Possible", *[""] * (len(identity) - 1), "10", "5"],
+            ["Doe, Alice", "101", *[""] * (len(identity) - 2), "7.5", ""]]
+    read = check_canvas_import(_text(rows))
+    assert read.identity == identity
+    assert read.assignments == [("Perceptrons", "1001"), ("Extra", None)]  # by id, else by title
+
+
+@pytest.mark.parametrize("rows, says", [
+    ([["Student", "ID", "SIS User ID", "SIS Login ID", "Perceptrons (1)"], ["A", "1", "", "", "1"]], "Section"),
+    ([["Student", "ID", "Section", "SIS User ID", "P (1)"], ["A", "1", "", "", "1"]], "Section"),
+    ([["LastName", "FirstName", "ID", "Section", "P (1)"], ["Doe", "A", "1", "", "1"]], "Student, ID"),
+    ([["Student", "ID", "Section", "P (1)"], ["A", "1", "", "5e-05"]], "not a score Canvas reads"),
+    ([["Student", "ID", "Section", "P (1)"], ["A", "", "", "1"]], "only by name"),
+    ([["Student", "ID", "Section", "P (1)"], ["A", "1", ""]], "cells"),
+])
+def test_the_validator_refuses_what_canvas_would_refuse_or_misread(rows, says):
+    with pytest.raises(CanvasFormatError, match=says):
+        check_canvas_import(_text(rows))
+
+
+def test_without_a_roster_canvas_user_ids_from_download_names_go_into_id(tmp_path):
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "doealice_101_9001_work", "correct")
+    make_folder_submission(subs, "bob", "stub")
+    db = tmp_path / "gb.sqlite"
+    collect([subs], db, workers=1, quiz_module=fake_quiz_module(), chapters=["chapter2"])
+    res = invoke("export", "--db", str(db), "--format", "canvas")
+    assert res.exit_code == 0, res.output
+    read = check_canvas_import(res.stdout)
+    by_name = {s["Student"]: s for s in read.students}
+    assert by_name["101"]["ID"] == "101" and by_name["101"]["SIS User ID"] == ""  # Canvas matches its own user id
+    assert by_name["bob"]["ID"] == "" and by_name["bob"]["SIS User ID"] == "bob"
+    assert "updates an existing assignment of exactly that title" in res.stderr
+
+
+def test_a_separate_name_export_imports_and_goes_back_in_canvass_layout(tmp_path):
+    rows = [["LastName", "FirstName", "ID", "SIS User ID", "SIS Login ID", "Section", "Perceptrons (1001)"],
+            ["Points Possible", "", "", "", "", "", "10.00"],
+            ["Doe", "Alice", "101", "S-0001", "adoe", "Section A", ""],
+            ["Roe", "Bob", "102", "S-0002", "broe", "Section A", ""]]
+    db = tmp_path / "gb.sqlite"
+    res = invoke("roster", "import", str(write_csv(tmp_path / "names.csv", rows)), "--db", str(db))
+    assert res.exit_code == 0, res.output
+    make_folder_submission(tmp_path / "subs", "doealice_101_9001_work", "correct")
+    collect([tmp_path / "subs"], db, workers=1, quiz_module=fake_quiz_module(), chapters=["chapter2"])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('chapter2 = "Perceptrons (1001)"\n', encoding="utf-8")
+    out = invoke("export", "--db", str(db), "--format", "canvas", "--canvas-columns", str(mapping))
+    assert out.exit_code == 0, out.output
+    read = check_canvas_import(out.stdout)
+    assert read.identity == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert [(s["Student"], s["ID"], s["scores"]) for s in read.students] == [
+        ("Doe, Alice", "101", ["10"]), ("Roe, Bob", "102", [""])]
+
+
+@pytest.mark.parametrize("identity, expected", [
+    (["Student", "ID", "SIS Login ID"], ["Student", "ID", "SIS Login ID", "Section"]),
+    (["Student", "ID", "SIS User ID", "Section"], ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]),
+    (["Student", "ID", "Section", "SIS User ID", "SIS Login ID"], ["Student", "ID", "SIS User ID", "SIS Login ID",
+                                                                  "Section"]),
+])
+def test_a_roster_missing_or_reordering_identity_columns_goes_out_in_canvass_layout(tmp_path, identity, expected):
+    rows = [[*identity, "Perceptrons (1001)"], ["Doe, Alice", "101", *[""] * (len(identity) - 2), ""]]
+    db = tmp_path / "gb.sqlite"
+    assert invoke("roster", "import", str(write_csv(tmp_path / "r.csv", rows)), "--db", str(db)).exit_code == 0
+    out = invoke("export", "--db", str(db), "--format", "canvas")
+    assert out.exit_code == 0, out.output
+    assert check_canvas_import(out.stdout).identity == expected
+
+
+def test_scores_are_plain_decimals_never_exponent_notation(tmp_path):
+    from grader.instructor.gradebook import Graded
+
+    db = tmp_path / "gb.sqlite"
+    chapter = {"chapter": "chapter2", "score": 0.00005, "max_score": 10.0, "execution_time": 0.1, "tests": []}
+    with Gradebook(db) as gb:
+        run_id = gb.start_run(1, "local")
+        gb.record(Graded("0" * 64, "101", "x", "folder", "graded", submitted_at="2026-01-01",
+                         chapters=[chapter]), run_id, "0")
+        gb.set_roster(parse_roster(_csv_bytes(CANVAS_EXPORT)))
+    for fmt in ("canvas", "csv"):
+        res = invoke("export", "--db", str(db), "--format", fmt)
+        assert res.exit_code == 0, res.output
+        assert "0.00005" in res.stdout and "e-05" not in res.stdout
+    check_canvas_import(invoke("export", "--db", str(db), "--format", "canvas").stdout)

@@ -22,7 +22,7 @@ from typing import Any
 from grader.errors import UsageError
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import clean_text, normalise_student
-from grader.results import visible_summary
+from grader.results import plain_number, visible_summary
 
 FORMATS = ("csv", "canvas", "gradescope", "json")
 
@@ -32,7 +32,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _num(x: float) -> str:
-    return f"{x:g}"
+    return plain_number(x)  # never exponent notation (5e-05): Canvas and spreadsheets read it as text
 
 
 def safe_cell(value: object) -> str:
@@ -160,8 +160,9 @@ def _canvas_columns(scored: list[str], possible: dict[str, float], column_map: d
     if column_map is None:
         if scored:
             notes.append("Assignment columns are named by dl-grade (" + ", ".join(_canvas_title(c) for c in scored[:4])
-                         + "): Canvas creates new assignments for them. To update existing ones, map them with "
-                         "--canvas-columns map.toml (chapter2 = \"Name (assignment_id)\").")
+                         + "): Canvas updates an existing assignment of exactly that title, and creates a new one "
+                         "only where there is none. To name the assignments to update by their Canvas id, map them "
+                         "with --canvas-columns map.toml (chapter2 = \"Name (assignment_id)\").")
         return [(c, _canvas_title(c)) for c in scored]
     if known:
         wrong = [h for h in column_map.values() if h not in known]
@@ -184,17 +185,33 @@ def _canvas_columns(scored: list[str], possible: dict[str, float], column_map: d
     return chosen
 
 
+def _canvas_identity_cells(e: Any, columns: tuple[str, ...], given: tuple[str, ...]) -> list[str]:
+    """One roster row's identity cells in Canvas's layout ``columns``: the cells Canvas's
+    export gave (``given`` names them), else what the roster knows, else empty."""
+    read = dict(zip(given, e.identity))
+    known = {"Student": e.name, "ID": e.canvas_id, "SIS User ID": e.sis_user_id, "SIS Login ID": e.sis_login_id,
+             "Section": e.section}
+    return [read.get(c) or known.get(c, "") or "" for c in columns]
+
+
 def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: list[str] | None = None) -> str:
     """Canvas's gradebook import: identity columns, then one column per assignment, with
     a "Points Possible" row under the header. An empty cell leaves Canvas's grade alone
-    ("not graded" must never become a 0).
+    ("not graded" must never become a 0). Scores are plain decimals (Canvas does not read
+    ``5e-05``).
 
-    With a roster imported from a Canvas export, the identity columns are the ones Canvas
-    gave, row for row in its order (students without a submission get empty cells), and
-    ``column_map`` names Canvas's own assignment headers, so Canvas updates its columns.
-    Without a roster Canvas can only match rows by SIS User ID (assumed to be the id from
-    the submission's name); ``notes`` says so."""
-    from grader.instructor.roster import CANVAS_IDENTITY, POINTS_POSSIBLE, match
+    The identity columns are always one of the layouts Canvas's importer accepts
+    (``roster.canvas_layout``: ``Student, ID, ..., Section``), whatever the roster had.
+    With a roster imported from a Canvas export, they carry the cells Canvas gave, row for
+    row in its order (students without a submission get empty cells; a separate-name
+    export's LastName, FirstName become ``Student`` = "Last, First"), and ``column_map``
+    names Canvas's own assignment headers, so Canvas updates its columns. Without a roster,
+    a submission named the Canvas way (``name_userid_attachmentid_file``) has its Canvas
+    user id in ``ID``; any other id goes to ``SIS User ID``; ``notes`` says so. The file is
+    checked against Canvas's import rules (``canvas_format``) before it is returned."""
+    from grader.errors import InternalError
+    from grader.instructor.canvas_format import CanvasFormatError, check_canvas_import
+    from grader.instructor.roster import CANVAS_IDENTITY, POINTS_POSSIBLE, canvas_layout, match
 
     notes = notes if notes is not None else []
     roster = gb.roster()
@@ -203,38 +220,55 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     scored = columns[3:-2]
     chosen = _canvas_columns(scored, possible, column_map, roster, notes)
     canvas = roster is not None and roster.layout == "canvas"
-    identity = list(roster.identity_columns) if roster is not None and canvas else list(CANVAS_IDENTITY)
+    identity = list(canvas_layout(roster.identity_columns)) if roster is not None and canvas else list(CANVAS_IDENTITY)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([safe_cell(c) for c in [*identity, *(h for _, h in chosen)]])
     label = roster.points_label if roster is not None and canvas and roster.points_label else POINTS_POSSIBLE
-    w.writerow([safe_cell(label), *[""] * (len(identity) - 1), *[_num(possible.get(c, 0.0)) for c, _ in chosen]])
+    w.writerow([safe_cell(label), *[""] * (len(identity) - 1), *[plain_number(possible.get(c, 0.0)) for c, _ in chosen]])
 
     def scores(row: dict[str, Any] | None) -> list[str]:
-        return ["" if row is None or row[c] is None else _num(row[c]) for c, _ in chosen]
+        return ["" if row is None or row[c] is None else plain_number(row[c]) for c, _ in chosen]
 
     if roster is None:
-        notes.append("No roster in this gradebook: Canvas can match these rows only by SIS User ID (the id from each "
-                     "submission's file name); Canvas ids, names, SIS logins and sections are unknown. Import the "
-                     "Canvas gradebook export first: grade roster import FILE --db ...")
+        from grader.instructor.submission import origin_of
+
+        notes.append("No roster in this gradebook: Canvas matches these rows by Canvas user ID (submissions named "
+                     "the Canvas way, name_userid_attachmentid_file) or else by SIS User ID (the id from the "
+                     "submission's file name); names, SIS logins and sections are unknown. Import the Canvas "
+                     "gradebook export first: grade roster import FILE --db ...")
+        layouts = {r["student"].casefold(): origin_of(Path(r["source"])).layout for r in gb.submissions("graded")}
         for row in rows:
             sid = safe_cell(row["student"])
-            w.writerow([sid, "", sid, "", "", *scores(row)])
-        return buf.getvalue()
-    by_id = {row["student"]: row for row in rows}
-    for e in roster.entries:
-        cells = list(e.identity) if canvas else [e.name, e.canvas_id, e.sis_user_id, e.sis_login_id, e.section]
-        w.writerow([safe_cell(c) for c in cells] + scores(by_id.get(e.id)))
-    assert matching is not None
-    if matching.unmatched:
-        notes.append(f"Left out (not in the roster, so Canvas would not know them): {', '.join(matching.unmatched[:50])}.")
-    if matching.missing:
-        notes.append(f"{len(matching.missing)} roster students have no submission: their cells are empty "
-                     "(Canvas leaves those grades as they are).")
-    if not canvas and not any(e.sis_user_id or e.sis_login_id for e in roster.entries):
-        notes.append("The roster has no Canvas ids and no SIS ids: Canvas cannot match these rows. Import the "
-                     "Canvas gradebook export as the roster instead.")
-    return buf.getvalue()
+            if layouts.get(row["student"]) == "canvas" and sid.isdigit():
+                w.writerow([sid, sid, "", "", "", *scores(row)])  # Canvas's own user id
+            else:
+                w.writerow([sid, "", sid, "", "", *scores(row)])
+    else:
+        by_id = {row["student"]: row for row in rows}
+        for e in roster.entries:
+            if canvas:
+                cells = _canvas_identity_cells(e, tuple(identity), tuple(roster.identity_columns))
+            else:  # a plain roster: its id is the SIS User ID where it names none (as without a roster)
+                sis_user = e.sis_user_id or ("" if e.canvas_id or e.sis_login_id else e.id)
+                cells = [e.name, e.canvas_id, sis_user, e.sis_login_id, e.section]
+            w.writerow([safe_cell(c) for c in cells] + scores(by_id.get(e.id)))
+        assert matching is not None
+        if matching.unmatched:
+            notes.append(f"Left out (not in the roster, so Canvas would not know them): "
+                         f"{', '.join(matching.unmatched[:50])}.")
+        if matching.missing:
+            notes.append(f"{len(matching.missing)} roster students have no submission: their cells are empty "
+                         "(Canvas leaves those grades as they are).")
+        if not canvas and not any(e.sis_user_id or e.sis_login_id for e in roster.entries):
+            notes.append("The roster has no Canvas ids and no SIS ids: Canvas cannot match these rows. Import the "
+                         "Canvas gradebook export as the roster instead.")
+    text = buf.getvalue()
+    try:
+        check_canvas_import(text)
+    except CanvasFormatError as exc:  # a bug here, never the data's fault: do not hand Canvas a broken file
+        raise InternalError(f"the Canvas export does not follow Canvas's import rules: {exc}") from None
+    return text
 
 
 # -- Gradescope -------------------------------------------------------------------------

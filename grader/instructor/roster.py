@@ -10,7 +10,9 @@ no submission are listed by ``grade collect`` and ``grade report``.
 Two layouts are read:
 
 - a Canvas gradebook export: ``Student, ID, SIS User ID, SIS Login ID, Section`` (some
-  exports also have ``SIS User ID`` only, or ``Integration ID``), then assignment columns
+  exports also have ``SIS User ID`` only, or ``Integration ID``; with separate names,
+  ``LastName, FirstName, ID, ...``, read as ``Student`` = "Last, First", Canvas's sortable
+  name), then assignment columns
   ``Name (assignment_id)`` and read-only totals; a ``Points Possible`` row (and other
   rows without an ``ID``, such as ``Manual Posting``) under the header. The row id is
   Canvas's user ``ID`` (the number in its submission file names). The identity cells
@@ -46,6 +48,24 @@ PLAIN_OPTIONAL = ("sis_user_id", "sis_login_id", "section")
 # A Canvas assignment column: "Perceptrons (12345)"; totals ("Current Score", ...) have no id.
 ASSIGNMENT_HEADER = re.compile(r".*\S \(\d+\)")
 POINTS_POSSIBLE = "Points Possible"
+# Canvas's separate-name export (an account setting): LastName, FirstName instead of Student
+LAST_NAME = ("LastName", "Last Name")
+FIRST_NAME = ("FirstName", "First Name")
+
+
+def canvas_layout(columns: Iterable[str]) -> tuple[str, ...]:
+    """The identity header Canvas's importer accepts that holds ``columns``: ``Student, ID``,
+    then ``SIS User ID, SIS Login ID[, Integration ID][, Root Account]`` or ``SIS Login ID``
+    or nothing, and ``Section`` last (Canvas refuses any other order: "Invalid header row").
+    A column it needs that ``columns`` lacks is added (its cells empty)."""
+    have = set(columns)
+    if "SIS User ID" in have:
+        middle = ["SIS User ID", "SIS Login ID", *(c for c in CANVAS_IDENTITY_EXTRA if c in have)]
+    elif "SIS Login ID" in have:
+        middle = ["SIS Login ID"]
+    else:
+        middle = []
+    return ("Student", "ID", *middle, "Section")
 
 
 @dataclass(frozen=True)
@@ -126,7 +146,8 @@ def parse_roster(raw: bytes, what: str = "the roster") -> Roster:
         raise UsageError(f"{what} is empty: expected a Canvas gradebook export or a CSV with a header "
                          f"{','.join(PLAIN_REQUIRED)}[,{','.join(PLAIN_OPTIONAL)}].")
     header = [_cell(c) for c in rows[0]]
-    if "Student" in header and "ID" in header:
+    separate = any(h in header for h in LAST_NAME) and any(h in header for h in FIRST_NAME)
+    if ("Student" in header or separate) and "ID" in header:
         roster = _canvas(header, rows[1:], what)
     elif all(c in [h.lower() for h in header] for c in PLAIN_REQUIRED):
         roster = _plain([h.lower() for h in header], rows[1:], what)
@@ -154,8 +175,12 @@ def read_roster(path: Path) -> Roster:
 
 
 def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
+    last = next((header.index(h) for h in LAST_NAME if h in header), None)
+    first = next((header.index(h) for h in FIRST_NAME if h in header), None)
     identity = [h for h in header if h in CANVAS_IDENTITY or h in CANVAS_IDENTITY_EXTRA]
     idx = {h: header.index(h) for h in identity}
+    if "Student" not in idx and last is not None and first is not None:
+        identity.insert(0, "Student")  # filled from LastName, FirstName below
     assignments = [h for h in header if ASSIGNMENT_HEADER.fullmatch(h)]
     entries: list[RosterEntry] = []
     points_label = ""
@@ -163,6 +188,8 @@ def _canvas(header: list[str], body: list[list[str]], what: str) -> Roster:
     for row in body:
         cells = [_cell(c) for c in row] + [""] * (len(header) - len(row))
         get = {h: cells[i] for h, i in idx.items()}
+        if "Student" not in idx and last is not None and first is not None:
+            get["Student"] = ", ".join(x for x in (cells[last], cells[first]) if x)
         if not get.get("ID"):
             # "Points Possible", "Manual Posting" and similar rows carry no student
             if cells[0].strip() == POINTS_POSSIBLE and not points_label:

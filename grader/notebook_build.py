@@ -95,8 +95,30 @@ def _exercise_markdown(ex: Exercise, doc: str) -> str:
     return head + (f"\n\n```text\n{doc}\n```" if doc else "")
 
 
-def build_notebook(chapter: Chapter, stubs: dict[str, str]) -> dict[str, Any]:
-    """The chapter's notebook (nbformat 4 JSON as a dict) from its stub sources."""
+def install_cell(wheel: str, url: str | None = None) -> str:
+    """The first code cell of a released notebook: installs dl-grade's wheel into the kernel
+    where ``grader`` is not importable yet (Colab, Kaggle, a fresh Jupyter), from the file
+    ``wheel`` next to the notebook (or in a Kaggle dataset, ``/kaggle/input/*/``), else from
+    ``url``. Where dl-grade is installed already it does nothing."""
+    fallback = repr(url) if url else "None"
+    return (
+        "# Install dl-grade into this kernel (Colab, Kaggle, a fresh Jupyter): run this cell first.\n"
+        "import glob, importlib, importlib.util, subprocess, sys\n"
+        "if importlib.util.find_spec('grader') is None:\n"
+        f"    _wheel = {wheel!r}\n"
+        "    _found = sorted(glob.glob(_wheel) + glob.glob('/kaggle/input/**/' + _wheel, recursive=True))\n"
+        f"    _source = _found[0] if _found else {fallback}\n"
+        "    if _source is None:\n"
+        "        raise FileNotFoundError(_wheel + ' not found: upload it next to this notebook (Colab: the Files '\n"
+        "                                'panel; Kaggle: Add Input > Upload as a dataset), then run this cell again.')\n"
+        "    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', _source], check=True)\n"
+        "    importlib.invalidate_caches()\n"
+    )
+
+
+def build_notebook(chapter: Chapter, stubs: dict[str, str], install: str | None = None) -> dict[str, Any]:
+    """The chapter's notebook (nbformat 4 JSON as a dict) from its stub sources; ``install``
+    (``install_cell``) becomes the first code cell."""
     cells = [
         _markdown(f"# {chapter.id} · {chapter.title}\n\n{chapter.title_zh}\n\n"
                   "Fill in each code cell marked `# TODO`, run it, then run the check cell below it. "
@@ -106,6 +128,7 @@ def build_notebook(chapter: Chapter, stubs: dict[str, str]) -> dict[str, Any]:
                   "Only the cells tagged `# dl-grade:` are graded (as the modules "
                   f"{', '.join(f'`{m}.py`' for m in chapter.modules)}); add your own cells freely for scratch work. "
                   "Save the notebook (Ctrl+S) before you check."),
+        *([_code(install)] if install else []),
         _code("%load_ext grader"),
     ]
     for module in chapter.modules:
@@ -134,8 +157,9 @@ def notebook_text(notebook: dict[str, Any]) -> str:
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_notebooks(exercises: Path, chapters: list[Chapter]) -> list[Path]:
-    """``exercises/chapterN.ipynb`` for every chapter whose stubs are in ``exercises``."""
+def write_notebooks(exercises: Path, chapters: list[Chapter], install: str | None = None) -> list[Path]:
+    """``exercises/chapterN.ipynb`` for every chapter whose stubs are in ``exercises``
+    (``install``: the first code cell, see ``install_cell``)."""
     written = []
     for chapter in chapters:
         folder = exercises / chapter.id
@@ -143,6 +167,6 @@ def write_notebooks(exercises: Path, chapters: list[Chapter]) -> list[Path]:
             continue
         stubs = {m: (folder / f"{m}.py").read_text(encoding="utf-8") for m in chapter.modules}
         path = exercises / f"{chapter.id}.ipynb"
-        path.write_text(notebook_text(build_notebook(chapter, stubs)), encoding="utf-8")
+        path.write_text(notebook_text(build_notebook(chapter, stubs, install)), encoding="utf-8")
         written.append(path)
     return written

@@ -329,8 +329,13 @@ def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(
     assert "Notebooks: chapter2.ipynb" in res.output
     chapters = [c.id for c in CATALOG.chapters.values() if c.modules]
     assert sorted(p.name for p in (out / "exercises").glob("*.ipynb")) == sorted(f"{c}.ipynb" for c in chapters)
+    from grader.instructor.release import wheel_name
+    from grader.notebook_build import install_cell
+
+    install = install_cell(wheel_name(REPO))  # the first code cell installs the release's wheel
     for chapter in chapters:  # generated from the released stubs, byte for byte
-        assert (out / "exercises" / f"{chapter}.ipynb").read_text(encoding="utf-8") == notebook_of("exercises", chapter)
+        expected = notebook_text(build_notebook(CATALOG.chapter(chapter), sources("exercises", chapter), install))
+        assert (out / "exercises" / f"{chapter}.ipynb").read_text(encoding="utf-8") == expected
     assert json.loads((out / "release.json").read_text())["notebooks"] == sorted(f"{c}.ipynb" for c in chapters)
     env = dict(os.environ, PYTHONPATH=str(out), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", COLUMNS="200")
 

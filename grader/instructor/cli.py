@@ -81,6 +81,8 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help=_h("help.release.force"))] = False,
         allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help=_h("help.release.allow_dirty"))] = False,
         notebooks: Annotated[bool, typer.Option("--notebooks", help=_h("help.release.notebooks"))] = False,
+        wheel_url: Annotated[Optional[str], typer.Option("--wheel-url", metavar="URL",
+                                                         help=_h("help.release.wheel_url"))] = None,
         lang: LangOpt = None,
     ) -> None:
         _lang(lang)
@@ -88,7 +90,7 @@ def register(app: typer.Typer) -> None:
         from grader.instructor.release import make_release
 
         manifest = make_release(out, graded_quizzes=graded_quizzes, force=force, allow_dirty=allow_dirty,
-                                notebooks=notebooks)
+                                notebooks=notebooks, wheel_url=wheel_url)
         hidden = manifest["hidden"]
         assert isinstance(hidden, dict)
         counts = ", ".join(f"{ch} {v['tests']}" for ch, v in hidden.items())
@@ -97,6 +99,10 @@ def register(app: typer.Typer) -> None:
                       "Nothing secret found in it.")
         if manifest.get("notebooks"):
             reports.plain(f"Notebooks: {', '.join(manifest['notebooks'])}")  # type: ignore[arg-type]
+        if manifest.get("wheel"):
+            where = f", else from {manifest['wheel_url']}" if manifest.get("wheel_url") else ""
+            reports.plain(f"Wheel: {manifest['wheel']} (the notebooks' first cell installs it from beside the "
+                          f"notebook{where})")
         left_out = manifest.get("left_out") or []
         if left_out:
             reports.plain(f"Not released (uncommitted changes in exercises/): {', '.join(left_out)}")  # type: ignore[arg-type]

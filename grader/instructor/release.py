@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,8 +45,10 @@ Fill in the stubs under `exercises/chapterN/` (each `# TODO` marks the place), t
 
 Set up once: `python3 -m venv .venv && . .venv/bin/activate && pip install -e .`
 
-Working in Jupyter instead? If your instructor shipped notebooks (`exercises/chapterN.ipynb`),
-open one and run its cells: `%load_ext grader` once, then `%grade check chapter3` and
+Working in Jupyter, Colab or Kaggle instead? If your instructor shipped notebooks
+(`exercises/chapterN.ipynb`), open one and run its cells: the first installs dl-grade from
+`exercises/dl_grade-*.whl` (in Colab upload that file beside the notebook; in Kaggle add it
+as an input), then `%load_ext grader` once, `%grade check chapter3` and
 `%grade hint chapter3.softmax`. Save the notebook before checking; `grade check` and
 `grade submit` take the notebook when you changed it after the chapter's `.py` files.
 
@@ -138,8 +141,48 @@ def dirty_exercises(root: Path) -> list[str]:
     return out
 
 
+def wheel_name(root: Path) -> str:
+    """The file name of dl-grade's wheel built from ``root`` (its pyproject's name and version)."""
+    from grader.tomlcompat import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name = re.sub(r"[-_.]+", "_", str(project["name"])).lower()
+    return f"{name}-{project['version']}-py3-none-any.whl"
+
+
+def build_wheel(tree: Path, into: Path) -> Path:
+    """Build dl-grade's wheel from the release ``tree`` (its grader package: public suites
+    only, already audited) into ``into``, offline: pip with no index and no build isolation
+    (setuptools and wheel from this environment: the dev extra). The build runs in a copy, so
+    the release gets no build/ or egg-info."""
+    with tempfile.TemporaryDirectory(prefix="grade-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        shutil.copytree(tree / "grader", src / "grader", ignore=_ignore)
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(tree / name, src / name)
+        dist = Path(tmp) / "dist"
+        res = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+             "-w", str(dist), str(src)],
+            capture_output=True, text=True, timeout=600,
+        )
+        wheels = sorted(dist.glob("*.whl")) if res.returncode == 0 else []
+        if len(wheels) != 1:
+            raise UsageError("Could not build dl-grade's wheel for the notebooks (it needs setuptools and wheel in "
+                             "this environment: pip install -e '.[dev]'): " + (res.stderr or res.stdout)[-600:].strip())
+        into.mkdir(parents=True, exist_ok=True)
+        target = into / wheels[0].name
+        shutil.copy2(wheels[0], target)
+    return target
+
+
 def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None = None,
-                 force: bool = False, allow_dirty: bool = False, notebooks: bool = False) -> dict[str, object]:
+                 force: bool = False, allow_dirty: bool = False, notebooks: bool = False,
+                 wheel: bool = True, wheel_url: str | None = None) -> dict[str, object]:
+    """Write the student workspace to ``out``. ``wheel``: also build dl-grade's wheel into
+    ``out/exercises/`` (next to the notebooks, whose first cell installs it: from that file,
+    else from ``wheel_url``)."""
     from grader.runner import PACKAGE_ROOT
 
     root = (root or PACKAGE_ROOT).resolve()
@@ -172,7 +215,10 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     else:
         shutil.copytree(root / "exercises", out / "exercises", ignore=_ignore)
         stubs_from = "working tree (not a git checkout)"
-    written_notebooks = _release_notebooks(out / "exercises") if notebooks else []
+    wheel_file = wheel_name(root) if wheel else None
+    if wheel_url is not None and not re.fullmatch(r"(https?|file)://\S+", wheel_url):
+        raise UsageError(f"--wheel-url {wheel_url!r} is not an http(s):// (or file://) address of the wheel.")
+    written_notebooks = _release_notebooks(out / "exercises", wheel_file, wheel_url) if notebooks else []
     shutil.copytree(root / "grader", out / "grader", ignore=_ignore)
     for chapter_dir in sorted((out / "grader" / "suites").glob("chapter*")):
         c = counts.get(chapter_dir.name, {"tests": 0, "points": 0.0})
@@ -184,6 +230,11 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     quizzes = _release_quizzes(root, out, graded_quizzes)
     shutil.copy2(root / "pyproject.toml", out / "pyproject.toml")
     (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
+    built = None
+    if wheel_file is not None:
+        built = build_wheel(out, out / "exercises")
+        if built.name != wheel_file:
+            raise InternalError(f"the wheel was built as {built.name}, the notebooks install {wheel_file}")
     import grader
 
     manifest: dict[str, object] = {
@@ -196,6 +247,8 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
         "chapters": sorted(p.name for p in (out / "exercises").glob("chapter*")),
         "quizzes": quizzes,
         "notebooks": written_notebooks,
+        "wheel": f"exercises/{built.name}" if built is not None else None,
+        "wheel_url": wheel_url,
         "hidden": {k: {"tests": int(v["tests"]), "points": float(v["points"])} for k, v in sorted(counts.items())},
     }
     (out / "release.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -206,15 +259,16 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     return manifest
 
 
-def _release_notebooks(exercises: Path) -> list[str]:
+def _release_notebooks(exercises: Path, wheel: str | None = None, url: str | None = None) -> list[str]:
     """``exercises/chapterN.ipynb`` generated from the stubs just written (chapters 2-8).
     Each notebook gets its stubs' modification time: neither is "changed last", so a
     fresh workspace grades the .py files, and the notebook as soon as the student saves it."""
     from grader.catalog import load_catalog
-    from grader.notebook_build import write_notebooks
+    from grader.notebook_build import install_cell, write_notebooks
 
+    install = install_cell(wheel, url) if wheel else None
     written = []
-    for path in write_notebooks(exercises, list(load_catalog().chapters.values())):
+    for path in write_notebooks(exercises, list(load_catalog().chapters.values()), install):
         stubs = [p.stat().st_mtime for p in (exercises / path.stem).glob("*.py")]
         if stubs:
             os.utime(path, (max(stubs), max(stubs)))

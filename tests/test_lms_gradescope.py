@@ -82,7 +82,7 @@ def test_the_zip_has_gradescopes_layout_and_no_secrets_of_the_wrong_kind(autogra
     assert not any(n.startswith("dl-grade/grader/suites/chapter3/") for n in names)  # only the chosen chapters
     assert config["chapters"] == ["chapter2"] and config["quizzes"] == ["chapter2"]
     setup = zipfile.ZipFile(autograder_zip).read("setup.sh").decode()
-    assert "/autograder/source/dl-grade" in setup and "pip install" in setup
+    assert "/autograder/source" in setup and '"$SOURCE/dl-grade"' in setup and "pip install" in setup
 
 
 def run_autograder(zip_path: Path, root: Path, fill, metadata: dict | None = None, python: str | None = None,
@@ -344,3 +344,41 @@ def test_the_worker_memory_cap_fits_the_container(autograder_zip, tmp_path, monk
     check_results_schema(refused)
     assert refused["tests"] == [] and "chapter8 needs 4096 MB" in refused["output"]
     assert "at least 4352 MB of memory in Gradescope's settings" in refused["output"]
+
+
+def test_setup_sh_replaces_a_python_older_than_3_10_with_a_supported_one(autograder_zip, tmp_path):
+    """setup.sh on an image whose python3 is too old (here 3.8 or 3.9 from pyenv, with a fake
+    apt-get that can install only this interpreter's python3.X): the venv gets a supported one."""
+    import glob
+    import shutil
+
+    old = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[89].*/bin/python3")))
+    if not old:
+        pytest.skip("no Python older than 3.10 here to stand for an old image's python3")
+    mine = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").symlink_to(old[0])
+    log = tmp_path / "apt.log"
+    (fake / "apt-get").write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> {log}\n'
+        f'case "$*" in *"install -y -q {mine} "*) ln -sf {sys.executable} {fake}/{mine}; exit 0;; '
+        '*"install -y -q python3."*) exit 100;; esac\nexit 0\n')
+    (fake / "apt-get").chmod(0o755)
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(tmp_path / "source")
+    env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin", GRADE_AUTOGRADER_SOURCE=str(tmp_path / "source"),
+               GRADE_AUTOGRADER_VENV=str(tmp_path / "venv"), PIP_NO_INDEX="1")
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    subprocess.run(["bash", str(tmp_path / "source" / "setup.sh")], env=env, capture_output=True, timeout=300)
+    # (installing dl-grade's dependencies then needs the index: not here)
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    version = subprocess.run([str(venv_python), "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    assert version == str(tuple(sys.version_info[:2])), version
+    tried = log.read_text()
+    assert "bubblewrap" in tried and f"install -y -q {mine} {mine}-venv" in tried
+    assert "software-properties-common" not in tried  # no PPA needed
+    shutil.rmtree(tmp_path / "venv")

@@ -51,9 +51,11 @@ SETUP_SH = """#!/usr/bin/env bash
 # dl-grade autograder: run once by Gradescope when it builds the image (Ubuntu).
 # The only downloads: Ubuntu's Python and bubblewrap, and dl-grade's Python dependencies.
 # dl-grade needs Python 3.10 to 3.13: Ubuntu 22.04's python3 is 3.10; an older image's is
-# replaced by Ubuntu's python3.12/3.11/3.10 package, else the deadsnakes PPA's python3.11.
+# replaced by Ubuntu's python3.12/3.11/3.10/3.13 package, else the deadsnakes PPA's python3.11.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+SOURCE="${{GRADE_AUTOGRADER_SOURCE:-/autograder/source}}"
+VENV="${{GRADE_AUTOGRADER_VENV:-/autograder/venv}}"
 apt-get update -q
 apt-get install -y -q python3 python3-venv python3-pip bubblewrap
 supported() {{ "$1" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 14))' 2>/dev/null; }}
@@ -61,7 +63,7 @@ PY=""
 if supported python3; then
   PY=python3
 else
-  for v in 3.12 3.11 3.10; do
+  for v in 3.12 3.11 3.10 3.13; do
     if apt-get install -y -q "python$v" "python$v-venv" >/dev/null 2>&1 && supported "python$v"; then
       PY="python$v"; break
     fi
@@ -75,9 +77,9 @@ if [ -z "$PY" ]; then
   PY=python3.11
 fi
 supported "$PY" || {{ echo "setup.sh: no Python 3.10-3.13 could be installed" >&2; exit 1; }}
-"$PY" -m venv /autograder/venv
-/autograder/venv/bin/python -m pip install -q --upgrade pip
-/autograder/venv/bin/python -m pip install -q "/autograder/source/dl-grade{extras}"
+"$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "$SOURCE/dl-grade{extras}"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

@@ -104,13 +104,13 @@ def check_canvas_import(text: str) -> CanvasImport:
                 if cell.strip() and not _SCORE.fullmatch(cell.strip()) and not re.search(r"read\s+only", cell):
                     problems.append(f"line {n}: points possible {cell!r} is not a plain decimal")
             continue
-        ident = dict(zip(header[:width], row[:width]))
+        ident = dict(zip(header[:width], row[:width], strict=False))
         keys = [row[1].strip(), *(v.strip() for h, v in ident.items() if re.search(r"SIS\s+(User|Login)\s+ID", h))]
         if not any(keys):
             problems.append(f"line {n}: no ID, SIS User ID or SIS Login ID (Canvas could match it only by name)")
         if row[1].strip() and not row[1].strip().isdigit():
             problems.append(f"line {n}: ID {row[1]!r} is not a Canvas user id (a number)")
-        for h, cell in zip(header[width:], row[width:]):
+        for h, cell in zip(header[width:], row[width:], strict=False):
             value = cell.strip()
             if value and value.upper() != "EX" and not _SCORE.fullmatch(value):
                 problems.append(f"line {n}: {h}: {cell!r} is not a score Canvas reads (a plain decimal, EX or empty)")

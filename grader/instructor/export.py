@@ -188,7 +188,7 @@ def _canvas_columns(scored: list[str], possible: dict[str, float], column_map: d
 def _canvas_identity_cells(e: Any, columns: tuple[str, ...], given: tuple[str, ...]) -> list[str]:
     """One roster row's identity cells in Canvas's layout ``columns``: the cells Canvas's
     export gave (``given`` names them), else what the roster knows, else empty."""
-    read = dict(zip(given, e.identity))
+    read = dict(zip(given, e.identity, strict=False))
     known = {"Student": e.name, "ID": e.canvas_id, "SIS User ID": e.sis_user_id, "SIS Login ID": e.sis_login_id,
              "Section": e.section}
     return [read.get(c) or known.get(c, "") or "" for c in columns]

@@ -155,17 +155,18 @@ def test_sigmoid_output_with_cross_entropy_and_accuracy(student):
     check_classifier(student, 30)
 
 
-# --- train_classifier: one training run, shared by the two checks -------------------------
+# --- train_classifier: one training run per target, shared by the two checks ----------------
 
-_RUN: dict[str, object] = {}
 SEED = 8
 
 
-def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
-    """Train the student's classifier once (seeded) and keep plain data: archive + curves."""
-    if "error" in _RUN:
-        raise _RUN["error"]  # type: ignore[misc]
-    if "result" not in _RUN:
+def trained_classifier(student, target_state) -> tuple[bytes, dict[str, list[float]], str]:
+    """Train the student's classifier once (seeded) and keep plain data: archive + curves.
+    Kept in ``target_state`` (this submission's, dropped when its grading ends), never at
+    module level: in a batch the next student must be graded on their own classifier."""
+    if "classifier_error" in target_state:
+        raise target_state["classifier_error"]
+    if "classifier" not in target_state:
         data = wdbc_splits()
         call = call_text(
             "train_classifier", data["X_train"], data["y_train"], data["X_valid"], data["y_valid"], seed=SEED
@@ -183,17 +184,17 @@ def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
                 fetch_model(student, model, call)  # raises the right message
             archive = student.save_model(model)
         except BaseException as exc:
-            _RUN["error"] = exc
+            target_state["classifier_error"] = exc
             raise
-        _RUN["result"] = (archive, curves, call)
-    return _RUN["result"]  # type: ignore[return-value]
+        target_state["classifier"] = (archive, curves, call)
+    return target_state["classifier"]
 
 
 @pytest.mark.exercise("chapter8.train_classifier")
 @pytest.mark.points(3)
 @pytest.mark.timeout_s(90)
-def test_classifier_reaches_90_percent_on_held_back_rows(student):
-    archive, _, call = trained_classifier(student)
+def test_classifier_reaches_90_percent_on_held_back_rows(student, target_state):
+    archive, _, call = trained_classifier(student, target_state)
     model = load_archive(archive, call)
     data = wdbc_splits()
     probs = predict(model, data["X_test"])
@@ -210,8 +211,8 @@ def test_classifier_reaches_90_percent_on_held_back_rows(student):
 
 @pytest.mark.exercise("chapter8.train_classifier")
 @pytest.mark.timeout_s(150)
-def test_classifier_returns_its_learning_curves(student):
-    archive, curves, call = trained_classifier(student)
+def test_classifier_returns_its_learning_curves(student, target_state):
+    archive, curves, call = trained_classifier(student, target_state)
     for key in ("loss", "val_loss"):
         if key not in curves:
             raise Feedback(tr("k8.tc.missing_curve", call=call, names=sorted(curves), key=key))

@@ -123,6 +123,7 @@ def test_full_batch_epochs_match_gradient_descent(student):
 
 
 @pytest.mark.exercise("chapter8.early_stopping")
+@pytest.mark.timeout_s(60)
 def test_early_stopping_watches_val_loss_with_the_settings(student):
     call = call_text("early_stopping", min_delta=0.01, patience=3, restore_best_weights=True)
     stop = student.load("keras_models").early_stopping(min_delta=0.01, patience=3, restore_best_weights=True)
@@ -135,6 +136,49 @@ def test_early_stopping_watches_val_loss_with_the_settings(student):
     assert_close(abs(expect_number(stop.min_delta, call + " [min_delta]")), 0.01, call + " [min_delta]", rtol=1e-9)
     if stop.restore_best_weights is not True:
         raise Feedback(tr("k8.early.restore", call=call, got=repr(stop.restore_best_weights)))
+    check_stops_where_the_grader_expects(student, stop, call)
+
+
+def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
+    """The callback at work, judged on what the grader computes itself (a class name and
+    attributes are the student's to choose): full-batch gradient descent on a linear unit is
+    replayed here epoch by epoch, so the grader knows the validation curve, the epoch at which
+    EarlyStopping(val_loss, min_delta=0.01, patience=3) ends training and the weights it restores.
+    The data make every other setting (monitoring 'loss', patience 2 or 4, min_delta 0 or 0.001,
+    not restoring) end at another epoch or with other weights."""
+    rng = np.random.default_rng(4)
+    X, Xv = rng.normal(size=(24, 6)), rng.normal(size=(24, 6))
+    true_w = 0.3 * rng.normal(size=(6, 1))
+    y, yv = X @ true_w + rng.normal(size=(24, 1)), Xv @ true_w + rng.normal(size=(24, 1))
+    epochs, lr = 40, 0.05
+    steps = [gradient_descent(X, y, lr=lr, steps=k) for k in range(1, epochs + 1)]
+    val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
+    n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
+    K = student.library("keras")
+    model = worker_linear_unit(student, 6, kernel_initializer="zeros")
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=lr), loss="mse")
+    history = model.fit(X, y, batch_size=24, epochs=epochs, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
+    ran = len(clean_curves(history.history, call).get("val_loss", []))
+    if ran != n_want:
+        raise Feedback(tr("k8.early.stopped_after", call=call, n=ran, want=n_want, epochs=epochs))
+    w, b = model.get_weights()
+    final = float(np.mean((Xv @ w + b - yv) ** 2))
+    if abs(final - val[best]) > 1e-4 * max(1.0, val[best]):
+        raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{val[best]:.4g}"))
+
+
+def early_stopping_replay(curve: list[float], min_delta: float, patience: int) -> tuple[int, int]:
+    """(epochs run, best epoch) of keras.callbacks.EarlyStopping(monitor on ``curve``, mode min)
+    over ``curve``: an epoch improves when it beats the best by more than ``min_delta``;
+    training ends once ``patience`` epochs in a row did not."""
+    best, best_epoch, wait = float("inf"), 0, 0
+    for epoch, value in enumerate(curve):
+        wait += 1
+        if value < best - min_delta:
+            best, best_epoch, wait = value, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return len(curve), best_epoch
 
 
 # --- regularized_regression ----------------------------------------------------------------
@@ -232,6 +276,11 @@ def test_classifier_returns_its_learning_curves(student, target_state):
     probs = np.clip(predict(model, data["X_valid"])[:, 0], 1e-7, 1 - 1e-7)
     y = data["y_valid"]
     final = float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
+    final += sum(float(np.asarray(loss)) for loss in getattr(model, "losses", []))  # weight penalties count too
+    # The curves must be this model's history: its validation loss, recomputed here, is one of
+    # the epochs' (the restored one). A history written by the student's code is not evidence.
+    if not any(abs(final - v) <= 1e-3 * max(1.0, abs(v)) for v in curves["val_loss"]):
+        raise Feedback(tr("k8.tc.curve_not_this_model", call=call, final=f"{final:.4g}"))
     best = min(curves["val_loss"])
     if final > best + 0.005 and final > 1.25 * best:
         raise Feedback(tr("k8.tc.not_best_epoch", call=call, final=f"{final:.4g}", best=f"{best:.4g}"))

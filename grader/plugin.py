@@ -241,9 +241,11 @@ class Recorder:
         target.elapsed = time.monotonic() - target.started
         # the target is done: what was kept for it goes (and nothing of it is left for the next)
         target.state, target.reported_blocks, target.names_cache = None, set(), {}
+        target.student_code = StudentCode(target)  # no proxies of the closed worker's modules
         self.state, self.reported_blocks, self.names_cache = None, set(), {}
         self.sources = {}
         self.current = None
+        self.client = None
         from grader.checks import forget_rebuild
 
         forget_rebuild()

@@ -9,8 +9,8 @@ student goes in the plugin's ``target_state`` fixture, which is dropped with the
 
 This lint parses every file of ``grader/suites/`` with ``ast`` and reads as an allow-list: a
 module-level (or class-level) value must be built from constants, tuples, ``frozen(...)``,
-``MappingProxyType(...)`` and the like; ``global``/``nonlocal``, caching decorators and mutable
-default arguments are refused anywhere in a suite.
+``MappingProxyType(...)`` and the like; ``global``/``nonlocal``, caching decorators, fixtures of
+a wider scope than a test and mutable default arguments are refused anywhere in a suite.
 """
 
 from __future__ import annotations
@@ -97,6 +97,10 @@ def state_problems(source: str, filename: str = "<suite>") -> list[str]:
             for deco in node.decorator_list:
                 if _name(deco).rsplit(".", 1)[-1] in CACHING_DECORATORS:
                     flag(deco, f"@{_name(deco)} on {node.name} keeps results across tests")
+                scope = [k.value for k in getattr(deco, "keywords", []) if k.arg == "scope"]
+                if _name(deco).endswith("fixture") and scope and not (
+                        isinstance(scope[0], ast.Constant) and scope[0].value == "function"):
+                    flag(deco, f"fixture {node.name} with scope {ast.unparse(scope[0])} outlives a target")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             for default in [*node.args.defaults, *node.args.kw_defaults]:
                 if default is not None and not _immutable(default):
@@ -168,6 +172,8 @@ def test_the_old_chapter8_suite_from_git_is_refused():
         "class Keep:\n    runs = []",
         "try:\n    import keras\nexcept ImportError:\n    KEPT = {}",
         "SEEN = []\nSEEN.append(1)",
+        "import pytest\n@pytest.fixture(scope='module')\ndef trained(student):\n    return student",
+        "import pytest\n@pytest.fixture(scope='session')\ndef data():\n    return 1",
     ],
 )
 def test_kinds_of_module_state_are_refused(source):
@@ -184,6 +190,7 @@ def test_kinds_of_module_state_are_refused(source):
         "from typing import Callable\nStep = Callable[[int], None]",
         "import pytest\nslow = pytest.mark.timeout_s(60)",
         "def f(x, shape=(7,), key=None):\n    cache = {}\n    return cache",
+        "import pytest\n@pytest.fixture\ndef model(student):\n    return student",
     ],
 )
 def test_constants_and_local_state_are_fine(source):

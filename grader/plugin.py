@@ -11,7 +11,9 @@ chapter in one session. Every test is parametrized over the targets (the autouse
 ``grader_target`` fixture), items run target by target, and each target gets its own
 worker, forked from a per-session fork server and closed before the next target starts,
 so a crash or timeout in one submission's worker never touches another's. Results are
-written per target key.
+written per target key. A target is a unit: what the trusted side keeps for one (the
+``target_state`` fixture suites share a training run through, module errors already shown,
+parsed source names) is made fresh when it starts and dropped when it finishes.
 """
 
 from __future__ import annotations

@@ -273,10 +273,7 @@ def test_classifier_returns_its_learning_curves(student, target_state):
     })
     data = wdbc_splits()
     model = load_archive(archive, call)
-    probs = np.clip(predict(model, data["X_valid"])[:, 0], 1e-7, 1 - 1e-7)
-    y = data["y_valid"]
-    final = float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
-    final += sum(float(np.asarray(loss)) for loss in getattr(model, "losses", []))  # weight penalties count too
+    final = validation_loss(model, data["X_valid"], data["y_valid"])
     # The curves must be this model's history: its validation loss, recomputed here, is one of
     # the epochs' (the restored one). A history written by the student's code is not evidence.
     if not any(abs(final - v) <= 1e-3 * max(1.0, abs(v)) for v in curves["val_loss"]):
@@ -285,6 +282,19 @@ def test_classifier_returns_its_learning_curves(student, target_state):
     if final > best + 0.005 and final > 1.25 * best:
         raise Feedback(tr("k8.tc.not_best_epoch", call=call, final=f"{final:.4g}", best=f"{best:.4g}"))
     check_validation_rows_only_validate(student, curves["loss"])
+
+
+def validation_loss(model, X: np.ndarray, y: np.ndarray) -> float:
+    """The returned model's loss on (X, y) computed here, as Keras computes ``val_loss`` during
+    fit: its compiled loss (from the checked archive; for a sigmoid output, from the logits)
+    plus any weight penalties, in inference mode. A model that was never compiled could not
+    have been trained: its binary cross-entropy is computed directly."""
+    try:
+        return float(model.evaluate(np.asarray(X, "float32"), np.asarray(y, "float32"), verbose=0,
+                                    return_dict=True)["loss"])
+    except Exception:  # noqa: BLE001 - not compiled (or no usable loss): the plain cross-entropy
+        probs = np.clip(predict(model, X)[:, 0], 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
 
 
 def check_validation_rows_only_validate(student, losses: list[float]) -> None:

@@ -11,12 +11,13 @@ chapter in one session. Every test is parametrized over the targets (the autouse
 ``grader_target`` fixture), items run target by target, and each target gets its own
 worker, forked from a per-session fork server and closed before the next target starts,
 so a crash or timeout in one submission's worker never touches another's. Results are
-written per target key.
+written per target key. A target is a unit: what the trusted side keeps for one (the
+``target_state`` fixture suites share a training run through, module errors already shown,
+parsed source names) is made fresh when it starts and dropped when it finishes.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import time
@@ -136,6 +137,12 @@ class Target:
         self.started = 0.0
         self.elapsed = 0.0
         self.student_code = StudentCode(self)
+        # What the trusted side keeps for this target only (the ``target_state`` fixture, the
+        # module errors already shown, parsed names of the sources): made fresh when the target
+        # starts and dropped when it finishes, so nothing computed for one student reaches the next.
+        self.state: dict[str, Any] | None = None
+        self.reported_blocks: set[str] = set()
+        self.names_cache: dict[str, Any] = {}
 
 
 def _is_hidden(item: pytest.Item) -> bool:
@@ -186,6 +193,8 @@ class Recorder:
         sources = _read_sources(self.target / chapter.id, self.display_dir)
         self.sources = sources
         self.reported_blocks: set[str] = set()
+        self.names_cache: dict[str, Any] = {}
+        self.state: dict[str, Any] | None = {}  # the one target's (``target_state``)
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -204,6 +213,8 @@ class Recorder:
         self.results = {}
         self.sources: dict[str, tuple[str, bytes]] = {}
         self.reported_blocks = set()
+        self.names_cache = {}
+        self.state = None  # the current target's (None between targets)
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -215,7 +226,8 @@ class Recorder:
         self._finish_current()
         sources = _read_sources(target.path / self.chapter.id, target.display_dir)
         self.sources = sources
-        self.reported_blocks = set()
+        target.state, target.reported_blocks, target.names_cache = {}, set(), {}
+        self.state, self.reported_blocks, self.names_cache = target.state, target.reported_blocks, target.names_cache
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -230,7 +242,16 @@ class Recorder:
         target.client.close()
         target.client = None
         target.elapsed = time.monotonic() - target.started
+        # the target is done: what was kept for it goes (and nothing of it is left for the next)
+        target.state, target.reported_blocks, target.names_cache = None, set(), {}
+        target.student_code = StudentCode(target)  # no proxies of the closed worker's modules
+        self.state, self.reported_blocks, self.names_cache = None, set(), {}
+        self.sources = {}
         self.current = None
+        self.client = None
+        from grader.checks import forget_rebuild
+
+        forget_rebuild()
 
     def _item_target(self, item: pytest.Item) -> Target | None:
         if self.batch is None:
@@ -264,6 +285,16 @@ class Recorder:
     @pytest.fixture(autouse=True)
     def grader_target(self, request: pytest.FixtureRequest) -> int | None:
         return getattr(request, "param", None)
+
+    @pytest.fixture
+    def target_state(self, grader_target: int | None) -> dict[str, Any]:
+        """A dict for what a suite computes once per target and shares between its tests
+        (e.g. one training run judged by two tests). It belongs to the target being graded:
+        fresh when the target starts, dropped when it finishes. Suites keep no state at
+        module level (tests/test_suites_stateless.py)."""
+        if self.state is None:  # no target is being graded: nothing may be kept
+            raise RuntimeError("target_state outside a target")
+        return self.state
 
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest, grader_target: int | None) -> StudentCode:
@@ -386,7 +417,7 @@ class Recorder:
             if _is_hidden(item):
                 # The exception's text and the frames' names are the student's to choose (the
                 # hidden input, written out): a hidden test names the type and the lines only.
-                error, frames = _hidden_error(exc, self.sources)
+                error, frames = _hidden_error(exc, self.sources, self.names_cache)
             text = tr("fb.raised_in", call=crashed, error=error) if crashed else tr("fb.raised", error=error)
             if frames:
                 text += "\n" + _with_source_lines(frames, self.sources)
@@ -637,14 +668,21 @@ def _source_line(sources: dict[str, tuple[str, bytes]], file: str, line: int) ->
 HIDDEN_FRAMES = 5  # the innermost frames a hidden test's error shows
 
 
-def _hidden_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> tuple[str, str]:
+def _hidden_error(
+    exc: StudentCodeError, sources: dict[str, tuple[str, bytes]], cache: dict[str, Any] | None = None
+) -> tuple[str, str]:
     """A hidden test's error without anything the student's code could write into it: the type
     when it is Python's own or a class defined in the sources, and the innermost frames as file
     and line (their code comes from the sources), each named only by a function the sources define."""
     import builtins
     import re
 
-    classes, functions, lines = _defined_names(tuple(sources.values()))
+    names = (cache or {}).get("defined_names")
+    if names is None:
+        names = _defined_names(tuple(sources.values()))
+        if cache is not None:  # the current target's: once per target, dropped with it
+            cache["defined_names"] = names
+    classes, functions, lines = names
     name = exc.type_name
     builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
     error = name if builtin or name in classes else "Exception"
@@ -657,10 +695,9 @@ def _hidden_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
     return error, "\n".join(rows[-HIDDEN_FRAMES:])
 
 
-@functools.lru_cache(maxsize=4)
 def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
-    """Class and function names the sources define, and each file's number of lines (once per
-    set of sources: a bytes object keeps its hash)."""
+    """Class and function names the sources define, and each file's number of lines (kept in
+    the target's ``names_cache``, never in a cache that outlives the target)."""
     import re
 
     classes: set[str] = set()

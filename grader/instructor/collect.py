@@ -1,7 +1,11 @@
 """``grade collect``: grade many submissions into the SQLite gradebook.
 
-The collecting process (trusted) reads and checks every submission, skips those whose
-hash the gradebook already has, and hands batches to grading tasks: a task writes its
+The collecting process (trusted) reads and checks every submission and works out, per
+(submission, chapter), what the gradebook lacks: a submission it has never seen is graded in
+every chapter asked for; one it has is graded in the chapters that have no result from the
+current suites (``suite_version``: a chapter collected for the first time this week, a chapter
+whose suites changed). Results are complete per (submission, chapter), never skipped because
+the submission was seen before. It hands batches to grading tasks: a task writes its
 submissions' sources into a private temp folder and runs, per chapter, ONE pytest
 session over the whole batch (``batch.run_batch``; each submission still gets its own
 sandboxed worker). Tasks run on a local thread pool (each task's work is in its own
@@ -49,8 +53,9 @@ MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resu
 @dataclass
 class CollectSummary:
     found: int = 0  # submissions found on the command line
-    skipped: int = 0  # already in the gradebook (same hash)
-    graded: int = 0
+    skipped: int = 0  # submissions with nothing to do: every chapter asked for is in the gradebook
+    graded: int = 0  # submissions that got results in this run (new ones, or new chapters of known ones)
+    chapters_present: int = 0  # submission-chapters already in the gradebook from the current suites
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     failed: list[tuple[str, str]] = field(default_factory=list)  # batches the grader failed on: not recorded
     submission_chapters: int = 0
@@ -139,6 +144,19 @@ def default_chapters(notes: list[str] | None = None) -> list[str]:
     return plan_chapters(None, notes)[0]
 
 
+def suite_version(chapter: Any) -> str:
+    """What graded a chapter, as a content hash: the chapter's suite files (names and bytes of
+    everything in ``grader/suites/<chapter>/``) and its catalog entry. A (submission, chapter)
+    result recorded under another version is graded again by the next collect."""
+    from grader.catalog import SUITES_DIR
+
+    h = hashlib.sha256(repr(chapter).encode("utf-8"))
+    for path in sorted((SUITES_DIR / chapter.id).glob("*.py")):
+        data = path.read_bytes()
+        h.update(b"\0%s\0%d\0" % (path.name.encode("utf-8"), len(data)) + data)
+    return h.hexdigest()[:20]
+
+
 def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
     return {"chapter": chapter, "not_graded": True, "score": None, "max_score": None, "execution_time": 0.0,
             "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
@@ -160,13 +178,19 @@ def grade_task(
             roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
         out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
         for chapter_id in chapters:
+            # a payload may ask for fewer chapters (those its gradebook entry lacks)
+            wanted = [p for p in payloads if chapter_id in p.get("chapters", chapters)]
+            if not wanted:
+                continue
             chapter = catalog.chapter(chapter_id)
-            reports = run_batch(chapter, [(h, roots[h]) for h in out], sandbox=sandbox)
-            for p in payloads:
+            version = suite_version(chapter)  # of the suites that grade here (a Dask worker's own)
+            reports = run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in wanted], sandbox=sandbox)
+            for p in wanted:
                 report = reports[p["hash"]]
                 entry = report.to_dict()
                 present = any(name.startswith(chapter_id + "/") for name in p["files"])
                 entry["note"] = "" if present else f"no exercises/{chapter_id}/ in the submission"
+                entry["suite_version"] = version
                 out[p["hash"]]["chapters"].append(entry)
         return list(out.values())
     finally:
@@ -267,9 +291,16 @@ def collect(
     gb = Gradebook(db_path)
     run_id = gb.start_run(workers, summary.executor)
     known = gb.known_hashes()
+    results = gb.chapter_results()
+    from grader.catalog import load_catalog
+
+    current = {c: suite_version(load_catalog().chapter(c)) for c in chapters}
     scorer = _scorer(quiz_root, quiz_module)
     version = grader.__version__
     pending: dict[str, Submission] = {}
+    todo: dict[str, list[str]] = {}  # chapters each pending submission lacks
+    adding: set[str] = set()  # pending submissions already recorded (they get chapters added)
+    unrecorded_not_graded: dict[str, dict[str, str]] = {}  # chapters to record as not graded here
     for position, path in enumerate(paths):
         origin, sub, reason = _read_one(path, position, (origins or {}).get(path))
         if sub is None:
@@ -282,15 +313,30 @@ def collect(
                                  seq=origin.order), run_id, version)
                 known.add(digest)
             continue
-        if sub.hash in known or sub.hash in pending:
+        if sub.hash in pending:  # the same work twice on the command line
             summary.skipped += 1
             continue
+        if sub.hash in known:
+            lacking = [c for c in chapters if results.get((sub.hash, c)) != ("graded", current[c])]
+            unrecorded = [c for c in not_graded if (sub.hash, c) not in results]
+            summary.chapters_present += len(chapters) - len(lacking) + len(not_graded) - len(unrecorded)
+            if not lacking and not unrecorded:
+                _add_quizzes(gb, sub, scorer, quiz_chapters, run_id, summary)
+                summary.skipped += 1
+                continue
+            adding.add(sub.hash)
+            todo[sub.hash] = lacking
+            not_graded_for = {c: not_graded[c] for c in unrecorded}
+        else:
+            todo[sub.hash] = list(chapters)
+            not_graded_for = dict(not_graded)
         pending[sub.hash] = sub
+        unrecorded_not_graded[sub.hash] = not_graded_for
     batches = _batches(list(pending), workers, batch_size)
     progress.start(len(pending))
 
     def payload(h: str) -> dict[str, Any]:
-        return {"hash": h, "files": pending[h].files}
+        return {"hash": h, "files": pending[h].files, "chapters": todo[h]}
 
     def commit(batch: list[str], results: list[dict[str, Any]]) -> None:
         for res in results:
@@ -309,10 +355,15 @@ def collect(
             status="graded", content_sha256=sub.content_sha256,
             submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
             problems=sub.problems + notes, manifest=sub.manifest,
-            chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
+            chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in unrecorded_not_graded[sub.hash].items()],
             quizzes=quizzes, files=sub.files, responses=sub.responses,
         )
-        if gb.record(g, run_id, version):
+        if sub.hash in adding:
+            gb.add_results(g, run_id)
+            recorded = True
+        else:
+            recorded = gb.record(g, run_id, version)
+        if recorded:
             summary.graded += 1
             summary.submission_chapters += len(res["chapters"])
             for ch in res["chapters"]:
@@ -352,6 +403,20 @@ def collect(
         gb.close()
     summary.elapsed = time.monotonic() - started
     return summary
+
+
+def _add_quizzes(gb: Gradebook, sub: Submission, scorer: Any, only: list[str] | None, run_id: int,
+                 summary: CollectSummary) -> None:
+    """A known submission with every chapter in place may still lack a chapter's quiz (collected
+    with ``--chapter`` another week): score it from the key and add it."""
+    quizzes, _notes = _score_quizzes(scorer, sub.responses, only)
+    if not quizzes:
+        return
+    try:
+        gb.add_results(Graded(sub.hash, sub.student, clean_text(sub.source, 1000), sub.kind, "graded",
+                              chapters=[], quizzes=quizzes), run_id)
+    except Exception as exc:  # noqa: BLE001 - this submission only
+        summary.failed.append((clean_text(sub.source, 1000), f"{type(exc).__name__}: {clean_text(exc, 300)}"))
 
 
 def regrade(

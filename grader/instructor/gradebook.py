@@ -14,6 +14,13 @@ message): a chapter score is NULL when the chapter was not graded (never 0); the
 a submission is the instructor's (``time_source``: mtime, LMS, order); the graded sources
 are kept (``sources``) so that ``grade collect --regrade`` needs no original files; a
 regrade moves the results it replaces to ``history`` (``grade report --changes``).
+
+Version 3: results are complete per (submission, chapter), never per submission alone. Each
+chapter result records the ``suite_version`` (a hash of the chapter's suites and catalog entry)
+that produced it; ``grade collect`` grades every (submission, chapter) that has no result from
+the current suites — a chapter added in a later week, a chapter whose suites changed, a chapter
+that could not be graded before — and moves a result it replaces to ``history``. Results from
+before v3 have no recorded version ('') and are graded again by the next collect.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 
 from grader.errors import UsageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +76,7 @@ CREATE TABLE IF NOT EXISTS chapter_scores (
     execution_time REAL NOT NULL,
     note TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'graded', -- graded | not_graded
+    suite_version TEXT NOT NULL DEFAULT '', -- hash of the suites that graded it ('' before v3: unknown)
     PRIMARY KEY (hash, chapter)
 );
 CREATE TABLE IF NOT EXISTS sources (  -- what was graded, so that --regrade needs no original files
@@ -173,7 +181,8 @@ class Graded:
 
 def _migrate(db: sqlite3.Connection, found: int) -> None:
     """v1 -> v2: nullable chapter scores (not graded is not 0), the instructor-side time
-    fields, stored sources and the regrade history. Nothing recorded is lost."""
+    fields, stored sources and the regrade history. v2 -> v3: the suite version of each
+    chapter result ('' for the results already there). Nothing recorded is lost."""
     db.execute("BEGIN IMMEDIATE")
     try:
         if found < 2:
@@ -193,6 +202,8 @@ def _migrate(db: sqlite3.Connection, found: int) -> None:
                 db.execute("INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note)"
                            " SELECT hash, chapter, score, max_score, execution_time, note FROM chapter_scores_v1")
                 db.execute("DROP TABLE chapter_scores_v1")
+        if found < 3 and "suite_version" not in {r[1] for r in db.execute("PRAGMA table_info(chapter_scores)")}:
+            db.execute("ALTER TABLE chapter_scores ADD COLUMN suite_version TEXT NOT NULL DEFAULT ''")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         db.execute("COMMIT")
     except BaseException:
@@ -249,8 +260,14 @@ class Gradebook:
         self.db.execute("UPDATE runs SET finished = ? WHERE id = ?", (now(), run_id))
 
     def known_hashes(self) -> set[str]:
-        """Submissions a collect skips: all but those whose grading failed (status "error")."""
+        """Submissions recorded for good: all but those whose grading failed (status "error")."""
         return {r[0] for r in self.db.execute("SELECT hash FROM submissions WHERE status != 'error'")}
+
+    def chapter_results(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """{(hash, chapter): (status, suite_version)} of every chapter result: what a collect
+        compares with the current suites to know which (submission, chapter) still needs grading."""
+        return {(r[0], r[1]): (r[2], r[3])
+                for r in self.db.execute("SELECT hash, chapter, status, suite_version FROM chapter_scores")}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -258,10 +275,11 @@ class Gradebook:
         for ch in g.chapters or []:
             not_graded = bool(ch.get("not_graded"))
             self.db.execute(
-                "INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note, status)"
-                " VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note, status,"
+                " suite_version) VALUES (?,?,?,?,?,?,?,?)",
                 (g.hash, ch["chapter"], None if not_graded else ch["score"], None if not_graded else ch["max_score"],
-                 ch.get("execution_time", 0.0), ch.get("note", ""), "not_graded" if not_graded else "graded"),
+                 ch.get("execution_time", 0.0), ch.get("note", ""), "not_graded" if not_graded else "graded",
+                 "" if not_graded else str(ch.get("suite_version", ""))),
             )
             self.db.executemany(
                 "INSERT INTO test_results VALUES (?,?,?,?,?,?,?,?,?)",
@@ -314,6 +332,43 @@ class Gradebook:
                 self.db.execute("ROLLBACK")
             raise
 
+    def add_results(self, g: Graded, run_id: int) -> None:
+        """More results for a submission already recorded (``grade collect`` of another chapter,
+        or of a chapter whose suites changed): in one transaction, each chapter in ``g.chapters``
+        replaces that chapter's previous result (which moves to ``history`` under ``run_id``),
+        and each quiz of ``g.quizzes`` not yet scored for this submission is added."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._to_history(g.hash, run_id, [ch["chapter"] for ch in g.chapters or []])
+            scored = {r[0] for r in self.db.execute("SELECT chapter FROM quiz_scores WHERE hash = ?", (g.hash,))}
+            new_quizzes = [q for q in g.quizzes or [] if q.chapter not in scored]
+            self._write_results(Graded(g.hash, g.student, g.source, g.kind, g.status, chapters=g.chapters,
+                                       quizzes=new_quizzes))
+            row = self.db.execute("SELECT isolation FROM submissions WHERE hash = ?", (g.hash,)).fetchone()
+            isolation = json.loads(row[0]) if row else []
+            for ch in g.chapters or []:
+                isolation += [i for i in ch.get("isolation", []) if i not in isolation]
+            self.db.execute("UPDATE submissions SET isolation = ? WHERE hash = ?", (json.dumps(isolation), g.hash))
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    def _to_history(self, hash_: str, run_id: int, chapters: list[str]) -> None:
+        """Move the results of ``chapters`` of one submission to ``history`` (inside a transaction)."""
+        for ch in chapters:
+            self.db.execute(
+                "INSERT INTO history (run_id, hash, chapter, kind, status, score, max_score, message)"
+                " SELECT ?, hash, chapter, 'chapter', status, score, max_score, note FROM chapter_scores"
+                " WHERE hash = ? AND chapter = ?", (run_id, hash_, ch))
+            self.db.execute(
+                "INSERT INTO history (run_id, hash, chapter, kind, exercise, name, status, score, max_score,"
+                " message) SELECT ?, hash, chapter, 'test', exercise, name, status, score, max_score, message"
+                " FROM test_results WHERE hash = ? AND chapter = ?", (run_id, hash_, ch))
+            self.db.execute("DELETE FROM chapter_scores WHERE hash = ? AND chapter = ?", (hash_, ch))
+            self.db.execute("DELETE FROM test_results WHERE hash = ? AND chapter = ?", (hash_, ch))
+
     def sources(self, hash_: str) -> tuple[dict[str, bytes], Any | None] | None:
         row = self.db.execute("SELECT files, responses FROM sources WHERE hash = ?", (hash_,)).fetchone()
         return None if row is None else unpack_sources(row["files"], row["responses"])
@@ -323,17 +378,7 @@ class Gradebook:
         move to ``history`` under ``run_id``; the new ones take their place. One transaction."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            for ch in chapters:
-                self.db.execute(
-                    "INSERT INTO history (run_id, hash, chapter, kind, status, score, max_score, message)"
-                    " SELECT ?, hash, chapter, 'chapter', status, score, max_score, note FROM chapter_scores"
-                    " WHERE hash = ? AND chapter = ?", (run_id, g.hash, ch))
-                self.db.execute(
-                    "INSERT INTO history (run_id, hash, chapter, kind, exercise, name, status, score, max_score,"
-                    " message) SELECT ?, hash, chapter, 'test', exercise, name, status, score, max_score, message"
-                    " FROM test_results WHERE hash = ? AND chapter = ?", (run_id, g.hash, ch))
-                self.db.execute("DELETE FROM chapter_scores WHERE hash = ? AND chapter = ?", (g.hash, ch))
-                self.db.execute("DELETE FROM test_results WHERE hash = ? AND chapter = ?", (g.hash, ch))
+            self._to_history(g.hash, run_id, chapters)
             if quizzes:
                 self.db.execute(
                     "INSERT INTO history (run_id, hash, chapter, kind, status, score, max_score)"

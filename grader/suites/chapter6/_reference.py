@@ -7,7 +7,7 @@ of any hidden test.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -22,7 +22,7 @@ Step = Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], None]
 # -- optimizers -------------------------------------------------------------------------------
 
 
-def start(seed: int, shapes: dict[str, tuple[int, ...]]) -> tuple[np.random.Generator, dict[str, np.ndarray]]:
+def start(seed: int, shapes: Mapping[str, tuple[int, ...]]) -> tuple[np.random.Generator, dict[str, np.ndarray]]:
     """A generator and fresh normal params of the given shapes (drawn in key order)."""
     rng = np.random.default_rng(seed)
     return rng, {key: rng.normal(size=shape) for key, shape in shapes.items()}

@@ -3,6 +3,8 @@ on params changed in place."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from grader.checks import Feedback, Synced, assert_close, call_text, fresh
 from grader.i18n import tr
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, start
 
-SHAPES = {"W": (2, 3), "b": (3,)}
+SHAPES = MappingProxyType({"W": (2, 3), "b": (3,)})  # read-only: shared by every target
 
 
 def _with_tiny(rng: np.random.Generator, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -3,12 +3,14 @@ several parameter shapes, zero gradients and independent state per optimizer."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 
 from grader.checks import Synced, assert_close, fresh
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, sgd, start
 
-SHAPES = {"W1": (3, 2), "b1": (2,), "W2": (2, 2, 2)}
+SHAPES = MappingProxyType({"W1": (3, 2), "b1": (2,), "W2": (2, 2, 2)})  # read-only
 
 
 def _check_steps(opt, name: str, seed: int, steps: int, reference, grads_fn=gradients) -> None:

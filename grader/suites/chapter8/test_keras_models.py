@@ -123,6 +123,7 @@ def test_full_batch_epochs_match_gradient_descent(student):
 
 
 @pytest.mark.exercise("chapter8.early_stopping")
+@pytest.mark.timeout_s(60)
 def test_early_stopping_watches_val_loss_with_the_settings(student):
     call = call_text("early_stopping", min_delta=0.01, patience=3, restore_best_weights=True)
     stop = student.load("keras_models").early_stopping(min_delta=0.01, patience=3, restore_best_weights=True)
@@ -135,6 +136,49 @@ def test_early_stopping_watches_val_loss_with_the_settings(student):
     assert_close(abs(expect_number(stop.min_delta, call + " [min_delta]")), 0.01, call + " [min_delta]", rtol=1e-9)
     if stop.restore_best_weights is not True:
         raise Feedback(tr("k8.early.restore", call=call, got=repr(stop.restore_best_weights)))
+    check_stops_where_the_grader_expects(student, stop, call)
+
+
+def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
+    """The callback at work, judged on what the grader computes itself (a class name and
+    attributes are the student's to choose): full-batch gradient descent on a linear unit is
+    replayed here epoch by epoch, so the grader knows the validation curve, the epoch at which
+    EarlyStopping(val_loss, min_delta=0.01, patience=3) ends training and the weights it restores.
+    The data make every other setting (monitoring 'loss', patience 2 or 4, min_delta 0 or 0.001,
+    not restoring) end at another epoch or with other weights."""
+    rng = np.random.default_rng(4)
+    X, Xv = rng.normal(size=(24, 6)), rng.normal(size=(24, 6))
+    true_w = 0.3 * rng.normal(size=(6, 1))
+    y, yv = X @ true_w + rng.normal(size=(24, 1)), Xv @ true_w + rng.normal(size=(24, 1))
+    epochs, lr = 40, 0.05
+    steps = [gradient_descent(X, y, lr=lr, steps=k) for k in range(1, epochs + 1)]
+    val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
+    n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
+    K = student.library("keras")
+    model = worker_linear_unit(student, 6, kernel_initializer="zeros")
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=lr), loss="mse")
+    history = model.fit(X, y, batch_size=24, epochs=epochs, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
+    ran = len(clean_curves(history.history, call).get("val_loss", []))
+    if ran != n_want:
+        raise Feedback(tr("k8.early.stopped_after", call=call, n=ran, want=n_want, epochs=epochs))
+    w, b = model.get_weights()
+    final = float(np.mean((Xv @ w + b - yv) ** 2))
+    if abs(final - val[best]) > 1e-4 * max(1.0, val[best]):
+        raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{val[best]:.4g}"))
+
+
+def early_stopping_replay(curve: list[float], min_delta: float, patience: int) -> tuple[int, int]:
+    """(epochs run, best epoch) of keras.callbacks.EarlyStopping(monitor on ``curve``, mode min)
+    over ``curve``: an epoch improves when it beats the best by more than ``min_delta``;
+    training ends once ``patience`` epochs in a row did not."""
+    best, best_epoch, wait = float("inf"), 0, 0
+    for epoch, value in enumerate(curve):
+        wait += 1
+        if value < best - min_delta:
+            best, best_epoch, wait = value, epoch, 0
+        elif wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch
+    return len(curve), best_epoch
 
 
 # --- regularized_regression ----------------------------------------------------------------
@@ -155,17 +199,18 @@ def test_sigmoid_output_with_cross_entropy_and_accuracy(student):
     check_classifier(student, 30)
 
 
-# --- train_classifier: one training run, shared by the two checks -------------------------
+# --- train_classifier: one training run per target, shared by the two checks ----------------
 
-_RUN: dict[str, object] = {}
 SEED = 8
 
 
-def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
-    """Train the student's classifier once (seeded) and keep plain data: archive + curves."""
-    if "error" in _RUN:
-        raise _RUN["error"]  # type: ignore[misc]
-    if "result" not in _RUN:
+def trained_classifier(student, target_state) -> tuple[bytes, dict[str, list[float]], str]:
+    """Train the student's classifier once (seeded) and keep plain data: archive + curves.
+    Kept in ``target_state`` (this submission's, dropped when its grading ends), never at
+    module level: in a batch the next student must be graded on their own classifier."""
+    if "classifier_error" in target_state:
+        raise target_state["classifier_error"]
+    if "classifier" not in target_state:
         data = wdbc_splits()
         call = call_text(
             "train_classifier", data["X_train"], data["y_train"], data["X_valid"], data["y_valid"], seed=SEED
@@ -183,17 +228,17 @@ def trained_classifier(student) -> tuple[bytes, dict[str, list[float]], str]:
                 fetch_model(student, model, call)  # raises the right message
             archive = student.save_model(model)
         except BaseException as exc:
-            _RUN["error"] = exc
+            target_state["classifier_error"] = exc
             raise
-        _RUN["result"] = (archive, curves, call)
-    return _RUN["result"]  # type: ignore[return-value]
+        target_state["classifier"] = (archive, curves, call)
+    return target_state["classifier"]
 
 
 @pytest.mark.exercise("chapter8.train_classifier")
 @pytest.mark.points(3)
 @pytest.mark.timeout_s(90)
-def test_classifier_reaches_90_percent_on_held_back_rows(student):
-    archive, _, call = trained_classifier(student)
+def test_classifier_reaches_90_percent_on_held_back_rows(student, target_state):
+    archive, _, call = trained_classifier(student, target_state)
     model = load_archive(archive, call)
     data = wdbc_splits()
     probs = predict(model, data["X_test"])
@@ -210,8 +255,8 @@ def test_classifier_reaches_90_percent_on_held_back_rows(student):
 
 @pytest.mark.exercise("chapter8.train_classifier")
 @pytest.mark.timeout_s(150)
-def test_classifier_returns_its_learning_curves(student):
-    archive, curves, call = trained_classifier(student)
+def test_classifier_returns_its_learning_curves(student, target_state):
+    archive, curves, call = trained_classifier(student, target_state)
     for key in ("loss", "val_loss"):
         if key not in curves:
             raise Feedback(tr("k8.tc.missing_curve", call=call, names=sorted(curves), key=key))
@@ -228,13 +273,28 @@ def test_classifier_returns_its_learning_curves(student):
     })
     data = wdbc_splits()
     model = load_archive(archive, call)
-    probs = np.clip(predict(model, data["X_valid"])[:, 0], 1e-7, 1 - 1e-7)
-    y = data["y_valid"]
-    final = float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
+    final = validation_loss(model, data["X_valid"], data["y_valid"])
+    # The curves must be this model's history: its validation loss, recomputed here, is one of
+    # the epochs' (the restored one). A history written by the student's code is not evidence.
+    if not any(abs(final - v) <= 1e-3 * max(1.0, abs(v)) for v in curves["val_loss"]):
+        raise Feedback(tr("k8.tc.curve_not_this_model", call=call, final=f"{final:.4g}"))
     best = min(curves["val_loss"])
     if final > best + 0.005 and final > 1.25 * best:
         raise Feedback(tr("k8.tc.not_best_epoch", call=call, final=f"{final:.4g}", best=f"{best:.4g}"))
     check_validation_rows_only_validate(student, curves["loss"])
+
+
+def validation_loss(model, X: np.ndarray, y: np.ndarray) -> float:
+    """The returned model's loss on (X, y) computed here, as Keras computes ``val_loss`` during
+    fit: its compiled loss (from the checked archive; for a sigmoid output, from the logits)
+    plus any weight penalties, in inference mode. A model that was never compiled could not
+    have been trained: its binary cross-entropy is computed directly."""
+    try:
+        return float(model.evaluate(np.asarray(X, "float32"), np.asarray(y, "float32"), verbose=0,
+                                    return_dict=True)["loss"])
+    except Exception:  # noqa: BLE001 - not compiled (or no usable loss): the plain cross-entropy
+        probs = np.clip(predict(model, X)[:, 0], 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
 
 
 def check_validation_rows_only_validate(student, losses: list[float]) -> None:

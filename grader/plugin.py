@@ -350,7 +350,7 @@ class Recorder:
             entry = self._meta(item)
             blocked = call.excinfo is not None and isinstance(call.excinfo.value, ModuleBlocked)
             if status in ("failed", "error", "timeout") and entry["visibility"] == "public" and not blocked:
-                message += _rebuild_text(item)
+                message += _rebuild_text(item, entry["exercise"])
             entry.update(
                 status=status,
                 score=entry["max_score"] if status == "passed" else 0.0,
@@ -517,9 +517,12 @@ def _fault_text(message: str, seconds: float) -> str:
     return message[:1].upper() + message[1:]
 
 
-def _rebuild_text(item: pytest.Item) -> str:
-    """For a public test: Python that rebuilds the inputs of its last call, and where the
-    test is (public suites ship with the release). Hidden tests never record any."""
+def _rebuild_text(item: pytest.Item, exercise_id: str = "") -> str:
+    """For a public test: Python that rebuilds the inputs of its last call, with the imports
+    it needs (numpy, and the exercise's function or class from the student's module, as run
+    in the chapter's folder), and where the test is (public suites ship with the release).
+    Hidden tests never record any."""
+    from grader.catalog import load_catalog
     from grader.checks import rebuild_snippet
     from grader.i18n import tr
 
@@ -528,7 +531,11 @@ def _rebuild_text(item: pytest.Item) -> str:
         return ""
     where = f"grader/suites/{Path(str(item.path)).parent.name}/{Path(str(item.path)).name}"
     name = item.name.split("[", 1)[0]
-    lines = "\n".join("    " + line for line in ["import numpy as np", *snippet.splitlines()])
+    exercise = load_catalog().exercises.get(exercise_id)
+    imports = ["import numpy as np"]
+    if exercise is not None and exercise.module.isidentifier() and exercise.name.isidentifier():
+        imports.append(f"from {exercise.module} import {exercise.name}")
+    lines = "\n".join("    " + line for line in [*imports, *snippet.splitlines()])
     return "\n" + tr("fb.rebuild", test=name, file=where) + "\n" + lines
 
 

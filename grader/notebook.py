@@ -231,7 +231,8 @@ def _check(what: str, notebook: str | os.PathLike[str] | None, language: str, sa
 
         if unsaved:  # before the table: the table grades the saved cells, not the ones just run
             reports.render_notice(out, t("nb.unsaved", language))
-        reports.render_check(report, catalog, out, language)
+        for ex_id in reports.render_check(report, catalog, out, language):
+            _hints_seen[ex_id] = max(_hints_seen.get(ex_id, 0), 1)  # shown as "start here": %grade hint goes on
 
     output = _render(draw)
     # in a notebook the command is the magic: "grade hint chapter3.relu" -> "%grade hint chapter3.relu"

@@ -177,7 +177,8 @@ def test_a_kernel_checks_the_stub_notebook_as_not_attempted_from_its_history(tmp
     assert '<div class="dl-grade-report">' in html and "chapter3.softmax" in html
     assert "not attempted" in text and re.search(r"score 0/\d+", text)
     assert "graded from the cells this kernel ran" in text
-    assert "1/" in outputs(done["cells"][-2])[1] and "2/" in outputs(done["cells"][-1])[1]
+    # the check showed hint 1 ("start here"): the hints go on from hint 2
+    assert "2/" in outputs(done["cells"][-2])[1] and "3/" in outputs(done["cells"][-1])[1]
 
 
 def test_a_kernel_with_solution_cells_pasted_in_gets_full_marks_from_the_saved_notebook(tmp_path, monkeypatch):

@@ -89,7 +89,9 @@ def _exercise_status(tests: list[TestResult]) -> str:
     return "failed"
 
 
-def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> None:
+def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> set[str]:
+    """The check report. Returns the exercises whose first hint it showed ("start here"), so
+    that the next ``grade hint`` goes on from there instead of repeating it."""
     chapter = catalog.chapter(report.chapter)
     grouped = report.by_exercise()
     title = f"{chapter.id} · {chapter.title_text(lang)}"
@@ -162,6 +164,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
 
         render_artifacts(report, out, lang)
     _render_footer(report, out, lang)
+    return {ex_id for ex_id in shown_hint if (e := catalog.exercises.get(ex_id)) is not None and e.hints}
 
 
 def _render_output(artifact: dict | None, out: Console, lang: str) -> None:

@@ -392,7 +392,8 @@ class Recorder:
             return "error", text
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
-            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout)
+            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout,
+                                           self._worker_config({}).output_bytes)
         if isinstance(exc, Feedback):
             return "failed", str(exc)
         if isinstance(exc, AssertionError):
@@ -501,8 +502,9 @@ _FAULTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _fault_text(message: str, seconds: float) -> str:
-    """A worker fault's message in the student's language (a message built here already is)."""
+def _fault_text(message: str, seconds: float, output_bytes: int | None = None) -> str:
+    """A worker fault's message in the student's language (a message built here already is);
+    a limit the student ran into is named with its size."""
     import re
 
     from grader.i18n import tr
@@ -513,6 +515,9 @@ def _fault_text(message: str, seconds: float) -> str:
             fields = match.groupdict()
             if msg_id == "fb.timeout":
                 return tr("fb.timeout_limit", seconds=f"{seconds:g}")
+            if msg_id == "fb.output_limit" and output_bytes:
+                mb, kb = output_bytes / 2**20, output_bytes // 1024
+                return tr("fb.output_limit_n", limit=f"{mb:g} MB" if mb >= 1 else f"{kb} KB")
             return tr(msg_id, **fields)
     return message[:1].upper() + message[1:]
 

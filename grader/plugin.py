@@ -610,7 +610,9 @@ def _output_since(client: Any, start: int) -> dict[str, Any] | None:
         data = os.pread(fd, min(size - start, OUTPUT_READ), start)
     except OSError:
         return None
-    text = data.decode("utf-8", "replace")
+    from grader.textclean import PROGRESS_BAR, settle
+
+    text = settle(data.decode("utf-8", "replace"))  # progress bars: their last state, no escape fragments
     lines = text.splitlines()
     shown: list[str] = []
     used = 0
@@ -621,7 +623,8 @@ def _output_since(client: Any, start: int) -> dict[str, Any] | None:
         if used >= OUTPUT_BYTES:
             break
     left_out = len(lines) - len(shown) + (1 if size - start > OUTPUT_READ else 0)
-    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out)}
+    bars = any(PROGRESS_BAR.match(line) for line in lines)
+    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out), **({"progress_bars": True} if bars else {})}
 
 
 _FRAME = None

@@ -177,6 +177,8 @@ def _render_output(artifact: dict | None, out: Console, lang: str) -> None:
     left = artifact.get("lines_left_out")
     if isinstance(left, int) and left > 0:
         out.print(Text("    │ " + t("check.output_more", lang, n=left), style="grade.dim"))
+    if artifact.get("progress_bars") is True:
+        out.print(indented(Text("    " + t("check.output_progress_bars", lang), style="grade.hint"), 4, out))
 
 
 def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:

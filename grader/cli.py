@@ -54,12 +54,13 @@ def check(
 ) -> None:
     from grader import progress
     from grader.catalog import load_catalog
-    from grader.runner import resolve_target, run_check
+    from grader.runner import require_chapter, resolve_target, run_check
 
     language = _lang(lang)  # before the run: the feedback is written in it
     catalog = load_catalog()
     chap = _chapter_or_quiz_only(catalog, chapter, language)
     target = resolve_target(path, solutions)
+    require_chapter(target, chap.id)
     live = None
     if not json_out and fmt is Format.text:
         from grader.live import LiveProgress, on_a_real_file

@@ -47,6 +47,20 @@ def resolve_target(path: Path | None, solutions: bool) -> Path:
     return workspace / "exercises"
 
 
+def require_chapter(target: Path, chapter_id: str) -> None:
+    """A target without the chapter's folder (or notebook) is a usage error, said before any
+    test runs: otherwise every test reports a FileNotFoundError as if the student's code had
+    raised it. The usual slip, --path at the workspace instead of its exercises/, is named."""
+    from grader.i18n import tr
+
+    if (target / chapter_id).is_dir() or (target / f"{chapter_id}.ipynb").is_file():
+        return
+    inner = target / "exercises"
+    if (inner / chapter_id).is_dir() or (inner / f"{chapter_id}.ipynb").is_file():
+        raise UsageError(tr("error.path_is_workspace", target=target, exercises=inner))
+    raise UsageError(tr("error.no_chapter_folder", chapter=chapter_id, target=target))
+
+
 def suite_files(chapter: Chapter, public_only: bool = False) -> list[Path]:
     folder = SUITES_DIR / chapter.id
     files = sorted(folder.glob("test_*.py"))

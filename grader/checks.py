@@ -212,10 +212,13 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
         # (expected = got / (1 ± rel)), and the student knows their value when they chose it
         # (a constant); a hidden test says only whether the worst value is near or far off
         text = tr("fb.values_off_hidden", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
-                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
-    else:
+                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}") if idx else \
+            tr("fb.value_off_hidden", call=call, rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
+    elif idx:
         text = tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
                   got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+    else:  # one number: no "worst" of one
+        text = tr("fb.value_off", call=call, got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
     raise Feedback(text + (" " + nudge if nudge else ""))
 
 

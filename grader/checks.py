@@ -86,9 +86,25 @@ def _remember_rebuild(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     names += [f"{k}={value(v, k)}" for k, v in kwargs.items()]
     _rebuild.clear()
     if lines:
-        lines.append(f"{name}({', '.join(names)})")
-        text = "\n".join(lines)
-        _rebuild.append(text if len(text) <= REBUILD_MAX_CHARS else text[:REBUILD_MAX_CHARS] + " ...")
+        _rebuild.append("\n".join(_within(lines, REBUILD_MAX_CHARS) + [f"{name}({', '.join(names)})"]))
+
+
+def _within(lines: list[str], limit: int) -> list[str]:
+    """``lines`` up to about ``limit`` characters, cut only between two numbers of an array
+    literal (never inside a number or a name), the cut marked with ``...``."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) <= limit:
+            kept.append(line)
+            used += len(line) + 1
+            continue
+        room = max(0, limit - used)
+        cut = line.rfind(", ", 0, room)
+        head = line[:cut] if cut > line.find("[") >= 0 else line[: line.find("[") + 1]
+        kept.append(head + ", ...  # cut here: the whole input is in the test's file")
+        break
+    return kept
 
 
 def rebuild_snippet() -> str:
@@ -178,6 +194,8 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
         idx = _index(np.argmax(~finite), arr.shape)
         value = arr[idx] if arr.ndim else arr
         msg_id = "fb.not_finite_nan" if np.isnan(value) else "fb.not_finite"
+        if msg_id == "fb.not_finite_nan" and "softmax" in call.split("(", 1)[0].lower():
+            msg_id = "fb.not_finite_softmax"  # exp overflowed to inf, then inf / inf
         raise Feedback(tr(msg_id, call=call, value=value, where=_where(idx)))
     excess = np.abs(arr - expected) - (atol + rtol * np.abs(expected))
     if np.all(excess <= 0):
@@ -194,10 +212,13 @@ def _check_values(arr: np.ndarray, expected: np.ndarray, call: str, rtol: float,
         # (expected = got / (1 ± rel)), and the student knows their value when they chose it
         # (a constant); a hidden test says only whether the worst value is near or far off
         text = tr("fb.values_off_hidden", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
-                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
-    else:
+                  rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}") if idx else \
+            tr("fb.value_off_hidden", call=call, rel=_band(rel, HIDDEN_NEAR), allowed=f"{rtol:.0e}")
+    elif idx:
         text = tr("fb.values_off", call=call, wrong=wrong, total=max(arr.size, 1), where=_where(idx),
                   got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
+    else:  # one number: no "worst" of one
+        text = tr("fb.value_off", call=call, got=f"{got:.6g}", rel=f"{rel:.2e}", allowed=f"{rtol:.0e}")
     raise Feedback(text + (" " + nudge if nudge else ""))
 
 

@@ -54,12 +54,13 @@ def check(
 ) -> None:
     from grader import progress
     from grader.catalog import load_catalog
-    from grader.runner import resolve_target, run_check
+    from grader.runner import require_chapter, resolve_target, run_check
 
     language = _lang(lang)  # before the run: the feedback is written in it
     catalog = load_catalog()
     chap = _chapter_or_quiz_only(catalog, chapter, language)
     target = resolve_target(path, solutions)
+    require_chapter(target, chap.id)
     live = None
     if not json_out and fmt is Format.text:
         from grader.live import LiveProgress, on_a_real_file
@@ -81,7 +82,11 @@ def check(
     else:
         from grader import reports
 
-        reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
+        first_hints = reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
+        workspace = _quiet_workspace() if first_hints else None
+        if workspace is not None:  # the report showed hint 1: the next `grade hint` shows hint 2
+            for ex_id in first_hints:
+                progress.record_hint_seen(workspace, ex_id, 1)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 

@@ -104,7 +104,7 @@ def _short_help(text: str, columns: int = 50) -> str | None:
 # --- the help formatter ----------------------------------------------------------------------
 
 _HEADINGS = {"Arguments": "click.heading.arguments", "Options": "click.heading.options",
-             "Commands": "click.heading.commands"}
+             "Commands": "click.heading.commands", "Instructor commands": "click.heading.instructor"}
 # (compiled on first use, by re's cache: nothing to pay at start-up in English)
 _EXTRA_BLOCK = r"(?P<help>.*?)(?P<gap>(?:^|  ))\[(?P<extra>[^\[\]]*)\]"
 _EXTRAS = (
@@ -240,8 +240,25 @@ def _errors_in_session_lang() -> Iterator[None]:
         raise _LocalUsageError(exc, lang) from None
 
 
+INSTRUCTOR_PANEL = "instructor"  # ``rich_help_panel`` of the instructor's commands
+
+
 class LocalGroup(typer.core.TyperGroup):
-    """The root group: the language read from the arguments, help texts and click's words in it."""
+    """The root group: the language read from the arguments, help texts and click's words in it.
+    ``grade --help`` lists the student's commands first and the instructor's (those with
+    ``rich_help_panel=INSTRUCTOR_PANEL``) in a section of their own."""
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows: dict[bool, list[tuple[str, Any]]] = {False: [], True: []}
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows[getattr(cmd, "rich_help_panel", None) == INSTRUCTOR_PANEL].append((name, cmd))
+        width = formatter.width - 6 - max((len(n) for group in rows.values() for n, _ in group), default=0)
+        for instructor, heading in ((False, "Commands"), (True, "Instructor commands")):
+            if rows[instructor]:
+                with formatter.section(heading):
+                    formatter.write_dl([(n, c.get_short_help_str(width)) for n, c in rows[instructor]])
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         from grader import i18n

@@ -39,6 +39,7 @@ from typing import Any
 
 from grader.i18n import LANGS, session_lang, t
 
+UNSAVED = "unsaved"  # the note that the kernel ran other code than the saved notebook holds
 last_report: Any = None  # the CheckReport of the latest check(), for code that wants the numbers
 _hints_seen: dict[str, int] = {}
 
@@ -73,12 +74,13 @@ def _notebook_path(explicit: str | os.PathLike[str] | None) -> Path | None:
                 if p.is_file():
                     return p.resolve()
     if explicit is not None:
-        raise FileNotFoundError(f"{explicit}: no such notebook")
+        raise FileNotFoundError(t("nb.no_such_notebook", session_lang(), path=explicit))
     return None
 
 
 def _history() -> list[str]:
-    """The raw text of the cells this kernel ran, oldest first."""
+    """The raw text of the cells this kernel ran, oldest first, indexed as ``In``: item k is
+    In[k] (IPython keeps an empty In[0])."""
     ip = _ipython()
     if ip is None:
         return []
@@ -91,7 +93,8 @@ def _history() -> list[str]:
 def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) -> tuple[Any, str, list[str]]:
     """(Extracted: modules and where their lines come from, which source, notes) for
     ``chapter``: the saved notebook when it is known and has the chapter's cells, else
-    the kernel's history."""
+    the kernel's history. ``UNSAVED`` among the notes: the kernel ran cells that differ
+    from the saved notebook (the report says so first)."""
     from grader.notebook_sources import MAX_NOTEBOOK_BYTES, extract, extract_history
 
     lang_free_notes: list[str] = []
@@ -101,13 +104,12 @@ def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) ->
         with open(path, "rb") as f:
             found = extract(f.read(MAX_NOTEBOOK_BYTES + 1), path.name, chapter.modules)
         if found.modules:
-            ran = extract_history(history, chapter.modules) if history else None
+            ran = extract_history(history, chapter.modules, first=0) if history else None
             if ran is not None and any(key in found.parts and found.parts[key] != text
                                        for key, text in ran.parts.items()):
-                lang_free_notes.append("this kernel ran cells that differ from the saved notebook: save it "
-                                       "(Ctrl+S / File > Save) and check again to grade what you see")
+                lang_free_notes.append(UNSAVED)
             return found, f"saved:{path}", found.notes + lang_free_notes
-    found = extract_history(history, chapter.modules)
+    found = extract_history(history, chapter.modules, first=0)
     return found, "history", found.notes
 
 
@@ -123,10 +125,21 @@ def _target(what: str) -> tuple[Any, str | None]:
 
 
 class Output:
-    """What a check or a hint shows: HTML for notebooks, plain text elsewhere."""
+    """What a check or a hint shows: HTML for notebooks, plain text elsewhere.
+
+    ``check()`` displays its report and returns it; as the last line of a cell the returned
+    value would be displayed again, so an output already displayed in the running cell
+    does not display itself a second time (``_ipython_display_``)."""
 
     def __init__(self, html: str, text: str) -> None:
         self.html, self.text = html, text
+        self.shown_in: int | None = None  # the execution count of the cell that displayed it
+
+    def _ipython_display_(self) -> None:
+        ip = _ipython()
+        if ip is not None and self.shown_in is not None and self.shown_in == getattr(ip, "execution_count", None):
+            return
+        _show(self)
 
     def _repr_html_(self) -> str:
         return self.html
@@ -155,6 +168,7 @@ def _show(output: Output) -> None:
         from IPython.display import display  # type: ignore[import-not-found]
 
         display({"text/html": output.html, "text/plain": output.text}, raw=True)
+        output.shown_in = getattr(ip, "execution_count", None)
     else:
         sys.stdout.write(output.text)
 
@@ -164,12 +178,23 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
     """Grade ``what`` ("chapter3" or an exercise such as "chapter3.softmax") from this
     notebook's source text, in a fresh process behind the worker boundary, and show the
     report. Returns the shown output (``.text``, ``.html``)."""
+    from grader import i18n
+
+    language = _lang(lang)
+    before = i18n._chosen  # the language set for this process (None: from the environment)
+    i18n.set_lang(language)  # notes, cell names and the grading process's feedback: in ``language``
+    try:
+        return _check(what, notebook, language, sandbox, show)
+    finally:
+        i18n.set_lang(before)
+
+
+def _check(what: str, notebook: str | os.PathLike[str] | None, language: str, sandbox: str, show: bool) -> Output:
     global last_report
     from grader.catalog import load_catalog
     from grader.notebook_sources import NotebookProblem, write_modules
     from grader.runner import locate_in_cells, run_check
 
-    language = _lang(lang)
     chapter, exercise_id = _target(what)
     try:
         found, source, notes = sources_for(chapter, notebook)
@@ -196,14 +221,18 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
     report = locate_in_cells(report, found.spans)
     if exercise_id is not None:
         report = dataclasses.replace(report, tests=tuple(x for x in report.tests if x.exercise == exercise_id))
-    report = dataclasses.replace(report, source="; ".join([where, *notes]))
+    unsaved = UNSAVED in notes
+    report = dataclasses.replace(report, source="; ".join([where, *(n for n in notes if n != UNSAVED)]))
     last_report = report
     catalog = load_catalog()
 
     def draw(out: Any) -> None:
         from grader import reports
 
-        reports.render_check(report, catalog, out, language)
+        if unsaved:  # before the table: the table grades the saved cells, not the ones just run
+            reports.render_notice(out, t("nb.unsaved", language))
+        for ex_id in reports.render_check(report, catalog, out, language):
+            _hints_seen[ex_id] = max(_hints_seen.get(ex_id, 0), 1)  # shown as "start here": %grade hint goes on
 
     output = _render(draw)
     # in a notebook the command is the magic: "grade hint chapter3.relu" -> "%grade hint chapter3.relu"
@@ -315,8 +344,7 @@ class _CellModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             try:
                 return user_ns[name]
             except KeyError:
-                raise AttributeError(f"{name} is not defined in this notebook yet: run the cell that "
-                                     f"defines it first") from None
+                raise AttributeError(t("nb.not_defined_yet", session_lang(), name=name)) from None
 
         module.__getattr__ = __getattr__  # type: ignore[method-assign]
         return module

@@ -118,16 +118,18 @@ def install_cell(wheel: str, url: str | None = None) -> str:
 
 def build_notebook(chapter: Chapter, stubs: dict[str, str], install: str | None = None) -> dict[str, Any]:
     """The chapter's notebook (nbformat 4 JSON as a dict) from its stub sources; ``install``
-    (``install_cell``) becomes the first code cell."""
+    (``install_cell``) becomes the first code cell. A notebook is read in either language: its
+    own text is written in both."""
+    from grader.i18n import LANGS, t
+
+    modules = ", ".join(f"`{m}.py`" for m in chapter.modules)
     cells = [
         _markdown(f"# {chapter.id} · {chapter.title}\n\n{chapter.title_zh}\n\n"
                   "Fill in each code cell marked `# TODO`, run it, then run the check cell below it. "
                   "`%grade hint chapterN.name` shows one more hint each time.  \n"
                   "在标有 `# TODO` 的代码单元中完成练习，运行它，再运行下面的检查单元。"
                   "`%grade hint chapterN.name` 每次多显示一条提示。\n\n"
-                  "Only the cells tagged `# dl-grade:` are graded (as the modules "
-                  f"{', '.join(f'`{m}.py`' for m in chapter.modules)}); add your own cells freely for scratch work. "
-                  "Save the notebook (Ctrl+S) before you check."),
+                  + "  \n".join(t("nb.build.graded_cells", lang, modules=modules) for lang in LANGS)),
         *([_code(install)] if install else []),
         _code("%load_ext grader"),
     ]
@@ -136,8 +138,8 @@ def build_notebook(chapter: Chapter, stubs: dict[str, str], install: str | None 
         exercises = {e.name: e for e in chapter.exercises if e.module == module}
         for part, source in split_module(text, list(exercises)):
             if part == "header":
-                cells.append(_markdown(f"## `{module}.py`\n\nRun this cell first: it holds the module's "
-                                       "imports and the code it hands you."))
+                cells.append(_markdown(f"## `{module}.py`\n\n"
+                                       + "  \n".join(t("nb.build.header", lang) for lang in LANGS)))
                 cells.append(_code(marker_line(module, "header") + "\n" + source,
                                    {"module": module, "part": "header"}))
                 continue

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.i18n import tr
 from grader.jsonbound import JsonTooLarge, load_json_bounded
 
 MAX_NOTEBOOK_BYTES = 5_000_000
@@ -64,16 +65,15 @@ def load_bounded(raw: bytes, what: str) -> Any:
     """``json.loads`` with the size and nesting checked first (a RecursionError or a
     MemoryError never reaches the caller)."""
     if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise NotebookProblem(f"{what} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB (clear its outputs: "
-                              "Kernel > Restart & Clear Output, then save)")
+        raise NotebookProblem(tr("nb.problem.too_large", what=what, mb=MAX_NOTEBOOK_BYTES // 1_000_000))
     try:
         return load_json_bounded(raw, what, MAX_NOTEBOOK_BYTES, MAX_DEPTH)
     except JsonTooLarge as exc:
         raise NotebookProblem(str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise NotebookProblem(f"{what} is not UTF-8 text (byte {exc.start})") from None
+        raise NotebookProblem(tr("nb.problem.not_utf8", what=what, byte=exc.start)) from None
     except (ValueError, RecursionError) as exc:
-        raise NotebookProblem(f"{what} is not a valid notebook (not JSON: {str(exc)[:120]})") from None
+        raise NotebookProblem(tr("nb.problem.not_json", what=what, error=str(exc)[:120])) from None
 
 
 def _text(source: Any) -> str | None:
@@ -119,15 +119,15 @@ def assemble(cells: Iterable[tuple[dict[str, str], str, str, int]], modules: Ite
     for tag, source, where, above in cells:
         module = tag.get("module", "")
         if not module.isidentifier():
-            out.notes.append(f"{where}: tag names no valid module ({module[:40]!r}); cell left out")
+            out.notes.append(tr("nb.note.bad_module", where=where, module=repr(module[:40])))
             continue
         if wanted is not None and module not in wanted:
-            out.notes.append(f"{where}: belongs to module {module!r}, not this chapter's; left out")
+            out.notes.append(tr("nb.note.other_module", where=where, module=repr(module)))
             continue
         clean, dropped = strip_magics(source)
         if dropped:
             shown = ", ".join(d[:30] for d in dropped[:3]) + (" …" if len(dropped) > 3 else "")
-            out.notes.append(f"{where}: {len(dropped)} magic/shell line(s) not graded ({shown})")
+            out.notes.append(tr("nb.note.magics", where=where, n=len(dropped), shown=shown))
         chunk = clean.strip("\n")
         out.parts[(module, tag.get("part", tag.get("exercise", "")))] = chunk
         above += len(clean) - len(clean.lstrip("\n"))
@@ -145,21 +145,22 @@ def assemble(cells: Iterable[tuple[dict[str, str], str, str, int]], modules: Ite
             out.spans.setdefault(module, []).append((line, line + n - 1, where, first))
             line += n + 2
         if len(text.encode("utf-8")) > MAX_MODULE_BYTES:
-            out.notes.append(f"module {module}: more than {MAX_MODULE_BYTES // 1000} KB of code; cut there")
+            out.notes.append(tr("nb.note.too_much_code", module=module, kb=MAX_MODULE_BYTES // 1000))
             text = text.encode("utf-8")[:MAX_MODULE_BYTES].decode("utf-8", "ignore")
         out.modules[module] = text
     return out
 
 
-def extract(raw: bytes, what: str = "the notebook", modules: Iterable[str] | None = None) -> Extracted:
+def extract(raw: bytes, what: str | None = None, modules: Iterable[str] | None = None) -> Extracted:
     """``{module: source}`` from the bytes of an ``.ipynb``. Raises NotebookProblem when
     the notebook cannot be read at all."""
+    what = what if what is not None else tr("nb.the_notebook")
     data = load_bounded(raw, what)
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
-        raise NotebookProblem(f"{what} is not a Jupyter notebook (no list of cells; nbformat 4 expected)")
+        raise NotebookProblem(tr("nb.problem.no_cells", what=what))
     if len(cells) > MAX_CELLS:
-        raise NotebookProblem(f"{what} has {len(cells)} cells (more than {MAX_CELLS})")
+        raise NotebookProblem(tr("nb.problem.too_many_cells", what=what, n=len(cells), max=MAX_CELLS))
     tagged: list[tuple[dict[str, str], str, str, int]] = []
     untagged = 0
     for n, cell in enumerate(cells, 1):
@@ -173,20 +174,24 @@ def extract(raw: bytes, what: str = "the notebook", modules: Iterable[str] | Non
             untagged += any(line.strip() and not line.lstrip().startswith(("#", "%", "!"))
                             for line in text.split("\n"))
             continue
-        tagged.append((tag, body, f"{what} cell {n}", int(body is not text)))
+        # the cell's place in the notebook, and its execution number when the saved notebook has one
+        count = cell.get("execution_count")
+        where = (tr("nb.where.cell_run", what=what, n=n, count=count)
+                 if isinstance(count, int) and not isinstance(count, bool) and 0 < count < 10**9
+                 else tr("nb.where.cell", what=what, n=n))
+        tagged.append((tag, body, where, int(body is not text)))
     out = assemble(tagged, modules)
     if untagged:
-        out.notes.append(f"{what}: {untagged} code cell(s) without a dl-grade tag were not graded (scratch work)")
+        out.notes.append(tr("nb.note.untagged", what=what, n=untagged))
     return out
 
 
-def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None,
-                    what: str = "the kernel's history") -> Extracted:
+def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None, first: int = 1) -> Extracted:
     """Modules from the cells a kernel ran (``In``, oldest first): for every tagged part
     (module + part) the LAST run wins; parts keep the order they were first run in."""
     latest: dict[tuple[str, str], tuple[dict[str, str], str, str, int]] = {}
     first_run: dict[tuple[str, str], int] = {}
-    for n, text in enumerate(inputs, 1):
+    for n, text in enumerate(inputs, first):  # n: the execution number (IPython's In[0] is "")
         if not isinstance(text, str):
             continue
         text = text.lstrip("\n")
@@ -197,7 +202,7 @@ def extract_history(inputs: Iterable[str], modules: Iterable[str] | None = None,
             continue
         key = (tag.get("module", ""), tag.get("part", tag.get("exercise", "")))
         first_run.setdefault(key, n)
-        latest[key] = (tag, body, f"{what} In[{n}]", 1)
+        latest[key] = (tag, body, tr("nb.where.history", n=n), 1)
     ordered = sorted(latest, key=lambda k: first_run[k])
     return assemble((latest[k] for k in ordered), modules)
 
@@ -224,18 +229,18 @@ def choose(modules: Iterable[str], py: dict[str, bytes], py_time: float | None,
     try:
         found = extract(notebook, notebook_name, modules)
     except NotebookProblem as exc:
-        return Choice(py, "py", f"graded from {py_name} ({exc})", problem=str(exc))
+        return Choice(py, "py", tr("nb.choice.py_unreadable", py=py_name, problem=exc), problem=str(exc))
     nb_files = {m: t.encode("utf-8") for m, t in found.modules.items()}
     if not nb_files:
         if py:
-            return Choice(py, "py", f"graded from {py_name}: {notebook_name} has no dl-grade cells", found.notes)
-        return Choice({}, "notebook", f"{notebook_name} has no dl-grade cells: nothing to grade", found.notes)
+            return Choice(py, "py", tr("nb.choice.py_no_cells", py=py_name, nb=notebook_name), found.notes)
+        return Choice({}, "notebook", tr("nb.choice.nothing", nb=notebook_name), found.notes)
     if not py:
-        return Choice(nb_files, "notebook", f"graded from {notebook_name}", found.notes, spans=found.spans)
+        return Choice(nb_files, "notebook", tr("nb.choice.notebook", nb=notebook_name), found.notes, spans=found.spans)
     if notebook_time is not None and py_time is not None and notebook_time > py_time:
-        return Choice(nb_files, "notebook", f"graded from {notebook_name} (changed after {py_name})", found.notes,
+        return Choice(nb_files, "notebook", tr("nb.choice.notebook_newer", nb=notebook_name, py=py_name), found.notes,
                       spans=found.spans)
-    return Choice(py, "py", f"graded from {py_name} (changed after {notebook_name}, or as recently)")
+    return Choice(py, "py", tr("nb.choice.py_newer", py=py_name, nb=notebook_name))
 
 
 def choose_in_folder(exercises: Path, chapter_id: str, modules: Iterable[str]) -> Choice:
@@ -269,18 +274,25 @@ def write_modules(exercises: Path, chapter_id: str, files: dict[str, bytes]) -> 
     return exercises
 
 
-_LOCATION = re.compile(r'(?P<mod>\w+)\.py(?P<sep>", line |, line | line |:)(?P<line>\d+)')
+# "File "exercises/chapter3/activations.py", line 36", "activations.py, line 36", "activations.py:36"
+_LOCATION = re.compile(r'(?:File ")?(?:[^\s"]*/)?(?P<mod>\w+)\.py(?P<sep>", line |, line | line |:)(?P<line>\d+)')
+
+
+def cell_of(module: str, line: int, spans: dict[str, list[tuple[int, int, str, int]]]) -> tuple[str, int] | None:
+    """(the cell, the line in it) that line ``line`` of the assembled ``module`` came from."""
+    for lo, hi, where, first in spans.get(module, []):
+        if lo <= line <= hi:
+            return where, first + line - lo
+    return None
 
 
 def locate(message: str, spans: dict[str, list[tuple[int, int, str, int]]]) -> str:
-    """``message`` with every ``module.py", line N`` followed by the notebook cell and the
-    line in it (``[chapter3.ipynb cell 12, line 4]``)."""
+    """``message`` with every ``module.py", line N`` of code that came from a notebook
+    replaced by the cell and the line in it (``chapter3.ipynb cell 12 (In [7]), line 4``): the
+    student never saw the assembled ``.py`` file, only the cells."""
 
-    def add(m: re.Match[str]) -> str:
-        line = int(m.group("line"))
-        for lo, hi, where, first in spans.get(m.group("mod"), []):
-            if lo <= line <= hi:
-                return f"{m.group(0)} [{where}, line {first + line - lo}]"
-        return m.group(0)
+    def put(m: re.Match[str]) -> str:
+        found = cell_of(m.group("mod"), int(m.group("line")), spans)
+        return tr("nb.at_line", where=found[0], line=found[1]) if found else m.group(0)
 
-    return _LOCATION.sub(add, message) if spans else message
+    return _LOCATION.sub(put, message) if spans else message

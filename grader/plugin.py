@@ -382,7 +382,7 @@ class Recorder:
             entry = self._meta(item)
             blocked = call.excinfo is not None and isinstance(call.excinfo.value, ModuleBlocked)
             if status in ("failed", "error", "timeout") and entry["visibility"] == "public" and not blocked:
-                message += _rebuild_text(item)
+                message += _rebuild_text(item, entry["exercise"])
             entry.update(
                 status=status,
                 score=entry["max_score"] if status == "passed" else 0.0,
@@ -424,7 +424,8 @@ class Recorder:
             return "error", text
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
-            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout)
+            return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout,
+                                           self._worker_config({}).output_bytes)
         if isinstance(exc, Feedback):
             return "failed", str(exc)
         if isinstance(exc, AssertionError):
@@ -533,8 +534,9 @@ _FAULTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _fault_text(message: str, seconds: float) -> str:
-    """A worker fault's message in the student's language (a message built here already is)."""
+def _fault_text(message: str, seconds: float, output_bytes: int | None = None) -> str:
+    """A worker fault's message in the student's language (a message built here already is);
+    a limit the student ran into is named with its size."""
     import re
 
     from grader.i18n import tr
@@ -545,13 +547,19 @@ def _fault_text(message: str, seconds: float) -> str:
             fields = match.groupdict()
             if msg_id == "fb.timeout":
                 return tr("fb.timeout_limit", seconds=f"{seconds:g}")
+            if msg_id == "fb.output_limit" and output_bytes:
+                mb, kb = output_bytes / 2**20, output_bytes // 1024
+                return tr("fb.output_limit_n", limit=f"{mb:g} MB" if mb >= 1 else f"{kb} KB")
             return tr(msg_id, **fields)
     return message[:1].upper() + message[1:]
 
 
-def _rebuild_text(item: pytest.Item) -> str:
-    """For a public test: Python that rebuilds the inputs of its last call, and where the
-    test is (public suites ship with the release). Hidden tests never record any."""
+def _rebuild_text(item: pytest.Item, exercise_id: str = "") -> str:
+    """For a public test: Python that rebuilds the inputs of its last call, with the imports
+    it needs (numpy, and the exercise's function or class from the student's module, as run
+    in the chapter's folder), and where the test is (public suites ship with the release).
+    Hidden tests never record any."""
+    from grader.catalog import load_catalog
     from grader.checks import rebuild_snippet
     from grader.i18n import tr
 
@@ -560,7 +568,11 @@ def _rebuild_text(item: pytest.Item) -> str:
         return ""
     where = f"grader/suites/{Path(str(item.path)).parent.name}/{Path(str(item.path)).name}"
     name = item.name.split("[", 1)[0]
-    lines = "\n".join("    " + line for line in ["import numpy as np", *snippet.splitlines()])
+    exercise = load_catalog().exercises.get(exercise_id)
+    imports = ["import numpy as np"]
+    if exercise is not None and exercise.module.isidentifier() and exercise.name.isidentifier():
+        imports.append(f"from {exercise.module} import {exercise.name}")
+    lines = "\n".join("    " + line for line in [*imports, *snippet.splitlines()])
     return "\n" + tr("fb.rebuild", test=name, file=where) + "\n" + lines
 
 
@@ -630,7 +642,9 @@ def _output_since(client: Any, start: int) -> dict[str, Any] | None:
         data = os.pread(fd, min(size - start, OUTPUT_READ), start)
     except OSError:
         return None
-    text = data.decode("utf-8", "replace")
+    from grader.textclean import PROGRESS_BAR, settle
+
+    text = settle(data.decode("utf-8", "replace"))  # progress bars: their last state, no escape fragments
     lines = text.splitlines()
     shown: list[str] = []
     used = 0
@@ -641,7 +655,8 @@ def _output_since(client: Any, start: int) -> dict[str, Any] | None:
         if used >= OUTPUT_BYTES:
             break
     left_out = len(lines) - len(shown) + (1 if size - start > OUTPUT_READ else 0)
-    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out)}
+    bars = any(PROGRESS_BAR.match(line) for line in lines)
+    return {"text": "\n".join(shown), "lines_left_out": max(0, left_out), **({"progress_bars": True} if bars else {})}
 
 
 _FRAME = None

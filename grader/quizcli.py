@@ -142,6 +142,26 @@ def _read_answers(path: Path, lang: str) -> dict[str, Any]:
     return data
 
 
+def _offer_resume(out: Any, attempt: dict[str, Any] | None, bank: Any, lang: str, interactive: bool) -> dict[str, Any] | None:
+    """Ask whether to carry on an interrupted attempt; the attempt when the answer is yes."""
+    if attempt is None:
+        return None
+    from grader.quiz.session import remaining
+
+    left = len(remaining(attempt, bank))
+    done = len([a for a in attempt.get("answers", []) or [] if isinstance(a, dict)])
+    prompt = t("quiz.resume_offer", lang, chapter=bank.chapter, done=done, total=done + left)
+    if interactive:
+        from grader.quiz.tty import choose
+
+        labels = [t("quiz.resume_yes", lang, n=left), t("quiz.resume_no", lang)]
+        return attempt if choose(prompt, labels, multi=False, hint="↑/↓ · Enter") == [0] else None
+    out.print(prompt)
+    out.print(t("quiz.resume_plain", lang), end="")
+    line = sys.stdin.readline()
+    return None if line.strip().lower() in ("n", "no", "否", "不") else attempt
+
+
 def _take(
     chapter: str,
     *,
@@ -156,7 +176,7 @@ def _take(
     from grader.errors import UsageError
     from grader.quiz import load_bank
     from grader.quiz.scoring import score_question
-    from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, run_session
+    from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, remaining, resumable, run_session
     from grader.quiz.store import append_attempt, attempts_for, load_attempts, responses_path
     from grader.reports.quiz import (
         render_echo,
@@ -179,7 +199,7 @@ def _take(
     if retry_missed:
         if not bank.has_keys:
             raise UsageError(t("quiz.err.retry_needs_practice", lang))
-        practice = [a for a in mine if a.get("mode") == "practice"]
+        practice = [a for a in mine if a.get("mode") == "practice" and not a.get("unfinished")]
         if not practice:
             raise UsageError(t("quiz.err.no_attempt", lang, chapter=bank.chapter))
         last = practice[-1]
@@ -198,6 +218,15 @@ def _take(
         seed = derive_seed(student, bank.chapter, len(mine) + 1)
     presented = present(questions, seed)
     interactive = answers is None and not plain and sys.stdin.isatty() and sys.stdout.isatty()
+    # An attempt interrupted last time (Ctrl-D, Ctrl-C) is offered back when a person is at the
+    # keyboard; piped answers and answers files always start a fresh attempt.
+    resume = None
+    if not retry_missed and answers is None and sys.stdin.isatty():
+        resume = _offer_resume(out, resumable(mine, bank), bank, lang, interactive)
+    if resume is not None:
+        seed = int(resume["seed"])
+        presented = remaining(resume, bank)
+        out.print(t("quiz.resuming", lang, first=presented[0].number, total=presented[0].total))
     asker: Any
     if answers is not None:
         asker = FileAsker(_read_answers(answers, lang))
@@ -223,18 +252,20 @@ def _take(
     attempt_number = len(mine) + 1
     while True:
         render_intro(out, bank, lang, seed, len(presented))
-        result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer)
+        result = run_session(bank, presented, asker, seed=seed, student=student, lang=lang, on_answer=on_answer,
+                             resume=resume)
         if isinstance(asker, FileAsker):
             for problem in asker.problems:
                 render_problem(out, t("quiz.answers_file_problem", lang, problem=problem))
         saved = None
-        if result.results:
-            again = append_attempt(store, result.attempt)
+        if result.results or resume is not None:
+            again = append_attempt(store, result.attempt, replaces=resume)
             if again.moved_aside and not moved:
                 moved = str(again.moved_aside)
             saved = str(store)
         render_summary(out, bank, result, lang, saved_to=saved, moved_aside=moved)
         moved = None
+        resume = None
         # In a terminal, offer to retry the missed questions right away (a new recorded attempt).
         missed = [p.question for p in result.missed]
         if not (interactive and bank.has_keys and missed and not result.stopped):

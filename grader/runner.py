@@ -47,6 +47,20 @@ def resolve_target(path: Path | None, solutions: bool) -> Path:
     return workspace / "exercises"
 
 
+def require_chapter(target: Path, chapter_id: str) -> None:
+    """A target without the chapter's folder (or notebook) is a usage error, said before any
+    test runs: otherwise every test reports a FileNotFoundError as if the student's code had
+    raised it. The usual slip, --path at the workspace instead of its exercises/, is named."""
+    from grader.i18n import tr
+
+    if (target / chapter_id).is_dir() or (target / f"{chapter_id}.ipynb").is_file():
+        return
+    inner = target / "exercises"
+    if (inner / chapter_id).is_dir() or (inner / f"{chapter_id}.ipynb").is_file():
+        raise UsageError(tr("error.path_is_workspace", target=target, exercises=inner))
+    raise UsageError(tr("error.no_chapter_folder", chapter=chapter_id, target=target))
+
+
 def suite_files(chapter: Chapter, public_only: bool = False) -> list[Path]:
     folder = SUITES_DIR / chapter.id
     files = sorted(folder.glob("test_*.py"))
@@ -64,7 +78,7 @@ def _require(needs: tuple[str, ...]) -> None:
         return
     if {"tensorflow", "keras"} & set(missing):
         raise UsageError(
-            f"This chapter needs {' and '.join(missing)}, which is not installed here. "
+            f"This chapter needs {', '.join(missing)}, which is not installed here. "
             "Install it with: pip install 'dl-grade[keras]'"
         )
     raise UsageError(f"This chapter needs {', '.join(missing)}: pip install {' '.join(missing)}")
@@ -160,10 +174,42 @@ def run_check(
 
 
 def locate_in_cells(report: CheckReport, spans: dict) -> CheckReport:  # type: ignore[type-arg]
-    from grader.notebook_sources import locate
+    """A report on code that came from a notebook, with every location in the assembled
+    ``.py`` files (which the student never saw) given as the cell and the line in it: in
+    test messages, in the module errors shown above the tests (their file, line and
+    traceback), and in the "Not run: ... at line N" line of the tests they blocked."""
+    import re
 
-    tests = tuple(dataclasses.replace(x, message=locate(x.message, spans)) for x in report.tests)
-    return dataclasses.replace(report, tests=tests)
+    from grader.i18n import LANGS, t
+    from grader.notebook_sources import cell_of, locate
+
+    if not spans:
+        return report
+    artifacts = []
+    moved: list[tuple[str, int, str, int]] = []  # (file name, line) -> (cell, line in it)
+    for a in report.artifacts:
+        if isinstance(a, dict) and a.get("kind") == "module_error":
+            name = str(a.get("file", "")).rsplit("/", 1)[-1]
+            line = a.get("line") if isinstance(a.get("line"), int) else 0
+            found = cell_of(name[:-3], line, spans) if name.endswith(".py") else None
+            if found is not None:
+                moved.append((name, line, found[0], found[1]))
+                a = dict(a, file=found[0], line=found[1], cell=True, text=locate(str(a.get("text", "")), spans))
+        artifacts.append(a)
+
+    def blocked(message: str) -> str:
+        for name, line, where, cell_line in moved:
+            for msg_id in ("fb.blocked_syntax", "fb.blocked_import"):
+                for lang in LANGS:
+                    pattern = "".join(f"(?P<{p[1:-1]}>.*?)" if re.fullmatch(r"\{\w+\}", p) else re.escape(p)
+                                      for p in re.split(r"(\{\w+\})", t(msg_id, lang)))
+                    m = re.fullmatch(pattern, message, flags=re.S)
+                    if m and m.group("file") == name and m.group("line") == str(line):
+                        return t(msg_id, lang, file=where, line=cell_line, error=m.group("error"))
+        return locate(message, spans)
+
+    tests = tuple(dataclasses.replace(x, message=blocked(x.message)) for x in report.tests)
+    return dataclasses.replace(report, tests=tests, artifacts=tuple(artifacts))
 
 
 def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, str, dict]:  # type: ignore[type-arg]

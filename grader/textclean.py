@@ -19,6 +19,39 @@ from typing import Any
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
+# CSI (colours, cursor moves: ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \\), and
+# two-byte escapes: removed whole, so no "[1m" is left behind when ESC itself is dropped.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+# A progress bar as Keras (and tqdm-like code) prints it: "3/10 ━━━━━━ 0s 12ms/step - loss: ..."
+PROGRESS_BAR = re.compile(r"^\s*\d+/\d+\s+\S*[━=>.#█]{3,}.*\d+\s*(?:s|ms|us)/step")
+
+
+def settle(text: str) -> str:
+    """Printed text as a terminal leaves it on screen: escape sequences removed whole, a
+    carriage return or backspace overwriting what it moves back over (progress bars redraw
+    a line this way), so what remains is the last state of each line, without fragments."""
+    text = _ESCAPE.sub("", text)
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line or "\b" in line:
+            screen: list[str] = []
+            col = 0
+            for ch in line:
+                if ch == "\r":
+                    col = 0
+                elif ch == "\b":
+                    col = max(0, col - 1)
+                else:
+                    if col < len(screen):
+                        screen[col] = ch
+                    else:
+                        screen.append(ch)
+                    col += 1
+            line = "".join(screen)
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def clean(text: str) -> str:
     """``text`` without control characters (newlines and tabs stay)."""
     return _UNSAFE.sub("", text)

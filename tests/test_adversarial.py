@@ -212,6 +212,7 @@ def test_printing_100_mb_is_capped(make_target):
     report, by_ex = grade(make_target, source)
     assert statuses(by_ex, "chapter2.AND") == {"resource"}
     assert "printed more output" in by_ex["chapter2.AND"][0].message
+    assert "at most 4 MB" in by_ex["chapter2.AND"][0].message  # the limit it ran into, by its size
     assert points(by_ex, "chapter2.OR") == 2
 
 

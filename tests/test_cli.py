@@ -104,3 +104,19 @@ def test_no_tty_no_traceback_on_internal_errors(monkeypatch):
         cli.run()
     except SystemExit as exc:
         assert exc.code == 3
+
+
+def test_path_at_the_workspace_is_told_to_point_at_exercises(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "exercises" / "chapter2", workspace / "exercises" / "chapter2")
+    result = runner.invoke(app, ["check", "chapter2", "--path", str(workspace), "--lang", "en"])
+    assert result.exit_code == 2
+    assert f"point --path at the exercises folder ({workspace / 'exercises'})" in result.output
+    assert "FileNotFoundError" not in result.output and "Your code raised" not in result.output
+    zh = runner.invoke(app, ["check", "chapter2", "--path", str(workspace), "--lang", "zh"])
+    assert "请让 --path 指向练习文件夹" in zh.output
+    elsewhere = runner.invoke(app, ["check", "chapter2", "--path", str(tmp_path), "--lang", "en"])
+    assert elsewhere.exit_code == 2 and "There is no chapter2 folder in" in elsewhere.output

@@ -294,3 +294,23 @@ def test_a_runs_language_ends_with_the_run(monkeypatch) -> None:
     assert CliRunner().invoke(app, ["list", "--lang", "zh"]).exit_code == 0
     assert session_lang() == "en"
     assert "Usage:" in CliRunner().invoke(app, ["check", "--help"]).output
+
+
+@pytest.mark.parametrize("env, student_head, teacher_head", [(EN, "Commands:", "Instructor commands:"),
+                                                            ({"GRADE_LANG": "zh", "COLUMNS": "100"}, "命令：", "教师命令：")])
+def test_help_lists_the_students_commands_apart_from_the_instructors(env, student_head, teacher_head) -> None:
+    out = _invoke(["--help"], env).output
+    lines = out.splitlines()
+    student, teacher = lines.index(student_head), lines.index(teacher_head)
+    assert student < teacher
+
+    def names(start: int) -> list[str]:
+        block = []
+        for line in lines[start + 1:]:
+            if not line.startswith("  "):
+                break
+            block.append(line.split()[0])
+        return block
+
+    assert set(names(student)) == {"check", "hint", "list", "quiz", "status", "watch", "submit"}
+    assert set(names(teacher)) == {"release", "collect", "export", "gradescope-autograder", "report", "roster"}

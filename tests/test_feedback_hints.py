@@ -112,3 +112,13 @@ def test_next_step_is_the_first_unfinished_exercise_of_the_lowest_unfinished_cha
     step = progress.compute_status(catalog, workspace).next
     # NAND comes before XOR in the chapter, so it is next although XOR was tried
     assert (step.kind, step.exercise) == ("start", ids[1]), step
+
+
+def test_the_first_hint_after_a_check_is_the_next_one_not_the_one_the_check_showed(workspace: Path) -> None:
+    hints = load_catalog().exercise("chapter3.softmax").hints
+    checked = CliRunner().invoke(app, ["check", "chapter3", "--public"], env=EN)
+    flat = " ".join(checked.output.split())
+    assert " ".join(hints[0].en.split())[:40] in flat  # the check's "start here" is hint 1
+    after = _hint("chapter3.softmax").output
+    assert "2/4" in after and "1/4" not in after
+    assert " ".join(hints[1].en.split())[:40] in " ".join(after.split())

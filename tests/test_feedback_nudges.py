@@ -36,6 +36,7 @@ def _messages(tmp_path: Path, case: str, lang: str = "en") -> list[tuple[str, st
         ("chapter6/adam_wrong_default_lr", "uses the defaults of Adam: check that your signature has lr=0.001"),
         ("chapter6/rmsprop_history_subtracts", "nan often comes from the square root of a negative number"),
         ("chapter5/softmax_loss_not_divided_by_batch", "did you forget to divide by the batch size"),
+        ("chapter3/softmax_no_max_shift", "np.exp of a large score is inf, and inf / inf is nan"),
     ],
 )
 def test_the_mistake_gets_its_nudge(tmp_path: Path, case: str, nudge: str) -> None:
@@ -60,3 +61,11 @@ def test_no_backward_pass_is_blamed_for_a_numerical_gradient(tmp_path: Path) -> 
 def test_nudges_speak_chinese(tmp_path: Path) -> None:
     messages = _messages(tmp_path, "chapter3/forward_softmax_output", lang="zh")
     assert any("输出层是恒等函数" in message for _, _, message in messages)
+
+
+def test_a_naive_softmax_is_told_about_overflow_not_square_roots(tmp_path: Path) -> None:
+    messages = [m for _, _, m in _messages(tmp_path, "chapter3/softmax_no_max_shift")]
+    nan = [m for m in messages if "nan" in m]
+    assert nan and all("square root" not in m and "variance" not in m for m in nan), nan
+    zh = [m for _, _, m in _messages(tmp_path / "zh", "chapter3/softmax_no_max_shift", lang="zh")]
+    assert any("inf / inf 是 nan" in m for m in zh), zh

@@ -89,3 +89,32 @@ def test_show_output_for_passing_tests_and_json(noisy: Path) -> None:
     assert {a["test"] for a in outputs} >= {"test_sigmoid_values", "test_relu_keeps_positives_and_zeroes_negatives"}
     for a in outputs:
         assert len(a["text"].encode()) <= 2048 and len(a["text"].splitlines()) <= 20
+
+
+KERAS_BARS = '''
+
+_solution_sigmoid = sigmoid
+
+
+def sigmoid(x):
+    # what keras' fit(..., verbose=1) writes to a file: colours, then backspaces over the line
+    for step in (1, 2):
+        bar = "\\x1b[32m" + "━" * 10 * step + "\\x1b[0m\\x1b[37m" + "━" * 10 * (2 - step) + "\\x1b[0m"
+        print(f"\\x1b[1m{step}/2\\x1b[0m {bar} \\x1b[1m0s\\x1b[0m 14ms/step - loss: 0.{9 - step}", end="\\b" * 40)
+        print()
+    return 1 / (1 + np.exp(x))  # wrong
+'''
+
+
+@pytest.mark.parametrize("lang, nudge", [("en", "pass verbose=0 to fit"), ("zh", "传入 verbose=0")])
+def test_keras_progress_bars_show_clean_with_a_nudge_to_verbose_0(tmp_path: Path, lang: str, nudge: str) -> None:
+    target = tmp_path / "exercises"
+    shutil.copytree(ROOT / "solutions" / "chapter3", target / "chapter3")
+    path = target / "chapter3" / "activations.py"
+    path.write_text(path.read_text(encoding="utf-8") + KERAS_BARS, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", "chapter3", "--path", str(target), "--lang", lang, "--public"],
+                                env={"COLUMNS": "120"})
+    out = result.output
+    assert "│ 2/2 ━━━━━━━━━━━━━━━━━━━━ 0s 14ms/step - loss: 0.7" in out
+    assert "[0m" not in out and "[1m" not in out and "[32m" not in out  # no escape fragments
+    assert nudge in " ".join(out.split())

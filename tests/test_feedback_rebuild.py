@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
+import types
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 from clirun import student_view
@@ -24,8 +27,12 @@ def test_public_failures_rebuild_their_inputs_and_hidden_ones_do_not(tmp_path: P
     public = tests["test_sigmoid_values"].message
     assert "To try it yourself (the inputs of test_sigmoid_values in grader/suites/chapter3/test_activations.py):" in public
     code = "\n".join(line[4:] for line in public.splitlines() if line.startswith("    "))
+    assert code.splitlines()[:2] == ["import numpy as np", "from activations import sigmoid"]  # its imports too
     seen = {}
-    exec(code, {"np": np, "sigmoid": lambda x: seen.setdefault("x", x)})  # the snippet runs as it is
+    student = types.ModuleType("activations")
+    student.sigmoid = lambda x: seen.setdefault("x", x)
+    with patch.dict(sys.modules, {"activations": student}):
+        exec(code, {})  # the snippet runs as it is, in the chapter's folder
     assert np.array_equal(seen["x"], random_array(3))  # and rebuilds the test's input exactly
     hidden = tests["test_sigmoid_on_a_batch_over_a_wide_range"]
     assert hidden.visibility == "hidden" and hidden.status == "failed"
@@ -55,7 +62,24 @@ def test_an_optimizer_step_is_rebuilt_with_the_params_from_before_the_step(tmp_p
         def update(self, params, grads):
             seen["params"] = params
 
-    exec(code, {"np": np, "Momentum": Momentum})
+    student = types.ModuleType("optimizers")
+    student.Momentum = Momentum
+    with patch.dict(sys.modules, {wrong.file[:-3]: student}):
+        exec(code, {})
     _, before = start(61, SHAPES)
     assert set(seen["params"]) == set(before)
     assert all(np.array_equal(seen["params"][k], before[k]) for k in before)
+
+
+def test_a_long_snippet_is_cut_between_numbers_never_inside_one() -> None:
+    from grader.checks import REBUILD_MAX_CHARS, call_text, rebuild_snippet
+
+    rng = np.random.default_rng(5)
+    a, b, c = rng.normal(size=40), rng.normal(size=40), rng.normal(size=40)
+    call_text("affine", a, b, c)
+    snippet = rebuild_snippet()
+    assert len(snippet) < REBUILD_MAX_CHARS + 200 and "cut here" in snippet
+    numbers = {float(x) for x in np.concatenate([a, b, c])}
+    literals = re.findall(r"(?<![\w.])-?\d+\.\d+(?:e-?\d+)?(?![\w.])", snippet.split("affine(")[0])
+    assert literals and all(float(x) in numbers for x in literals)  # every number whole, as in the input
+    assert snippet.splitlines()[-1] == "affine(x0, x1, x2)"

@@ -197,7 +197,8 @@ def test_messages_name_the_notebook_cell_and_line_of_the_error(tmp_path):
     report = run_check(CATALOG.chapter("chapter3"), exercises)
     message = next(x.message for x in report.tests if x.exercise == "chapter3.sigmoid" and x.status == "error")
     assert "NameError" in message
-    assert 'activations.py", line ' in message and f"[exercises/chapter3.ipynb cell {index}, line {line}]" in message
+    # the cell and the line in it, in place of the assembled activations.py the student never saw
+    assert f"exercises/chapter3.ipynb cell {index}, line {line}" in message and 'activations.py", line' not in message
 
 
 def test_grade_check_cli_shows_the_source_line(tmp_path, monkeypatch):
@@ -350,3 +351,37 @@ def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(
     solved = check()
     assert "4/4 public checks passed" in solved, solved
     assert "source: graded from exercises/chapter2.ipynb (changed after exercises/chapter2/*.py)" in solved
+
+
+def test_notebook_notes_and_problems_are_chinese_in_zh(monkeypatch):
+    from grader import i18n
+    from grader.notebook_sources import choose
+
+    monkeypatch.setattr(i18n, "_chosen", "zh")
+    cells = [code("%matplotlib inline\nY = 2", {"module": "losses"}), code("x = 1"),
+             code("Z = 3", {"module": "other"})]
+    out = extract(nb(cells), "chapter4.ipynb", ["losses"])
+    notes = " ".join(out.notes)
+    assert "1 行魔法命令/shell 命令不参与评分" in notes and "chapter4.ipynb 第 1 个单元格" in notes
+    assert "没有 dl-grade 标记的代码单元格未评分" in notes and "不属于本章" in notes
+    assert "not graded" not in notes and "left out" not in notes and " cell " not in notes
+    with pytest.raises(NotebookProblem, match="不是有效的笔记本"):
+        extract(b'{"cells": [', "chapter4.ipynb")
+    picked = choose(["losses"], {"losses": b"Y = 1\n"}, 2.0, nb(cells), 1.0, "chapter4.ipynb", "chapter4/*.py")
+    assert picked.note == "按 chapter4/*.py 评分（它在 chapter4.ipynb 之后或同时改过）"
+    assert extract_history(["", marker_line("losses", "a") + "\nY = 1"], ["losses"], first=0).spans["losses"][0][2] \
+        == "单元格 In [1]"
+
+
+def test_a_missing_tensorflow_is_said_in_chinese_without_english_words(monkeypatch):
+    import importlib.util
+
+    from grader.errors import UsageError
+    from grader.i18n import error_text
+    from grader.runner import _require
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(UsageError) as caught:
+        _require(("tensorflow", "keras"))
+    zh = error_text(caught.value, "zh")
+    assert zh.startswith("这一章需要 tensorflow, keras，本机尚未安装") and " and " not in zh

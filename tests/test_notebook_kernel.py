@@ -116,7 +116,8 @@ def test_check_of_a_saved_notebook_warns_when_the_kernel_ran_other_code(tmp_path
     ran = [marker_line("perceptron", "AND") + "\ndef AND(x1, x2):\n    return int(x1 and x2)\n"]
     monkeypatch.setattr(gn, "_history", lambda: ran)
     out = " ".join(gn.check("chapter2.AND", notebook=path, show=False).text.split())
-    assert "not attempted" in out and "differ from the saved notebook: save it" in out
+    assert "not attempted" in out and "differ from the saved notebook" in out and "Save it (Ctrl+S" in out
+    assert out.index("differ from the saved notebook") < out.index("not attempted")  # first, then the table
     same = next("".join(c["source"]) for c in notebook("exercises", "chapter2")["cells"]
                 if c["metadata"].get("dl_grade", {}).get("part") == "OR")
     ran[:] = [same]  # the kernel ran only a cell as saved: nothing to warn about
@@ -127,12 +128,12 @@ def test_check_of_a_saved_notebook_warns_when_the_kernel_ran_other_code(tmp_path
 # -- a real kernel, headless ---------------------------------------------------------------------
 
 
-def run_kernel(nb: dict, cwd: Path) -> dict:
+def run_kernel(nb: dict, cwd: Path, allow_errors: bool = False) -> dict:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     node = nbformat.reads(json.dumps(nb), as_version=4)  # joins multi-line sources
-    client = nbclient.NotebookClient(node, timeout=600, kernel_name="python3",
+    client = nbclient.NotebookClient(node, timeout=600, kernel_name="python3", allow_errors=allow_errors,
                                      resources={"metadata": {"path": str(cwd)}})
     client.execute()
     return json.loads(nbformat.writes(node))
@@ -176,7 +177,8 @@ def test_a_kernel_checks_the_stub_notebook_as_not_attempted_from_its_history(tmp
     assert '<div class="dl-grade-report">' in html and "chapter3.softmax" in html
     assert "not attempted" in text and re.search(r"score 0/\d+", text)
     assert "graded from the cells this kernel ran" in text
-    assert "1/" in outputs(done["cells"][-2])[1] and "2/" in outputs(done["cells"][-1])[1]
+    # the check showed hint 1 ("start here"): the hints go on from hint 2
+    assert "2/" in outputs(done["cells"][-2])[1] and "3/" in outputs(done["cells"][-1])[1]
 
 
 def test_a_kernel_with_solution_cells_pasted_in_gets_full_marks_from_the_saved_notebook(tmp_path, monkeypatch):
@@ -192,3 +194,58 @@ def test_a_kernel_with_solution_cells_pasted_in_gets_full_marks_from_the_saved_n
     assert re.search(r"score (\d+)/\1\b", text), text
     assert "not attempted" not in text and "failed" not in text
     assert "graded from the saved notebook" in text and "chapter3.ipynb" in text
+
+
+def _break_sigmoid(nb: dict) -> tuple[dict, int]:
+    """The sigmoid cell with an unclosed parenthesis; (that cell, the line of the error in it)."""
+    cell = next(c for c in nb["cells"] if c["metadata"].get("dl_grade", {}).get("part") == "sigmoid")
+    text = "".join(cell["source"]).replace("return 1 / (1 + np.exp(-x))", "return 1 / (1 + np.exp(-x)")
+    cell["source"] = text
+    return cell, next(n for n, line in enumerate(text.split("\n"), 1) if "np.exp(-x)" in line)  # as Jupyter numbers it
+
+
+def test_a_kernel_names_the_cell_of_a_syntax_error_and_shows_the_report_once(tmp_path):
+    """Graded from the cells the kernel ran: the syntax error is located in the cell by its
+    execution number and the line in it (not in an activations.py the student never saw),
+    and check() as a cell's last expression shows its report once, not again as the value."""
+    nb = notebook("solutions", "chapter3")
+    nb["cells"] = [c for c in nb["cells"] if not "".join(c["source"]).startswith("%grade check")]
+    cell, line = _break_sigmoid(nb)
+    nb["cells"].append(code_cell("from grader.notebook import check\ncheck('chapter3.sigmoid')"))
+    nb["cells"].append(code_cell("check('chapter3.sigmoid', lang='zh')"))
+    done = run_kernel(nb, tmp_path, allow_errors=True)
+    ran = next(c for c in done["cells"] if c.get("id") == cell.get("id"))
+    count = ran["execution_count"]
+    html, text = outputs(done["cells"][-2])
+    assert html.count('<div class="dl-grade-report">') == 1, html  # displayed, not displayed again as Out[n]
+    assert len([o for o in done["cells"][-2]["outputs"] if o.get("output_type") in ("display_data", "execute_result")]) == 1
+    flat = " ".join(text.split())
+    assert f"cell In [{count}], line {line}" in flat, flat
+    assert "activations.py" not in flat and "SyntaxError" in flat
+    assert flat.count("Not run:") == 1  # said once, not under each test the error blocks
+    zh_html, zh_text = outputs(done["cells"][-1])
+    zh = " ".join(zh_text.split())
+    assert f"单元格 In [{count}]，第 {line} 行" in zh and "未运行" in zh and "Not run" not in zh
+
+
+def test_a_kernel_with_unsaved_edits_is_warned_first(tmp_path, monkeypatch):
+    """The saved notebook is graded; cells the kernel ran differ from it: the warning comes
+    before the table (which grades the saved cells), as a notice, not at the end of the
+    source line."""
+    saved = notebook("exercises", "chapter3")
+    saved["cells"] = [c for c in saved["cells"] if not "".join(c["source"]).startswith("%grade check")]
+    path = save(saved, tmp_path / "chapter3.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    ran = json.loads(json.dumps(saved))
+    solved = notebook("solutions", "chapter3")
+    sig = next(c for c in solved["cells"] if c["metadata"].get("dl_grade", {}).get("part") == "sigmoid")
+    mine = next(c for c in ran["cells"] if c["metadata"].get("dl_grade", {}).get("part") == "sigmoid")
+    mine["source"] = sig["source"]  # run, not saved
+    ran["cells"].append(code_cell("%grade check chapter3.sigmoid"))
+    done = run_kernel(ran, tmp_path)
+    html, text = outputs(done["cells"][-1])
+    flat = " ".join(text.split())
+    warning = flat.index("differ from the saved notebook")
+    assert warning < flat.index("chapter3.sigmoid") and "not attempted" in flat[warning:]
+    assert "Save it (Ctrl+S" in flat and flat.lstrip().startswith("⚠")
+    assert "differ from the saved notebook" not in flat[flat.index("source:"):]

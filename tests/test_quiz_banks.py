@@ -126,3 +126,52 @@ def test_strict_check_reports_missing_pieces():
     for expected in ["duplicate question id", "type must be", "exactly one correct option", "duplicate option ids",
                      "no Chinese text", "all of the above", "explanation", "source", "3 to 5 options"]:
         assert expected in problems, expected
+
+
+def _numbers(text):
+    import re
+
+    return re.findall(r"-?\d+(?:\.\d+)?", text)
+
+
+def test_no_explanation_gives_away_a_later_questions_numeric_key(bank):
+    """Practice mode shows each explanation and the picked options' feedback right away, in
+    bank order: none may spell out the key of a question still to come (e.g. the AND
+    question's explanation naming the OR and NAND weights)."""
+    leaks = []
+    for j, q in enumerate(bank.questions):
+        for key in (o for o in q.options if o.correct):
+            for lang in ("en", "zh"):
+                text = key.label(lang)
+                if len(_numbers(text)) < 3:  # a numeric key: weights, a point, a shape
+                    continue
+                for earlier in bank.questions[:j]:
+                    shown = [earlier.explanation_text(lang)] + [o.feedback_text(lang) for o in earlier.options]
+                    if any(text in s for s in shown):
+                        leaks.append(f"{q.id}'s key {text!r} is in {earlier.id} ({lang})")
+    assert leaks == []
+
+
+def test_the_reported_wording_and_fact_problems_stay_fixed():
+    ch1 = load_bank("chapter1", root=PACKAGE_ROOT).by_id()["chapter1.q17"]
+    key = next(o for o in ch1.options if o.correct)
+    assert "注意力" in ch1.text_zh and "注意力" not in key.text_zh and "attention" not in key.text.lower()
+    ch5 = load_bank("chapter5", root=PACKAGE_ROOT).by_id()["chapter5.q25"]
+    assert "hardly grows" not in ch5.explanation and "linearly" in ch5.explanation and "线性" in ch5.explanation_zh
+    ch8 = load_bank("chapter8", root=PACKAGE_ROOT).by_id()
+    input_layer = [q for q in ch8.values() if "keras.Input(shape=(3,))" in q.text]
+    assert len(input_layer) == 1  # one question on "keras.Input has no weights", not two
+
+
+@pytest.mark.parametrize("chapter, heading, words", [
+    ("chapter8", "解释神经网络中的层", ("fully connected", "全连接")),
+    ("chapter4", "4.3.1、导数", ("central difference", "中心差分")),
+    ("chapter4", "1.学习率", ("0.0001", "0.01")),
+    ("chapter8", "使用 Keras在代码中指定激活函数", ("model.add", "model.add")),
+])
+def test_the_missing_concepts_have_questions(chapter, heading, words):
+    bank = load_bank(chapter, root=PACKAGE_ROOT)
+    en, zh = words
+    found = [q for q in bank.questions if q.source_heading == heading
+             and en in q.explanation and zh in q.explanation_zh and q.text_zh and q.explanation_zh]
+    assert found, (chapter, heading)

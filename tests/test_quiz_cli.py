@@ -75,14 +75,76 @@ def test_invalid_input_asks_again(workspace):
     assert stored(workspace)[0]["score"] == 3.0
 
 
-def test_eof_records_nothing_for_unanswered_questions(workspace):
+def test_eof_saves_the_attempt_unfinished_not_as_missed_answers(workspace):
     k = key_letters()
     result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "en", input=f"{k[0]}\n")
     assert result.exit_code == 0
-    assert "2 question(s) left unanswered" in result.output and "nothing was recorded for them" in result.output
+    assert "Quiz paused with 2 question(s) left" in result.output and "grade quiz chapter3" in result.output
+    assert "so far 1/1 on the 1 question(s) answered" in result.output
+    assert "score 1/3" not in result.output and "Retry the" not in result.output  # nothing counted as missed
     (attempt,) = stored(workspace)
     assert [a["question"] for a in attempt["answers"]] == ["chapter3.q01"]
-    assert attempt["score"] == 1.0 and attempt["max_score"] == 3.0
+    assert attempt["unfinished"] is True and attempt["finished"] is None
+    assert attempt["score"] is None and attempt["max_score"] is None
+
+
+def test_eof_message_in_chinese(workspace):
+    k = key_letters()
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "zh", input=f"{k[0]}\n")
+    assert "测验已暂停，还剩 2 道题" in result.output and "目前已答 1 道题，得分 1/1" in result.output
+
+
+def test_the_right_option_is_shown_in_full_after_a_wrong_answer(workspace):
+    p = present(small_bank().questions, SEED)
+    wrong = letters(["o1"], p[0])
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "en", input=wrong + "\n")
+    assert f"right answer: {p[0].letter_of('o2')}. three" in result.output
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "zh", input=wrong + "\n")
+    assert f"正确答案：{p[0].letter_of('o2')}. 三" in result.output
+
+
+def test_a_partial_multiple_answer_lists_every_right_option_and_marks_the_missed_one(workspace):
+    k = key_letters()
+    p = present(small_bank().questions, SEED)
+    one_right = letters(["o1"], p[1])
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "en", input=f"{k[0]}\n{one_right}\n")
+    out = result.output
+    assert "◐ partly right (0.5/1)" in out and "right answers:" in out
+    lines = out[out.index("right answers:"):].splitlines()
+    two = next(line for line in lines if line.strip().startswith(f"{p[1].letter_of('o1')}. 2"))
+    four = next(line for line in lines if line.strip().startswith(f"{p[1].letter_of('o3')}. 4"))
+    assert "missed" not in two and "(you missed this one)" in four
+
+
+def test_partial_scores_are_rounded_to_two_decimals_everywhere(tmp_path, monkeypatch):
+    from grader.quiz.bank import Bank, Option, Question
+
+    bank = small_bank()
+    three = Question(
+        "chapter3.q02", "multiple", "Which are even?", "哪些是偶数？",
+        (Option("o1", "2", "2", True), Option("o2", "3", "3", False), Option("o3", "4", "4", True),
+         Option("o4", "6", "6", True)),
+        "2, 4 and 6", "2、4 和 6", "004_0ae09dde4e086bda.txt", "3.2.1、sigmoid函数",
+    )
+    bank = Bank(bank.chapter, bank.title, bank.title_zh, (bank.questions[0], three, bank.questions[2]))
+    make_workspace(tmp_path, bank)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "100")
+    p = present(bank.questions, SEED)
+    k0 = letters(["o2"], p[0])
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "en",
+                 input=f"{k0}\n{letters(['o1'], p[1])}\n{letters(['false'], p[2])}\n")
+    assert "(0.33/1)" in result.output and "0.33/1" in result.output and "score 1.33/3" in result.output
+    assert "0.333333" not in result.output and "1.33333" not in result.output
+    status = CliRunner().invoke(app, ["status", "--lang", "en"])
+    assert "0.333" not in status.output and "1.33333" not in status.output
+
+
+def test_plain_messages_are_chinese_in_zh(workspace):
+    k = key_letters()
+    result = run("chapter3", "--plain", "--seed", str(SEED), "--lang", "zh", input=f"Z\n\n{k[0]}\n")
+    assert "“Z”不是可选的字母" in result.output and "请输入一个字母。" in result.output
+    assert "is not one of" not in result.output and "Type a letter" not in result.output
 
 
 def test_eof_before_any_answer_writes_nothing(workspace):

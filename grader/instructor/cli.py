@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from grader.clikit import LangOpt, Sandbox, _h, _lang, guard
+from grader.clitext import INSTRUCTOR_PANEL
 
 
 class ExportFormat(str, enum.Enum):
@@ -46,7 +47,7 @@ def _roster_lines(db: Path) -> list[str]:
 def register(app: typer.Typer) -> None:
     # Instructor commands print English; --lang sets the language of their --help and usage errors.
     roster_app = typer.Typer(help=_h("help.roster"), no_args_is_help=True, rich_markup_mode=None)
-    app.add_typer(roster_app, name="roster")
+    app.add_typer(roster_app, name="roster", rich_help_panel=INSTRUCTOR_PANEL)
 
     @roster_app.callback()
     def roster(lang: LangOpt = None) -> None:
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
         for line in _roster_lines(db):
             reports.plain(line)
 
-    @app.command(help=_h("help.release"))
+    @app.command(help=_h("help.release"), rich_help_panel=INSTRUCTOR_PANEL)
     @guard
     def release(
         out: Annotated[Path, typer.Argument(help=_h("help.release.out"))],
@@ -125,7 +126,7 @@ def register(app: typer.Typer) -> None:
         assert isinstance(files, dict)
         reports.plain(t("submit.wrote", language, path=path, n=len(files), student=student))
 
-    @app.command(help=_h("help.collect"))
+    @app.command(help=_h("help.collect"), rich_help_panel=INSTRUCTOR_PANEL)
     @guard
     def collect(
         submissions: Annotated[Optional[list[Path]], typer.Argument(help=_h("help.collect.submissions"))] = None,
@@ -181,7 +182,7 @@ def register(app: typer.Typer) -> None:
         if summary.failed:
             raise typer.Exit(1)
 
-    @app.command("export", help=_h("help.export"))
+    @app.command("export", help=_h("help.export"), rich_help_panel=INSTRUCTOR_PANEL)
     @guard
     def export_(
         db: DbOpt = Path("gradebook.sqlite"),
@@ -210,7 +211,7 @@ def register(app: typer.Typer) -> None:
             reports.plain(f"Wrote {len(written)} results.json files under {output or Path('gradescope')}.",
                           file=sys.stderr)
 
-    @app.command("gradescope-autograder", help=_h("help.gradescope_autograder"))
+    @app.command("gradescope-autograder", help=_h("help.gradescope_autograder"), rich_help_panel=INSTRUCTOR_PANEL)
     @guard
     def gradescope_autograder(
         out: Annotated[Path, typer.Argument(help=_h("help.gradescope_autograder.out"))],
@@ -229,7 +230,7 @@ def register(app: typer.Typer) -> None:
                       f"{', '.join(config['quizzes']) or 'none'}. Upload it as the assignment's autograder "
                       "(Configure Autograder, Zip file upload, Ubuntu base image).")
 
-    @app.command(help=_h("help.report"))
+    @app.command(help=_h("help.report"), rich_help_panel=INSTRUCTOR_PANEL)
     @guard
     def report(
         db: DbOpt = Path("gradebook.sqlite"),

@@ -73,6 +73,32 @@ def _weight(w: float) -> str:
     return f"{w:.5f}".rstrip("0").rstrip(".")
 
 
+def key_positions(bank: Bank) -> dict[str, tuple[Option, ...]]:
+    """The order options are written in, per single-answer question: the key is moved to a
+    position chosen so that, across the bank, every position holds the key about equally
+    often (an author's habit of writing the key third must not show in the file). Distractors
+    keep their order. Deterministic: the least-used position so far, ties broken by a hash of
+    the question id (no randomness between runs). True/false and multiple-answer questions
+    keep the bank's order."""
+    import hashlib
+
+    used: dict[int, int] = {}
+    out: dict[str, tuple[Option, ...]] = {}
+    for q in bank.questions:
+        keys = [o for o in q.options if o.correct]
+        if q.type != "single" or len(keys) != 1 or len(q.options) < 2:
+            out[q.id] = tuple(q.options)
+            continue
+        n = len(q.options)
+        h = int.from_bytes(hashlib.sha256(q.id.encode()).digest()[:4], "big")
+        # least used first; among equals, the order the hash rotates to
+        pos = min(range(n), key=lambda i: (used.get(i, 0), (i - h) % n))
+        used[pos] = used.get(pos, 0) + 1
+        rest = [o for o in q.options if not o.correct]
+        out[q.id] = tuple(rest[:pos] + keys + rest[pos:])
+    return out
+
+
 def export_gift(bank: Bank, lang: str = "en") -> ExportResult:
     if not bank.has_keys:
         raise ValueError("this bank has no answer keys (a graded release): there is nothing to export")
@@ -81,7 +107,9 @@ def export_gift(bank: Bank, lang: str = "en") -> ExportResult:
         BANK_META + " " + json.dumps({"chapter": bank.chapter, "title": bank.title, "title_zh": bank.title_zh, "lang": lang}, ensure_ascii=False),
         "",
     ]
+    orders = key_positions(bank)
     for q in bank.questions:
+        written = orders[q.id]
         text, other_text = _pick(lang, q.text, q.text_zh)
         expl, other_expl = _pick(lang, q.explanation, q.explanation_zh)
         meta = {
@@ -95,13 +123,15 @@ def export_gift(bank: Bank, lang: str = "en") -> ExportResult:
             "kind": q.kind,
             "options": [
                 {"id": o.id, "text": _pick(lang, o.text, o.text_zh)[1], "feedback": _pick(lang, o.feedback, o.feedback_zh)[1]}
-                for o in q.options
+                for o in written
             ],
         }
+        if written != tuple(q.options):
+            meta["order"] = [o.id for o in q.options]  # the bank's own order, restored on import
         lines.append(META + " " + json.dumps(meta, ensure_ascii=False))
         lines.append(f"::{gift_escape(q.id)}::{gift_escape(text)} {{")
         n_right = max(1, sum(bool(o.correct) for o in q.options))
-        for o in q.options:
+        for o in written:
             otext, _ = _pick(lang, o.text, o.text_zh)
             fb, _ = _pick(lang, o.feedback, o.feedback_zh)
             if q.type == "multiple":
@@ -123,6 +153,7 @@ def export_aiken(bank: Bank, lang: str = "en") -> ExportResult:
         raise ValueError("this bank has no answer keys (a graded release): there is nothing to export")
     out: list[str] = []
     skipped: list[str] = []
+    orders = key_positions(bank)
     for q in bank.questions:
         if q.type == "multiple":
             skipped.append(f"{q.id}: multiple-answer questions do not exist in Aiken")
@@ -132,7 +163,7 @@ def export_aiken(bank: Bank, lang: str = "en") -> ExportResult:
             continue
         out.append(" ".join(q.prompt(lang).split()))
         answer = "A"
-        for i, o in enumerate(q.options):
+        for i, o in enumerate(orders[q.id]):
             out.append(f"{LETTERS[i]}. {' '.join(o.label(lang).split())}")
             if o.correct:
                 answer = LETTERS[i]
@@ -333,6 +364,10 @@ def _apply_meta(q: Question, meta: dict) -> Question:
             options.append(Option(mo.get("id", o.id), other_text, o.text, o.correct, other_fb, o.feedback))
         else:
             options.append(Option(mo.get("id", o.id), o.text, other_text, o.correct, o.feedback, other_fb))
+    order = meta.get("order")
+    if isinstance(order, list) and sorted(map(str, order)) == sorted(o.id for o in options):
+        by_id = {o.id: o for o in options}
+        options = [by_id[str(i)] for i in order]
     source = meta.get("source", {}) or {}
     text, expl = q.text, q.explanation
     other_text, other_expl = meta.get("text", ""), meta.get("explanation", "")

@@ -30,6 +30,12 @@ def score_question(question: Question, selected: Iterable[str]) -> float:
     return question.points if picked <= correct else 0.0
 
 
+def points(value: float) -> float:
+    """A score as shown to a person: 2 decimals everywhere (0.333333 shows as 0.33, next to
+    3.33/22), so a partial score, a total and a status line agree."""
+    return round(float(value), 2) + 0.0  # + 0.0: never "-0"
+
+
 def is_right(question: Question, selected: Iterable[str]) -> bool:
     return score_question(question, selected) >= question.points - 1e-9
 

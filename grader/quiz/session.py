@@ -85,18 +85,20 @@ def present(questions: list[Question] | tuple[Question, ...], seed: int) -> list
 _SPLIT = re.compile(r"[\s,，、;；/]+")
 
 
-def parse_letters(text: str, presented: Presented) -> tuple[list[int] | None, str]:
+def parse_letters(text: str, presented: Presented, lang: str = "en") -> tuple[list[int] | None, str]:
     """Parse 'A', 'a', 'A,C', 'AC', 'A，C', 'a c' into option indexes. Returns (indexes, error)."""
+    from grader.i18n import t
+
     raw = _SPLIT.sub("", text.strip()).upper()
     if not raw:
-        return None, "Type a letter" + ("s" if presented.question.type == "multiple" else "") + "."
+        return None, t("quiz.type_letters" if presented.question.type == "multiple" else "quiz.type_letter", lang)
     allowed = presented.letters
     bad = [ch for ch in raw if ch not in allowed]
     if bad:
-        return None, f"'{''.join(dict.fromkeys(bad))}' is not one of the letters {', '.join(allowed)}."
+        return None, t("quiz.not_a_letter", lang, bad="".join(dict.fromkeys(bad)), letters=", ".join(allowed))
     picks = sorted({allowed.index(ch) for ch in raw})
     if presented.question.type != "multiple" and len(picks) != 1:
-        return None, "Pick exactly one letter for this question."
+        return None, t("quiz.one_letter", lang)
     return picks, ""
 
 
@@ -113,7 +115,8 @@ class SessionResult:
     attempt: dict[str, Any]  # the record stored in quiz_responses.json
     results: list[QuestionResult] = field(default_factory=list)
     unanswered: list[Presented] = field(default_factory=list)
-    stopped: bool = False  # input ended before the last question
+    stopped: bool = False  # input ended before the last question: the attempt is saved unfinished
+    earlier: int = 0  # answers carried over from the interrupted attempt this one resumes
 
     @property
     def missed(self) -> list[Presented]:
@@ -135,11 +138,26 @@ def run_session(
     lang: str = "en",
     on_answer: Callable[[QuestionResult], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    resume: dict[str, Any] | None = None,
 ) -> SessionResult:
-    """Ask every presented question; practice mode (bank has keys) scores as it goes."""
+    """Ask every presented question; practice mode (bank has keys) scores as it goes.
+
+    When input ends early (``STOP``: Ctrl-D, Ctrl-C, end of piped input) the attempt is
+    recorded as unfinished (``"finished": None, "unfinished": True``, no score): the answers so
+    far are kept and the unanswered questions are not counted as missed. ``resume`` is such an
+    interrupted attempt: its answers come first, its start time and question list are kept, and
+    ``presented`` holds only the questions it had left.
+    """
     practice = bank.has_keys
-    started = _now()
-    result = SessionResult(attempt={})
+    started = str(resume.get("started")) if resume and resume.get("started") else _now()
+    earlier: list[dict[str, Any]] = []
+    if resume:
+        known = bank.by_id()
+        for a in resume.get("answers", []) or []:
+            if isinstance(a, dict) and a.get("question") in known and isinstance(a.get("selected"), list):
+                earlier.append({"question": a["question"], "selected": [str(x) for x in a["selected"]],
+                                "time_s": a.get("time_s", 0.0)})
+    result = SessionResult(attempt={}, earlier=len(earlier))
     for i, p in enumerate(presented):
         t0 = clock()
         reply = asker.ask(p, lang)
@@ -158,25 +176,59 @@ def run_session(
         result.results.append(qr)
         if on_answer is not None:
             on_answer(qr)
+    asked = _asked(resume, bank) if resume else [p.question.id for p in presented]
     attempt: dict[str, Any] = {
         "chapter": bank.chapter,
         "student": student,
         "mode": "practice" if practice else "graded",
         "seed": seed,
         "started": started,
-        "finished": _now(),
-        "answers": [{"question": r.presented.question.id, "selected": r.selected, "time_s": r.time_s} for r in result.results],
+        "finished": None if result.stopped else _now(),
+        "answers": earlier + [{"question": r.presented.question.id, "selected": r.selected, "time_s": r.time_s}
+                              for r in result.results],
         "score": None,
         "max_score": None,
     }
-    if len(presented) != len(bank.questions):
-        attempt["questions"] = [p.question.id for p in presented]  # a retry: only these were asked
-    if practice:
+    if result.stopped:
+        attempt["unfinished"] = True
+    if asked != [q.id for q in bank.questions]:
+        attempt["questions"] = asked  # a retry: only these were asked
+    if practice and not result.stopped:
         from grader.quiz.scoring import score_attempt
 
         attempt["score"], attempt["max_score"] = score_attempt(bank, attempt)
     result.attempt = attempt
     return result
+
+
+def _asked(attempt: dict[str, Any], bank: Bank) -> list[str]:
+    """The question ids an attempt asks, in order (all of the bank's unless it names them)."""
+    recorded = attempt.get("questions")
+    known = bank.by_id()
+    if isinstance(recorded, list):
+        return [q for q in dict.fromkeys(str(x) for x in recorded) if q in known]
+    return [q.id for q in bank.questions]
+
+
+def resumable(attempts: list[dict[str, Any]], bank: Bank) -> dict[str, Any] | None:
+    """The interrupted attempt a new sitting can carry on: the student's last attempt at this
+    chapter, when it was left unfinished in this bank's mode and still has questions left."""
+    if not attempts:
+        return None
+    last = attempts[-1]
+    mode = "practice" if bank.has_keys else "graded"
+    if not last.get("unfinished") or last.get("mode") != mode or not isinstance(last.get("seed"), int):
+        return None
+    return last if remaining(last, bank) else None
+
+
+def remaining(attempt: dict[str, Any], bank: Bank) -> list[Presented]:
+    """The questions an interrupted attempt has left, presented as they were (same seed, same
+    numbers out of the same total)."""
+    by_id = bank.by_id()
+    answered = {a.get("question") for a in attempt.get("answers", []) or [] if isinstance(a, dict)}
+    everything = present([by_id[q] for q in _asked(attempt, bank)], int(attempt.get("seed", 0)))
+    return [p for p in everything if p.question.id not in answered]
 
 
 # --- askers that need no terminal -----------------------------------------------------
@@ -196,7 +248,7 @@ class LineAsker:
             line = self.readline()
             if line == "":
                 return STOP
-            picks, error = parse_letters(line, presented)
+            picks, error = parse_letters(line, presented, lang)
             if picks is not None:
                 return presented.ids_for(picks)
             self.say(error)
@@ -211,6 +263,8 @@ class FileAsker:
         self.problems: list[str] = []
 
     def ask(self, presented: Presented, lang: str) -> Reply:
+        from grader.i18n import t
+
         q = presented.question
         value = self.answers.get(q.id)
         if value is None:
@@ -219,18 +273,19 @@ class FileAsker:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             if all(v in ids for v in value) and value:
                 if q.type != "multiple" and len(set(value)) != 1:
-                    self.problems.append(f"{q.id}: one option expected, got {len(value)}")
+                    self.problems.append(t("quiz.file.one_expected", lang, id=q.id, n=len(value)))
                     return SKIP
                 return list(dict.fromkeys(value))
-            self.problems.append(f"{q.id}: unknown option id(s) {', '.join(v for v in value if v not in ids) or '(none given)'}")
+            unknown = ", ".join(v for v in value if v not in ids) or t("quiz.file.none_given", lang)
+            self.problems.append(t("quiz.file.unknown_ids", lang, id=q.id, ids=unknown))
             return SKIP
         if isinstance(value, str):
             if value in ids:
                 return [value]
-            picks, error = parse_letters(value, presented)
+            picks, error = parse_letters(value, presented, lang)
             if picks is not None:
                 return presented.ids_for(picks)
             self.problems.append(f"{q.id}: {error}")
             return SKIP
-        self.problems.append(f"{q.id}: answer must be a list of option ids or a string of letters")
+        self.problems.append(t("quiz.file.bad_value", lang, id=q.id))
         return SKIP

@@ -68,11 +68,15 @@ def load_attempts(path: Path) -> LoadResult:
     return LoadResult([], aside)
 
 
-def append_attempt(path: Path, attempt: dict[str, Any]) -> LoadResult:
-    """Append one attempt, atomically. Returns what loading found (e.g. a corrupt file moved aside)."""
+def append_attempt(path: Path, attempt: dict[str, Any], replaces: dict[str, Any] | None = None) -> LoadResult:
+    """Append one attempt, atomically. Returns what loading found (e.g. a corrupt file moved aside).
+
+    ``replaces``: an interrupted attempt (as loaded) that ``attempt`` carries on; it is removed,
+    so a resumed sitting stays one attempt."""
     with _locked(path):
         loaded = load_attempts(path)
-        attempts = loaded.attempts + [attempt]
+        kept = [a for a in loaded.attempts if replaces is None or a != replaces]
+        attempts = kept + [attempt]
         text = json.dumps({"format_version": FORMAT_VERSION, "attempts": attempts}, ensure_ascii=False, indent=1)
         write_text_atomic(path, text + "\n")
     return loaded

@@ -23,8 +23,12 @@ def choose(
     hint: str,
     input: Any = None,
     output: Any = None,
+    lang: str = "en",
 ) -> list[int] | None:
-    """Show ``title`` and ``labels``; return the chosen indexes, or None if the user quit."""
+    """Show ``title`` and ``labels``; return the chosen indexes, or None if the user quit.
+
+    Text is wrapped at word boundaries (CJK text between any two characters) to the
+    terminal's width, continuation lines indented under the option's text."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.formatted_text import FormattedText
     from prompt_toolkit.key_binding import KeyBindings
@@ -33,14 +37,25 @@ def choose(
 
     state: dict[str, Any] = {"pos": 0, "ticked": set(), "msg": ""}
 
+    def width() -> int:
+        from prompt_toolkit.application.current import get_app
+
+        try:
+            return max(20, get_app().output.get_size().columns - 1)
+        except Exception:  # noqa: BLE001 - no size (a dummy output): a usual terminal's width
+            return 79
+
     def render() -> FormattedText:
-        parts: list[tuple[str, str]] = [("bold", title + "\n")]
+        cols = width()
+        parts: list[tuple[str, str]] = [("bold", "\n".join(wrap_cells(title, cols)) + "\n")]
         for i, label in enumerate(labels):
             here = i == state["pos"]
             pointer = "❯ " if here else "  "
             box = ("[x] " if i in state["ticked"] else "[ ] ") if multi else ""
             style = "reverse" if here else ""
-            parts.append((style, f"{pointer}{box}{LETTERS[i]}. {label}"))
+            head = f"{pointer}{box}{LETTERS[i]}. "
+            lines = wrap_cells(label, cols - len(head))
+            parts.append((style, head + ("\n" + " " * len(head)).join(lines)))
             parts.append(("", "\n"))
         parts.append(("italic", hint))
         if state["msg"]:
@@ -85,7 +100,9 @@ def choose(
     def _enter(event: Any) -> None:
         if multi:
             if not state["ticked"]:
-                state["msg"] = "Tick at least one option with Space, then press Enter."
+                from grader.i18n import t
+
+                state["msg"] = t("quiz.tick_one", lang)
                 return
             event.app.exit(result=sorted(state["ticked"]))
         else:
@@ -112,6 +129,58 @@ def choose(
     if result == _STOP or result is None:
         return None
     return list(result)
+
+
+def _cells(text: str) -> int:
+    from prompt_toolkit.utils import get_cwidth
+
+    return get_cwidth(text)
+
+
+def _is_wide(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` terminal cells: breaks at spaces, and between
+    wide (CJK) characters, which need no space; a word longer than a line is cut only then."""
+    width = max(4, width)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        # tokens: a run of non-space narrow characters, a single wide character, or spaces
+        tokens: list[str] = []
+        for ch in paragraph:
+            if ch.isspace():
+                if tokens and tokens[-1].isspace():
+                    tokens[-1] += ch
+                else:
+                    tokens.append(" ")
+            elif _is_wide(ch) or not tokens or tokens[-1].isspace() or _is_wide(tokens[-1][-1]):
+                tokens.append(ch)
+            else:
+                tokens[-1] += ch
+        line, used = "", 0
+        for tok in tokens:
+            size = _cells(tok)
+            if tok.isspace():
+                if line and used + 1 <= width:
+                    line, used = line + " ", used + 1
+                continue
+            if used + size > width and line.strip():
+                lines.append(line.rstrip())
+                line, used = "", 0
+            while size > width:  # a word longer than a whole line
+                cut = 0
+                while _cells(tok[: cut + 1]) <= width - used:
+                    cut += 1
+                lines.append(line + tok[:cut])
+                tok, line, used = tok[cut:], "", 0
+                size = _cells(tok)
+            line, used = line + tok, used + size
+        lines.append(line.rstrip())
+    return lines
 
 
 def key_help(lang: str, multi: bool) -> str:
@@ -144,6 +213,7 @@ class TtyAsker:
             hint=key_help(lang, multi),
             input=self.input,
             output=self.output,
+            lang=lang,
         )
         if picks is None:
             return STOP

@@ -61,6 +61,13 @@ def error(message: str, lang: str = "en") -> None:
     console(stderr=True).print(Text(t("error.prefix", lang), style="grade.fail") + Text(message), soft_wrap=True)
 
 
+def render_notice(out: Console, message: str) -> None:
+    """Something to act on before reading what follows (e.g. unsaved notebook cells): first,
+    marked, in the warning colour."""
+    out.print(Text("⚠ ", style="grade.todo") + Text(message, style="grade.todo"))
+    out.print()
+
+
 def note(message: str) -> None:
     """A one-line aside on stderr (e.g. an ignored progress file)."""
     console(stderr=True).print(Text(message, style="grade.dim"))
@@ -82,7 +89,9 @@ def _exercise_status(tests: list[TestResult]) -> str:
     return "failed"
 
 
-def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> None:
+def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str = "en", show_output: bool = False) -> set[str]:
+    """The check report. Returns the exercises whose first hint it showed ("start here"), so
+    that the next ``grade hint`` goes on from there instead of repeating it."""
     chapter = catalog.chapter(report.chapter)
     grouped = report.by_exercise()
     title = f"{chapter.id} · {chapter.title_text(lang)}"
@@ -116,6 +125,8 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
         if isinstance(a, dict) and a.get("kind") == "test_output"
     }
     shown_hint: set[str] = set()
+    blocked = {m for m in (_blocked_message(test.message, lang) for test in report.tests) if m}
+    said: set[str] = set()  # a module error's "Not run" line is said once, under the first test it blocks
     for ex_id in order:
         problems = [test for test in grouped.get(ex_id, []) if test.status != "passed"]
         if not problems:
@@ -130,8 +141,10 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
             sym, style = SYMBOL[test.status]
             tag = t("check.hidden_tag", lang) if test.visibility == "hidden" else ""
             out.print(Text(f"  {sym} {test.name}{tag}", style=style) + Text(f"  {label(test.status, lang)}", style="grade.dim"))
-            for line in test.message.splitlines() or [""]:
-                out.print(indented(Text(line), 4, out))
+            if not (test.message in blocked and test.message in said):
+                said.add(test.message)
+                for line in test.message.splitlines() or [""]:
+                    out.print(indented(Text(line), 4, out))
             _render_output(outputs.get((ex_id, test.name)), out, lang)
         if exercise is not None and exercise.hints:
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
@@ -151,6 +164,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
 
         render_artifacts(report, out, lang)
     _render_footer(report, out, lang)
+    return {ex_id for ex_id in shown_hint if (e := catalog.exercises.get(ex_id)) is not None and e.hints}
 
 
 def _render_output(artifact: dict | None, out: Console, lang: str) -> None:
@@ -163,6 +177,8 @@ def _render_output(artifact: dict | None, out: Console, lang: str) -> None:
     left = artifact.get("lines_left_out")
     if isinstance(left, int) and left > 0:
         out.print(Text("    │ " + t("check.output_more", lang, n=left), style="grade.dim"))
+    if artifact.get("progress_bars") is True:
+        out.print(indented(Text("    " + t("check.output_progress_bars", lang), style="grade.hint"), 4, out))
 
 
 def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:
@@ -171,12 +187,24 @@ def _render_module_errors(report: CheckReport, out: Console, lang: str) -> None:
         if not isinstance(artifact, dict) or artifact.get("kind") != "module_error":
             continue
         name = str(artifact.get("file", "?"))
-        out.print(Text("! ", style="grade.error") + Text(t("check.module_error", lang, file=name), style="grade.title"))
+        head = (t("check.module_error_cell", lang, where=name) if artifact.get("cell")  # code from a notebook
+                else t("check.module_error", lang, file=name))
+        out.print(Text("! ", style="grade.error") + Text(head, style="grade.title"))
         for line in str(artifact.get("text", "")).splitlines():
             out.print(Text("    " + line, style="grade.fail"), overflow="fold")
         if artifact.get("note"):
             out.print(indented(Text(str(artifact["note"]), style="grade.dim"), 4, out))
         out.print()
+
+
+def _blocked_message(message: str, lang: str) -> str:
+    """``message`` when it is a module error's "Not run: ..." line (fb.blocked_*), else ''."""
+    for msg_id in ("fb.blocked_syntax", "fb.blocked_import"):
+        template = t(msg_id, lang)
+        head = template[: template.index("{")]
+        if head and message.startswith(head):
+            return message
+    return ""
 
 
 def _render_start_here(exercise: Exercise, out: Console, lang: str) -> None:

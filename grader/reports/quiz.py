@@ -11,6 +11,7 @@ from rich.text import Text
 
 from grader.i18n import t
 from grader.quiz.bank import Bank
+from grader.quiz.scoring import points
 from grader.quiz.session import LETTERS, Presented, QuestionResult, SessionResult
 
 
@@ -54,18 +55,35 @@ def render_problem(out: Console, message: str) -> None:
 
 
 def render_feedback(out: Console, r: QuestionResult, lang: str) -> None:
-    """Practice mode, right after a question: right/wrong, the key, feedback on picks, explanation."""
+    """Practice mode, right after a question: right/wrong, the right option(s) in full (the
+    ones a multiple-answer pick missed are marked), feedback on picks, the explanation."""
     q, p = r.presented.question, r.presented
     if r.score is None:
         return
     if r.score >= q.points - 1e-9:
         verdict = Text(_m(lang, "right"), style="grade.pass")
     elif r.score > 0:
-        verdict = Text(_m(lang, "partial", score=r.score, points=q.points), style="grade.todo")
+        verdict = Text(_m(lang, "partial", score=points(r.score), points=points(q.points)), style="grade.todo")
     else:
         verdict = Text(_m(lang, "wrong"), style="grade.fail")
-    key = ",".join(sorted(p.letter_of(i) for i in q.correct_ids))
-    out.print(Text("  ") + verdict + Text("  " + _m(lang, "answer", letters=key), style="grade.dim"))
+    right = sorted((o for o in q.options if o.correct), key=lambda o: p.letter_of(o.id))
+    picked = set(r.selected)
+    if len(right) == 1:
+        o = right[0]
+        out.print(Text("  ") + verdict)
+        key = Text(_m(lang, "key.one", letter=p.letter_of(o.id), text=o.label(lang)), style="grade.dim")
+        out.print(Padding(key, (0, 0, 0, 2), expand=False))
+    else:
+        out.print(Text("  ") + verdict + Text("  " + _m(lang, "key.many"), style="grade.dim"))
+        for o in right:
+            line = Text(f"{p.letter_of(o.id)}. {o.label(lang)}")
+            if o.id not in picked:
+                line += Text("  " + _m(lang, "key.missed"), style="grade.todo")
+            out.print(Padding(line, (0, 0, 0, 4), expand=False))
+        extra = sorted(p.letter_of(i) for i in picked if (o2 := q.option(i)) is not None and not o2.correct)
+        if extra:
+            out.print(Padding(Text(_m(lang, "key.ticked_wrong", options=", ".join(extra)), style="grade.fail"),
+                              (0, 0, 0, 4), expand=False))
     for oid in r.selected:
         o = q.option(oid)
         if o is not None and o.feedback_text(lang):
@@ -88,7 +106,8 @@ def render_summary(
 ) -> None:
     practice = bank.has_keys
     if result.stopped:
-        out.print(Text(_m(lang, "stopped", n=len(result.unanswered)), style="grade.todo"))
+        done = result.earlier + len(result.results)
+        out.print(Text(_m(lang, "paused", n=len(result.unanswered), done=done, chapter=bank.chapter), style="grade.todo"))
     if practice:
         table = Table(title=_m(lang, "title", chapter=bank.chapter, title=bank.title_text(lang)), show_edge=False, pad_edge=False)
         table.add_column("#", justify="right")
@@ -100,22 +119,33 @@ def render_summary(
             score = r.score or 0.0
             style = "grade.pass" if score >= q.points - 1e-9 else ("grade.todo" if score > 0 else "grade.fail")
             mark = "✓" if style == "grade.pass" else ("◐" if score > 0 else "✗")
-            table.add_row(str(r.presented.number), escape(_short(q.prompt(lang))), f"{score:g}/{q.points:g}", Text(mark, style=style))
-        for p in result.unanswered:
-            table.add_row(str(p.number), escape(_short(p.question.prompt(lang))), f"0/{p.question.points:g}", Text(_m(lang, "unanswered"), style="grade.dim"))
-        out.print(table)
-        score, max_score = result.attempt.get("score") or 0.0, result.attempt.get("max_score") or 0.0
-        style = "grade.pass" if score >= max_score else ("grade.fail" if score == 0 else "grade.todo")
-        out.print(Text(_m(lang, "score", score=score, max=max_score), style=style))
-        missed = result.missed
+            table.add_row(str(r.presented.number), escape(_short(q.prompt(lang))),
+                          f"{points(score):g}/{points(q.points):g}", Text(mark, style=style))
+        if not result.stopped:  # paused: the questions left are still to come, not missed
+            for p in result.unanswered:
+                table.add_row(str(p.number), escape(_short(p.question.prompt(lang))), f"0/{points(p.question.points):g}",
+                              Text(_m(lang, "unanswered"), style="grade.dim"))
+        if result.results:
+            out.print(table)
+        if result.stopped:
+            if result.results:
+                so_far = sum(r.score or 0.0 for r in result.results)
+                of = sum(r.presented.question.points for r in result.results)
+                out.print(Text(_m(lang, "score_so_far", score=points(so_far), max=points(of), n=len(result.results)),
+                               style="grade.dim"))
+        else:
+            score, max_score = result.attempt.get("score") or 0.0, result.attempt.get("max_score") or 0.0
+            style = "grade.pass" if score >= max_score else ("grade.fail" if score == 0 else "grade.todo")
+            out.print(Text(_m(lang, "score", score=points(score), max=points(max_score)), style=style))
+        missed = [] if result.stopped else result.missed
         if missed:
             out.print(Text(_m(lang, "retry", n=len(missed), chapter=bank.chapter), style="grade.hint"))
-        elif result.results:
+        elif result.results and not result.stopped:
             out.print(Text(_m(lang, "all_right"), style="grade.pass"))
     else:
         out.print(Text(_m(lang, "graded"), style="grade.todo"))
     if moved_aside:
-        out.print(Text(f"The old responses file could not be read; it was kept as {moved_aside}.", style="grade.fail"))
+        out.print(Text(_m(lang, "moved_aside", path=moved_aside), style="grade.fail"))
     if saved_to:
         out.print(Text(_m(lang, "saved", path=saved_to), style="grade.dim"))
     else:

@@ -25,7 +25,7 @@ def _quiz_cell(c: ChapterProgress, lang: str) -> Text:
         return Text(t("status.quiz.none", lang) if c.has_quiz else "—", style="grade.dim")
     parts = []
     if q.best_score is not None and q.best_max is not None:
-        parts.append(t("status.quiz.best", lang, score=f"{q.best_score:g}", max=f"{q.best_max:g}"))
+        parts.append(t("status.quiz.best", lang, score=f"{round(q.best_score, 2):g}", max=f"{round(q.best_max, 2):g}"))
     if q.submitted:
         parts.append(t("status.quiz.submitted", lang))
     if not parts:

@@ -191,6 +191,8 @@ class WorkerClient:
             "root_plan": None if mode == "bwrap" else [list(s) for s in steps],
             "newroot": self._workdir,
             "seccomp": self.config.seccomp,
+            # a forked child shares its fork server's sandbox: it makes an IPC namespace of its own
+            "private_ipc": mode == "bwrap",
         }
 
     def _ensure_ready(self) -> None:

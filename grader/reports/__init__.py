@@ -237,6 +237,8 @@ _ISOLATION = (
     (r"output (?P<n>\d+) KB$", "iso.output"),
     (r"cpu (?P<n>[\d.]+) s$", "iso.cpu"),
     (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),
+    (r"seccomp: no processes, exec, ptrace, signals, mounts, network or IPC$", "iso.seccomp_ipc"),
+    (r"own IPC namespace$", "iso.own_ipc"),
     (r"isolation: weak", "iso.weak"),
 )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgpack
 
+from grader.boundary import cgroup as cgroups
 from grader.boundary import codec, sandbox
 from grader.boundary.proxy import Proxy, Synced
 from grader.errors import (
@@ -37,7 +38,7 @@ from grader.results import ISOLATION_WEAK
 
 _HERE = Path(__file__).resolve().parent
 
-# Runs as `python -I -S -c BOOTSTRAP RFD WFD`: reads one JSON frame with the import
+# Runs as `python -I -S -c BOOTSTRAP RFD WFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
 # paths and the codec and worker sources, then runs the worker, which reads its own
 # configuration (the student's sources, limits, mount plan) as the next frame.
 BOOTSTRAP = """
@@ -56,7 +57,7 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w}
+g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': int(sys.argv[3])}
 code = compile(boot['worker'], '<grader-worker>', 'exec')
 del boot, m
 exec(code, g)
@@ -81,7 +82,7 @@ STUDENT_ENV = {
 @dataclass
 class WorkerConfig:
     sources: dict[str, tuple[str, bytes]]  # module name -> (path shown in tracebacks, source)
-    memory_mb: int | None = 1024  # address-space cap; None for no cap
+    memory_mb: int | None = 1024  # memory cap (the worker's cgroup, else its address space); None for no cap
     cpu_s: int | None = 120  # CPU seconds for the worker's whole life
     output_bytes: int = 4 * 1024 * 1024  # what the student may print
     call_timeout: float = 10.0  # wall seconds for one request
@@ -126,6 +127,7 @@ class WorkerClient:
         self._codec = codec.Codec(self._encode_object, self._decode_ext)
         self._workdir = tempfile.mkdtemp(prefix="grade-worker-")
         os.chmod(self._workdir, 0o755)
+        self._cgroup: cgroups.WorkerCgroup | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -135,7 +137,9 @@ class WorkerClient:
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)]
+        self._cgroup = self._make_cgroup()
+        cg_fd = self._cgroup.procs_fd if self._cgroup is not None else -1
+        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(cg_fd)]
         mode = sandbox.choose(self.config.sandbox)
         steps, import_paths = sandbox.plan(tuple(self.config.needs))
         if mode == "bwrap":
@@ -147,7 +151,7 @@ class WorkerClient:
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=self._output,
-            pass_fds=(to_worker_r, from_worker_w),
+            pass_fds=(to_worker_r, from_worker_w) + ((cg_fd,) if cg_fd >= 0 else ()),
             start_new_session=True,
             env=student_env(),
             cwd=self._workdir,
@@ -157,6 +161,21 @@ class WorkerClient:
         self._attach(from_worker_r, to_worker_w, mode)
         self._send_config(boot_frame(import_paths))
         self._send_config(self.worker_config(mode, steps))
+
+    def _make_cgroup(self) -> cgroups.WorkerCgroup | None:
+        """The worker's own cgroup with its memory cap, where one can be made (else the
+        worker caps its address space)."""
+        if not self.config.memory_mb or cgroups.parent() is None:
+            return None
+        try:
+            return cgroups.WorkerCgroup.create(self.config.memory_mb)
+        except OSError:
+            return None
+
+    def _drop_cgroup(self) -> None:
+        group, self._cgroup = self._cgroup, None
+        if group is not None:
+            group.close()
 
     def _attach(self, rfd: int, wfd: int, mode: str) -> None:
         """Take the pipes of a freshly started worker (writes never block: see _write)."""
@@ -227,6 +246,7 @@ class WorkerClient:
         except ProcessLookupError:
             pass
         proc.wait()
+        self._drop_cgroup()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)
@@ -352,7 +372,11 @@ class WorkerClient:
         except subprocess.TimeoutExpired:
             code, lingering = None, True  # it closed the channel but runs on: killed below
         tail = self.output_tail(400).strip()
+        # its cgroup's OOM killer (seen through bubblewrap as exit code 137, not a signal)
+        oom = self._cgroup is not None and self._cgroup.oom_killed()
         self.kill()
+        if oom:
+            raise ResourceExceeded("your code used more CPU time or memory than allowed and was stopped")
         if lingering and during != "starting":
             raise WorkerCrashed("your code closed the grader's connection to it (and kept running), so it was stopped")
         if during == "starting":

@@ -94,7 +94,7 @@ _send(['ready'])
 while True:
     msg, fds = _recv()
     op = msg.get('op')
-    if op == 'spawn' and len(fds) == 3:
+    if op == 'spawn' and len(fds) in (3, 4):
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -102,14 +102,15 @@ while True:
                 ctl.close()
                 libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
-                r, w, out = fds
+                r, w, out = fds[:3]
+                cg = fds[3] if len(fds) == 4 else -1  # the child's own cgroup (cgroup.procs)
                 os.dup2(out, 1)
                 os.dup2(out, 2)
                 os.close(out)
                 del msg
                 # The worker reads the student's sources and settings from this child's
                 # own pipe, after the fork: the fork server never holds a student's data.
-                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w})
+                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': cg})
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -315,8 +316,12 @@ class ForkedWorkerClient(WorkerClient):
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
+        self._cgroup = self._make_cgroup()
+        fds = [to_worker_r, from_worker_w, self._output.fileno()]
+        if self._cgroup is not None:
+            fds.append(self._cgroup.procs_fd)
         try:
-            pid = self.zygote.spawn([to_worker_r, from_worker_w, self._output.fileno()])
+            pid = self.zygote.spawn(fds)
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
@@ -337,6 +342,7 @@ class ForkedWorkerClient(WorkerClient):
         if proc is None:
             return
         proc.kill()
+        self._drop_cgroup()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)

@@ -8,7 +8,8 @@ student's module sources as text (it needs no read access to any grader file).
 Before the first line of student code runs, the worker confines itself: without
 bubblewrap it carries out the trusted side's mount plan (``enter_allow_list``: private
 mount, network and IPC namespaces, a new root holding only the allow-listed runtime,
-uid nobody); it applies its limits: memory (RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
+uid nobody); it applies its limits: memory (its own cgroup where the trusted side made one,
+else RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
 time, no core files; then a seccomp filter denies creating processes, exec, ptrace,
 signals, mounts, network sockets and raising limits. What it applied is reported once
 in the ``ready`` message, which is sent before any student code has run.
@@ -162,15 +163,35 @@ def install_seccomp() -> bool:
 # --- limits and privileges ------------------------------------------------------------
 
 
-def apply_limits(limits: dict) -> list[str]:
+def join_cgroup(fd: int) -> bool:
+    """Enter the cgroup the trusted side made for this worker (``fd``: its open
+    ``cgroup.procs``; writing 0 moves the writer). Done before anything heavy is imported,
+    so what the worker allocates is counted there."""
+    if fd is None or fd < 0:
+        return False
+    try:
+        os.write(fd, b"0")
+        return True
+    except OSError:
+        return False
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def apply_limits(limits: dict, in_cgroup: bool = False) -> list[str]:
     applied = []
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     memory_mb = limits.get("memory_mb")
-    if memory_mb:
+    if memory_mb and in_cgroup:
+        applied.append(f"memory: cgroup {memory_mb} MB")
+    elif memory_mb:
         size = int(memory_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        applied.append(f"memory {memory_mb} MB")
+        applied.append(f"memory: RLIMIT_AS {memory_mb} MB")
     output_bytes = limits.get("output_bytes")
     if output_bytes:
         resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
@@ -544,6 +565,7 @@ def main() -> None:
     config = json.loads(frame)
     config["sources"] = {k: (v[0], v[1].encode("latin-1")) for k, v in config["sources"].items()}
     os.chdir(config.get("cwd", "/"))
+    in_cgroup = join_cgroup(globals().get("CGROUP_FD", -1))
     # The file system first, while this process has one thread (a process with threads,
     # as TensorFlow starts them, cannot enter new namespaces).
     confined = []
@@ -576,7 +598,7 @@ def main() -> None:
     for name, (display, source) in config["sources"].items():
         sources[name] = (display, source)
         student_files.add(display)
-    isolation = apply_limits(config.get("limits", {})) + confined
+    isolation = apply_limits(config.get("limits", {}), in_cgroup) + confined
     if config.get("seccomp", True) and install_seccomp():
         isolation.append("seccomp: no processes, exec, ptrace, signals, mounts, network or IPC")
     sys.meta_path.insert(0, SourceFinder(sources))

@@ -234,6 +234,8 @@ _ISOLATION = (
     (r"bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody$", "iso.bwrap"),
     (r"allow-list root: private mount and network namespaces, chroot, uid nobody$", "iso.chroot"),
     (r"memory (?P<n>\d+) MB$", "iso.memory"),
+    (r"memory: cgroup (?P<n>\d+) MB$", "iso.memory_cgroup"),
+    (r"memory: RLIMIT_AS (?P<n>\d+) MB$", "iso.memory_rlimit"),
     (r"output (?P<n>\d+) KB$", "iso.output"),
     (r"cpu (?P<n>[\d.]+) s$", "iso.cpu"),
     (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),

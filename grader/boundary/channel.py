@@ -79,6 +79,11 @@ STUDENT_ENV = {
 }
 
 
+# A jail's /tmp is checked this often while a request runs, and may hold this many names.
+JAIL_TMP_CHECK_S = 0.05
+JAIL_TMP_ENTRIES = 10_000
+
+
 @dataclass
 class WorkerConfig:
     sources: dict[str, tuple[str, bytes]]  # module name -> (path shown in tracebacks, source)
@@ -128,6 +133,7 @@ class WorkerClient:
         self._workdir = tempfile.mkdtemp(prefix="grade-worker-")
         os.chmod(self._workdir, 0o755)
         self._cgroup: cgroups.WorkerCgroup | None = None
+        self._jail: dict[str, str] | None = None  # {"root": jail folder, "tmp": the worker's /tmp in it}
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -137,10 +143,11 @@ class WorkerClient:
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        mode = sandbox.choose(self.config.sandbox)
         self._cgroup = self._make_cgroup()
+        self._jail = self._make_jail(mode)
         cg_fd = self._cgroup.procs_fd if self._cgroup is not None else -1
         command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(cg_fd)]
-        mode = sandbox.choose(self.config.sandbox)
         steps, import_paths = sandbox.plan(tuple(self.config.needs))
         if mode == "bwrap":
             command = sandbox.bwrap_command(command, steps)
@@ -171,6 +178,48 @@ class WorkerClient:
             return cgroups.WorkerCgroup.create(self.config.memory_mb)
         except OSError:
             return None
+
+    def _make_jail(self, mode: str) -> dict[str, str] | None:
+        """Where neither bubblewrap nor namespaces can be had but chroot can: the jail for
+        this chapter's runtime, and an empty /tmp folder of this worker's own in it."""
+        if mode == "bwrap" or sandbox.strength(self.config.sandbox) != "jail":
+            return None
+        from grader.boundary import jail
+
+        root = jail.ensure(tuple(self.config.needs))
+        return {"root": root, "tmp": jail.make_tmp(root)}
+
+    def _jail_tmp_full(self) -> bool:
+        """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (its
+        size, or JAIL_TMP_ENTRIES names); links are counted, never followed."""
+        assert self._jail is not None
+        total = count = 0
+        stack = [os.path.join(self._jail["root"], self._jail["tmp"].lstrip("/"))]
+        while stack:
+            try:
+                listing = os.scandir(stack.pop())
+            except OSError:
+                continue
+            with listing:
+                for entry in listing:
+                    count += 1
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    if total > sandbox.TMP_BYTES or count > JAIL_TMP_ENTRIES:
+                        return True
+        return False
+
+    def _drop_jail(self) -> None:
+        made, self._jail = self._jail, None
+        if made is not None:
+            from grader.boundary import jail
+
+            jail.remove_tmp(made["root"], made["tmp"])
 
     def _drop_cgroup(self) -> None:
         group, self._cgroup = self._cgroup, None
@@ -207,7 +256,8 @@ class WorkerClient:
                 "cpu_s": self.config.cpu_s,
                 "output_bytes": self.config.output_bytes,
             },
-            "root_plan": None if mode == "bwrap" else [list(s) for s in steps],
+            "root_plan": None if mode == "bwrap" or self._jail else [list(s) for s in steps],
+            "jail": self._jail,
             "newroot": self._workdir,
             "seccomp": self.config.seccomp,
             # a forked child shares its fork server's sandbox: it makes an IPC namespace of its own
@@ -228,8 +278,11 @@ class WorkerClient:
         isolation = [str(x) for x in message[1]] if len(message) > 1 and isinstance(message[1], list) else []
         if self._sandbox_mode == "bwrap":
             isolation.insert(0, "bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody")
-        elif not any(item.startswith("allow-list root") for item in isolation):
+        elif not any(item.startswith(("allow-list root", "jail root")) for item in isolation):
             isolation.insert(0, ISOLATION_WEAK)
+            missing = sandbox.jail_missing()
+            if missing and not sandbox.namespaces_work():
+                isolation.insert(1, f"no chroot jail: missing {missing}")
         self.isolation = isolation
         self._ready = True
 
@@ -247,6 +300,7 @@ class WorkerClient:
             pass
         proc.wait()
         self._drop_cgroup()
+        self._drop_jail()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)
@@ -321,7 +375,12 @@ class WorkerClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._on_timeout(during)
-            ready, _, _ = select.select([self._rfd], [], [], remaining)
+            # In a jail the worker's /tmp is a folder on disk, not a capped tmpfs: watched.
+            wait = min(remaining, JAIL_TMP_CHECK_S) if self._jail is not None else remaining
+            ready, _, _ = select.select([self._rfd], [], [], wait)
+            if self._jail is not None and self._jail_tmp_full():
+                self.kill()
+                raise ResourceExceeded("your code wrote more to /tmp than allowed")
             if not ready:
                 continue
             chunk = os.read(self._rfd, 1 << 20)

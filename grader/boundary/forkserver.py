@@ -317,6 +317,7 @@ class ForkedWorkerClient(WorkerClient):
         self.zygote.start()
         mode = self.zygote.mode
         self._cgroup = self._make_cgroup()
+        self._jail = self._make_jail(mode)
         fds = [to_worker_r, from_worker_w, self._output.fileno()]
         if self._cgroup is not None:
             fds.append(self._cgroup.procs_fd)
@@ -343,6 +344,7 @@ class ForkedWorkerClient(WorkerClient):
             return
         proc.kill()
         self._drop_cgroup()
+        self._drop_jail()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)

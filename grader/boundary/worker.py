@@ -49,7 +49,10 @@ _ARCHES = {
     # would bypass this filter, BPF, perf events, userfaultfd, the key rings), and every kind
     # of IPC object that outlives the process or holds memory its address-space cap does not
     # count: System V shared memory, semaphores and message queues, POSIX message queues,
-    # memfd (numpy and TensorFlow use none of them once imported).
+    # memfd (numpy and TensorFlow use none of them once imported). Sockets: only unix ones,
+    # never a datagram one, and no connect or bind: a pair made with socketpair works, while
+    # the machine's abstract sockets stay out of reach also where the worker has no network
+    # namespace of its own (the chroot jail).
     "x86_64": (
         0xC000003E,
         317,
@@ -62,7 +65,7 @@ _ARCHES = {
          "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
          "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
          "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
-         "mq_getsetattr": 245, "memfd_create": 319, "memfd_secret": 447},
+         "mq_getsetattr": 245, "memfd_create": 319, "memfd_secret": 447, "connect": 42, "bind": 49},
         56,
         435,
         41,
@@ -79,7 +82,7 @@ _ARCHES = {
          "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
          "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190,
          "semctl": 191, "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196,
-         "shmdt": 197, "memfd_create": 279, "memfd_secret": 447},
+         "shmdt": 197, "memfd_create": 279, "memfd_secret": 447, "connect": 203, "bind": 200},
         220,
         435,
         198,
@@ -92,7 +95,8 @@ def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
     if spec is None:
         return None
     audit_arch, _, denied, clone_nr, clone3_nr, socket_nr = spec
-    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    ld, jeq, jset, jge, ret, alu_and = 0x20, 0x15, 0x45, 0x35, 0x06, 0x54
+    sock_dgram = 2
     allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
     clone_thread, af_unix = 0x00010000, 1
     # (code, k, jump-if-true label, jump-if-false label); ("label", name) marks a place.
@@ -113,7 +117,10 @@ def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
         (jset, clone_thread, "allow", "deny"),  # threads yes, processes no
         ("label", "socket"),
         (ld, 16, None, None),  # args[0]: address family
-        (jeq, af_unix, "allow", "deny"),
+        (jeq, af_unix, None, "deny"),
+        (ld, 24, None, None),  # args[1]: socket type (with SOCK_CLOEXEC / SOCK_NONBLOCK)
+        (alu_and, 0xF, None, None),
+        (jeq, sock_dgram, "deny", "allow"),
         ("label", "allow"),
         (ret, allow, None, None),
         ("label", "deny"),
@@ -338,6 +345,61 @@ def drop_capabilities() -> bool:
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable for both words: all 0
     return libc.syscall(capset_nr, ctypes.byref(header), ctypes.byref(data)) == 0
+
+
+def _close_other_fds(keep: set) -> None:
+    """Close every descriptor but ``keep``: one that led outside (a folder) would let a
+    chrooted process climb out of its root."""
+    try:
+        open_fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
+    except OSError:
+        open_fds = list(range(3, 1024))
+    for fd in open_fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def enter_jail(root: str, tmp: str, keep: set) -> str | None:
+    """Without namespaces (root under a container's default profile): ``chroot`` into the
+    jail the trusted side laid out (the allow-listed runtime, root's and read-only), close
+    every other descriptor, become uid/gid 65534 and work in this worker's own empty
+    ``tmp`` folder there. None when chroot itself is refused (weak isolation)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    _close_other_fds(keep)  # before: /proc/self/fd is not there afterwards
+    try:
+        os.chdir(root)
+        if libc.chroot(b".") != 0:
+            raise OSError(ctypes.get_errno(), "chroot")
+        os.chdir("/")
+    except OSError as exc:
+        sys.stderr.write(f"the worker could not enter its jail: {exc}\n")
+        os.chdir("/")
+        return None
+    try:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)  # from root to another uid: every capability goes too
+        os.chdir(tmp)
+        os.environ["TMPDIR"] = os.environ["HOME"] = tmp
+        import tempfile
+
+        tempfile.tempdir = None
+        if os.getuid() != NOBODY or os.geteuid() != NOBODY or os.getgid() != NOBODY:
+            raise OSError("the ids did not change")
+    except OSError as exc:
+        # Inside the jail but still privileged: this worker must not run student code.
+        sys.stderr.write(f"the worker could not leave its privileges: {exc}\n")
+        os._exit(70)
+    try:
+        os.setuid(0)
+    except OSError:
+        pass
+    else:
+        os._exit(70)
+    return "jail root: chroot into the allow-listed runtime, no /proc, uid nobody"
 
 
 def enter_private_ipc() -> bool:
@@ -571,7 +633,14 @@ def main() -> None:
     confined = []
     if config.get("root_plan") is None and config.get("private_ipc") and enter_private_ipc():
         confined.append("own IPC namespace")
-    if config.get("root_plan") is not None:
+    jail = config.get("jail")
+    if jail is not None:
+        entered = enter_jail(jail["root"], jail["tmp"], {0, 1, 2, READ_FD, WRITE_FD})
+        if entered:
+            confined.append(entered)
+        elif os.geteuid() == 0 and drop_capabilities():
+            confined.append("root without capabilities")
+    elif config.get("root_plan") is not None:
         entered = enter_allow_list(config["root_plan"], config["newroot"])
         if entered:
             confined.append(entered)

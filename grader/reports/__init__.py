@@ -241,6 +241,8 @@ _ISOLATION = (
     (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),
     (r"seccomp: no processes, exec, ptrace, signals, mounts, network or IPC$", "iso.seccomp_ipc"),
     (r"own IPC namespace$", "iso.own_ipc"),
+    (r"jail root: chroot into the allow-listed runtime, no /proc, uid nobody$", "iso.jail"),
+    (r"no chroot jail: missing (?P<what>.+)$", "iso.no_jail"),
     (r"isolation: weak", "iso.weak"),
 )
 

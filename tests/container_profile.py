@@ -14,7 +14,7 @@ the tests run as root, so the jail can be tested without Docker:
   ``move_mount``, ``mount_setattr``) and ``clone`` with any namespace flag, and ENOSYS for
   ``clone3`` (its flags are out of a filter's reach; the C library falls back to clone).
 
-Use: ``python tests/container_profile.py COMMAND [ARG...]`` runs COMMAND so confined
+Use: ``python tests/container_profile.py [--cap-drop CAP_X]... COMMAND [ARG...]`` runs COMMAND so confined
 (as root, on x86_64 or aarch64), or ``confine()`` in a process of one's own (a
 ``preexec_fn``). ``confined_command(cmd)`` is the argument list for ``subprocess``.
 """
@@ -76,13 +76,14 @@ def _filter(machine: str) -> bytes:
     return b"".join(prog)
 
 
-def confine() -> None:
-    """Confine this process (and whatever it execs) like root in a default Docker container."""
+def confine(cap_drop: tuple[str, ...] = ()) -> None:
+    """Confine this process (and whatever it execs) like root in a default Docker container
+    (``cap_drop``: capabilities of Docker's set to drop as well, as ``docker run --cap-drop``)."""
     machine = platform.machine()
     if machine not in _SYSCALLS:
         raise OSError(f"container_profile: no syscall table for {machine}")
     libc = ctypes.CDLL(None, use_errno=True)
-    keep = set(DOCKER_CAPS.values())
+    keep = {bit for name, bit in DOCKER_CAPS.items() if name not in cap_drop}
     last = int(open("/proc/sys/kernel/cap_last_cap").read())
     for cap in range(last + 1):
         if cap not in keep and libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
@@ -117,15 +118,22 @@ def available() -> bool:
     return os.geteuid() == 0 and platform.machine() in _SYSCALLS
 
 
-def confined_command(command: list[str]) -> list[str]:
+def confined_command(command: list[str], cap_drop: tuple[str, ...] = ()) -> list[str]:
     """``command`` run under the emulation, for ``subprocess``."""
-    return [sys.executable, os.path.abspath(__file__), *command]
+    drops = [arg for name in cap_drop for arg in ("--cap-drop", name)]
+    return [sys.executable, os.path.abspath(__file__), *drops, *command]
 
 
 def main(argv: list[str]) -> None:
+    cap_drop = []
+    while len(argv) >= 2 and argv[0] == "--cap-drop":
+        if argv[1] not in DOCKER_CAPS:
+            sys.exit(f"container_profile: unknown capability {argv[1]}")
+        cap_drop.append(argv[1])
+        argv = argv[2:]
     if not argv:
         sys.exit(__doc__)
-    confine()
+    confine(tuple(cap_drop))
     os.execvp(argv[0], argv)
 
 

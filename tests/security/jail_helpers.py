@@ -27,17 +27,27 @@ print("REPORTS" + json.dumps({k: r.to_dict() for k, r in reports.items()}))
 """
 
 
-def _run(command: list[str], timeout: float = 600) -> str:
+def run_confined(command: list[str], timeout: float = 600, cap_drop: tuple[str, ...] = (),
+                 cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    done = subprocess.run(container_profile.confined_command(command), capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=env)
+    env["COLUMNS"] = "400"
+    return subprocess.run(container_profile.confined_command(command, cap_drop), capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)
+
+
+def _run(command: list[str], timeout: float = 600, cap_drop: tuple[str, ...] = ()) -> str:
+    done = run_confined(command, timeout, cap_drop)
     return done.stdout + "\n" + done.stderr
 
 
-def confined_check(chapter: Chapter, target: Path, sandbox: str = "auto") -> CheckReport:
+def grade_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grader.cli", *args]
+
+
+def confined_check(chapter: Chapter, target: Path, sandbox: str = "auto", cap_drop: tuple[str, ...] = ()) -> CheckReport:
     """``grade check CHAPTER --path TARGET --json`` as root in a default container."""
-    out = _run([sys.executable, "-m", "grader.cli", "check", chapter.id, "--path", str(target), "--json",
-                "--sandbox", sandbox])
+    out = _run(grade_command("check", chapter.id, "--path", str(target), "--json", "--sandbox", sandbox),
+               cap_drop=cap_drop)
     start = out.index("{")
     return CheckReport.from_dict(json.JSONDecoder().raw_decode(out[start:])[0])
 

@@ -18,10 +18,13 @@ import pytest
 from grader.catalog import load_catalog
 from grader.instructor.batch import run_batch
 from grader.runner import run_check
+from tests import container_profile
 from tests.conftest import has_bwrap
+from tests.security.jail_helpers import confined_batch, confined_check
 
 CHAPTER = load_catalog().chapter("chapter2")
-SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else [])
+# "container": root under Docker's default profile (tests/container_profile.py), the chroot jail
+SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else []) + (["container"] if container_profile.available() else [])
 KEY = 0x5EC2E7
 
 LEAVER = textwrap.dedent('''
@@ -96,7 +99,8 @@ def _between(report, start: str):
 def test_ipc_left_by_one_submission_is_not_found_by_the_next(make_target, sandbox):
     leaver = make_target("chapter2", {"perceptron.py": LEAVER}, base="exercises")
     finder = make_target("chapter2", {"perceptron.py": FINDER}, base="exercises")
-    reports = run_batch(CHAPTER, [("leaver", leaver), ("finder", finder)], sandbox=sandbox)
+    targets = [("leaver", leaver), ("finder", finder)]
+    reports = confined_batch(CHAPTER, targets) if sandbox == "container" else run_batch(CHAPTER, targets, sandbox=sandbox)
     made = _between(reports["leaver"], "MADE")
     # every call was refused (EPERM), not merely made in a namespace of its own
     assert made == {"shm": -1, "msg": -1, "sem": -1, "mq": -1, "memfd": -1}, made
@@ -107,7 +111,7 @@ def test_ipc_left_by_one_submission_is_not_found_by_the_next(make_target, sandbo
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_shared_memory_cannot_hold_more_than_the_memory_cap(make_target, sandbox):
     hoarder = make_target("chapter2", {"perceptron.py": HOARDER}, base="exercises")
-    report = run_check(CHAPTER, hoarder, sandbox=sandbox)
+    report = confined_check(CHAPTER, hoarder) if sandbox == "container" else run_check(CHAPTER, hoarder, sandbox=sandbox)
     assert _between(report, "HELD") == 0
 
 

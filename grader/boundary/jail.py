@@ -343,17 +343,9 @@ def remove_tmp(root: str, inside: str) -> None:
     if not name.startswith("w-") or inside != "/tmp/" + name:
         return
     path = os.path.join(root, "tmp", name)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
-
-    def fix(func, p, _exc):  # a folder the worker made unreadable: make it ours, retry once
-        with contextlib.suppress(OSError):
-            os.chmod(p if os.path.isdir(p) else os.path.dirname(p), 0o700)
-            func(p)
-
-    shutil.rmtree(path, onerror=fix)
-    if os.path.lexists(path):
-        shutil.rmtree(path, ignore_errors=True)
+    # The worker has ended. rmtree removes links, never follows them, and root may enter
+    # folders the worker made unreadable; nothing here changes a mode (that would follow).
+    shutil.rmtree(path, ignore_errors=True)
 
 
 # --- the explicit command ---------------------------------------------------------------------

@@ -82,6 +82,10 @@ def test_grade_collect_in_a_container_uses_the_jail(tmp_path):
     for _, isolation in rows:
         assert _jailed(json.loads(isolation)), isolation
     assert scores == {"alice": CHAPTER_MAX, "bob": 0}
+    # every worker's /tmp folder in the jail is gone
+    from grader.boundary import jail
+
+    assert os.listdir(Path(jail.ensure(())) / "tmp") == []
 
 
 READER = textwrap.dedent('''
@@ -162,3 +166,40 @@ def test_the_jail_is_roots_read_only_and_checked_against_its_manifest(tmp_path, 
         assert jail._load_and_check(root.parent, full=True) is None
     finally:
         jail._ensure.cache_clear()
+
+
+def test_collect_on_dask_workers_in_containers_uses_the_jail(tmp_path):
+    # grade collect --scheduler: the Dask worker runs as root in a default container (its
+    # process started under the emulation), the scheduler and the collecting side do not
+    import subprocess
+    import sys
+
+    distributed = pytest.importorskip("distributed")
+    from grader.instructor.collect import collect
+
+    subs = tmp_path / "subs"
+    for name, base in (("alice", "solutions"), ("bob", "exercises")):
+        folder = subs / name / "exercises" / "chapter2"
+        folder.mkdir(parents=True)
+        for f in (REPO / base / "chapter2").glob("*.py"):
+            (folder / f.name).write_bytes(f.read_bytes())
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        worker = subprocess.Popen(
+            container_profile.confined_command([sys.executable, "-m", "distributed.cli.dask_worker",
+                                                cluster.scheduler_address, "--nthreads", "1", "--no-nanny",
+                                                "--no-dashboard", "--local-directory", str(tmp_path / "dask")]),
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            with distributed.Client(cluster.scheduler_address, timeout=30) as client:
+                client.wait_for_workers(1, timeout=60)
+            summary = collect([subs], tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address,
+                              chapters=["chapter2"], quiz_chapters=["chapter2"])
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert summary.executor == "dask" and summary.graded == 2 and not summary.failed
+    assert _jailed(summary.isolation), summary.isolation
+    with sqlite3.connect(tmp_path / "dask.sqlite") as conn:
+        scores = dict(conn.execute("SELECT s.student, c.score FROM chapter_scores c JOIN submissions s "
+                                   "ON c.hash = s.hash WHERE c.chapter = 'chapter2'").fetchall())
+    assert scores == {"alice": CHAPTER_MAX, "bob": 0}

@@ -117,6 +117,8 @@ def student_env() -> dict[str, str]:
 class WorkerClient:
     """One student worker process and the requests sent to it."""
 
+    SHARES_SANDBOX = False  # a bubblewrap sandbox of its own (a fork server's children share one)
+
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.proc: subprocess.Popen[bytes] | None = None
@@ -261,7 +263,7 @@ class WorkerClient:
             "newroot": self._workdir,
             "seccomp": self.config.seccomp,
             # a forked child shares its fork server's sandbox: it makes an IPC namespace of its own
-            "private_ipc": mode == "bwrap",
+            "private_ipc": mode == "bwrap" and self.SHARES_SANDBOX,
         }
 
     def _ensure_ready(self) -> None:

@@ -303,6 +303,8 @@ class _ForkedProc:
 class ForkedWorkerClient(WorkerClient):
     """A ``WorkerClient`` whose worker is forked from a shared zygote instead of exec'd."""
 
+    SHARES_SANDBOX = True
+
     def __init__(self, config: WorkerConfig, zygote: Zygote) -> None:
         super().__init__(config)
         self.zygote = zygote

@@ -136,6 +136,7 @@ class WorkerClient:
         os.chmod(self._workdir, 0o755)
         self._cgroup: cgroups.WorkerCgroup | None = None
         self._jail: dict[str, str] | None = None  # {"root": jail folder, "tmp": the worker's /tmp in it}
+        self._jail_problem: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -188,8 +189,12 @@ class WorkerClient:
             return None
         from grader.boundary import jail
 
-        root = jail.ensure(tuple(self.config.needs))
-        return {"root": root, "tmp": jail.make_tmp(root)}
+        try:
+            root = jail.ensure(tuple(self.config.needs))
+            return {"root": root, "tmp": jail.make_tmp(root)}
+        except OSError as exc:  # e.g. no room for it: weak, and the report says why
+            self._jail_problem = f"the jail could not be built ({exc})"[:300]
+            return None
 
     def _jail_tmp_full(self) -> bool:
         """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (its
@@ -285,6 +290,8 @@ class WorkerClient:
             missing = sandbox.jail_missing()
             if missing and not sandbox.namespaces_work():
                 isolation.insert(1, f"no chroot jail: missing {missing}")
+            elif self._jail_problem:
+                isolation.insert(1, f"no chroot jail: {self._jail_problem}")
         self.isolation = isolation
         self._ready = True
 

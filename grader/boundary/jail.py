@@ -268,10 +268,16 @@ def _lock(base: Path):
 
 
 def _prepare_base(base: Path) -> None:
+    """The jails' folder, and every folder above it, is root's and nobody else can write
+    it (or, like /tmp, it is sticky: nobody can move root's entries)."""
     base.mkdir(parents=True, exist_ok=True, mode=0o755)
     st = os.lstat(base)
     if st.st_uid != 0 or st.st_mode & 0o022 or not stat.S_ISDIR(st.st_mode):
         raise OSError(f"{base} must be a folder of root's that nobody else can write")
+    for parent in Path(os.path.realpath(base)).parents:
+        st = os.lstat(parent)
+        if st.st_uid != 0 or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+            raise OSError(f"{parent} (above the jails) can be changed by others than root")
 
 
 def ensure(needs: tuple[str, ...] = ()) -> str:

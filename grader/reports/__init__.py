@@ -243,6 +243,7 @@ _ISOLATION = (
     (r"own IPC namespace$", "iso.own_ipc"),
     (r"jail root: chroot into the allow-listed runtime, no /proc, uid nobody$", "iso.jail"),
     (r"no chroot jail: missing (?P<what>.+)$", "iso.no_jail"),
+    (r"no chroot jail: the jail could not be built \((?P<what>.+)\)$", "iso.no_jail_built"),
     (r"isolation: weak", "iso.weak"),
 )
 

@@ -135,6 +135,17 @@ def test_without_chroot_isolation_is_weak_and_says_which_capability_is_missing()
     assert "no chroot jail: missing CAP_SYS_CHROOT" in report.isolation
 
 
+def test_a_jail_that_cannot_be_built_leaves_isolation_weak_and_says_why(monkeypatch, tmp_path):
+    # a jail folder others can write to is refused (they could swap the runtime in it)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    monkeypatch.setenv("GRADE_JAIL_DIR", str(shared))
+    report = confined_check(CHAPTER, REPO / "solutions")
+    assert report.isolation[0] == ISOLATION_WEAK, report.isolation
+    assert any(e.startswith("no chroot jail: the jail could not be built") for e in report.isolation), report.isolation
+
+
 def test_the_jail_is_roots_read_only_and_checked_against_its_manifest(tmp_path, monkeypatch):
     from grader.boundary import jail
 

@@ -11,7 +11,9 @@ runs the unchanged ``worker.py`` main with the pipes and configuration it was ha
 The zygote is not dumpable and the children's seccomp filter denies signals and
 ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs
 at a time in batch grading, and in a bubblewrap sandbox the zygote empties the private
-``/tmp`` after each child, so nothing one submission leaves behind is seen by the next.
+``/tmp`` after each child, so nothing one submission leaves behind is seen by the next;
+each child also gets an IPC namespace and a memory cgroup of its own where they can be
+had (and in a chroot jail its own ``/tmp`` folder).
 The trusted side kills and reaps children through the zygote (their pids live in the
 sandbox's PID namespace); a dead zygote is restarted on the next spawn.
 """

@@ -8,10 +8,12 @@ student's module sources as text (it needs no read access to any grader file).
 Before the first line of student code runs, the worker confines itself: without
 bubblewrap it carries out the trusted side's mount plan (``enter_allow_list``: private
 mount, network and IPC namespaces, a new root holding only the allow-listed runtime,
-uid nobody); it applies its limits: memory (its own cgroup where the trusted side made one,
+uid nobody), or, without namespaces, enters the chroot jail the trusted side laid out
+(``enter_jail``); a child of a bubblewrap fork server makes an IPC namespace of its own
+(``enter_private_ipc``); it applies its limits: memory (its own cgroup where the trusted side made one,
 else RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
 time, no core files; then a seccomp filter denies creating processes, exec, ptrace,
-signals, mounts, network sockets and raising limits. What it applied is reported once
+signals, mounts, network sockets, IPC objects and raising limits. What it applied is reported once
 in the ``ready`` message, which is sent before any student code has run.
 """
 

@@ -214,3 +214,29 @@ def test_collect_on_dask_workers_in_containers_uses_the_jail(tmp_path):
         scores = dict(conn.execute("SELECT s.student, c.score FROM chapter_scores c JOIN submissions s "
                                    "ON c.hash = s.hash WHERE c.chapter = 'chapter2'").fetchall())
     assert scores == {"alice": CHAPTER_MAX, "bob": 0}
+
+
+def test_the_jail_can_be_built_and_verified_ahead_of_time(tmp_path):
+    # python -m grader.boundary.jail: build (or check) the jails, --verify hashes every file
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRADE_JAIL_DIR": str(tmp_path / "jails")}
+    command = [sys.executable, "-m", "grader.boundary.jail", "--chapter", "chapter2"]
+    built = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert built.returncode == 0 and "ready" in built.stdout, built.stdout + built.stderr
+    (jail_dir,) = [p for p in (tmp_path / "jails").iterdir() if not p.name.startswith(".")]
+    verified = subprocess.run(command + ["--verify"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert verified.returncode == 0 and "content hashes checked" in verified.stdout, verified.stdout
+    # a file copied into the jail (not a link) changed in place: only the content hash sees it
+    manifest = json.loads((jail_dir / "manifest.json").read_text())
+    cmdline = jail_dir / "root" / "proc" / "self" / "cmdline"
+    assert "/proc/self/cmdline" in manifest["files"]
+    os.chmod(cmdline, 0o644)
+    with open(cmdline, "r+b") as f:
+        first = f.read(1)
+        f.seek(0)
+        f.write(b"X" if first != b"X" else b"Y")
+    os.chmod(cmdline, 0o444)
+    tampered = subprocess.run(command + ["--verify"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert "content hash differs" in tampered.stdout, tampered.stdout

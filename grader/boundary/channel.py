@@ -198,27 +198,38 @@ class WorkerClient:
 
     def _jail_tmp_full(self) -> bool:
         """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (its
-        size, or JAIL_TMP_ENTRIES names); links are counted, never followed."""
+        size, or JAIL_TMP_ENTRIES names). Walked through descriptors with O_NOFOLLOW: the
+        worker runs meanwhile and may swap a folder for a link; links are never followed."""
         assert self._jail is not None
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
         total = count = 0
-        stack = [os.path.join(self._jail["root"], self._jail["tmp"].lstrip("/"))]
-        while stack:
-            try:
-                listing = os.scandir(stack.pop())
-            except OSError:
-                continue
-            with listing:
-                for entry in listing:
-                    count += 1
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    total += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    if total > sandbox.TMP_BYTES or count > JAIL_TMP_ENTRIES:
-                        return True
+        try:
+            stack = [os.open(os.path.join(self._jail["root"], self._jail["tmp"].lstrip("/")), flags)]
+        except OSError:
+            return False
+        try:
+            while stack:
+                fd = stack.pop()
+                try:
+                    with os.scandir(fd) as listing:
+                        for entry in listing:
+                            count += 1
+                            try:
+                                st = entry.stat(follow_symlinks=False)
+                                total += st.st_blocks * 512
+                                if entry.is_dir(follow_symlinks=False):
+                                    stack.append(os.open(entry.name, flags, dir_fd=fd))
+                            except OSError:
+                                continue
+                            if total > sandbox.TMP_BYTES or count > JAIL_TMP_ENTRIES:
+                                return True
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+        finally:
+            for fd in stack:
+                os.close(fd)
         return False
 
     def _drop_jail(self) -> None:

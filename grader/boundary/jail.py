@@ -18,7 +18,8 @@ The jail is built on first use (or with ``python -m grader.boundary.jail``), kep
 hash of what the plan binds (paths, and each source's inode, size and time): a changed
 runtime gets a new jail. ``manifest.json`` records the sha256 of every file; before a
 jail is used, each entry is checked against it (root's, not writable by others, the
-same inode and size), and ``--verify`` hashes every file's content again. Everything in
+same inode and size), ``--verify`` hashes every file's content again and ``--prune``
+removes jails of runtimes no longer in use. Everything in
 the jail is root's and read-only to the worker.
 
 System library folders (``/usr/lib``...) are bound whole by bubblewrap; the jail takes
@@ -358,22 +359,32 @@ def remove_tmp(root: str, inside: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m grader.boundary.jail [--chapter chapterN ...] [--verify]``: build (or
-    check) the jails the chapters need; ``--verify`` hashes every file again."""
+    """``python -m grader.boundary.jail [--chapter chapterN ...] [--verify] [--prune]``: build
+    (or check) the jails the chapters need; ``--verify`` hashes every file again, ``--prune``
+    removes every other jail."""
     from grader.catalog import load_catalog
 
     verify = "--verify" in argv
+    prune = "--prune" in argv
     names = [argv[i + 1] for i, a in enumerate(argv) if a == "--chapter" and i + 1 < len(argv)]
     catalog = load_catalog()
     chapters = [catalog.chapter(n) for n in names] if names else list(catalog.chapters.values())
     status = 0
+    kept = set()
     for needs in sorted({tuple(getattr(c, "needs", ()) or ()) for c in chapters}):
         root = ensure(needs)
         jail = Path(root).parent
+        kept.add(jail.name)
         problem = _load_and_check(jail, full=verify) if verify else None
         what = "content hashes checked" if verify else "ready"
         print(f"{jail}: {'needs ' + ', '.join(needs) if needs else 'base runtime'}: {problem or what}")
         status |= problem is not None
+    if prune:  # jails of runtimes no longer in use (an upgraded package makes a new one)
+        with _lock(base_dir()):
+            for old in sorted(base_dir().iterdir()):
+                if old.is_dir() and not old.is_symlink() and old.name not in kept:
+                    shutil.rmtree(old)
+                    print(f"{old}: removed")
     return status
 
 

@@ -240,3 +240,8 @@ def test_the_jail_can_be_built_and_verified_ahead_of_time(tmp_path):
     os.chmod(cmdline, 0o444)
     tampered = subprocess.run(command + ["--verify"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert "content hash differs" in tampered.stdout, tampered.stdout
+    # --prune removes jails of runtimes no longer in use and keeps the current one
+    stale = tmp_path / "jails" / "0123456789abcdef01234567"
+    (stale / "root").mkdir(parents=True)
+    pruned = subprocess.run(command + ["--prune"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    assert pruned.returncode == 0 and not stale.exists() and jail_dir.exists(), pruned.stdout + pruned.stderr

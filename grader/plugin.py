@@ -521,6 +521,7 @@ _FAULTS: tuple[tuple[str, str], ...] = (
     (r"your code used more CPU time or memory", "fb.cpu_or_memory"),
     (r"your code ran out of memory", "fb.out_of_memory"),
     (r"your code printed more output", "fb.output_limit"),
+    (r"your code wrote more to /tmp than allowed", "fb.tmp_limit"),
     (r"your code made a system call", "fb.syscall"),
     (r"the process running your code crashed \((?P<name>[^)]*)\)", "fb.crashed_signal"),
     (r"your code ended the process running it \(exit code (?P<code>-?\d+|None)\)", "fb.exited"),

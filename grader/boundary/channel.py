@@ -22,6 +22,7 @@ from typing import Any
 
 import msgpack
 
+from grader.boundary import cgroup as cgroups
 from grader.boundary import codec, sandbox
 from grader.boundary.proxy import Proxy, Synced
 from grader.errors import (
@@ -37,7 +38,7 @@ from grader.results import ISOLATION_WEAK
 
 _HERE = Path(__file__).resolve().parent
 
-# Runs as `python -I -S -c BOOTSTRAP RFD WFD`: reads one JSON frame with the import
+# Runs as `python -I -S -c BOOTSTRAP RFD WFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
 # paths and the codec and worker sources, then runs the worker, which reads its own
 # configuration (the student's sources, limits, mount plan) as the next frame.
 BOOTSTRAP = """
@@ -56,7 +57,7 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w}
+g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': int(sys.argv[3])}
 code = compile(boot['worker'], '<grader-worker>', 'exec')
 del boot, m
 exec(code, g)
@@ -78,10 +79,15 @@ STUDENT_ENV = {
 }
 
 
+# A jail's /tmp is checked this often while a request runs, and may hold this many names.
+JAIL_TMP_CHECK_S = 0.05
+JAIL_TMP_ENTRIES = 10_000
+
+
 @dataclass
 class WorkerConfig:
     sources: dict[str, tuple[str, bytes]]  # module name -> (path shown in tracebacks, source)
-    memory_mb: int | None = 1024  # address-space cap; None for no cap
+    memory_mb: int | None = 1024  # memory cap (the worker's cgroup, else its address space); None for no cap
     cpu_s: int | None = 120  # CPU seconds for the worker's whole life
     output_bytes: int = 4 * 1024 * 1024  # what the student may print
     call_timeout: float = 10.0  # wall seconds for one request
@@ -111,6 +117,8 @@ def student_env() -> dict[str, str]:
 class WorkerClient:
     """One student worker process and the requests sent to it."""
 
+    SHARES_SANDBOX = False  # a bubblewrap sandbox of its own (a fork server's children share one)
+
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.proc: subprocess.Popen[bytes] | None = None
@@ -126,6 +134,9 @@ class WorkerClient:
         self._codec = codec.Codec(self._encode_object, self._decode_ext)
         self._workdir = tempfile.mkdtemp(prefix="grade-worker-")
         os.chmod(self._workdir, 0o755)
+        self._cgroup: cgroups.WorkerCgroup | None = None
+        self._jail: dict[str, str] | None = None  # {"root": jail folder, "tmp": the worker's /tmp in it}
+        self._jail_problem: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -135,8 +146,11 @@ class WorkerClient:
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
-        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)]
         mode = sandbox.choose(self.config.sandbox)
+        self._cgroup = self._make_cgroup()
+        self._jail = self._make_jail(mode)
+        cg_fd = self._cgroup.procs_fd if self._cgroup is not None else -1
+        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(cg_fd)]
         steps, import_paths = sandbox.plan(tuple(self.config.needs))
         if mode == "bwrap":
             command = sandbox.bwrap_command(command, steps)
@@ -147,7 +161,7 @@ class WorkerClient:
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=self._output,
-            pass_fds=(to_worker_r, from_worker_w),
+            pass_fds=(to_worker_r, from_worker_w) + ((cg_fd,) if cg_fd >= 0 else ()),
             start_new_session=True,
             env=student_env(),
             cwd=self._workdir,
@@ -157,6 +171,78 @@ class WorkerClient:
         self._attach(from_worker_r, to_worker_w, mode)
         self._send_config(boot_frame(import_paths))
         self._send_config(self.worker_config(mode, steps))
+
+    def _make_cgroup(self) -> cgroups.WorkerCgroup | None:
+        """The worker's own cgroup with its memory cap, where one can be made (else the
+        worker caps its address space)."""
+        if not self.config.memory_mb or cgroups.parent() is None:
+            return None
+        try:
+            return cgroups.WorkerCgroup.create(self.config.memory_mb)
+        except OSError:
+            return None
+
+    def _make_jail(self, mode: str) -> dict[str, str] | None:
+        """Where neither bubblewrap nor namespaces can be had but chroot can: the jail for
+        this chapter's runtime, and an empty /tmp folder of this worker's own in it."""
+        if mode == "bwrap" or sandbox.strength(self.config.sandbox) != "jail":
+            return None
+        from grader.boundary import jail
+
+        try:
+            root = jail.ensure(tuple(self.config.needs))
+            return {"root": root, "tmp": jail.make_tmp(root)}
+        except OSError as exc:  # e.g. no room for it: weak, and the report says why
+            self._jail_problem = f"the jail could not be built ({exc})"[:300]
+            return None
+
+    def _jail_tmp_full(self) -> bool:
+        """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (its
+        size, or JAIL_TMP_ENTRIES names). Walked through descriptors with O_NOFOLLOW: the
+        worker runs meanwhile and may swap a folder for a link; links are never followed."""
+        assert self._jail is not None
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        total = count = 0
+        try:
+            stack = [os.open(os.path.join(self._jail["root"], self._jail["tmp"].lstrip("/")), flags)]
+        except OSError:
+            return False
+        try:
+            while stack:
+                fd = stack.pop()
+                try:
+                    with os.scandir(fd) as listing:
+                        for entry in listing:
+                            count += 1
+                            try:
+                                st = entry.stat(follow_symlinks=False)
+                                total += st.st_blocks * 512
+                                if entry.is_dir(follow_symlinks=False):
+                                    stack.append(os.open(entry.name, flags, dir_fd=fd))
+                            except OSError:
+                                continue
+                            if total > sandbox.TMP_BYTES or count > JAIL_TMP_ENTRIES:
+                                return True
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+        finally:
+            for fd in stack:
+                os.close(fd)
+        return False
+
+    def _drop_jail(self) -> None:
+        made, self._jail = self._jail, None
+        if made is not None:
+            from grader.boundary import jail
+
+            jail.remove_tmp(made["root"], made["tmp"])
+
+    def _drop_cgroup(self) -> None:
+        group, self._cgroup = self._cgroup, None
+        if group is not None:
+            group.close()
 
     def _attach(self, rfd: int, wfd: int, mode: str) -> None:
         """Take the pipes of a freshly started worker (writes never block: see _write)."""
@@ -188,9 +274,12 @@ class WorkerClient:
                 "cpu_s": self.config.cpu_s,
                 "output_bytes": self.config.output_bytes,
             },
-            "root_plan": None if mode == "bwrap" else [list(s) for s in steps],
+            "root_plan": None if mode == "bwrap" or self._jail else [list(s) for s in steps],
+            "jail": self._jail,
             "newroot": self._workdir,
             "seccomp": self.config.seccomp,
+            # a forked child shares its fork server's sandbox: it makes an IPC namespace of its own
+            "private_ipc": mode == "bwrap" and self.SHARES_SANDBOX,
         }
 
     def _ensure_ready(self) -> None:
@@ -207,8 +296,13 @@ class WorkerClient:
         isolation = [str(x) for x in message[1]] if len(message) > 1 and isinstance(message[1], list) else []
         if self._sandbox_mode == "bwrap":
             isolation.insert(0, "bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody")
-        elif not any(item.startswith("allow-list root") for item in isolation):
+        elif not any(item.startswith(("allow-list root", "jail root")) for item in isolation):
             isolation.insert(0, ISOLATION_WEAK)
+            missing = sandbox.jail_missing()
+            if missing and not sandbox.namespaces_work():
+                isolation.insert(1, f"no chroot jail: missing {missing}")
+            elif self._jail_problem:
+                isolation.insert(1, f"no chroot jail: {self._jail_problem}")
         self.isolation = isolation
         self._ready = True
 
@@ -225,6 +319,8 @@ class WorkerClient:
         except ProcessLookupError:
             pass
         proc.wait()
+        self._drop_cgroup()
+        self._drop_jail()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)
@@ -299,7 +395,12 @@ class WorkerClient:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._on_timeout(during)
-            ready, _, _ = select.select([self._rfd], [], [], remaining)
+            # In a jail the worker's /tmp is a folder on disk, not a capped tmpfs: watched.
+            wait = min(remaining, JAIL_TMP_CHECK_S) if self._jail is not None else remaining
+            ready, _, _ = select.select([self._rfd], [], [], wait)
+            if self._jail is not None and self._jail_tmp_full():
+                self.kill()
+                raise ResourceExceeded("your code wrote more to /tmp than allowed")
             if not ready:
                 continue
             chunk = os.read(self._rfd, 1 << 20)
@@ -350,7 +451,11 @@ class WorkerClient:
         except subprocess.TimeoutExpired:
             code, lingering = None, True  # it closed the channel but runs on: killed below
         tail = self.output_tail(400).strip()
+        # its cgroup's OOM killer (seen through bubblewrap as exit code 137, not a signal)
+        oom = self._cgroup is not None and self._cgroup.oom_killed()
         self.kill()
+        if oom:
+            raise ResourceExceeded("your code used more CPU time or memory than allowed and was stopped")
         if lingering and during != "starting":
             raise WorkerCrashed("your code closed the grader's connection to it (and kept running), so it was stopped")
         if during == "starting":

@@ -11,7 +11,9 @@ runs the unchanged ``worker.py`` main with the pipes and configuration it was ha
 The zygote is not dumpable and the children's seccomp filter denies signals and
 ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs
 at a time in batch grading, and in a bubblewrap sandbox the zygote empties the private
-``/tmp`` after each child, so nothing one submission leaves behind is seen by the next.
+``/tmp`` after each child, so nothing one submission leaves behind is seen by the next;
+each child also gets an IPC namespace and a memory cgroup of its own where they can be
+had (and in a chroot jail its own ``/tmp`` folder).
 The trusted side kills and reaps children through the zygote (their pids live in the
 sandbox's PID namespace); a dead zygote is restarted on the next spawn.
 """
@@ -94,7 +96,7 @@ _send(['ready'])
 while True:
     msg, fds = _recv()
     op = msg.get('op')
-    if op == 'spawn' and len(fds) == 3:
+    if op == 'spawn' and len(fds) in (3, 4):
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -102,14 +104,15 @@ while True:
                 ctl.close()
                 libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
-                r, w, out = fds
+                r, w, out = fds[:3]
+                cg = fds[3] if len(fds) == 4 else -1  # the child's own cgroup (cgroup.procs)
                 os.dup2(out, 1)
                 os.dup2(out, 2)
                 os.close(out)
                 del msg
                 # The worker reads the student's sources and settings from this child's
                 # own pipe, after the fork: the fork server never holds a student's data.
-                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w})
+                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': cg})
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -302,6 +305,8 @@ class _ForkedProc:
 class ForkedWorkerClient(WorkerClient):
     """A ``WorkerClient`` whose worker is forked from a shared zygote instead of exec'd."""
 
+    SHARES_SANDBOX = True
+
     def __init__(self, config: WorkerConfig, zygote: Zygote) -> None:
         super().__init__(config)
         self.zygote = zygote
@@ -315,8 +320,13 @@ class ForkedWorkerClient(WorkerClient):
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
+        self._cgroup = self._make_cgroup()
+        self._jail = self._make_jail(mode)
+        fds = [to_worker_r, from_worker_w, self._output.fileno()]
+        if self._cgroup is not None:
+            fds.append(self._cgroup.procs_fd)
         try:
-            pid = self.zygote.spawn([to_worker_r, from_worker_w, self._output.fileno()])
+            pid = self.zygote.spawn(fds)
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
@@ -337,6 +347,8 @@ class ForkedWorkerClient(WorkerClient):
         if proc is None:
             return
         proc.kill()
+        self._drop_cgroup()
+        self._drop_jail()
         for fd in (self._rfd, self._wfd):
             try:
                 os.close(fd)

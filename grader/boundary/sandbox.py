@@ -10,7 +10,7 @@ Python package folders that ride along inside a bound folder (``site-packages`` 
 base interpreter, Debian's ``dist-packages``) are covered by empty folders first, and
 only the allowed packages are bound back.
 
-The same plan is carried out in two ways:
+The same plan is carried out in three ways:
 
 * by bubblewrap, where it is installed and usable (``bwrap_command``), with
   ``--unshare-all``, ``--cap-drop ALL`` and a user namespace mapping the worker to
@@ -19,8 +19,14 @@ The same plan is carried out in two ways:
   mount (and, when not root, user) namespace, a new root on a tmpfs holding the same
   binds, ``chroot``, then uid/gid 65534.
 
-Where neither can be had, isolation is *weak*: the report says so and ``grade collect``
-refuses to run unless told ``--allow-weak-isolation``.
+* without namespaces (root in a container under Docker's default profile: no
+  CAP_SYS_ADMIN, but CAP_SYS_CHROOT, CAP_SETUID and CAP_SETGID), by a *jail*
+  (``grader.boundary.jail``): the plan laid out once on disk, each worker using ``chroot``
+  into it and becoming uid/gid 65534, with a ``/tmp`` folder of its own and no ``/proc``.
+
+Where none of these can be had, isolation is *weak*: the report says so (and which
+capability was missing) and ``grade collect`` refuses to run unless told
+``--allow-weak-isolation``.
 """
 
 from __future__ import annotations
@@ -338,9 +344,59 @@ def namespaces_work() -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
+_CAPS = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SYS_CHROOT": 18}
+
+
+def _effective_caps() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+@functools.cache
+def jail_missing() -> str | None:
+    """Why a chroot jail cannot be had here (the missing capability), or None when it can:
+    a child process ``chroot``s into an empty folder and becomes uid/gid 65534."""
+    if os.geteuid() != 0:
+        return f"root (the grader runs as uid {os.geteuid()}; chroot and setuid need root)"
+    caps = _effective_caps()
+    missing = [name for name, bit in _CAPS.items() if not caps >> bit & 1]
+    if missing:
+        return " and ".join(missing)
+    import ctypes
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="grade-probe-")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.chroot(scratch.encode()) == 0:
+                os.chdir("/")
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                code = 0
+        except OSError:
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    os.rmdir(scratch)
+    return None if os.waitstatus_to_exitcode(status) == 0 else "CAP_SYS_CHROOT (chroot was refused)"
+
+
 def strength(mode: str) -> str:
-    """'bwrap', 'namespaces' or 'weak': what a worker started with ``mode`` will get."""
+    """'bwrap', 'namespaces', 'jail' or 'weak': what a worker started with ``mode`` will get."""
     chosen = choose(mode)
     if chosen == "bwrap":
         return "bwrap"
-    return "namespaces" if namespaces_work() else "weak"
+    if namespaces_work():
+        return "namespaces"
+    return "jail" if jail_missing() is None else "weak"

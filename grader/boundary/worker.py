@@ -8,9 +8,12 @@ student's module sources as text (it needs no read access to any grader file).
 Before the first line of student code runs, the worker confines itself: without
 bubblewrap it carries out the trusted side's mount plan (``enter_allow_list``: private
 mount, network and IPC namespaces, a new root holding only the allow-listed runtime,
-uid nobody); it applies its limits: memory (RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
+uid nobody), or, without namespaces, enters the chroot jail the trusted side laid out
+(``enter_jail``); a child of a bubblewrap fork server makes an IPC namespace of its own
+(``enter_private_ipc``); it applies its limits: memory (its own cgroup where the trusted side made one,
+else RLIMIT_AS), output size (RLIMIT_FSIZE), CPU
 time, no core files; then a seccomp filter denies creating processes, exec, ptrace,
-signals, mounts, network sockets and raising limits. What it applied is reported once
+signals, mounts, network sockets, IPC objects and raising limits. What it applied is reported once
 in the ``ready`` message, which is sent before any student code has run.
 """
 
@@ -45,7 +48,13 @@ _ARCHES = {
     # Denied: new processes (fork/vfork; clone is checked below), exec, ptrace, reading or
     # writing another process's memory, taking its file descriptors, raising limits,
     # sending signals to anyone, and kernel interfaces no exercise needs (io_uring, which
-    # would bypass this filter, BPF, perf events, userfaultfd, the key rings).
+    # would bypass this filter, BPF, perf events, userfaultfd, the key rings), and every kind
+    # of IPC object that outlives the process or holds memory its address-space cap does not
+    # count: System V shared memory, semaphores and message queues, POSIX message queues,
+    # memfd (numpy and TensorFlow use none of them once imported). Sockets: only unix ones,
+    # never a datagram one, and no connect or bind: a pair made with socketpair works, while
+    # the machine's abstract sockets stay out of reach also where the worker has no network
+    # namespace of its own (the chroot jail).
     "x86_64": (
         0xC000003E,
         317,
@@ -54,7 +63,11 @@ _ARCHES = {
          "kill": 62, "tkill": 200, "tgkill": 234, "pidfd_send_signal": 424,
          "mount": 165, "umount2": 166, "unshare": 272, "setns": 308,
          "pidfd_open": 434, "pidfd_getfd": 438, "io_uring_setup": 425, "bpf": 321,
-         "perf_event_open": 298, "userfaultfd": 323, "keyctl": 250, "add_key": 248, "request_key": 249},
+         "perf_event_open": 298, "userfaultfd": 323, "keyctl": 250, "add_key": 248, "request_key": 249,
+         "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64, "semop": 65, "semctl": 66,
+         "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240,
+         "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
+         "mq_getsetattr": 245, "memfd_create": 319, "memfd_secret": 447, "connect": 42, "bind": 49},
         56,
         435,
         41,
@@ -67,7 +80,11 @@ _ARCHES = {
          "kill": 129, "tkill": 130, "tgkill": 131, "pidfd_send_signal": 424,
          "mount": 40, "umount2": 39, "unshare": 97, "setns": 268,
          "pidfd_open": 434, "pidfd_getfd": 438, "io_uring_setup": 425, "bpf": 280,
-         "perf_event_open": 241, "userfaultfd": 282, "keyctl": 219, "add_key": 217, "request_key": 218},
+         "perf_event_open": 241, "userfaultfd": 282, "keyctl": 219, "add_key": 217, "request_key": 218,
+         "mq_open": 180, "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
+         "mq_getsetattr": 185, "msgget": 186, "msgctl": 187, "msgrcv": 188, "msgsnd": 189, "semget": 190,
+         "semctl": 191, "semtimedop": 192, "semop": 193, "shmget": 194, "shmctl": 195, "shmat": 196,
+         "shmdt": 197, "memfd_create": 279, "memfd_secret": 447, "connect": 203, "bind": 200},
         220,
         435,
         198,
@@ -80,7 +97,8 @@ def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
     if spec is None:
         return None
     audit_arch, _, denied, clone_nr, clone3_nr, socket_nr = spec
-    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    ld, jeq, jset, jge, ret, alu_and = 0x20, 0x15, 0x45, 0x35, 0x06, 0x54
+    sock_dgram = 2
     allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
     clone_thread, af_unix = 0x00010000, 1
     # (code, k, jump-if-true label, jump-if-false label); ("label", name) marks a place.
@@ -101,7 +119,10 @@ def _seccomp_program(machine: str) -> list[tuple[int, int, int, int]] | None:
         (jset, clone_thread, "allow", "deny"),  # threads yes, processes no
         ("label", "socket"),
         (ld, 16, None, None),  # args[0]: address family
-        (jeq, af_unix, "allow", "deny"),
+        (jeq, af_unix, None, "deny"),
+        (ld, 24, None, None),  # args[1]: socket type (with SOCK_CLOEXEC / SOCK_NONBLOCK)
+        (alu_and, 0xF, None, None),
+        (jeq, sock_dgram, "deny", "allow"),
         ("label", "allow"),
         (ret, allow, None, None),
         ("label", "deny"),
@@ -151,15 +172,35 @@ def install_seccomp() -> bool:
 # --- limits and privileges ------------------------------------------------------------
 
 
-def apply_limits(limits: dict) -> list[str]:
+def join_cgroup(fd: int) -> bool:
+    """Enter the cgroup the trusted side made for this worker (``fd``: its open
+    ``cgroup.procs``; writing 0 moves the writer). Done before anything heavy is imported,
+    so what the worker allocates is counted there."""
+    if fd is None or fd < 0:
+        return False
+    try:
+        os.write(fd, b"0")
+        return True
+    except OSError:
+        return False
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def apply_limits(limits: dict, in_cgroup: bool = False) -> list[str]:
     applied = []
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     memory_mb = limits.get("memory_mb")
-    if memory_mb:
+    if memory_mb and in_cgroup:
+        applied.append(f"memory: cgroup {memory_mb} MB")
+    elif memory_mb:
         size = int(memory_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        applied.append(f"memory {memory_mb} MB")
+        applied.append(f"memory: RLIMIT_AS {memory_mb} MB")
     output_bytes = limits.get("output_bytes")
     if output_bytes:
         resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
@@ -306,6 +347,82 @@ def drop_capabilities() -> bool:
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable for both words: all 0
     return libc.syscall(capset_nr, ctypes.byref(header), ctypes.byref(data)) == 0
+
+
+def _close_other_fds(keep: set) -> None:
+    """Close every descriptor but ``keep``: one that led outside (a folder) would let a
+    chrooted process climb out of its root."""
+    try:
+        open_fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
+    except OSError:
+        open_fds = list(range(3, 1024))
+    for fd in open_fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def enter_jail(root: str, tmp: str, keep: set) -> str | None:
+    """Without namespaces (root under a container's default profile): ``chroot`` into the
+    jail the trusted side laid out (the allow-listed runtime, root's and read-only), close
+    every other descriptor, become uid/gid 65534 and work in this worker's own empty
+    ``tmp`` folder there. None when chroot itself is refused (weak isolation)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    _close_other_fds(keep)  # before: /proc/self/fd is not there afterwards
+    try:
+        os.chdir(root)
+        if libc.chroot(b".") != 0:
+            raise OSError(ctypes.get_errno(), "chroot")
+        os.chdir("/")
+    except OSError as exc:
+        sys.stderr.write(f"the worker could not enter its jail: {exc}\n")
+        os.chdir("/")
+        return None
+    try:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)  # from root to another uid: every capability goes too
+        os.chdir(tmp)
+        os.environ["TMPDIR"] = os.environ["HOME"] = tmp
+        import tempfile
+
+        tempfile.tempdir = None
+        if os.getuid() != NOBODY or os.geteuid() != NOBODY or os.getgid() != NOBODY:
+            raise OSError("the ids did not change")
+    except OSError as exc:
+        # Inside the jail but still privileged: this worker must not run student code.
+        sys.stderr.write(f"the worker could not leave its privileges: {exc}\n")
+        os._exit(70)
+    try:
+        os.setuid(0)
+    except OSError:
+        pass
+    else:
+        os._exit(70)
+    return "jail root: chroot into the allow-listed runtime, no /proc, uid nobody"
+
+
+def enter_private_ipc() -> bool:
+    """Inside bubblewrap: an IPC namespace of this worker's own. The fork server's children
+    all live in one sandbox, so they would share its namespace (and anything one left in
+    it). A nested user namespace makes a new one possible without privileges; the
+    capabilities it brings are dropped at once, and the ids stay what they were."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(0x10000000 | 0x08000000) != 0:  # CLONE_NEWUSER | CLONE_NEWIPC
+        return False
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    except OSError:
+        pass  # unmapped, the ids read as the overflow id: nobody all the same
+    if not drop_capabilities():
+        sys.stderr.write("the worker could not drop the capabilities of its IPC namespace\n")
+        os._exit(70)
+    return True
 
 
 def drop_privileges() -> str | None:
@@ -512,10 +629,20 @@ def main() -> None:
     config = json.loads(frame)
     config["sources"] = {k: (v[0], v[1].encode("latin-1")) for k, v in config["sources"].items()}
     os.chdir(config.get("cwd", "/"))
+    in_cgroup = join_cgroup(globals().get("CGROUP_FD", -1))
     # The file system first, while this process has one thread (a process with threads,
     # as TensorFlow starts them, cannot enter new namespaces).
     confined = []
-    if config.get("root_plan") is not None:
+    if config.get("root_plan") is None and config.get("private_ipc") and enter_private_ipc():
+        confined.append("own IPC namespace")
+    jail = config.get("jail")
+    if jail is not None:
+        entered = enter_jail(jail["root"], jail["tmp"], {0, 1, 2, READ_FD, WRITE_FD})
+        if entered:
+            confined.append(entered)
+        elif os.geteuid() == 0 and drop_capabilities():
+            confined.append("root without capabilities")
+    elif config.get("root_plan") is not None:
         entered = enter_allow_list(config["root_plan"], config["newroot"])
         if entered:
             confined.append(entered)
@@ -542,9 +669,9 @@ def main() -> None:
     for name, (display, source) in config["sources"].items():
         sources[name] = (display, source)
         student_files.add(display)
-    isolation = apply_limits(config.get("limits", {})) + confined
+    isolation = apply_limits(config.get("limits", {}), in_cgroup) + confined
     if config.get("seccomp", True) and install_seccomp():
-        isolation.append("seccomp: no processes, exec, ptrace, signals, mounts or network")
+        isolation.append("seccomp: no processes, exec, ptrace, signals, mounts, network or IPC")
     sys.meta_path.insert(0, SourceFinder(sources))
     sys.argv = ["student"]
     worker = Worker(READ_FD, WRITE_FD, student_files)

@@ -155,8 +155,10 @@ def register(app: typer.Typer) -> None:
         chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
         if scheduler is None and not allow_weak_isolation and sandboxes.strength(sandbox.value) == "weak":
             raise UsageError(
-                "No sandbox can be made on this machine (bubblewrap is not usable and the kernel gives no "
-                "user or mount namespaces), so submissions could read each other and the hidden tests. "
+                "No sandbox can be made on this machine (bubblewrap is not usable, the kernel gives no "
+                f"user or mount namespaces, and a chroot jail needs "
+                f"{sandboxes.jail_missing() or 'root with CAP_SYS_CHROOT, CAP_SETUID and CAP_SETGID'}), so submissions "
+                "could read each other and the hidden tests. "
                 "Install bubblewrap, or pass --allow-weak-isolation to grade anyway."
             )
         out = reports.console()

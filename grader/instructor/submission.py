@@ -11,12 +11,15 @@ raises ``BadSubmission`` with the reason the gradebook records.
 Identity and time are the instructor's (``Origin``): the student id comes from the file
 or folder name (or the LMS's naming), the time from the file system; ``manifest.json`` is
 only checked against them (its id, its sha256 of every file) and disagreements become
-problems. In folders a symbolic link at any path component is refused. JSON is parsed
+problems. Folders are read through file descriptors, one component at a time with
+O_NOFOLLOW, so a symbolic link at any path component is refused, also one swapped in
+while the folder is being read. JSON is parsed
 with its size and nesting bounded.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -296,88 +299,165 @@ def _wanted(rel: str) -> bool:
 
 
 # -- folders ---------------------------------------------------------------------------
+#
+# A folder is read through file descriptors only: the folder itself is opened once, and
+# every folder and file below it is opened relative to its parent's descriptor with
+# O_NOFOLLOW, one name at a time. A student who can still write to the folder while it is
+# collected may swap a folder for a symbolic link at any moment; what was opened stays
+# what it was, and a link met on the way is refused, so nothing outside is ever read.
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_FILE_FLAGS = (os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 
 
-def _entry(root: Path, rel: str) -> os.stat_result | None:
-    """lstat of ``root/rel``; a symbolic link at any component is refused."""
-    current = root
-    st = None
-    for part in rel.split("/"):
-        current = current / part
+def _refuse_link(rel: str) -> BadSubmission:
+    return BadSubmission(f"symbolic link in the submission: {clean_text(rel)!r} (refused)")
+
+
+class _Dir:
+    """An open folder of the submission and its path relative to the submission."""
+
+    def __init__(self, fd: int, rel: str) -> None:
+        self.fd = fd
+        self.rel = rel
+
+    def __enter__(self) -> _Dir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+    def _rel(self, name: str) -> str:
+        return f"{self.rel}/{name}" if self.rel else name
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        """lstat of an entry (no link followed); a symbolic link is refused."""
         try:
-            st = os.lstat(current)
+            st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise BadSubmission(f"{clean_text(rel)} cannot be read ({exc.strerror})") from None
+            raise BadSubmission(f"{clean_text(self._rel(name))} cannot be read ({exc.strerror})") from None
         if stat.S_ISLNK(st.st_mode):
-            shown = current.relative_to(root).as_posix()
-            raise BadSubmission(f"symbolic link in the submission: {clean_text(shown)!r} (refused)")
-    return st
+            raise _refuse_link(self._rel(name))
+        return st
+
+    def listdir(self) -> list[str]:
+        return sorted(os.listdir(self.fd))
+
+    def open_dir(self, name: str) -> _Dir | None:
+        """The sub-folder ``name``, opened without following a link; None when it is
+        missing or not a folder."""
+        if self.lstat(name) is None:
+            return None
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # swapped for a link since the lstat above
+                raise _refuse_link(self._rel(name)) from None
+            raise BadSubmission(f"{clean_text(self._rel(name))} cannot be read ({exc.strerror})") from None
+        return _Dir(fd, self._rel(name))
+
+    def read(self, name: str, cap: int) -> tuple[bytes, float] | None:
+        """(content, modification time) of the regular file ``name``, at most ``cap``
+        bytes; None when it is missing or not a regular file."""
+        if self.lstat(name) is None:
+            return None
+        rel = self._rel(name)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse_link(rel) from None
+            raise BadSubmission(f"{clean_text(rel)} cannot be read ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            if st.st_size > cap:
+                raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
+            data = f.read(cap + 1)
+        if len(data) > cap:
+            raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
+        return data, st.st_mtime
 
 
-def _read_file(root: Path, rel: str, cap: int) -> bytes | None:
-    st = _entry(root, rel)
-    if st is None or not stat.S_ISREG(st.st_mode):
-        return None
-    if st.st_size > cap:
-        raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+def _open_root(path: Path) -> _Dir:
     try:
-        fd = os.open(root / rel, flags)
+        return _Dir(os.open(path, _DIR_FLAGS), "")
     except OSError as exc:
-        raise BadSubmission(f"{clean_text(rel)} cannot be read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(cap + 1)
-    if len(data) > cap:
-        raise BadSubmission(f"{clean_text(rel)} is larger than {cap // 1000} KB")
-    return data
+        if exc.errno == errno.ELOOP:
+            raise BadSubmission("the submission is a symbolic link (refused: it could point at a classmate's work)") from None
+        raise BadSubmission(f"{path} cannot be read ({exc.strerror})") from None
+
+
+def _read_in(folder: _Dir, parts: list[str], cap: int) -> tuple[bytes, float] | None:
+    """Read ``parts`` (folders, then a file) below ``folder``, one descriptor at a time."""
+    if len(parts) == 1:
+        return folder.read(parts[0], cap)
+    sub = folder.open_dir(parts[0])
+    if sub is None:
+        return None
+    with sub:
+        return _read_in(sub, parts[1:], cap)
 
 
 def _read_folder(path: Path, origin: Origin) -> Submission:
-    root = path.absolute()
-    st = _entry(root, "exercises")
-    if st is None or not stat.S_ISDIR(st.st_mode):
-        raise BadSubmission("missing folder: no exercises/ folder in the submission")
     wanted: dict[str, bytes] = {}
     times: dict[str, float] = {}
     total = 0
-    chapters = sorted(os.listdir(root / "exercises"))
-    if len(chapters) > MAX_MEMBERS:
-        raise BadSubmission(f"exercises/ has {len(chapters)} entries (more than {MAX_MEMBERS})")
-    for chapter in chapters:
-        rel = f"exercises/{chapter}"
-        if _wanted(rel):  # a notebook: exercises/chapterN.ipynb
-            st = _entry(root, rel)
-            data = _read_file(root, rel, _cap(rel))
-            if data is not None and st is not None:
-                wanted[rel], times[rel] = data, st.st_mtime
-                total += len(data)
-            continue
-        st = _entry(root, f"exercises/{chapter}")
-        if st is None or not stat.S_ISDIR(st.st_mode) or not _CHAPTER_RE.fullmatch(chapter):
-            continue
-        names = sorted(os.listdir(root / "exercises" / chapter))
-        if len(names) > MAX_MEMBERS:
-            raise BadSubmission(f"exercises/{chapter}/ has {len(names)} entries (more than {MAX_MEMBERS})")
-        for name in names:
-            rel = f"exercises/{chapter}/{name}"
-            if not _wanted(rel):
-                _entry(root, rel)  # a link is refused even where it is not read
-                continue
-            st = _entry(root, rel)
-            data = _read_file(root, rel, MAX_FILE_BYTES)
-            if data is None or st is None:
-                continue
-            times[rel] = st.st_mtime
-            total += len(data)
-            if total > MAX_TOTAL_BYTES:
-                raise BadSubmission(f"the submission is larger than {MAX_TOTAL_BYTES // 1_000_000} MB")
-            wanted[rel] = data
-    responses = _read_file(root, RESPONSES, MAX_FILE_BYTES)
-    if responses is not None:
-        wanted[RESPONSES] = responses
-    raw_manifest = _read_file(root, MANIFEST, MAX_MANIFEST_BYTES)
+    with _open_root(path.absolute()) as root:
+        exercises = root.open_dir("exercises")
+        if exercises is None:
+            raise BadSubmission("missing folder: no exercises/ folder in the submission")
+        with exercises:
+            chapters = exercises.listdir()
+            if len(chapters) > MAX_MEMBERS:
+                raise BadSubmission(f"exercises/ has {len(chapters)} entries (more than {MAX_MEMBERS})")
+            for chapter in chapters:
+                rel = f"exercises/{chapter}"
+                if _wanted(rel):  # a notebook: exercises/chapterN.ipynb
+                    found = exercises.read(chapter, _cap(rel))
+                    if found is not None:
+                        wanted[rel], times[rel] = found
+                        total += len(found[0])
+                    continue
+                if not _CHAPTER_RE.fullmatch(chapter):
+                    exercises.lstat(chapter)  # a link is refused even where it is not read
+                    continue
+                folder = exercises.open_dir(chapter)
+                if folder is None:
+                    continue
+                with folder:
+                    names = folder.listdir()
+                    if len(names) > MAX_MEMBERS:
+                        raise BadSubmission(f"exercises/{chapter}/ has {len(names)} entries (more than {MAX_MEMBERS})")
+                    for name in names:
+                        rel = f"exercises/{chapter}/{name}"
+                        if not _wanted(rel):
+                            folder.lstat(name)  # a link is refused even where it is not read
+                            continue
+                        found = folder.read(name, MAX_FILE_BYTES)
+                        if found is None:
+                            continue
+                        data, times[rel] = found
+                        total += len(data)
+                        if total > MAX_TOTAL_BYTES:
+                            raise BadSubmission(f"the submission is larger than {MAX_TOTAL_BYTES // 1_000_000} MB")
+                        wanted[rel] = data
+        responses = _read_in(root, RESPONSES.split("/"), MAX_FILE_BYTES)
+        if responses is not None:
+            wanted[RESPONSES] = responses[0]
+        manifest = root.read(MANIFEST, MAX_MANIFEST_BYTES)
+        raw_manifest = manifest[0] if manifest is not None else None
     h = hashlib.sha256()
     for rel in sorted(wanted):
         h.update(rel.encode() + b"\0" + hashlib.sha256(wanted[rel]).digest())

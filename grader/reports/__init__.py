@@ -262,9 +262,16 @@ _ISOLATION = (
     (r"bubblewrap sandbox: allow-listed runtime files only, no network, uid nobody$", "iso.bwrap"),
     (r"allow-list root: private mount and network namespaces, chroot, uid nobody$", "iso.chroot"),
     (r"memory (?P<n>\d+) MB$", "iso.memory"),
+    (r"memory: cgroup (?P<n>\d+) MB$", "iso.memory_cgroup"),
+    (r"memory: RLIMIT_AS (?P<n>\d+) MB$", "iso.memory_rlimit"),
     (r"output (?P<n>\d+) KB$", "iso.output"),
     (r"cpu (?P<n>[\d.]+) s$", "iso.cpu"),
     (r"seccomp: no processes, exec, ptrace, signals, mounts or network$", "iso.seccomp"),
+    (r"seccomp: no processes, exec, ptrace, signals, mounts, network or IPC$", "iso.seccomp_ipc"),
+    (r"own IPC namespace$", "iso.own_ipc"),
+    (r"jail root: chroot into the allow-listed runtime, no /proc, uid nobody$", "iso.jail"),
+    (r"no chroot jail: missing (?P<what>.+)$", "iso.no_jail"),
+    (r"no chroot jail: the jail could not be built \((?P<what>.+)\)$", "iso.no_jail_built"),
     (r"isolation: weak", "iso.weak"),
 )
 

@@ -18,10 +18,12 @@ import pytest
 
 from grader.catalog import load_catalog
 from grader.instructor.batch import run_batch
+from tests import container_profile
 from tests.conftest import REPO, has_bwrap
+from tests.security.jail_helpers import confined_batch
 
 CHAPTER = load_catalog().chapter("chapter2")
-SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else [])
+SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else []) + (["container"] if container_profile.available() else [])
 
 PLANTER = textwrap.dedent('''
     import json, os, sys
@@ -90,6 +92,17 @@ def test_a_submission_leaves_nothing_for_the_next_one(make_target, sandbox):
     solution = (REPO / "solutions" / "chapter2" / "perceptron.py").read_text(encoding="utf-8")
     first = make_target("chapter2", {"perceptron.py": solution + PLANTER}, base="solutions")
     second = make_target("chapter2", {"perceptron.py": solution + VICTIM}, base="solutions")
+    if sandbox == "container":
+        # the chroot jail: the planter's /tmp is a folder on disk, watched; it is stopped
+        # once it holds more than a bubblewrap /tmp could
+        reports = confined_batch(CHAPTER, [("planter", first), ("victim", second)])
+        assert any(e.startswith("jail root") for e in reports["victim"].isolation)
+        planter = [t for t in reports["planter"].tests if t.exercise == "chapter2.AND"]
+        assert planter and {t.status for t in planter} <= {"resource", "error"}, planter
+        assert any("/tmp than allowed" in t.message for t in planter), planter
+        seen = _payload(reports["victim"], "SEEN")
+        assert seen == {"module": False, "files": [], "tmp": [], "locked": False}
+        return
     reports = run_batch(CHAPTER, [("planter", first), ("victim", second)], sandbox=sandbox)
     planted, filled = _payload(reports["planter"], "PLANTED")
     # it could write only to its private /tmp (never into runtime folders a venv under /tmp

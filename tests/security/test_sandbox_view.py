@@ -4,7 +4,9 @@ Each attack is a chapter-2 ``perceptron.py`` whose ``AND`` looks around and rais
 exception carrying what it found (a student's exception text reaches the report, so
 this is also the path a leak would take). Then the test reads the report: nothing it
 must not see was readable, and the code runs as nobody. Run with bubblewrap where the
-machine has it, and with the worker's own namespaces (``--sandbox none``) always.
+machine has it, with the worker's own namespaces (``--sandbox none``) always, and, where
+the tests run as root, under an emulation of Docker's default profile ("container":
+neither bubblewrap nor namespaces, so the chroot jail).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import pytest
 from grader.catalog import load_catalog
 from grader.instructor.batch import run_batch
 from grader.runner import run_check
+from tests import container_profile
 from tests.conftest import REPO, has_bwrap
+from tests.security.jail_helpers import confined_batch, confined_check
 
 CHAPTER = load_catalog().chapter("chapter2")
-SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else [])
+SANDBOXES = ["none"] + (["bwrap"] if has_bwrap() else []) + (["container"] if container_profile.available() else [])
 
 PROBE = textwrap.dedent('''
     import json, os, sys
@@ -69,6 +73,15 @@ def _probe_result(report) -> dict:
 # Folders that may exist in the worker's view only as the way to a bound runtime path.
 DIRS = ["/", "/root", "/home", "/srv", "/mnt", "/opt", "/var", "/usr", "/usr/local", "/etc", "/work", "/tmp",
         str(REPO), str(REPO.parent)]
+
+
+def _check(target: Path, sandbox: str):
+    """``grade check`` of ``target``: in this process, or as root in a default container."""
+    if sandbox == "container":
+        report = confined_check(CHAPTER, target)
+        assert any(e.startswith("jail root") for e in report.isolation), report.isolation
+        return report
+    return run_check(CHAPTER, target, sandbox=sandbox)
 
 
 def _secrets(tmp_path: Path) -> list[str]:
@@ -132,7 +145,7 @@ def _assert_allow_list(result: dict, paths: list[str]) -> None:
 @pytest.mark.parametrize("sandbox", SANDBOXES)
 def test_grade_check_worker_sees_only_the_runtime(make_target, tmp_path, sandbox):
     paths = _secrets(tmp_path)
-    report = run_check(CHAPTER, _make_probe(make_target, paths), sandbox=sandbox)
+    report = _check(_make_probe(make_target, paths), sandbox)
     _assert_allow_list(_probe_result(report), paths)
     assert report.score == 0
 
@@ -141,7 +154,12 @@ def test_grade_check_worker_sees_only_the_runtime(make_target, tmp_path, sandbox
 def test_collect_worker_sees_only_the_runtime(make_target, tmp_path, sandbox):
     # grade collect's path: a batch session, workers forked from a fork server
     paths = _secrets(tmp_path)
-    reports = run_batch(CHAPTER, [("probe", _make_probe(make_target, paths))], sandbox=sandbox)
+    targets = [("probe", _make_probe(make_target, paths))]
+    if sandbox == "container":
+        reports = confined_batch(CHAPTER, targets)
+        assert any(e.startswith("jail root") for e in reports["probe"].isolation), reports["probe"].isolation
+    else:
+        reports = run_batch(CHAPTER, targets, sandbox=sandbox)
     _assert_allow_list(_probe_result(reports["probe"]), paths)
 
 
@@ -242,7 +260,7 @@ def test_the_worker_reaches_no_socket_of_the_machine(make_target, tmp_path, sand
     """)
     try:
         target = make_target("chapter2", {"perceptron.py": attack}, base="exercises")
-        report = run_check(CHAPTER, target, sandbox=sandbox)
+        report = _check(target, sandbox)
     finally:
         server.close()
     message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
@@ -295,7 +313,7 @@ def test_kernel_interfaces_no_exercise_needs_are_denied(make_target, sandbox):
     # worker's own memory (before: 8 bytes came back), io_uring (would bypass the
     # filter), the key rings.
     target = make_target("chapter2", {"perceptron.py": SYSCALL_ATTACK}, base="exercises")
-    report = run_check(CHAPTER, target, sandbox=sandbox)
+    report = _check(target, sandbox)
     message = next(t.message for t in report.tests if t.exercise == "chapter2.AND")
     calls = message.split("CALLS ", 1)[1].split(" END", 1)[0].split()
     assert calls == ["310:-1:1", "425:-1:1", "250:-1:1"], message

@@ -84,6 +84,23 @@ class ResourceExceeded(WorkerFault):
 class WorkerTimeout(WorkerFault):
     status = "timeout"
 
+    def __init__(self, message: str, *, frames: list[tuple[str, int, str]] | None = None,
+                 cut: str | None = None, seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.frames = frames or []  # student frames it was running, innermost first (unverified)
+        self.cut = cut  # which limit stopped it: "call", "test" or "check" (None: not a request)
+        self.seconds = seconds  # that limit in seconds, when the channel knows it ("call")
+
+
+class NotRunAfterTimeout(WorkerFault):
+    """A function that did not finish in an earlier test was called again (it raised at once)."""
+
+    status = "timeout"
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"not run: {function} did not finish in an earlier test")
+        self.function = function
+
 
 class WorkerCrashed(WorkerFault):
     """The worker process ended while running student code."""

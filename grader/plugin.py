@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from grader.errors import NotAttempted, StudentCodeError, WorkerFault, WorkerTimeout
+from grader.errors import NotAttempted, NotRunAfterTimeout, StudentCodeError, WorkerFault, WorkerTimeout
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_SOURCE_FILES = 50
@@ -185,6 +185,7 @@ class Recorder:
         sources = _read_sources(self.target / chapter.id, self.display_dir)
         self.sources = sources
         self.reported_blocks: set[str] = set()
+        self.timed_out: list[list[tuple[str, int, str]]] = []  # this target's stuck stacks (verified)
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -203,6 +204,7 @@ class Recorder:
         self.results = {}
         self.sources: dict[str, tuple[str, bytes]] = {}
         self.reported_blocks = set()
+        self.timed_out = []
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -215,6 +217,7 @@ class Recorder:
         sources = _read_sources(target.path / self.chapter.id, target.display_dir)
         self.sources = sources
         self.reported_blocks = set()
+        self.timed_out = []  # a function that looped in the previous submission is this one's to run
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -304,6 +307,7 @@ class Recorder:
 
             raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
+        self.client.deadline_kind = "check" if limit < now + budget else "test"
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
     def pytest_runtest_setup_output(self, item: pytest.Item) -> None:
@@ -390,6 +394,13 @@ class Recorder:
             if frames:
                 text += "\n" + _with_source_lines(frames, self.sources)
             return "error", text
+        if isinstance(exc, NotRunAfterTimeout):
+            names = [name for stack in self.timed_out for _, _, name in stack]
+            if not names:  # nothing stopped here: the student's own exception of that name
+                return "error", tr("fb.raised", error="Exception")
+            return "timeout", tr("fb.not_run_timeout", function=exc.function if exc.function in names else names[0])
+        if isinstance(exc, WorkerTimeout) and exc.cut is not None:
+            return "timeout", self._timeout_text(exc, item)
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
             return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout)
@@ -400,6 +411,33 @@ class Recorder:
             return "failed", tr("fb.bare_assert")
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
         return "error", tr("fb.internal", name=type(exc).__name__)
+
+    def _timeout_text(self, exc: WorkerTimeout, item: pytest.Item) -> str:
+        """Which limit stopped the code and where it was: the student frames of the stack the
+        worker wrote just before, each checked against the submitted sources (a file they hold,
+        a line inside it, a function they define), so nothing else the student's code wrote
+        there shows, in hidden tests either. Its functions then raise at once when called
+        again (``WorkerClient.not_run``)."""
+        from grader.i18n import tr
+
+        if exc.cut == "check":
+            limit = tr("fb.limit_check", chapter=self.chapter.id, seconds=f"{self.check_budget:g}")
+        elif exc.cut == "call" and exc.seconds is not None:
+            limit = tr("fb.limit_call", seconds=f"{exc.seconds:g}")
+        else:
+            marker = item.get_closest_marker("timeout_s")
+            limit = tr("fb.limit_test", seconds=f"{float(marker.args[0]) if marker else self.test_timeout:g}")
+        frames = _verified_frames(exc.frames, self.sources)
+        named = [f for f in frames if f[2] != "<module>"]
+        if not frames:
+            return tr("fb.timeout_why", limit=limit)
+        self.timed_out.append(named)
+        self.client.not_run = list(self.timed_out)
+        self.client.start()  # the next worker imports numpy while this test is reported
+        file, line, function = frames[0]
+        rows = "\n".join(f'  File "{f}", line {n}, in {name}' for f, n, name in reversed(frames[:HIDDEN_FRAMES]))
+        head = tr("fb.timeout_stuck", limit=limit, function=function, line=line, file=file.rsplit("/", 1)[-1])
+        return head + "\n" + _with_source_lines(rows, self.sources)
 
     def _keep_output(self, item: pytest.Item, entry: dict[str, Any]) -> None:
         """What the student's code printed during a public test (capped; the results file is
@@ -671,6 +709,17 @@ def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[st
         functions.update(re.findall(r"\bdef\s+(\w+)", text))
         lines[display] = text.count("\n") + 1
     return frozenset(classes), frozenset(functions), lines
+
+
+def _verified_frames(frames: list[tuple[str, int, str]], sources: dict[str, tuple[str, bytes]]) -> list[tuple[str, int, str]]:
+    """Frames (file, line, function) the submitted sources vouch for: the file is one of them,
+    the line inside it, the function defined in them (or the module's own code)."""
+    _, functions, lines = _defined_names(tuple(sources.values()))
+    return [
+        (file, line, name)
+        for file, line, name in frames
+        if file in lines and 1 <= line <= lines[file] and (name == "<module>" or name in functions)
+    ]
 
 
 def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:

@@ -94,7 +94,7 @@ _send(['ready'])
 while True:
     msg, fds = _recv()
     op = msg.get('op')
-    if op == 'spawn' and len(fds) == 3:
+    if op == 'spawn' and len(fds) == 4:
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -102,14 +102,14 @@ while True:
                 ctl.close()
                 libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
-                r, w, out = fds
+                r, w, out, stack = fds
                 os.dup2(out, 1)
                 os.dup2(out, 2)
                 os.close(out)
                 del msg
                 # The worker reads the student's sources and settings from this child's
                 # own pipe, after the fork: the fork server never holds a student's data.
-                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w})
+                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': stack})
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -311,17 +311,22 @@ class ForkedWorkerClient(WorkerClient):
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        stack_r, stack_w = self._stack_pipe()
         self._output.seek(0)
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
         try:
-            pid = self.zygote.spawn([to_worker_r, from_worker_w, self._output.fileno()])
+            pid = self.zygote.spawn([to_worker_r, from_worker_w, self._output.fileno(), stack_w])
+        except BaseException:
+            os.close(stack_r)
+            raise
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
+            os.close(stack_w)
         self.proc = _ForkedProc(self.zygote, pid)  # type: ignore[assignment]
-        self._attach(from_worker_r, to_worker_w, mode)
+        self._attach(from_worker_r, to_worker_w, mode, stack_r)
         # "preload" is imported by the child, never by the zygote: a process that ran
         # TensorFlow must not fork.
         self._send_config(self.worker_config(mode, self.zygote.steps))
@@ -337,11 +342,7 @@ class ForkedWorkerClient(WorkerClient):
         if proc is None:
             return
         proc.kill()
-        for fd in (self._rfd, self._wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._close_fds()
         self.proc = None
         self._ready = False
         self._callbacks.clear()

@@ -161,6 +161,9 @@ class Recorder:
         self.test_timeout = config.getoption("grader_test_timeout") or chapter.test_timeout_s
         self.check_budget = config.getoption("grader_check_timeout") or chapter.check_budget_s
         self.internal: list[str] = []
+        self.items: list[pytest.Item] = []  # every test of the session, in running order
+        self.interrupted = False  # Ctrl-C: the tests without a result are reported as not run
+        self.running: str | None = None  # the test in progress (its node id)
         self.artifacts: list[dict[str, Any]] = []  # plain data suites attach (learning curves)
         self.started = time.monotonic()
         self.batch: list[Target] | None = None
@@ -260,6 +263,10 @@ class Recorder:
             id(item): ((t.index if (t := self._item_target(item)) else -1), _is_hidden(item)) for item in items
         }
         items.sort(key=lambda item: order[id(item)])
+        self.items = list(items)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
 
     # -- fixtures --------------------------------------------------------------------
 
@@ -294,6 +301,7 @@ class Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.running = item.nodeid
         target = self._item_target(item)
         if target is not None:
             self._switch_to(target)
@@ -485,6 +493,8 @@ class Recorder:
         self.client.close()
         if not self.results_path:
             return
+        if self.interrupted:
+            self._not_run()
         data = {
             "chapter": self.chapter.id,
             "target": str(self.target),
@@ -493,8 +503,22 @@ class Recorder:
             "tests": list(self.results.values()),
             "internal": self.internal,
             "artifacts": self.artifacts,
+            **({"interrupted": True} if self.interrupted else {}),
         }
         _write_results(Path(self.results_path), data)
+
+    def _not_run(self) -> None:
+        """After Ctrl-C: every test without a result, listed as not run (the one that was
+        running when the check was interrupted says so)."""
+        from grader.i18n import tr
+
+        for item in self.items:
+            if item.nodeid in self.results:
+                continue
+            entry = self._meta(item)
+            msg_id = "fb.interrupted_running" if item.nodeid == self.running else "fb.interrupted_before"
+            entry.update(status="not_run", score=0.0, message=tr(msg_id), duration=0.0)
+            self.results[item.nodeid] = entry
 
 
     def _finish_batch(self) -> None:

@@ -234,6 +234,16 @@ def _run_pytest_subprocess(
                 try:
                     proc.wait(timeout=0.1 if live is not None else max(deadline - time.monotonic(), 0.0))
                     break
+                except KeyboardInterrupt:
+                    # Ctrl-C in a terminal reaches pytest too (one process group): it records
+                    # what ran, lists the rest as not run and ends; its results are shown.
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        raise KeyboardInterrupt from None
+                    if not results_file.exists():
+                        raise
+                    break
                 except subprocess.TimeoutExpired:
                     if live is not None:
                         offset = follow(events, offset, live)  # type: ignore[arg-type]
@@ -252,6 +262,8 @@ def _run_pytest_subprocess(
 
 def _report(chapter: Chapter, target: Path, data: dict, started: float) -> CheckReport:
     internal = data.get("internal", [])
+    if data.get("interrupted") is True and not data.get("tests"):
+        raise KeyboardInterrupt  # Ctrl-C before any test was collected: nothing to show
     if internal and os.environ.get("GRADER_DEBUG"):
         sys.stderr.write("\n".join(internal) + "\n")
     if not data.get("tests"):
@@ -264,4 +276,5 @@ def _report(chapter: Chapter, target: Path, data: dict, started: float) -> Check
         execution_time=time.monotonic() - started,
         isolation=tuple(data.get("isolation", [])),
         artifacts=tuple(a for a in data.get("artifacts", []) if isinstance(a, dict)),
+        interrupted=data.get("interrupted") is True,
     )

@@ -96,7 +96,7 @@ def test_init_scales_the_weights_by_the_weight_init_std_it_is_given(student):
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
-def test_loss_with_one_hot_targets_equals_the_loss_with_labels(student):
+def test_loss_is_the_same_for_one_hot_and_label_targets(student):
     p = known_params(95, 3, 5, 3)
     x = np.random.default_rng(96).normal(size=(4, 3))
     labels = np.random.default_rng(97).integers(0, 3, size=4)
@@ -108,7 +108,7 @@ def test_loss_with_one_hot_targets_equals_the_loss_with_labels(student):
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")
-def test_accuracy_with_one_hot_targets(student):
+def test_accuracy_counts_one_hot_targets_too(student):
     p = known_params(98, 2, 4, 3, scale=2.0)
     x = np.random.default_rng(99).normal(size=(5, 2))
     labels = predict(p, x).argmax(axis=1)

@@ -78,6 +78,9 @@ class StudentCode:
             from grader.i18n import tr
 
             raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
+        display = client.config.sources[module][0]
+        if display in client.stuck_modules:  # its own top-level code ran out of time before
+            raise NotRunAfterTimeout(display.rsplit("/", 1)[-1])
         if module not in self._modules:
             try:
                 self._modules[module] = client.load(module)
@@ -404,6 +407,7 @@ class Recorder:
             return "error", text
         if isinstance(exc, NotRunAfterTimeout):
             names = [name for stack in self.timed_out for _, _, name in stack]
+            names += [file.rsplit("/", 1)[-1] for file in self.client.stuck_modules]
             if not names:  # nothing stopped here: the student's own exception of that name
                 return "error", tr("fb.raised", error="Exception")
             return "timeout", tr("fb.not_run_timeout", function=exc.function if exc.function in names else names[0])
@@ -441,6 +445,8 @@ class Recorder:
             return tr("fb.timeout_why", limit=limit)
         self.timed_out.append(named)
         self.client.not_run = list(self.timed_out)
+        if frames[0][2] == "<module>":  # the module's own top-level code: loading it again would loop again
+            self.client.stuck_modules.add(frames[0][0])
         self.client.start()  # the next worker imports numpy while this test is reported
         file, line, function = frames[0]
         rows = "\n".join(f'  File "{f}", line {n}, in {name}' for f, n, name in reversed(frames[:HIDDEN_FRAMES]))

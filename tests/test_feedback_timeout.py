@@ -201,3 +201,14 @@ def test_a_timeout_when_the_checks_budget_runs_out_names_the_budget(pytester) ->
     status, message = by["loops"]["test_and"]
     assert status == "timeout" and "the whole check of chapter2 has 1 s, and they ran out during this test" in message
     assert "per test" not in message and re.search(r"`AND`, line [23] of perceptron.py", message)
+
+
+def test_a_module_whose_own_code_loops_is_loaded_once(tmp_path: Path) -> None:
+    source = "import time\n\nwhile True:\n    time.sleep(0.01)\n\n\ndef AND(x1, x2):\n    return 0\n"
+    result = _check(_target(tmp_path, source), 1.5)
+    tests = result["tests"]
+    status, message, _ = tests["test_and_truth_table"]
+    assert status == "timeout" and re.search(r"`<module>`, line [34] of perceptron.py", message), message
+    others = [v for k, v in tests.items() if k != "test_and_truth_table"]
+    assert others and all(v[:2] == ["timeout", "Not run: `perceptron.py` did not finish in the test above."] for v in others)
+    assert result["elapsed"] <= 1.5 + 2.0, result["elapsed"]

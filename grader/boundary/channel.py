@@ -125,6 +125,7 @@ class WorkerClient:
         self._stack_rfd = -1  # the worker's stack, written shortly before a deadline
         self.deadline_kind = "test"  # what set ``deadline``: "test" (its own limit) or "check" (the whole check's)
         self.not_run: list[list[tuple[str, int, str]]] = []  # stuck stacks whose functions must not run again
+        self.stuck_modules: set[str] = set()  # modules (display paths) whose top-level code ran out of time
         self._cut, self._cut_seconds = "call", config.call_timeout  # which limit the current request has
         self._buf = bytearray()
         self._callbacks: dict[int, Callable[..., Any]] = {}

@@ -428,10 +428,11 @@ class WorkerClient:
         return deadline
 
     def _drain_stack(self) -> None:
-        """A stack the worker wrote for a request that then finished in time is not this one's."""
-        while self._stack_rfd >= 0:
+        """A stack the worker wrote for a request that then finished in time is not this one's.
+        Bounded: a worker thread writing there without pause cannot hold the grader here."""
+        for _ in range(4):
             try:
-                if not os.read(self._stack_rfd, 65536):
+                if self._stack_rfd < 0 or not os.read(self._stack_rfd, MAX_STACK):
                     return
             except (BlockingIOError, OSError):
                 return

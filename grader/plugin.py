@@ -268,8 +268,10 @@ class Recorder:
         items.sort(key=lambda item: order[id(item)])
         self.items = list(items)
 
-    def pytest_keyboard_interrupt(self) -> None:
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # Ctrl-C; not pytest's own stop after collection errors (a KeyboardInterrupt subclass)
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.interrupted = True
 
     # -- fixtures --------------------------------------------------------------------
 

@@ -142,7 +142,7 @@ def test_numerical_gradient_where_each_element_of_a_matrix_matters(student):
 
 
 @pytest.mark.exercise("chapter4.numerical_gradient")
-def test_numerical_gradient_of_three_axes(student):
+def test_numerical_gradient_of_a_3d_stack_of_matrices(student):
     x = np.random.default_rng(88).normal(size=(3, 1, 2))
     f = linked(89, x.shape)
     call = call_text("numerical_gradient", f, x, seed=88)

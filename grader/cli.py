@@ -14,7 +14,7 @@ import typer
 from grader.clikit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
 from grader.clitext import LocalGroup
 from grader.completion import complete_chapter, complete_exercise
-from grader.errors import EXIT_INTERNAL, EXIT_NOT_ALL_PASSED, EXIT_OK
+from grader.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
 from grader.i18n import t
 
 app = typer.Typer(
@@ -69,10 +69,14 @@ def check(
             live = LiveProgress(sys.stdout, language)
     try:
         report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True, live=live)
+    except KeyboardInterrupt:  # before any test was collected
+        typer.echo(t("check.interrupted_early", language), err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         if live is not None:
             live.close()
-    progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
+    if not report.interrupted:  # an interrupted check leaves the chapter's last full one recorded
+        progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
     if json_out or fmt is Format.json:
         typer.echo(report.to_json())
     elif fmt is Format.gradescope:
@@ -87,6 +91,8 @@ def check(
         if workspace is not None:  # the report showed hint 1: the next `grade hint` shows hint 2
             for ex_id in first_hints:
                 progress.record_hint_seen(workspace, ex_id, 1)
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
 
 

@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_NOT_ALL_PASSED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
 
 
 class GraderError(Exception):
@@ -83,6 +84,23 @@ class ResourceExceeded(WorkerFault):
 
 class WorkerTimeout(WorkerFault):
     status = "timeout"
+
+    def __init__(self, message: str, *, frames: list[tuple[str, int, str]] | None = None,
+                 cut: str | None = None, seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.frames = frames or []  # student frames it was running, innermost first (unverified)
+        self.cut = cut  # which limit stopped it: "call", "test" or "check" (None: not a request)
+        self.seconds = seconds  # that limit in seconds, when the channel knows it ("call")
+
+
+class NotRunAfterTimeout(WorkerFault):
+    """A function that did not finish in an earlier test was called again (it raised at once)."""
+
+    status = "timeout"
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"not run: {function} did not finish in an earlier test")
+        self.function = function
 
 
 class WorkerCrashed(WorkerFault):

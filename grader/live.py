@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from grader.i18n import t
 
-SYMBOL = {"passed": "✓", "failed": "✗", "not_attempted": "○", "error": "!", "timeout": "⧗", "resource": "!"}
+SYMBOL = {"passed": "✓", "failed": "✗", "not_attempted": "○", "error": "!", "timeout": "⧗", "resource": "!", "not_run": "·"}
 SHOW_RUNNING_AFTER_S = 1.0
 PIPE_REPEAT_S = 5.0
 TICK_S = 0.2

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from grader.errors import NotAttempted, StudentCodeError, WorkerFault, WorkerTimeout
+from grader.errors import NotAttempted, NotRunAfterTimeout, StudentCodeError, WorkerFault, WorkerTimeout
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_SOURCE_FILES = 50
@@ -79,6 +79,9 @@ class StudentCode:
             from grader.i18n import tr
 
             raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
+        display = client.config.sources[module][0]
+        if display in client.stuck_modules:  # its own top-level code ran out of time before
+            raise NotRunAfterTimeout(display.rsplit("/", 1)[-1])
         if module not in self._modules:
             try:
                 self._modules[module] = client.load(module)
@@ -169,6 +172,9 @@ class Recorder:
         self.test_timeout = config.getoption("grader_test_timeout") or chapter.test_timeout_s
         self.check_budget = config.getoption("grader_check_timeout") or chapter.check_budget_s
         self.internal: list[str] = []
+        self.items: list[pytest.Item] = []  # every test of the session, in running order
+        self.interrupted = False  # Ctrl-C: the tests without a result are reported as not run
+        self.running: str | None = None  # the test in progress (its node id)
         self.artifacts: list[dict[str, Any]] = []  # plain data suites attach (learning curves)
         self.started = time.monotonic()
         self.batch: list[Target] | None = None
@@ -195,6 +201,7 @@ class Recorder:
         self.reported_blocks: set[str] = set()
         self.names_cache: dict[str, Any] = {}
         self.state: dict[str, Any] | None = {}  # the one target's (``target_state``)
+        self.timed_out: list[list[tuple[str, int, str]]] = []  # this target's stuck stacks (verified)
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -215,6 +222,7 @@ class Recorder:
         self.reported_blocks = set()
         self.names_cache = {}
         self.state = None  # the current target's (None between targets)
+        self.timed_out = []
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -228,6 +236,7 @@ class Recorder:
         self.sources = sources
         target.state, target.reported_blocks, target.names_cache = {}, set(), {}
         self.state, self.reported_blocks, self.names_cache = target.state, target.reported_blocks, target.names_cache
+        self.timed_out = []  # a function that looped in the previous submission is this one's to run
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -279,6 +288,12 @@ class Recorder:
             id(item): ((t.index if (t := self._item_target(item)) else -1), _is_hidden(item)) for item in items
         }
         items.sort(key=lambda item: order[id(item)])
+        self.items = list(items)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # Ctrl-C; not pytest's own stop after collection errors (a KeyboardInterrupt subclass)
+        if not isinstance(excinfo.value, pytest.Session.Interrupted):
+            self.interrupted = True
 
     # -- fixtures --------------------------------------------------------------------
 
@@ -323,6 +338,7 @@ class Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.running = item.nodeid
         target = self._item_target(item)
         if target is not None:
             self._switch_to(target)
@@ -336,6 +352,7 @@ class Recorder:
 
             raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
+        self.client.deadline_kind = "check" if limit < now + budget else "test"
 
     @pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
     def pytest_runtest_setup_output(self, item: pytest.Item) -> None:
@@ -422,6 +439,14 @@ class Recorder:
             if frames:
                 text += "\n" + _with_source_lines(frames, self.sources)
             return "error", text
+        if isinstance(exc, NotRunAfterTimeout):
+            names = [name for stack in self.timed_out for _, _, name in stack]
+            names += [file.rsplit("/", 1)[-1] for file in self.client.stuck_modules]
+            if not names:  # nothing stopped here: the student's own exception of that name
+                return "error", tr("fb.raised", error="Exception")
+            return "timeout", tr("fb.not_run_timeout", function=exc.function if exc.function in names else names[0])
+        if isinstance(exc, WorkerTimeout) and exc.cut is not None:
+            return "timeout", self._timeout_text(exc, item)
         if isinstance(exc, WorkerFault):
             marker = item.get_closest_marker("timeout_s")
             return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout,
@@ -433,6 +458,35 @@ class Recorder:
             return "failed", tr("fb.bare_assert")
         self.internal.append(f"{item.nodeid}: {call.excinfo.exconly()}")
         return "error", tr("fb.internal", name=type(exc).__name__)
+
+    def _timeout_text(self, exc: WorkerTimeout, item: pytest.Item) -> str:
+        """Which limit stopped the code and where it was: the student frames of the stack the
+        worker wrote just before, each checked against the submitted sources (a file they hold,
+        a line inside it, a function they define), so nothing else the student's code wrote
+        there shows, in hidden tests either. Its functions then raise at once when called
+        again (``WorkerClient.not_run``)."""
+        from grader.i18n import tr
+
+        if exc.cut == "check":
+            limit = tr("fb.limit_check", chapter=self.chapter.id, seconds=f"{self.check_budget:g}")
+        elif exc.cut == "call" and exc.seconds is not None:
+            limit = tr("fb.limit_call", seconds=f"{exc.seconds:g}")
+        else:
+            marker = item.get_closest_marker("timeout_s")
+            limit = tr("fb.limit_test", seconds=f"{float(marker.args[0]) if marker else self.test_timeout:g}")
+        frames = _verified_frames(exc.frames, self.sources)
+        named = [f for f in frames if f[2] != "<module>"]
+        if not frames:
+            return tr("fb.timeout_why", limit=limit)
+        self.timed_out.append(named)
+        self.client.not_run = list(self.timed_out)
+        if frames[0][2] == "<module>":  # the module's own top-level code: loading it again would loop again
+            self.client.stuck_modules.add(frames[0][0])
+        self.client.start()  # the next worker imports numpy while this test is reported
+        file, line, function = frames[0]
+        rows = "\n".join(f'  File "{f}", line {n}, in {name}' for f, n, name in reversed(frames[:HIDDEN_FRAMES]))
+        head = tr("fb.timeout_stuck", limit=limit, function=function, line=line, file=file.rsplit("/", 1)[-1])
+        return head + "\n" + _with_source_lines(rows, self.sources)
 
     def _keep_output(self, item: pytest.Item, entry: dict[str, Any]) -> None:
         """What the student's code printed during a public test (capped; the results file is
@@ -480,6 +534,8 @@ class Recorder:
         self.client.close()
         if not self.results_path:
             return
+        if self.interrupted:
+            self._not_run()
         data = {
             "chapter": self.chapter.id,
             "target": str(self.target),
@@ -488,8 +544,22 @@ class Recorder:
             "tests": list(self.results.values()),
             "internal": self.internal,
             "artifacts": self.artifacts,
+            **({"interrupted": True} if self.interrupted else {}),
         }
         _write_results(Path(self.results_path), data)
+
+    def _not_run(self) -> None:
+        """After Ctrl-C: every test without a result, listed as not run (the one that was
+        running when the check was interrupted says so)."""
+        from grader.i18n import tr
+
+        for item in self.items:
+            if item.nodeid in self.results:
+                continue
+            entry = self._meta(item)
+            msg_id = "fb.interrupted_running" if item.nodeid == self.running else "fb.interrupted_before"
+            entry.update(status="not_run", score=0.0, message=tr(msg_id), duration=0.0)
+            self.results[item.nodeid] = entry
 
 
     def _finish_batch(self) -> None:
@@ -725,6 +795,17 @@ def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[st
         functions.update(re.findall(r"\bdef\s+(\w+)", text))
         lines[display] = text.count("\n") + 1
     return frozenset(classes), frozenset(functions), lines
+
+
+def _verified_frames(frames: list[tuple[str, int, str]], sources: dict[str, tuple[str, bytes]]) -> list[tuple[str, int, str]]:
+    """Frames (file, line, function) the submitted sources vouch for: the file is one of them,
+    the line inside it, the function defined in them (or the module's own code)."""
+    _, functions, lines = _defined_names(tuple(sources.values()))
+    return [
+        (file, line, name)
+        for file, line, name in frames
+        if file in lines and 1 <= line <= lines[file] and (name == "<module>" or name in functions)
+    ]
 
 
 def _with_source_lines(traceback_text: str, sources: dict[str, tuple[str, bytes]]) -> str:

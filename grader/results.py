@@ -6,8 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Status = Literal["passed", "failed", "not_attempted", "error", "timeout", "resource"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "not_attempted", "error", "timeout", "resource")
+Status = Literal["passed", "failed", "not_attempted", "error", "timeout", "resource", "not_run"]
+# "not_run": the check was interrupted (Ctrl-C) before the test ran; such a report is never recorded
+STATUSES: tuple[Status, ...] = ("passed", "failed", "not_attempted", "error", "timeout", "resource", "not_run")
 Visibility = Literal["public", "hidden"]
 
 
@@ -50,6 +51,7 @@ class CheckReport:
     isolation: tuple[str, ...] = field(default=())  # limits and sandbox the worker ran under
     artifacts: tuple[dict[str, Any], ...] = field(default=())  # plain data attached by suites (learning curves)
     source: str = ""  # which source was graded when it may be a notebook ("graded from exercises/chapter3.ipynb")
+    interrupted: bool = False  # stopped by Ctrl-C: the tests it did not reach are "not_run"
 
     @property
     def score(self) -> float:
@@ -83,6 +85,7 @@ class CheckReport:
             "tests": [asdict(t) for t in self.tests],
             "artifacts": list(self.artifacts),
             **({"source": self.source} if self.source else {}),
+            **({"interrupted": True} if self.interrupted else {}),
         }
 
     def to_json(self) -> str:
@@ -122,6 +125,7 @@ class CheckReport:
             isolation=tuple(data.get("isolation", [])),
             artifacts=tuple(data.get("artifacts", [])),
             source=str(data.get("source", "")),
+            interrupted=data.get("interrupted") is True,
         )
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grader.catalog import SUITES_DIR, Chapter
@@ -16,6 +17,10 @@ from grader.errors import InternalError, UsageError
 from grader.results import CheckReport, TestResult
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CheckCancelled(Exception):
+    """``run_check``'s ``stop`` asked to end the check early (``grade watch``: a file was saved)."""
 
 
 def find_workspace(start: Path | None = None) -> Path:
@@ -124,6 +129,7 @@ def run_check(
     check_timeout: float | None = None,
     in_process: bool = False,
     live: object | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> CheckReport:
     """Grade ``target`` with the chapter's suites.
 
@@ -132,7 +138,9 @@ def run_check(
     interpreter start; never use it twice in one process (pytest's own advice).
     ``live`` (a ``grader.live.LiveProgress``) is told of every test as it starts and ends; a
     run in another process (chapters that need TensorFlow) reports them through an events
-    file the plugin appends to."""
+    file the plugin appends to. ``stop``, asked about ten times a second while pytest runs in
+    another process, ends the check when it returns True: the process is killed and
+    ``CheckCancelled`` raised."""
     _require(chapter.needs)
     files = suite_files(chapter, public_only)
     if not files:
@@ -160,10 +168,10 @@ def run_check(
         ]
         env = pytest_env()
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
-        if in_process and not chapter.needs:
+        if in_process and not chapter.needs and stop is None:
             _run_pytest_here(command[3:], env, tmp, live)
         else:
-            _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file, live)
+            _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file, live, stop)
         if not results_file.exists():
             raise InternalError(f"The grader failed to run the {chapter.id} suites.")
         data = json.loads(results_file.read_text(encoding="utf-8"))
@@ -262,6 +270,7 @@ def _run_pytest_subprocess(
     chapter: Chapter,
     results_file: Path,
     live: object | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """pytest in a fresh process, stopped after ``budget`` seconds. With ``live`` the plugin
     appends each test's start and verdict to an events file, replayed here while it waits."""
@@ -278,11 +287,25 @@ def _run_pytest_subprocess(
         try:
             while True:
                 try:
-                    proc.wait(timeout=0.1 if live is not None else max(deadline - time.monotonic(), 0.0))
+                    quick = live is not None or stop is not None
+                    proc.wait(timeout=0.1 if quick else max(deadline - time.monotonic(), 0.0))
+                    break
+                except KeyboardInterrupt:
+                    # Ctrl-C in a terminal reaches pytest too (one process group): it records
+                    # what ran, lists the rest as not run and ends; its results are shown.
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        raise KeyboardInterrupt from None
+                    if not results_file.exists():
+                        raise
                     break
                 except subprocess.TimeoutExpired:
                     if live is not None:
                         offset = follow(events, offset, live)  # type: ignore[arg-type]
+                    if stop is not None and stop():
+                        _interrupt(proc)
+                        raise CheckCancelled from None
                     if time.monotonic() >= deadline:
                         raise InternalError(f"Checking {chapter.id} took longer than {budget:.0f} s and was stopped.") from None
         finally:
@@ -296,8 +319,22 @@ def _run_pytest_subprocess(
         raise InternalError(f"The grader failed to run the {chapter.id} suites (exit {proc.returncode}).\n{tail}")
 
 
+def _interrupt(proc: subprocess.Popen[bytes], grace: float = 3.0) -> None:
+    """Stop a pytest run as Ctrl-C does (its session ends and closes the student's worker),
+    killed if it has not ended after ``grace`` seconds."""
+    import signal
+
+    try:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=grace)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
 def _report(chapter: Chapter, target: Path, data: dict, started: float) -> CheckReport:
     internal = data.get("internal", [])
+    if data.get("interrupted") is True and not data.get("tests"):
+        raise KeyboardInterrupt  # Ctrl-C before any test was collected: nothing to show
     if internal and os.environ.get("GRADER_DEBUG"):
         sys.stderr.write("\n".join(internal) + "\n")
     if not data.get("tests"):
@@ -310,4 +347,5 @@ def _report(chapter: Chapter, target: Path, data: dict, started: float) -> Check
         execution_time=time.monotonic() - started,
         isolation=tuple(data.get("isolation", [])),
         artifacts=tuple(a for a in data.get("artifacts", []) if isinstance(a, dict)),
+        interrupted=data.get("interrupted") is True,
     )

@@ -8,7 +8,9 @@ How changes are noticed, cheapest first:
   up front on file systems known not to deliver events (NFS, SMB, 9p/drvfs under WSL, sshfs), used
   where inotify is missing (macOS, Windows), and switched to when a safety-net poll sees a change
   that no event reported.
-Bursts of saves are debounced into one check. In a terminal, keys are read in cbreak mode
+Bursts of saves are debounced into one check. A save while a check runs stops that check and
+starts a new one; while it runs, each test's verdict and the running test show as in
+``grade check`` (``grader.live``). In a terminal, keys are read in cbreak mode
 (``h`` next hint, ``r`` re-run, ``q`` quit) and the terminal is restored on every way out
 (q, Ctrl-C, SIGTERM, an exception). Without a terminal there are no keys: it just re-runs.
 """
@@ -231,25 +233,38 @@ class WatchSession:
     def _header(self) -> str:
         return t("watch.header", self.lang, folder=f"exercises/{self.chapter.id}", how=self.how)
 
-    def run(self, reason: str) -> None:
+    def run(self, reason: str, stop: Any = None) -> bool:
+        """One check and its report; False when ``stop`` (a file was saved) ended it early."""
         from grader import progress, reports
         from grader.errors import GraderError
+        from grader.live import LiveProgress, on_a_real_file
         from grader.reports import watch as screen
-        from grader.runner import run_check
+        from grader.runner import CheckCancelled, run_check
 
         screen.start(self.console, self._header(), reason)
         screen.say(self.console, t("watch.checking", self.lang, chapter=self.chapter.id))
+        stream = getattr(self.console, "file", None)
+        live = LiveProgress(stream, self.lang) if stream is not None and on_a_real_file(stream) else None
         try:
-            self.report = run_check(self.chapter, self.target, sandbox=self.sandbox)
+            self.report = run_check(self.chapter, self.target, sandbox=self.sandbox, live=live, stop=stop)
+        except CheckCancelled:
+            screen.say(self.console, t("watch.cancelled", self.lang))
+            return False
         except GraderError as exc:
             self.report = None
             screen.say(self.console, t("watch.failed_run", self.lang, what=str(exc)), "error")
             self._footer()
-            return
+            return True
+        finally:
+            if live is not None:
+                live.close()
+        if self.report.interrupted:  # Ctrl-C reached the check too: watch ends as it does
+            raise KeyboardInterrupt
         progress.record_check_quietly(self.report)
         screen.redraw(self.console, self._header(), reason)
         reports.render_check(self.report, self.catalog, self.console, self.lang)
         self._footer()
+        return True
 
     def _footer(self) -> None:
         from grader.reports import watch as screen
@@ -337,9 +352,24 @@ def watch_chapter(
 def _loop(session: WatchSession, folder: Path, notifier: Inotify | None, keys: Keys, interval: float) -> None:
     lang = session.lang
     known = snapshot(folder)
-    session.run(t("watch.started", lang, time=time.strftime("%H:%M:%S")))
     pending: set[str] = set()
     due: float | None = None  # when to run the check (debounced)
+    last_look = time.monotonic()
+
+    def saved_meanwhile() -> bool:
+        """Asked while a check runs: was a source file saved? (Then the check stops.)"""
+        nonlocal known, last_look
+        names = notifier.read() if notifier is not None else set()
+        if notifier is None and time.monotonic() - last_look >= interval:
+            last_look = time.monotonic()
+            new = snapshot(folder)
+            names = changed_names(known, new)
+            known = new
+        pending.update(names)
+        return bool(names)
+
+    if not session.run(t("watch.started", lang, time=time.strftime("%H:%M:%S")), saved_meanwhile):
+        due = time.monotonic() + DEBOUNCE_S
     next_poll = time.monotonic() + (SAFETY_S if notifier else interval)
 
     while True:
@@ -396,4 +426,6 @@ def _loop(session: WatchSession, folder: Path, notifier: Inotify | None, keys: K
             pending.clear()
             due = None
             known = snapshot(folder)
-            session.run(reason)
+            if not session.run(reason, saved_meanwhile):
+                known = snapshot(folder)
+                due = time.monotonic() + DEBOUNCE_S

@@ -76,8 +76,9 @@ def test_hidden_tests_never_show_output(noisy: Path) -> None:
     out = _run(noisy, "--show-output")
     hidden = _block(out, "test_sigmoid_on_a_batch_over_a_wide_range")
     assert not any("│" in line for line in hidden)
-    assert out.count("relu called with") == 1  # the public relu test only; the hidden one prints too
-    assert "relu called with (7,)" in out
+    assert out.count("relu called with") == 2  # the public relu tests only; the hidden one prints too
+    assert "relu called with (7,)" in out and "relu called with (2, 5)" in out
+    assert "relu called with (3, 2, 4)" not in out  # the hidden test's input
 
 
 def test_show_output_for_passing_tests_and_json(noisy: Path) -> None:

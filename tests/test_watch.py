@@ -179,6 +179,31 @@ def test_watch_without_a_terminal_just_reruns(workspace: Path) -> None:
             child.proc.kill()
 
 
+def test_a_save_during_a_check_stops_it_and_the_running_test_shows_live(workspace: Path) -> None:
+    """XOR loops: the first check would sit on it for the test limit (and its hidden test). A save
+    meanwhile stops that check at once and the new one runs; the live line names the running test."""
+    module = workspace / "exercises" / "chapter2" / "perceptron.py"
+    module.write_text(SOLUTION.read_text(encoding="utf-8").replace(
+        "    s1 = NAND(x1, x2)", "    while True:\n        pass\n    s1 = NAND(x1, x2)"), encoding="utf-8")
+    child = _spawn_in_pty(workspace)
+    try:
+        child.expect("file events")
+        child.expect(r"✓ test_or_truth_table")  # each verdict as it comes, as in grade check
+        child.expect(r"… test_xor_truth_table is running \(1 s\)")
+        saved = time.monotonic()
+        _save_solution(workspace, atomic=True)
+        child.expect("A file was saved while checking: that check stopped, a new one starts.")
+        child.expect("changed: perceptron.py")
+        child.expect(GREEN_SCORE)
+        # stopped at once: not after XOR's 10 s limit (and its hidden test's)
+        assert time.monotonic() - saved < 8
+        child.expect("r re-run")
+        child.send("q")
+        child.expect("RC=0")
+    finally:
+        child.close(force=True)
+
+
 # --- the loop, with a stand-in for the check ----------------------------------------------------
 
 
@@ -197,10 +222,11 @@ class FakeSession:
         self.console = self
         self.printed: list[str] = []
 
-    def run(self, reason: str) -> None:
+    def run(self, reason: str, stop: object = None) -> bool:
         self.reasons.append(reason)
         if len(self.reasons) >= self.runs:
             raise _Stop
+        return True
 
     def print(self, text: object = "") -> None:
         self.printed.append(str(text))

@@ -28,6 +28,7 @@ from grader.boundary.proxy import Proxy, Synced
 from grader.errors import (
     ChannelViolation,
     NotAttempted,
+    NotRunAfterTimeout,
     ResourceExceeded,
     StudentCodeError,
     WorkerCrashed,
@@ -38,9 +39,10 @@ from grader.results import ISOLATION_WEAK
 
 _HERE = Path(__file__).resolve().parent
 
-# Runs as `python -I -S -c BOOTSTRAP RFD WFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
+# Runs as `python -I -S -c BOOTSTRAP RFD WFD SFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
 # paths and the codec and worker sources, then runs the worker, which reads its own
-# configuration (the student's sources, limits, mount plan) as the next frame.
+# configuration (the student's sources, limits, mount plan) as the next frame. SFD is
+# where the worker writes its stack when a request nears its deadline.
 BOOTSTRAP = """
 import os, sys, json, struct, types
 r, w = int(sys.argv[1]), int(sys.argv[2])
@@ -57,7 +59,8 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': int(sys.argv[3])}
+g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': int(sys.argv[3]),
+     'CGROUP_FD': int(sys.argv[4])}
 code = compile(boot['worker'], '<grader-worker>', 'exec')
 del boot, m
 exec(code, g)
@@ -128,6 +131,11 @@ class WorkerClient:
         self._ready = False
         self._rfd = -1
         self._wfd = -1
+        self._stack_rfd = -1  # the worker's stack, written shortly before a deadline
+        self.deadline_kind = "test"  # what set ``deadline``: "test" (its own limit) or "check" (the whole check's)
+        self.not_run: list[list[tuple[str, int, str]]] = []  # stuck stacks whose functions must not run again
+        self.stuck_modules: set[str] = set()  # modules (display paths) whose top-level code ran out of time
+        self._cut, self._cut_seconds = "call", config.call_timeout  # which limit the current request has
         self._buf = bytearray()
         self._callbacks: dict[int, Callable[..., Any]] = {}
         self._output = tempfile.TemporaryFile()
@@ -146,11 +154,14 @@ class WorkerClient:
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        stack_r, stack_w = self._stack_pipe()
         mode = sandbox.choose(self.config.sandbox)
         self._cgroup = self._make_cgroup()
         self._jail = self._make_jail(mode)
         cg_fd = self._cgroup.procs_fd if self._cgroup is not None else -1
-        command = [sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(cg_fd)]
+        command = [
+            sandbox.interpreter(), "-I", "-S", "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(stack_w), str(cg_fd)
+        ]
         steps, import_paths = sandbox.plan(tuple(self.config.needs))
         if mode == "bwrap":
             command = sandbox.bwrap_command(command, steps)
@@ -161,14 +172,15 @@ class WorkerClient:
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=self._output,
-            pass_fds=(to_worker_r, from_worker_w) + ((cg_fd,) if cg_fd >= 0 else ()),
+            pass_fds=(to_worker_r, from_worker_w, stack_w) + ((cg_fd,) if cg_fd >= 0 else ()),
             start_new_session=True,
             env=student_env(),
             cwd=self._workdir,
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
-        self._attach(from_worker_r, to_worker_w, mode)
+        os.close(stack_w)
+        self._attach(from_worker_r, to_worker_w, mode, stack_r)
         self._send_config(boot_frame(import_paths))
         self._send_config(self.worker_config(mode, steps))
 
@@ -244,10 +256,18 @@ class WorkerClient:
         if group is not None:
             group.close()
 
-    def _attach(self, rfd: int, wfd: int, mode: str) -> None:
+    def _stack_pipe(self) -> tuple[int, int]:
+        """The pipe a worker writes its stack into near a deadline; its reading end is ours,
+        non-blocking, and read only after the worker is gone (bounded: ``MAX_STACK``)."""
+        stack_r, stack_w = os.pipe()
+        os.set_blocking(stack_r, False)
+        return stack_r, stack_w
+
+    def _attach(self, rfd: int, wfd: int, mode: str, stack_rfd: int = -1) -> None:
         """Take the pipes of a freshly started worker (writes never block: see _write)."""
         os.set_blocking(wfd, False)
         self._rfd, self._wfd = rfd, wfd
+        self._stack_rfd = stack_rfd
         self._buf = bytearray()
         self.generation += 1
         self._ready = False
@@ -280,6 +300,7 @@ class WorkerClient:
             "seccomp": self.config.seccomp,
             # a forked child shares its fork server's sandbox: it makes an IPC namespace of its own
             "private_ipc": mode == "bwrap" and self.SHARES_SANDBOX,
+            "not_run": [[list(frame) for frame in stack] for stack in self.not_run],
         }
 
     def _ensure_ready(self) -> None:
@@ -321,14 +342,34 @@ class WorkerClient:
         proc.wait()
         self._drop_cgroup()
         self._drop_jail()
-        for fd in (self._rfd, self._wfd):
+        self._close_fds()
+        self.proc = None
+        self._ready = False
+        self._callbacks.clear()
+
+    def _close_fds(self) -> None:
+        for fd in (self._rfd, self._wfd, self._stack_rfd):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self.proc = None
-        self._ready = False
-        self._callbacks.clear()
+        self._rfd = self._wfd = self._stack_rfd = -1
+
+    def _stuck_at(self) -> list[tuple[str, int, str]]:
+        """Where the worker's main thread was when it nearly ran out of time: the frames of
+        the student's files (as their display paths name them), innermost first. Read from
+        the stack pipe after the worker is gone (at most ``MAX_STACK`` bytes; the student
+        could have written anything there: the plugin checks each frame against the sources)."""
+        data = b""
+        while len(data) < MAX_STACK:
+            try:
+                chunk = os.read(self._stack_rfd, MAX_STACK - len(data))
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return parse_stack(data.decode("utf-8", "replace"), {v[0] for v in self.config.sources.values()})
 
     def close(self) -> None:
         self.kill()
@@ -438,10 +479,20 @@ class WorkerClient:
             self._on_exit("running")
 
     def _on_timeout(self, during: str) -> None:
+        stack_rfd, self._stack_rfd = self._stack_rfd, -1  # kept open past kill(): read below
         self.kill()
+        self._stack_rfd = stack_rfd
         if during == "starting":
+            self._close_fds()
             raise WorkerCrashed("the grader's worker process did not start in time")
-        raise WorkerTimeout("your code did not finish in time (it may loop forever or wait on input)")
+        try:
+            frames = self._stuck_at() if stack_rfd >= 0 else []
+        finally:
+            self._close_fds()
+        raise WorkerTimeout(
+            "your code did not finish in time (it may loop forever or wait on input)",
+            frames=frames, cut=self._cut, seconds=self._cut_seconds,
+        )
 
     def _on_exit(self, during: str) -> None:
         proc = self.proc
@@ -478,13 +529,29 @@ class WorkerClient:
     def _timeout_deadline(self) -> float:
         now = time.monotonic()
         deadline = now + self.config.call_timeout
-        if self.deadline is not None:
-            deadline = min(deadline, self.deadline)
+        self._cut, self._cut_seconds = "call", self.config.call_timeout
+        if self.deadline is not None and self.deadline < deadline:
+            deadline = self.deadline
+            self._cut, self._cut_seconds = self.deadline_kind, None
         return deadline
+
+    def _drain_stack(self) -> None:
+        """A stack the worker wrote for a request that then finished in time is not this one's.
+        Bounded: a worker thread writing there without pause cannot hold the grader here."""
+        for _ in range(4):
+            try:
+                if self._stack_rfd < 0 or not os.read(self._stack_rfd, MAX_STACK):
+                    return
+            except (BlockingIOError, OSError):
+                return
 
     def request(self, message: list[Any]) -> list[Any]:
         self._ensure_ready()
         deadline = self._timeout_deadline()
+        self._drain_stack()
+        # The worker writes its stack this long before the deadline (killed right after).
+        remaining = deadline - time.monotonic()
+        message = ["timed", round(max(0.01, remaining - min(0.5, remaining / 10)), 3), message]
         payload = self._codec.pack(message)
         outer_callbacks = dict(self._callbacks)
         self._send(payload, deadline)
@@ -512,6 +579,8 @@ class WorkerClient:
         type_name, message, tb = parts[0][:100], parts[1][:2000], parts[2][:4000]
         if type_name == "NotImplementedError":
             return NotAttempted(type_name, message, tb)
+        if type_name == "NotRun":  # the plugin checks the name against the functions it stopped
+            return NotRunAfterTimeout(message[:100])
         if type_name == "MemoryError":
             return ResourceExceeded("your code ran out of memory (it is capped for grading)")
         if type_name == "OutputLimit":
@@ -567,6 +636,30 @@ class WorkerClient:
         if not isinstance(value, bytes):
             raise ChannelViolation("your model could not be handed over as a .keras file")
         return value
+
+
+MAX_STACK = 64 * 1024  # bytes of a stuck worker's stack dump read
+MAX_STACK_FRAMES = 50
+
+
+def parse_stack(text: str, student_files: set[str]) -> list[tuple[str, int, str]]:
+    """The student frames of the thread that serves requests, innermost first, from a
+    ``faulthandler`` dump (``File "f.py", line 3 in name`` lines under a thread header). The
+    serving thread is the one whose stack reaches the worker's own code."""
+    import re
+
+    frame = re.compile(r'^\s*File "(?P<file>[^"\n]{1,300})", line (?P<line>\d{1,9}) in (?P<name>\S{1,100})\s*$')
+    threads: list[list[tuple[str, int, str]]] = [[]]
+    for row in text.splitlines()[: 20 * MAX_STACK_FRAMES]:
+        if row.startswith(("Thread 0x", "Current thread 0x", "Stack (most recent call first)")):
+            threads.append([])
+            continue
+        match = frame.match(row)
+        if match:
+            threads[-1].append((match["file"], int(match["line"]), match["name"]))
+    serving = [t for t in threads if any(f[0] == "<grader-worker>" for f in t)]
+    chosen = serving[-1] if serving else []
+    return [f for f in chosen if f[0] in student_files][:MAX_STACK_FRAMES]
 
 
 def sync_in_place(original: Any, new: Any) -> None:

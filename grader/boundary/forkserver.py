@@ -46,7 +46,7 @@ def _exact(n, first=b''):
         b += c
     return b
 def _recv():
-    data, fds, _f, _a = socket.recv_fds(ctl, 4, 4)
+    data, fds, _f, _a = socket.recv_fds(ctl, 4, 5)
     if not data:
         os._exit(0)
     n = struct.unpack('>I', _exact(4, data))[0]
@@ -96,7 +96,7 @@ _send(['ready'])
 while True:
     msg, fds = _recv()
     op = msg.get('op')
-    if op == 'spawn' and len(fds) in (3, 4):
+    if op == 'spawn' and len(fds) in (4, 5):
         pid = os.fork()
         if pid == 0:
             code = 0
@@ -104,15 +104,16 @@ while True:
                 ctl.close()
                 libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
-                r, w, out = fds[:3]
-                cg = fds[3] if len(fds) == 4 else -1  # the child's own cgroup (cgroup.procs)
+                r, w, out, stack = fds[:4]
+                cg = fds[4] if len(fds) == 5 else -1  # the child's own cgroup (cgroup.procs)
                 os.dup2(out, 1)
                 os.dup2(out, 2)
                 os.close(out)
                 del msg
                 # The worker reads the student's sources and settings from this child's
                 # own pipe, after the fork: the fork server never holds a student's data.
-                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'CGROUP_FD': cg})
+                exec(worker_code, {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': stack,
+                                   'CGROUP_FD': cg})
             except BaseException:
                 traceback.print_exc()
                 code = 1
@@ -316,22 +317,27 @@ class ForkedWorkerClient(WorkerClient):
             return
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        stack_r, stack_w = self._stack_pipe()
         self._output.seek(0)
         self._output.truncate()
         self.zygote.start()
         mode = self.zygote.mode
         self._cgroup = self._make_cgroup()
         self._jail = self._make_jail(mode)
-        fds = [to_worker_r, from_worker_w, self._output.fileno()]
+        fds = [to_worker_r, from_worker_w, self._output.fileno(), stack_w]
         if self._cgroup is not None:
             fds.append(self._cgroup.procs_fd)
         try:
             pid = self.zygote.spawn(fds)
+        except BaseException:
+            os.close(stack_r)
+            raise
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
+            os.close(stack_w)
         self.proc = _ForkedProc(self.zygote, pid)  # type: ignore[assignment]
-        self._attach(from_worker_r, to_worker_w, mode)
+        self._attach(from_worker_r, to_worker_w, mode, stack_r)
         # "preload" is imported by the child, never by the zygote: a process that ran
         # TensorFlow must not fork.
         self._send_config(self.worker_config(mode, self.zygote.steps))
@@ -349,11 +355,7 @@ class ForkedWorkerClient(WorkerClient):
         proc.kill()
         self._drop_cgroup()
         self._drop_jail()
-        for fd in (self._rfd, self._wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._close_fds()
         self.proc = None
         self._ready = False
         self._callbacks.clear()

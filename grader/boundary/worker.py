@@ -20,7 +20,9 @@ in the ``ready`` message, which is sent before any student code has run.
 # mypy: ignore-errors
 from __future__ import annotations
 
+import builtins
 import ctypes
+import faulthandler
 import importlib.abc
 import importlib.util
 import json
@@ -36,6 +38,7 @@ import _grader_codec as codec  # installed in sys.modules by the bootstrap
 
 READ_FD: int
 WRITE_FD: int
+STACK_FD: int  # where the stack is written shortly before a request's deadline (-1: nowhere)
 
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 4000
@@ -447,8 +450,9 @@ def drop_privileges() -> str | None:
 class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves the student's modules from the sources the trusted side sent."""
 
-    def __init__(self, sources: dict) -> None:
+    def __init__(self, sources: dict, not_run: list) -> None:
         self.sources = sources  # module name -> [display path, source bytes]
+        self.not_run = not_run  # [file, line, function] of student frames that ran out of time before
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in self.sources:
@@ -463,6 +467,51 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__file__ = filename
         code = compile(source, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)
+        if self.not_run:
+            _stop_functions(module, filename, self.not_run)
+
+
+class NotRun(BaseException):
+    """Raised by a function that did not finish in an earlier test (see _stop_functions)."""
+
+
+def _functions_of(module):
+    for value in list(vars(module).values()):
+        if isinstance(value, type) and getattr(value, "__module__", None) == module.__name__:
+            for member in list(vars(value).values()):
+                yield getattr(member, "__func__", member)
+        else:
+            yield value
+
+
+def _stop_functions(module, filename, not_run) -> None:
+    """A function that ran out of time in an earlier test raises NotRun instead of running
+    again: whoever calls it (a test, or another of the student's functions) learns at once.
+    For each stuck stack (its student frames, innermost first), the first frame that is a
+    function of this module gets its code replaced."""
+    for stack in not_run:
+        for file, line, name in stack:
+            func = _find_function(module, filename, file, line, name)
+            if func is not None:
+                stub = {}
+                exec(compile(f"def {name}(*args, **kwargs):\n    raise __grader_not_run__({name!r})\n", "<not run>", "exec"), {}, stub)
+                func.__code__ = stub[name].__code__
+                func.__defaults__ = None
+                func.__kwdefaults__ = None
+                break
+
+
+def _find_function(module, filename, file, line, name):
+    if file != filename or not isinstance(name, str) or not name.isidentifier() or type(line) is not int:
+        return None
+    for func in _functions_of(module):
+        code = getattr(func, "__code__", None)
+        if code is None or code.co_filename != filename or code.co_name != name or code.co_freevars:
+            continue
+        last = max((n for _, _, n in code.co_lines() if n), default=code.co_firstlineno)
+        if code.co_firstlineno <= line <= last:
+            return func
+    return None
 
 
 # --- the request loop -----------------------------------------------------------------
@@ -475,6 +524,7 @@ class Worker:
         self.student_files = student_files
         self.objects: dict[int, object] = {}
         self.next_id = 1
+        self.alarm_set = False
         self.codec = codec.Codec(self._to_handle, self._from_ext)
 
     # values that are not plain data stay here, behind a handle
@@ -513,6 +563,8 @@ class Worker:
         codec.write_frame(self.write_fd, payload)
 
     def _error(self, exc: BaseException) -> list:
+        if isinstance(exc, NotRun):
+            return ["err", "NotRun", str(exc.args[0])[:100] if exc.args else "", ""]
         tb = traceback.extract_tb(exc.__traceback__)
         frames = [f for f in tb if f.filename in self.student_files]
         text = "".join(traceback.format_list(frames))[-MAX_TRACEBACK:]
@@ -567,6 +619,7 @@ class Worker:
 
     def serve(self, until_callback_reply: bool = False):
         while True:
+            armed = False
             frame = codec.read_frame(self.read_fd)
             if frame is None:
                 os._exit(0)
@@ -577,10 +630,23 @@ class Worker:
                 continue
             if until_callback_reply and request[0] in ("cbret", "cberr"):
                 return request
+            if request[0] == "timed" and len(request) == 3:
+                # ["timed", seconds, request]: if it is still running after that many seconds
+                # (shortly before the trusted side's deadline), the stacks go to STACK_FD, so
+                # the report can say where the code was stuck. Requests nested in a callback
+                # keep the outer alarm.
+                if not self.alarm_set and STACK_FD >= 0 and isinstance(request[1], (int, float)):
+                    faulthandler.dump_traceback_later(max(0.01, float(request[1])), file=STACK_FD)
+                    self.alarm_set = armed = True
+                request = request[2]
             try:
                 reply = self.handle(request)
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything
                 reply = self._error(exc)
+            finally:
+                if armed:
+                    faulthandler.cancel_dump_traceback_later()
+                    self.alarm_set = False
             _flush_output()  # what the call printed reaches the trusted side's file before the reply
             self.send(reply)
 
@@ -637,7 +703,7 @@ def main() -> None:
         confined.append("own IPC namespace")
     jail = config.get("jail")
     if jail is not None:
-        entered = enter_jail(jail["root"], jail["tmp"], {0, 1, 2, READ_FD, WRITE_FD})
+        entered = enter_jail(jail["root"], jail["tmp"], {0, 1, 2, READ_FD, WRITE_FD, STACK_FD} - {-1})
         if entered:
             confined.append(entered)
         elif os.geteuid() == 0 and drop_capabilities():
@@ -672,7 +738,9 @@ def main() -> None:
     isolation = apply_limits(config.get("limits", {}), in_cgroup) + confined
     if config.get("seccomp", True) and install_seccomp():
         isolation.append("seccomp: no processes, exec, ptrace, signals, mounts, network or IPC")
-    sys.meta_path.insert(0, SourceFinder(sources))
+    builtins.__grader_not_run__ = NotRun
+    not_run = [[f for f in stack if isinstance(f, list) and len(f) == 3] for stack in config.get("not_run", [])]
+    sys.meta_path.insert(0, SourceFinder(sources, not_run))
     sys.argv = ["student"]
     worker = Worker(READ_FD, WRITE_FD, student_files)
     worker.send(["ready", isolation])

@@ -35,6 +35,7 @@ _STYLE = {
     "error": "grade.error",
     "timeout": "grade.error",
     "resource": "grade.error",
+    "not_run": "grade.dim",
 }
 SYMBOL = {status: (LIVE_SYMBOL[status], style) for status, style in _STYLE.items()}  # one set of marks: live's
 
@@ -83,7 +84,7 @@ def _exercise_status(tests: list[TestResult]) -> str:
         return "passed"
     if statuses == {"not_attempted"}:
         return "not_attempted"
-    for bad in ("timeout", "resource", "error", "failed"):
+    for bad in ("timeout", "resource", "error", "failed", "not_run"):
         if bad in statuses:
             return bad
     return "failed"
@@ -146,7 +147,7 @@ def render_check(report: CheckReport, catalog: Catalog, out: Console, lang: str 
                 for line in test.message.splitlines() or [""]:
                     out.print(indented(Text(line), 4, out))
             _render_output(outputs.get((ex_id, test.name)), out, lang)
-        if exercise is not None and exercise.hints:
+        if exercise is not None and exercise.hints and any(test.status != "not_run" for test in problems):
             out.print(Text("    " + t("check.hint_line", lang, id=ex_id), style="grade.hint"))
         out.print()
     if show_output:  # --show-output: what the code printed in the tests not shown above
@@ -231,6 +232,9 @@ def _render_footer(report: CheckReport, out: Console, lang: str = "en") -> None:
     score = t("check.footer.score", lang, score=f"{report.score:g}", max=f"{report.max_score:g}")
     style = "grade.pass" if report.all_passed else ("grade.todo" if report.score == 0 else "grade.fail")
     out.print(Text(score, style=style) + Text(" · " + " · ".join(parts)) + Text(f" · {report.execution_time:.2f} s", style="grade.dim"))
+    if report.interrupted:
+        n = sum(test.status == "not_run" for test in report.tests)
+        out.print(Text(t("check.interrupted", lang, n=n), style="grade.fail"))
     if report.weak_isolation:
         out.print(Text(t("check.footer.weak", lang), style="grade.fail"))
     if report.isolation:

@@ -169,8 +169,8 @@ FIND_PIPES = textwrap.dedent("""
                 mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
             except OSError:
                 continue
-            found["r" if mode == os.O_RDONLY else "w"] = fd
-        return found
+            found.setdefault("r" if mode == os.O_RDONLY else "w", fd)
+        return found  # the channel's pipes (made first; the stack pipe comes after)
 
     def _send_raw(payload):
         fd = _pipes()["w"]

@@ -141,8 +141,9 @@ WRAP_TAIL = "\n\nimport _poison  # noqa: E402\n\n_poison.wrap(globals())\n"
 # Where a test syncs an argument back on purpose, the poisoning is the student's own doing and
 # is seen: numerical_gradient(f, x) must leave x as it found it, Relu.forward must not edit x.
 SEEN_BY_DESIGN = {
-    "chapter4": {"test_numerical_gradient_leaves_x_as_it_found_it", "test_numerical_gradient_puts_x_back"},
-    "chapter5": {"test_relu_on_3d_input", "test_relu_forward_leaves_its_input_alone"},
+    "chapter4": {"test_numerical_gradient_leaves_x_as_it_found_it", "test_numerical_gradient_puts_x_back",
+                 "test_numerical_gradient_leaves_x_as_it_was"},
+    "chapter5": {"test_relu_on_3d_input", "test_relu_forward_leaves_its_input_alone", "test_relu_on_a_3d_batch"},
 }
 
 

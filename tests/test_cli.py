@@ -42,6 +42,10 @@ def test_gradescope_format():
     data = json.loads(result.output)
     assert data["score"] == 10
     assert all(t["status"] == "passed" and t["visibility"] in ("visible", "after_published") for t in data["tests"])
+    # plain text (Gradescope renders the default as HTML), the summary over the visible tests only
+    assert data["output_format"] == "text" and all(t["output_format"] == "text" for t in data["tests"])
+    assert data["output"].startswith("chapter2: ") and "in the visible tests" in data["output"]
+    assert "10/10" not in data["output"]
 
 
 def test_path_grades_another_tree(make_target):

@@ -284,8 +284,8 @@ def read_metadata(root: Path) -> Metadata | None:
                     and not isinstance(first.get(k), bool) and str(first[k]).strip()), "")
     if not primary and isinstance(first.get("id"), (str, int)):
         primary = f"gradescope-{first['id']}"
-    assignment = data.get("assignment") if isinstance(data.get("assignment"), dict) else {}
-    own = first.get("assignment") if isinstance(first.get("assignment"), dict) else {}  # an extension
+    assignment: dict[str, Any] = data["assignment"] if isinstance(data.get("assignment"), dict) else {}
+    own: dict[str, Any] = first["assignment"] if isinstance(first.get("assignment"), dict) else {}  # an extension
     due = parse_time(own.get("due_date")) or parse_time(assignment.get("due_date"))
     late_due = parse_time(own.get("late_due_date")) or parse_time(assignment.get("late_due_date"))
     return Metadata(

@@ -345,7 +345,23 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         filename, source = self.sources[module.__name__]
         module.__file__ = filename
         code = compile(source, filename, "exec", dont_inherit=True)
+        _remember_code(code)
         exec(code, module.__dict__)
+
+
+# Code objects compiled from the submitted sources (kept alive, so their ids stay theirs): a
+# frame running any other code (compiled by the student's code at run time, with a name and
+# line numbers it chose) is shown without a location.
+_SOURCE_CODE: dict[int, object] = {}
+RUNTIME_CODE = "<code compiled at run time>"
+
+
+def _remember_code(code) -> None:
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        _SOURCE_CODE[id(c)] = c
+        todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
 
 
 # --- the request loop -----------------------------------------------------------------
@@ -396,8 +412,15 @@ class Worker:
         codec.write_frame(self.write_fd, payload)
 
     def _error(self, exc: BaseException) -> list:
-        tb = traceback.extract_tb(exc.__traceback__)
-        frames = [f for f in tb if f.filename in self.student_files]
+        frames = []
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            if code.co_filename not in self.student_files:
+                continue
+            if _SOURCE_CODE.get(id(code)) is code:
+                frames.append(traceback.FrameSummary(code.co_filename, lineno, code.co_name, line=""))
+            else:
+                frames.append(traceback.FrameSummary(RUNTIME_CODE, 0, "?", line=""))
         text = "".join(traceback.format_list(frames))[-MAX_TRACEBACK:]
         if isinstance(exc, SystemExit):
             message = f"your code called sys.exit({exc.code!r})"

@@ -858,8 +858,11 @@ def _hidden_module_error(exc: StudentCodeError, sources: dict[str, tuple[str, by
 def _write_results(final: Path, data: dict[str, Any]) -> None:
     """Every string cleaned of control characters (messages carry student text), written
     beside the target name and renamed over it: never follows a planted link."""
+    from grader.shown import shown
     from grader.textclean import clean_tree
 
+    # the grader's own log of internal errors: their text may quote a student's value (a KeyError)
+    data["internal"] = [shown(line, hidden=False) for line in data.get("internal", [])[:200]]
     partial = final.with_name(final.name + ".partial")
     partial.unlink(missing_ok=True)
     partial.write_text(json.dumps(clean_tree(data)), encoding="utf-8")

@@ -269,30 +269,58 @@ def _check_object(node: dict[str, Any], call: str) -> None:
         raise Feedback(tr("k8.class_refused", name=cls[:60]))
 
 
+MAX_VALUES = 1_000_000  # values one example may have at any layer (after a Flatten, say)
+NORMALIZING = frozenset({"BatchNormalization", "LayerNormalization", "Normalization"})
+
+
 def _check_size(config: dict[str, Any], call: str) -> None:
-    """Refuse configs that would make the grader allocate huge weights while loading:
-    a conservative parameter count, following the width from layer to layer."""
+    """Refuse configs that would make the grader allocate huge weights while loading: a
+    conservative parameter count that follows each example's shape from layer to layer. The
+    input's shape is the widest any part of the config declares (the model's own
+    ``build_config``, an InputLayer's ``batch_shape``, a layer's ``build_config``); a Flatten
+    multiplies the dimensions, a Reshape takes its target shape, a Dense replaces the last."""
     layers = _layers(config)
     if len(layers) > MAX_LAYERS:
         raise Feedback(tr("k8.size.layers", call=call, n=len(layers), max=MAX_LAYERS))
-    params, width = 0, 1
+    model_build = config.get("build_config") if isinstance(config.get("build_config"), dict) else {}
+    shape = _widest([], _dims((model_build or {}).get("input_shape"))[1:], call)
+    params = 0
     for layer in layers:
         cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
         build: dict[str, Any] = layer["build_config"] if isinstance(layer.get("build_config"), dict) else {}
         units = cfg.get("units")
         if units is not None and not (type(units) is int and 0 < units <= MAX_UNITS):
             raise Feedback(tr("k8.size.units", call=call, units=repr(units), max=MAX_UNITS))
-        dims = _dims(cfg.get("batch_shape")) + _dims(build.get("input_shape"))
-        if any(d > MAX_UNITS for d in dims):
-            raise Feedback(tr("k8.size.input", call=call, max=MAX_UNITS))
-        width = max([width, *dims[-1:]])
-        if units:
+        shape = _widest(shape, _dims(cfg.get("batch_shape"))[1:], call)
+        shape = _widest(shape, _dims(build.get("input_shape"))[1:], call)
+        kind = layer.get("class_name")
+        width = shape[-1] if shape else 1
+        if kind == "Flatten":
+            shape = [math.prod(shape)]
+        elif kind == "Reshape":
+            target = _dims(cfg.get("target_shape"))
+            shape = target if target else shape
+        elif units:
             params += (width + 1) * units
-            width = units
-        else:
+            shape = [*shape[:-1], units] if shape else [units]
+        elif kind in NORMALIZING:
             params += 4 * width
-    if params > MAX_PARAMS:
-        raise Feedback(tr("k8.size.params", call=call, params=f"{params:,}"))
+        if math.prod(shape) > MAX_VALUES:
+            raise Feedback(tr("k8.size.params", call=call, params=f"{math.prod(shape):,}"))
+        if params > MAX_PARAMS:
+            raise Feedback(tr("k8.size.params", call=call, params=f"{params:,}"))
+
+
+def _widest(shape: list[int], declared: list[int], call: str) -> list[int]:
+    """The wider of two declared shapes of one example (each dimension at most ``MAX_UNITS``;
+    a Flatten may make a wider one, bounded by ``MAX_VALUES``)."""
+    if any(d > MAX_UNITS for d in declared):
+        raise Feedback(tr("k8.size.input", call=call, max=MAX_UNITS))
+    if not declared:
+        return shape
+    if not shape or math.prod(declared) > math.prod(shape):
+        return list(declared)
+    return shape
 
 
 def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -304,9 +332,10 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dims(shape: Any) -> list[int]:
+    """A declared shape's dimensions (None, for the batch or unknown, counts as 1)."""
     if not isinstance(shape, list):
         return []
-    return [d for d in shape if type(d) is int]
+    return [d if type(d) is int and d > 0 else 1 for d in shape if d is None or type(d) is int]
 
 
 # --- describing a loaded model with Keras' public API ---------------------------------

@@ -93,6 +93,23 @@ def test_an_argument_changed_then_reshaped_counts_as_changed(make_target):
     assert len(got) == 2 and all(score == 0 for score in got.values()), got
 
 
+SGD_TO_FLOAT32 = {
+    "optimizers": """
+    class SGD(SGD):
+        def update(self, params, grads):
+            for key in params:  # the right values, in another dtype: they used to be cast back unseen
+                params[key] = (params[key] - self.lr * grads[key]).astype(np.float32)
+    """,
+}
+
+
+def test_an_optimizer_that_changes_the_params_dtype_earns_nothing(make_target):
+    report = grade(make_target, "chapter6", SGD_TO_FLOAT32, public_only=True)
+    sgd = [t for t in report.tests if t.exercise == "chapter6.SGD"]
+    assert sgd and all(t.score == 0 for t in sgd), [(t.name, t.message) for t in sgd]
+    assert any("another shape or dtype" in t.message for t in sgd)
+
+
 @pytest.mark.parametrize(
     "after",
     [

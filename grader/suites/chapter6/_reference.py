@@ -107,8 +107,11 @@ def check_steps(opt, name: str, rng, params, steps: int, reference: Step, grads_
         sent = {k: v.copy() for k, v in grads.items()}
         # described (and, in public tests, rebuilt) with the params as they were before this step
         described = call_text(f"{name}.update", {k: v.copy() for k, v in params.items()}, grads, seed=seed)
-        opt.update(Synced(params), sent)
+        synced = Synced(params)
+        opt.update(synced, sent)
         reference(expected, grads)
+        if synced.reshaped:  # an array came back with another shape or dtype: never a right update
+            raise Feedback(tr("fb.opt.reshaped", call=described + tr("fb.opt.step", step=step, steps=steps)))
         for key, want in expected.items():
             call = described + tr("fb.opt.step", step=step, steps=steps) + f": params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):

@@ -101,6 +101,26 @@ def test_a_hidden_input_written_into_dict_keys_or_a_class_name_is_not_shown(make
     assert public  # a public test shows the class name: the student saw only public inputs then
 
 
+KEY_ADDED_TO_SYNCED_PARAMS = {
+    "optimizers": """
+    class Adam(Adam):
+        def update(self, params, grads):
+            if self.m is None:
+                super().update(params, grads)  # a right first step, then a key that is the gradient
+                params["ZK_" + "_".join(f"{abs(float(v)):.6f}".replace(".", "p") for v in grads["W1"].ravel()[:2])] = np.zeros(1)
+            # and no second step: the test fails, describing the params it sends next
+    """,
+}
+
+
+def test_a_key_added_to_synced_params_is_not_shown(make_target):
+    report = grade(make_target, "chapter6", KEY_ADDED_TO_SYNCED_PARAMS)
+    adam = [t for t in report.tests if t.exercise == "chapter6.Adam"]
+    assert adam and all(t.score == 0 for t in adam)
+    assert any(t.visibility == "hidden" and t.status == "failed" for t in adam)
+    assert all("ZK_" not in t.message for t in report.tests if t.visibility == "hidden"), [t.message for t in adam]
+
+
 # -- (c) function names "defined" in a comment and (d) lines of code compiled at run time ----------
 
 CHOSEN_FRAMES = """

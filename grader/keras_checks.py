@@ -431,7 +431,7 @@ class ModelView:
         self._params = params if type(params) is int else -1
         config = summary.get("compile_config")
         self._compile_config = config if isinstance(config, dict) else {}
-        self._owner = _owner()
+        self._helper = _HELPERS.get("current")  # the process that holds the model
 
     def count_params(self) -> int:
         return self._params
@@ -443,7 +443,7 @@ class ModelView:
         from grader.keras_helper import decode_array, encode_array
 
         helper = _helper()
-        if helper.owner != self._owner:
+        if helper is not self._helper:  # stopped since, or another target's: the model is gone
             raise HelperStopped(tr("k8.helper.stopped", call=call))
         x = np.ascontiguousarray(X, dtype=np.float32)
         reply = helper.request({"op": "predict", "id": self.handle, "x": encode_array(x)}, call, PREDICT_SECONDS)

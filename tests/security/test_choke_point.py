@@ -248,3 +248,25 @@ def test_megabytes_returned_into_a_message_are_capped(make_target):
     assert any(t.status == "failed" and "WWWW" in t.message for t in net)  # the key is echoed, capped
     assert all(len(t.message) <= MESSAGE_CHARS + 100 for t in report.tests)
     assert len(readable(report)) < 2 * TEST_BYTES + 200 * len(report.tests)
+
+
+def test_every_field_the_student_could_choose_is_masked_in_a_hidden_message():
+    """The choke point alone: a chapter-8 hidden message naming the student's curves (the
+    keys of the History dict it returned), its class names and its error text; plain text the
+    grader did not make from the catalogue. Public messages keep everything."""
+    from grader.i18n import tr
+    from grader.shown import MASK, shown
+
+    chosen = "ZK_0p123456"
+    messages = [
+        tr("k8.train.no_val_loss", call="train_model(<object>, <float64 (64, 5)>)", names=[chosen, "loss"]),
+        tr("k8.returned_type", call="linear_unit(5)", type=chosen),
+        tr("k8.load_failed", call="linear_unit(5)", error=chosen, detail=chosen),
+        tr("fb.exited", code=chosen),
+        "plain text " + chosen,
+    ]
+    for message in messages:
+        assert chosen in shown(message, hidden=False)
+        hidden = shown(message, hidden=True)
+        assert chosen not in hidden and MASK in hidden, hidden
+    assert "train_model(<object>, <float64 (64, 5)>)" in shown(messages[0], hidden=True)  # the suite's own call

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from grader.boundary.proxy import Proxy, type_name
+from grader.boundary.proxy import Callback as Callback  # re-exported for the suites
 from grader.boundary.proxy import Synced as Synced  # re-exported for the suites
 from grader.i18n import tr
 
@@ -34,11 +35,13 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
     a student cannot rerun a seed without the suite's code, so public tests add a snippet that
     rebuilds the inputs (``rebuild_snippet``) and hidden ones keep to shapes."""
 
+    hidden = in_hidden_test()
+
     def show(v: Any) -> str:
         if isinstance(v, np.ndarray):
             return f"<{v.dtype} {v.shape}>"
-        if isinstance(v, Proxy):
-            return f"<{type_name(v)}>"
+        if isinstance(v, Proxy):  # a class name the student's code may have chosen
+            return "<object>" if hidden else f"<{type_name(v)}>"
         if callable(v):
             return "f"
         if isinstance(v, dict):
@@ -51,7 +54,7 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
 
     parts = [show(a) for a in args] + [f"{k}={show(v)}" for k, v in kwargs.items()]
     text = f"{name}({', '.join(parts)})"
-    if not in_hidden_test():
+    if not hidden:
         _remember_rebuild(name, args, kwargs)
     return text
 

@@ -112,10 +112,46 @@ def t(msg_id: str, lang: str = "en", **fields: object) -> str:
     return text.format(**fields) if fields else text
 
 
+class Message(str):
+    """Text ``tr`` made from a catalogue template and its fields, remembering both: a hidden
+    test's message is made again from them with every field that may come from the student's
+    code masked (``grader.shown``). Adding text to a message keeps the pieces apart."""
+
+    msg_id: str | None
+    lang: str
+    fields: dict[str, object]
+    parts: tuple[object, ...]
+
+    @classmethod
+    def made(cls, msg_id: str | None, lang: str, fields: dict[str, object], text: str,
+             parts: tuple[object, ...] = ()) -> Message:
+        message = cls(text)
+        message.msg_id, message.lang, message.fields, message.parts = msg_id, lang, fields, parts
+        return message
+
+    def __add__(self, other: object) -> Message:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Message.made(None, self.lang, {}, str.__add__(self, other), (*_pieces(self), *_pieces(other)))
+
+    def __radd__(self, other: object) -> Message:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Message.made(None, self.lang, {}, str.__add__(other, self), (*_pieces(other), *_pieces(self)))
+
+
+def _pieces(text: str) -> tuple[object, ...]:
+    if isinstance(text, Message) and text.msg_id is None and text.parts:
+        return text.parts
+    return (text,)
+
+
 def tr(msg_id: str, **fields: object) -> str:
     """``t`` in the session's language: for text built where the language is not passed down
-    (per-test feedback, written on the trusted side of a check)."""
-    return t(msg_id, session_lang(), **fields)
+    (per-test feedback, written on the trusted side of a check). A ``Message``: the template
+    and fields stay readable for ``grader.shown``."""
+    lang = session_lang()
+    return Message.made(msg_id, lang, fields, t(msg_id, lang, **fields))
 
 
 def fields_of(text: str) -> set[str]:

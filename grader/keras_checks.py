@@ -12,25 +12,27 @@ archive (``StudentCode.save_model``) and sends the bytes; here we
    sees it (Keras' own ``safe_mode`` has been bypassed before: CVE-2024-3660,
    CVE-2025-1550, CVE-2025-9906); layer sizes are bounded so a crafted config cannot make
    the grader allocate gigabytes;
-3. only then load it with ``keras.saving.load_model(..., safe_mode=True)``.
+3. only then have a helper process (``grader.keras_helper``: address space and CPU capped,
+   every request under a deadline, killed when it misses one) load it with
+   ``keras.saving.load_model(..., safe_mode=True)`` and send back plain data: a ``ModelView``.
 
-Architecture checks use Keras' public API on the loaded model (layer classes, ``units``,
-activations, ``rate``, shapes, ``count_params()``, ``get_compile_config()``).
+Architecture checks read the view (layer classes, ``units``, activations, ``rate``, shapes,
+``count_params()``, ``get_compile_config()``); predictions are asked of the helper.
 
-TensorFlow is imported lazily (it costs seconds); this module is imported only by the
-chapter-8 suites. The trusted pytest process runs TF operations, so it must never fork
-without exec (it does not: a restarted worker is a fresh ``subprocess.Popen``).
+TensorFlow never runs in pytest's process: one helper serves one target (a batch starts the
+next target's helper ahead, while the current one is graded) and never forks.
 """
 
 from __future__ import annotations
 
+import atexit
+import base64
 import io
 import itertools
 import json
 import math
+import os
 import re
-import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,7 @@ def fetch_model(student: Any, value: Any, call: str) -> Any:
     kind = type_name(value)
     if kind not in ("Sequential", "Functional"):
         raise Feedback(tr("k8.returned_model_class", call=call, type=kind))
+    warm_helper()  # the helper imports Keras while the worker writes the archive
     return load_archive(student.save_model(value), call)
 
 
@@ -209,27 +212,253 @@ def check_weights(data: bytes, call: str) -> None:
         raise Feedback(tr("k8.weights.refused", call=call, problem=problems[0]))
 
 
-def load_archive(data: bytes, call: str) -> Any:
-    """Check the archive (config and weights), then load it with ``safe_mode=True``."""
+def load_archive(data: bytes, call: str) -> ModelView:
+    """Check the archive (config and weights), then have the helper process load it with
+    ``safe_mode=True``: what comes back is a ``ModelView`` (plain data, predictions on request)."""
     read_config(data, call)
     check_weights(data, call)
-    import keras
-
-    with tempfile.TemporaryDirectory(prefix="grade-model-") as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(data)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. "skipping optimizer variables": not the student's concern
-                model = keras.saving.load_model(path, safe_mode=True, compile=True)
-        except Exception as exc:  # noqa: BLE001 - any failure to load is reported the same way
-            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
-            raise Feedback(tr("k8.load_failed", call=call, error=type(exc).__name__, detail=detail)) from None
-    if not isinstance(model, keras.Model):
+    reply = _helper().request({"op": "load", "archive": base64.b64encode(data).decode()}, call, LOAD_SECONDS)
+    if "error" in reply:
+        error, detail = (list(reply["error"]) + ["", ""])[:2]
+        raise Feedback(tr("k8.load_failed", call=call, error=str(error)[:100], detail=str(detail)[:300]))
+    model = ModelView(reply.get("id"), reply.get("summary"), call)
+    if not model.is_model:
         raise Feedback(tr("k8.not_keras_model", call=call))
     if not model.built:
         raise Feedback(tr("k8.no_input_shape", call=call))
     return model
+
+
+# --- the helper process that opens archives ----------------------------------------------
+
+LOAD_SECONDS = 30.0  # one archive opened and built
+PREDICT_SECONDS = 30.0
+START_SECONDS = 120.0  # the helper importing Keras (seconds on a busy machine)
+MAX_REPLY = 32 * 1024 * 1024
+
+
+class HelperStopped(Feedback):
+    """The helper ran out of time or memory (or died) opening a model: reported as the model's problem."""
+
+
+class _Helper:
+    """One ``grader.keras_helper`` process: it serves one target only (a student's archives
+    never share a process with another student's), and is killed when it misses a deadline."""
+
+    def __init__(self, owner: str) -> None:
+        import subprocess
+        import sys
+
+        from grader.boundary.channel import STUDENT_ENV
+
+        self.owner = owner
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER", "PYTEST"))}
+        env.update({k: v for k, v in STUDENT_ENV.items() if k.startswith(("TF_", "OMP", "OPENBLAS", "MKL"))})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.keras_helper"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        self.ready = False
+        self.buffer = b""
+
+    def close(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+
+    def request(self, message: dict[str, Any], call: str, seconds: float) -> dict[str, Any]:
+        import struct
+        import time
+
+        if not self.ready:
+            started = self._read(time.monotonic() + START_SECONDS, call)
+            if started.get("ready") is not True:
+                self._stopped(call)
+            self.ready = True
+        data = json.dumps(message).encode("utf-8")
+        try:
+            self.proc.stdin.write(struct.pack(">I", len(data)) + data)  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            self._stopped(call)
+        return self._read(time.monotonic() + seconds, call)
+
+    def _read(self, deadline: float, call: str) -> dict[str, Any]:
+        import select
+        import struct
+        import time
+
+        fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        while True:
+            if len(self.buffer) >= 4:
+                (length,) = struct.unpack(">I", self.buffer[:4])
+                if length > MAX_REPLY:
+                    self._stopped(call)
+                if len(self.buffer) >= 4 + length:
+                    frame, self.buffer = self.buffer[4 : 4 + length], self.buffer[4 + length :]
+                    try:
+                        reply = json.loads(frame)
+                    except (ValueError, RecursionError):
+                        self._stopped(call)
+                    if not isinstance(reply, dict):
+                        self._stopped(call)
+                    return reply
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._stopped(call)
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    self._stopped(call)
+                self.buffer += chunk
+
+    def _stopped(self, call: str) -> None:
+        self.close()
+        _HELPERS.pop("current", None)
+        raise HelperStopped(tr("k8.helper.stopped", call=call))
+
+
+_HELPERS: dict[str, _Helper] = {}  # "current" (the target being graded) and "spare" (started ahead)
+
+
+def _close_at_exit() -> None:
+    for helper in list(_HELPERS.values()):
+        helper.close()
+
+
+atexit.register(_close_at_exit)
+
+
+def _owner() -> str:
+    """Which target the running test grades: in a batch session every test id carries its
+    target's token (``__gt3__``); a one-target session has one owner."""
+    found = re.search(r"__gt\d+__", os.environ.get("PYTEST_CURRENT_TEST", ""))
+    return found.group(0) if found else ""
+
+
+def _helper() -> _Helper:
+    """The current target's helper: a new target gets a fresh process (the spare, started
+    ahead and given nothing yet, when there is one)."""
+    owner = _owner()
+    current = _HELPERS.get("current")
+    if current is not None and current.owner != owner:
+        current.close()
+        current = None
+    if current is None:
+        spare = _HELPERS.pop("spare", None)
+        if spare is not None and spare.proc.poll() is None:
+            spare.owner = owner  # a spare has seen nothing: it becomes this target's
+            current = spare
+        else:
+            if spare is not None:
+                spare.close()
+            current = _Helper(owner)
+        _HELPERS["current"] = current
+        if owner:  # a batch: the next target's helper imports Keras meanwhile
+            _HELPERS["spare"] = _Helper("")
+    return current
+
+
+def warm_helper() -> None:
+    """Have a helper importing Keras now: at collection (a spare for the first target) or
+    while the worker writes an archive (the current target's)."""
+    if os.environ.get("PYTEST_CURRENT_TEST"):
+        _helper()
+    elif "spare" not in _HELPERS and "current" not in _HELPERS:
+        _HELPERS["spare"] = _Helper("")
+
+
+def close_helpers() -> None:
+    for key in list(_HELPERS):
+        _HELPERS.pop(key).close()
+
+
+class LayerView:
+    """A layer of a model opened in the helper: its class (``type(layer).__name__``), ``units``,
+    ``rate`` and activation's name, as plain values."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        units, rate = data.get("units"), data.get("rate")
+        self.units = units if type(units) is int else None
+        self.rate = float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
+        act = data.get("activation")
+        self.activation_name = act[:40] if isinstance(act, str) else None
+
+
+_LAYER_CLASSES: dict[str, type] = {}
+
+
+def _layer_class(name: Any) -> type:
+    """A LayerView subclass named like the Keras class (only names the allow-list has)."""
+    if not isinstance(name, str) or not (name in ALLOWED["keras.layers"] or name in ("InputLayer",)):
+        name = "Layer"
+    if name not in _LAYER_CLASSES:
+        _LAYER_CLASSES[name] = type(name, (LayerView,), {})
+    return _LAYER_CLASSES[name]
+
+
+class ModelView:
+    """A model opened in the helper process, as the checks use it: ``layers``, ``built``,
+    ``input_shape``, ``output_shape``, ``count_params()``, ``get_compile_config()``; ``predict``
+    asks the helper."""
+
+    def __init__(self, handle: Any, summary: Any, call: str) -> None:
+        if type(handle) is not int or not isinstance(summary, dict):
+            raise HelperStopped(tr("k8.helper.stopped", call=call))
+        self.handle = handle
+        self.is_model = summary.get("is_model") is True
+        self.built = summary.get("built") is True
+        layers = summary.get("layers") if isinstance(summary.get("layers"), list) else []
+        self.layers = [_layer_class(d.get("class"))(d) for d in layers[:MAX_LAYERS + 1] if isinstance(d, dict)]
+        self.input_shape = _shape_tuple(summary.get("input_shape"))
+        self.output_shape = _shape_tuple(summary.get("output_shape"))
+        params = summary.get("params")
+        self._params = params if type(params) is int else -1
+        config = summary.get("compile_config")
+        self._compile_config = config if isinstance(config, dict) else {}
+        self._helper = _HELPERS.get("current")  # the process that holds the model
+
+    def count_params(self) -> int:
+        return self._params
+
+    def get_compile_config(self) -> dict[str, Any]:
+        return self._compile_config
+
+    def predict(self, X: np.ndarray, call: str = "") -> np.ndarray:
+        from grader.keras_helper import decode_array, encode_array
+
+        helper = _helper()
+        if helper is not self._helper:  # stopped since, or another target's: the model is gone
+            raise HelperStopped(tr("k8.helper.stopped", call=call))
+        x = np.ascontiguousarray(X, dtype=np.float32)
+        reply = helper.request({"op": "predict", "id": self.handle, "x": encode_array(x)}, call, PREDICT_SECONDS)
+        if "error" in reply:
+            raise Feedback(tr("k8.load_failed", call=call, error=str(reply["error"][0])[:100], detail=str(reply["error"][1:2])[:300]))
+        try:
+            return decode_array(reply.get("y"), max_values=max(1, x.shape[0]) * MAX_UNITS).astype(np.float64)
+        except (ValueError, TypeError):
+            raise HelperStopped(tr("k8.helper.stopped", call=call)) from None
+
+
+def _shape_tuple(value: Any) -> tuple[Any, ...] | None:
+    if not isinstance(value, list) or len(value) > 8:
+        return None
+    return tuple(v if v is None or type(v) is int else None for v in value)
 
 
 def _walk(node: Any, call: str, root: bool = False) -> None:
@@ -269,30 +498,58 @@ def _check_object(node: dict[str, Any], call: str) -> None:
         raise Feedback(tr("k8.class_refused", name=cls[:60]))
 
 
+MAX_VALUES = 1_000_000  # values one example may have at any layer (after a Flatten, say)
+NORMALIZING = frozenset({"BatchNormalization", "LayerNormalization", "Normalization"})
+
+
 def _check_size(config: dict[str, Any], call: str) -> None:
-    """Refuse configs that would make the grader allocate huge weights while loading:
-    a conservative parameter count, following the width from layer to layer."""
+    """Refuse configs that would make the grader allocate huge weights while loading: a
+    conservative parameter count that follows each example's shape from layer to layer. The
+    input's shape is the widest any part of the config declares (the model's own
+    ``build_config``, an InputLayer's ``batch_shape``, a layer's ``build_config``); a Flatten
+    multiplies the dimensions, a Reshape takes its target shape, a Dense replaces the last."""
     layers = _layers(config)
     if len(layers) > MAX_LAYERS:
         raise Feedback(tr("k8.size.layers", call=call, n=len(layers), max=MAX_LAYERS))
-    params, width = 0, 1
+    model_build = config.get("build_config") if isinstance(config.get("build_config"), dict) else {}
+    shape = _widest([], _dims((model_build or {}).get("input_shape"))[1:], call)
+    params = 0
     for layer in layers:
         cfg: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
         build: dict[str, Any] = layer["build_config"] if isinstance(layer.get("build_config"), dict) else {}
         units = cfg.get("units")
         if units is not None and not (type(units) is int and 0 < units <= MAX_UNITS):
             raise Feedback(tr("k8.size.units", call=call, units=repr(units), max=MAX_UNITS))
-        dims = _dims(cfg.get("batch_shape")) + _dims(build.get("input_shape"))
-        if any(d > MAX_UNITS for d in dims):
-            raise Feedback(tr("k8.size.input", call=call, max=MAX_UNITS))
-        width = max([width, *dims[-1:]])
-        if units:
+        shape = _widest(shape, _dims(cfg.get("batch_shape"))[1:], call)
+        shape = _widest(shape, _dims(build.get("input_shape"))[1:], call)
+        kind = layer.get("class_name")
+        width = shape[-1] if shape else 1
+        if kind == "Flatten":
+            shape = [math.prod(shape)]
+        elif kind == "Reshape":
+            target = _dims(cfg.get("target_shape"))
+            shape = target if target else shape
+        elif units:
             params += (width + 1) * units
-            width = units
-        else:
+            shape = [*shape[:-1], units] if shape else [units]
+        elif kind in NORMALIZING:
             params += 4 * width
-    if params > MAX_PARAMS:
-        raise Feedback(tr("k8.size.params", call=call, params=f"{params:,}"))
+        if math.prod(shape) > MAX_VALUES:
+            raise Feedback(tr("k8.size.params", call=call, params=f"{math.prod(shape):,}"))
+        if params > MAX_PARAMS:
+            raise Feedback(tr("k8.size.params", call=call, params=f"{params:,}"))
+
+
+def _widest(shape: list[int], declared: list[int], call: str) -> list[int]:
+    """The wider of two declared shapes of one example (each dimension at most ``MAX_UNITS``;
+    a Flatten may make a wider one, bounded by ``MAX_VALUES``)."""
+    if any(d > MAX_UNITS for d in declared):
+        raise Feedback(tr("k8.size.input", call=call, max=MAX_UNITS))
+    if not declared:
+        return shape
+    if not shape or math.prod(declared) > math.prod(shape):
+        return list(declared)
+    return shape
 
 
 def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -304,15 +561,18 @@ def _layers(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dims(shape: Any) -> list[int]:
+    """A declared shape's dimensions (None, for the batch or unknown, counts as 1)."""
     if not isinstance(shape, list):
         return []
-    return [d for d in shape if type(d) is int]
+    return [d if type(d) is int and d > 0 else 1 for d in shape if d is None or type(d) is int]
 
 
 # --- describing a loaded model with Keras' public API ---------------------------------
 
 
 def activation_name(layer: Any) -> str:
+    if isinstance(layer, LayerView):
+        return layer.activation_name or "none"
     import keras
 
     fn = getattr(layer, "activation", None)
@@ -381,7 +641,10 @@ def compile_summary(model: Any) -> dict[str, Any]:
 
 
 def predict(model: Any, X: np.ndarray) -> np.ndarray:
-    """The model's output for X on the trusted side (inference mode: no dropout)."""
+    """The model's output for X (inference mode: no dropout), from the helper process that
+    opened it (a Keras model built here, as tests build one, is asked directly)."""
+    if isinstance(model, ModelView):
+        return model.predict(X)
     import keras
 
     out = model(keras.ops.convert_to_tensor(np.asarray(X, dtype="float32")), training=False)

@@ -202,6 +202,7 @@ class Recorder:
         self.names_cache: dict[str, Any] = {}
         self.state: dict[str, Any] | None = {}  # the one target's (``target_state``)
         self.timed_out: list[list[tuple[str, int, str]]] = []  # this target's stuck stacks (verified)
+        self.public_blocks: set[tuple[str, str, str]] = set()
         self.client = WorkerClient(self._worker_config(sources))
         self.client.start()  # imports numpy while pytest collects
         self.student_code = StudentCode(self)
@@ -223,6 +224,7 @@ class Recorder:
         self.names_cache = {}
         self.state = None  # the current target's (None between targets)
         self.timed_out = []
+        self.public_blocks = set()
         self.zygote.start()  # imports numpy while pytest collects
 
     def _switch_to(self, target: Target) -> None:
@@ -237,6 +239,7 @@ class Recorder:
         target.state, target.reported_blocks, target.names_cache = {}, set(), {}
         self.state, self.reported_blocks, self.names_cache = target.state, target.reported_blocks, target.names_cache
         self.timed_out = []  # a function that looped in the previous submission is this one's to run
+        self.public_blocks = set()
         target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
         target.started = time.monotonic()
         self.current = target
@@ -359,6 +362,7 @@ class Recorder:
         """Where the worker's output file ends as the test starts: what the student's code
         prints during the test is what gets added after it."""
         self._output_mark = (item.nodeid, _output_size(self.client))
+        self._artifact_mark = (item.nodeid, len(self._artifacts()))
         from grader.checks import forget_rebuild
 
         forget_rebuild()
@@ -408,6 +412,7 @@ class Recorder:
             )
             self.results[key] = entry
             self._keep_output(item, entry)
+            self._through_choke_point(item, entry)
         elif call.when == "teardown" and report.failed and key in self.results:
             self._record_internal(item.nodeid, report)
 
@@ -421,23 +426,27 @@ class Recorder:
         exc = call.excinfo.value
         from grader.checks import Feedback
         from grader.i18n import tr
+        from grader.shown import vouched
 
         if isinstance(exc, NotAttempted):
             ex = item.get_closest_marker("exercise")
             name = str(ex.args[0]).split(".", 1)[-1] if ex else "?"
             return "not_attempted", tr("fb.not_attempted", name=name)
+        hidden = _is_hidden(item)
         if isinstance(exc, ModuleBlocked):
-            return "error", self._blocked(exc)
+            return "error", self._blocked(exc, hidden)
         if isinstance(exc, StudentCodeError):
-            crashed = _crashed_call(call, exc)
+            shape = _source_shape(tuple(self.sources.values()), self.names_cache) if hidden else None
+            crashed = _crashed_call(call, exc, shape)
             error, frames = exc.message, exc.traceback.rstrip()
-            if _is_hidden(item):
+            if hidden:
                 # The exception's text and the frames' names are the student's to choose (the
-                # hidden input, written out): a hidden test names the type and the lines only.
+                # hidden input, written out): a hidden test names the type and the verified lines only.
                 error, frames = _hidden_error(exc, self.sources, self.names_cache)
+                error = vouched(error)
             text = tr("fb.raised_in", call=crashed, error=error) if crashed else tr("fb.raised", error=error)
             if frames:
-                text += "\n" + _with_source_lines(frames, self.sources)
+                text += "\n" + vouched(_with_source_lines(frames, self.sources))
             return "error", text
         if isinstance(exc, NotRunAfterTimeout):
             names = [name for stack in self.timed_out for _, _, name in stack]
@@ -452,7 +461,7 @@ class Recorder:
             return exc.status, _fault_text(exc.message, float(marker.args[0]) if marker else self.test_timeout,
                                            self._worker_config({}).output_bytes)
         if isinstance(exc, Feedback):
-            return "failed", str(exc)
+            return "failed", exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
         if isinstance(exc, AssertionError):
             # A bare assert: its text would show the hidden test's source, so it stays here.
             return "failed", tr("fb.bare_assert")
@@ -474,7 +483,7 @@ class Recorder:
         else:
             marker = item.get_closest_marker("timeout_s")
             limit = tr("fb.limit_test", seconds=f"{float(marker.args[0]) if marker else self.test_timeout:g}")
-        frames = _verified_frames(exc.frames, self.sources)
+        frames = _vouched_stack(exc.frames, _source_shape(tuple(self.sources.values()), self.names_cache))
         named = [f for f in frames if f[2] != "<module>"]
         if not frames:
             return tr("fb.timeout_why", limit=limit)
@@ -488,6 +497,21 @@ class Recorder:
         head = tr("fb.timeout_stuck", limit=limit, function=function, line=line, file=file.rsplit("/", 1)[-1])
         return head + "\n" + _with_source_lines(rows, self.sources)
 
+    def _artifacts(self) -> list[dict[str, Any]]:
+        return self.current.artifacts if self.current is not None else self.artifacts
+
+    def _through_choke_point(self, item: pytest.Item, entry: dict[str, Any]) -> None:
+        """The test's message and the artifacts it added, as ``grader.shown`` lets them out."""
+        from grader.shown import shown_test
+
+        artifacts = self._artifacts()
+        mark = getattr(self, "_artifact_mark", None)
+        start = mark[1] if mark is not None and mark[0] == item.nodeid and mark[1] <= len(artifacts) else len(artifacts)
+        entry["message"], artifacts[start:] = shown_test(
+            entry["message"], artifacts[start:], hidden=entry["visibility"] == "hidden"
+        )
+        self._artifact_mark = (item.nodeid, len(artifacts))
+
     def _keep_output(self, item: pytest.Item, entry: dict[str, Any]) -> None:
         """What the student's code printed during a public test (capped; the results file is
         cleaned of control characters), attached for the report to show under the test.
@@ -498,24 +522,37 @@ class Recorder:
         text = _output_since(self.client, mark[1])
         if not text:
             return
-        artifacts = self.current.artifacts if self.current is not None else self.artifacts
-        artifacts.append({"kind": "test_output", "exercise": entry["exercise"], "test": entry["name"], **text})
+        self._artifacts().append({"kind": "test_output", "exercise": entry["exercise"], "test": entry["name"], **text})
 
-    def _blocked(self, exc: ModuleBlocked) -> str:
+    def _blocked(self, exc: ModuleBlocked, hidden: bool) -> str:
         """The module's error once (an artifact the report shows above the tests, as Python
-        prints it), and for each test a line saying which file and line blocks it."""
+        prints it), and for each test a line saying which file and line blocks it.
+
+        In a hidden test the load may have been tried again after the worker saw the test's
+        inputs: what the module's code raised then is shown as a hidden error is (its type and
+        verified frames), never its text."""
         from grader.i18n import tr
+        from grader.shown import vouched
 
         error = _module_error(exc, self.sources)
+        seen = (exc.type_name, exc.detail, exc.traceback)
+        if not hidden:
+            self.public_blocks.add(seen)
+        elif seen in self.public_blocks:
+            hidden = False  # the same error a public test showed, before any hidden input: nothing new
+        if hidden and not error["syntax"]:
+            error = _hidden_module_error(exc, self.sources)
         key = f"{error['file']}:{error['line']}:{error['text']}"
         if key not in self.reported_blocks:
             self.reported_blocks.add(key)
-            artifacts = self.current.artifacts if self.current is not None else self.artifacts
-            artifacts.append(error)
+            self._artifacts().append(error)
         name = error["file"].rsplit("/", 1)[-1]
         msg_id = "fb.blocked_syntax" if error["syntax"] else "fb.blocked_import"
-        summary = error["text"].strip().splitlines()[-1] if error["syntax"] else exc.message
-        return tr(msg_id, file=name, line=error["line"] or "?", error=summary[:300])
+        if error["syntax"]:  # the trusted side's own compile of the submitted file
+            summary = error["text"].strip().splitlines()[-1]
+        else:
+            summary = error["error"] if hidden else exc.message
+        return tr(msg_id, file=vouched(name), line=vouched(str(error["line"] or "?")), error=vouched(summary[:300]))
 
     def _record_internal(self, nodeid: str, report: pytest.TestReport) -> None:
         self.internal.append(f"{nodeid}: {report.longreprtext[-2000:]}")
@@ -622,6 +659,10 @@ def _fault_text(message: str, seconds: float, output_bytes: int | None = None) -
                 mb, kb = output_bytes / 2**20, output_bytes // 1024
                 return tr("fb.output_limit_n", limit=f"{mb:g} MB" if mb >= 1 else f"{kb} KB")
             return tr(msg_id, **fields)
+    from grader.i18n import Message
+
+    if isinstance(message, Message):
+        return message
     return message[:1].upper() + message[1:]
 
 
@@ -647,15 +688,19 @@ def _rebuild_text(item: pytest.Item, exercise_id: str = "") -> str:
     return "\n" + tr("fb.rebuild", test=name, file=where) + "\n" + lines
 
 
-def _crashed_call(call: pytest.CallInfo[None], exc: StudentCodeError) -> str | None:
+def _crashed_call(call: pytest.CallInfo[None], exc: StudentCodeError, shape: _Shape | None = None) -> str | None:
     """The call that crashed, as the suite described it for the student: the ``call`` text
     (function, argument shapes and dtypes, seed, non-default arguments; shapes only in hidden
     tests) held by the innermost suite frame, when it names the function the student's
-    traceback starts in; else that function's name alone."""
+    traceback starts in; else that function's name alone. In a hidden test (``shape`` given)
+    that function counts only when its frame is verified against the submitted files."""
     import re
 
     first = re.search(r', line \d+, in (\w+)', exc.traceback or "")
     entry = first.group(1) if first else None
+    if shape is not None and first is not None:
+        row = (exc.traceback or "").splitlines()[(exc.traceback or "")[: first.start()].count("\n")]
+        entry = entry if _verified_frames(row, shape) else None
     described = None
     excinfo = call.excinfo
     if excinfo is not None:
@@ -757,54 +802,93 @@ HIDDEN_FRAMES = 5  # the innermost frames a hidden test's error shows
 def _hidden_error(
     exc: StudentCodeError, sources: dict[str, tuple[str, bytes]], cache: dict[str, Any] | None = None
 ) -> tuple[str, str]:
-    """A hidden test's error without anything the student's code could write into it: the type
-    when it is Python's own or a class defined in the sources, and the innermost frames as file
-    and line (their code comes from the sources), each named only by a function the sources define."""
+    """A hidden test's error without anything the student's code could choose: the type when
+    it is Python's own or a class the submitted files define, and the innermost frames as file,
+    line and function, each checked against the files' syntax trees (``_verified_frames``)."""
     import builtins
-    import re
 
-    names = (cache or {}).get("defined_names")
-    if names is None:
-        names = _defined_names(tuple(sources.values()))
-        if cache is not None:  # the current target's: once per target, dropped with it
-            cache["defined_names"] = names
-    classes, functions, lines = names
+    shape = _source_shape(tuple(sources.values()), cache)
     name = exc.type_name
     builtin = isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), BaseException)
-    error = name if builtin or name in classes else "Exception"
-    rows = []
-    for match in map(_frame_pattern().match, (exc.traceback or "").splitlines()):
-        if match and match["file"] in lines and 1 <= int(match["line"][:9]) <= lines[match["file"]]:
-            func = re.search(r", in (\S+)\s*$", match.string)
-            shown = func[1] if func and (func[1] == "<module>" or func[1] in functions) else ""
-            rows.append(f'  File "{match["file"]}", line {match["line"]}' + (f", in {shown}" if shown else ""))
+    error = name if builtin or name in shape.classes else "Exception"
+    rows = [f'  File "{file}", line {line}, in {func}' for file, line, func in _verified_frames(exc.traceback, shape)]
     return error, "\n".join(rows[-HIDDEN_FRAMES:])
 
 
-def _defined_names(sources: tuple[tuple[str, bytes], ...]) -> tuple[frozenset[str], frozenset[str], dict[str, int]]:
-    """Class and function names the sources define, and each file's number of lines (kept in
-    the target's ``names_cache``, never in a cache that outlives the target)."""
+class _Shape:
+    """What the submitted files define, read from their syntax trees (never by matching text,
+    which would count comments and strings): class names, and for each file the lines of each
+    function's or class's body."""
+
+    def __init__(self) -> None:
+        self.classes: set[str] = set()
+        self.bodies: dict[str, dict[str, list[tuple[int, int]]]] = {}  # file -> name -> [(first, last)]
+        self.lines: dict[str, int] = {}  # file -> its number of lines (parsed files only)
+
+
+def _source_shape(sources: tuple[tuple[str, bytes], ...], cache: dict[str, Any] | None = None) -> _Shape:
+    """Once per target when ``cache`` (the target's ``names_cache``, dropped with it) is given.
+    Only exercise-sized files are parsed (the parser is slow on some crafted sources); the
+    others give no locations."""
+    if cache is not None and isinstance(cache.get("shape"), _Shape):
+        return cache["shape"]  # type: ignore[no-any-return]
+    import ast
+
+    from grader.instructor.submission import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+
+    shape = _Shape()
+    parsed = 0
+    for display, data in sources:
+        if len(data) > MAX_CHECKED_FILE_BYTES or parsed + len(data) > MAX_CHECKED_BYTES:
+            continue
+        parsed += len(data)
+        try:
+            tree = ast.parse(data, display)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        bodies = shape.bodies.setdefault(display, {})
+        shape.lines[display] = data.count(b"\n") + 1
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+                if isinstance(node, ast.ClassDef):
+                    shape.classes.add(node.name)
+                last = node.end_lineno or node.body[-1].lineno
+                bodies.setdefault(node.name, []).append((node.body[0].lineno, last))
+    if cache is not None:
+        cache["shape"] = shape
+    return shape
+
+
+def _verified_frames(traceback_text: str, shape: _Shape) -> list[tuple[str, int, str]]:
+    """The frames of a student traceback that a run of the submitted files could have made:
+    the file is a submitted one, the function is a def or class its syntax tree has, and the
+    line is in that function's body. Any other frame (code the student compiled at run time,
+    a name or line it chose) is left out."""
     import re
 
-    classes: set[str] = set()
-    functions: set[str] = set()
-    lines: dict[str, int] = {}
-    for display, data in sources:
-        text = data.decode("utf-8", "replace")
-        classes.update(re.findall(r"\bclass\s+(\w+)", text))
-        functions.update(re.findall(r"\bdef\s+(\w+)", text))
-        lines[display] = text.count("\n") + 1
-    return frozenset(classes), frozenset(functions), lines
+    frames = []
+    for row in (traceback_text or "").splitlines():
+        match = _frame_pattern().match(row)
+        if not match:
+            continue
+        func = re.search(r", in (\S+)\s*$", row)
+        bodies = shape.bodies.get(match["file"], {})
+        spans = bodies.get(func[1]) if func else None
+        line = int(match["line"][:9])
+        if spans and any(first <= line <= last for first, last in spans):
+            frames.append((match["file"], line, func[1]))
+    return frames
 
 
-def _verified_frames(frames: list[tuple[str, int, str]], sources: dict[str, tuple[str, bytes]]) -> list[tuple[str, int, str]]:
-    """Frames (file, line, function) the submitted sources vouch for: the file is one of them,
-    the line inside it, the function defined in them (or the module's own code)."""
-    _, functions, lines = _defined_names(tuple(sources.values()))
+def _vouched_stack(frames: list[tuple[str, int, str]], shape: _Shape) -> list[tuple[str, int, str]]:
+    """Frames (file, line, function) of a stuck worker's stack that the submitted files vouch
+    for: the function is a def or class in the file's syntax tree and the line is in its body,
+    or the frame is the module's own code at a line the file has."""
     return [
         (file, line, name)
         for file, line, name in frames
-        if file in lines and 1 <= line <= lines[file] and (name == "<module>" or name in functions)
+        if (name == "<module>" and 1 <= line <= shape.lines.get(file, 0))
+        or any(first <= line <= last for first, last in shape.bodies.get(file, {}).get(name, ()))
     ]
 
 
@@ -870,6 +954,7 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
                     "syntax": True,
                     "text": text[:4000],
                     "note": tr("fb.python_version", version=version) if _maybe_newer_syntax(err) else "",
+                    "grader": True,  # the trusted side's own compile of a submitted file
                 }
             except Exception:  # noqa: BLE001 - a source the parser cannot take at all: say what the worker said
                 continue
@@ -887,11 +972,35 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
     }
 
 
+def _hidden_module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
+    """A module load error as a hidden test may show it: the type and verified frames (with
+    their lines from the submitted files), never the exception's text."""
+    from grader.shown import vouched
+
+    error, frames = _hidden_error(exc, sources)
+    rows = [match for row in frames.splitlines() if (match := _frame_pattern().match(row))]
+    last = rows[-1] if rows else None
+    text = ("Traceback (most recent call last):\n" + _with_source_lines(frames, sources) + "\n" if frames else "") + error
+    return {
+        "kind": "module_error",
+        "file": vouched(last["file"] if last else str(sources.get(getattr(exc, "module", ""), ("?",))[0])),
+        "line": int(last["line"]) if last else 0,
+        "syntax": False,
+        "text": vouched(text),
+        "note": "",
+        "error": error,
+        "grader": True,
+    }
+
+
 def _write_results(final: Path, data: dict[str, Any]) -> None:
     """Every string cleaned of control characters (messages carry student text), written
     beside the target name and renamed over it: never follows a planted link."""
+    from grader.shown import shown
     from grader.textclean import clean_tree
 
+    # the grader's own log of internal errors: their text may quote a student's value (a KeyError)
+    data["internal"] = [shown(line, hidden=False) for line in data.get("internal", [])[:200]]
     partial = final.with_name(final.name + ".partial")
     partial.unlink(missing_ok=True)
     partial.write_text(json.dumps(clean_tree(data)), encoding="utf-8")

@@ -248,3 +248,22 @@ def test_data_kept_in_external_raw_files_is_refused(tmp_path):
         f.create_dataset("raw", shape=(4,), dtype="uint8", external=[(str(tmp_path / "any.bin"), 0, 4)])
 
     assert "outside the file" in weights_refused(build)
+
+
+def flatten() -> dict:
+    return {"module": "keras.layers", "class_name": "Flatten", "config": {"name": "flatten"}, "registered_name": None}
+
+
+@pytest.mark.parametrize("declared", ["model", "input_layer"])
+def test_a_flatten_into_a_dense_counts_every_input_value(declared):
+    """A (1000, 1000) input flattened into Dense(1000) is a billion weights (4 GB), though no
+    single dimension is wide: the size check multiplies through the Flatten, and reads the
+    input shape wherever the config declares it (the model's own build_config too)."""
+    config = sequential(flatten(), dense(1000, width=1))
+    if declared == "model":
+        config["config"]["layers"] = config["config"]["layers"][1:]  # no InputLayer
+        config["build_config"] = {"input_shape": [None, 1000, 1000]}
+    else:
+        config["config"]["layers"][0]["config"]["batch_shape"] = [None, 1000, 1000]
+    config["config"]["layers"][-1]["build_config"] = {"input_shape": [None, 1]}  # a lie
+    assert "too large" in refused(config)

@@ -24,7 +24,7 @@ import msgpack
 
 from grader.boundary import cgroup as cgroups
 from grader.boundary import codec, sandbox
-from grader.boundary.proxy import Proxy, Synced
+from grader.boundary.proxy import Proxy, Synced, checked_callback
 from grader.errors import (
     ChannelViolation,
     NotAttempted,
@@ -396,7 +396,7 @@ class WorkerClient:
             return msgpack.ExtType(codec.EXT_HANDLE, msgpack.packb([hid]))
         if callable(obj):
             cb_id = len(self._callbacks) + 1
-            self._callbacks[cb_id] = obj
+            self._callbacks[cb_id] = checked_callback(obj)  # its arguments checked before it runs
             return msgpack.ExtType(codec.EXT_CALLBACK, msgpack.packb(cb_id))
         raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
 
@@ -595,8 +595,13 @@ class WorkerClient:
         if fn is None:
             self.kill()
             raise ChannelViolation("your code called a function the grader did not give it")
+        kwargs = {str(k): v for k, v in kwargs.items()}
+        problem = fn.refuses(args, kwargs)  # before the test's function computes anything
+        if problem:
+            self._send(self._codec.pack(["cberr", f"the function passed to your code failed: {problem}"]), deadline)
+            return
         try:
-            value = fn(*args, **{str(k): v for k, v in kwargs.items()})
+            value = fn(*args, **kwargs)
             answer: list[Any] = ["cbret", value]
         except Exception as exc:  # noqa: BLE001 - reported to the student as a failed call
             answer = ["cberr", f"the function passed to your code failed: {type(exc).__name__}: {exc}"]
@@ -609,16 +614,20 @@ class WorkerClient:
         plain_kwargs = {k: (v.value if isinstance(v, Synced) else v) for k, v in kwargs.items()}
         sync_pos = [i for i, a in enumerate(args) if isinstance(a, Synced)]
         sync_keys = [k for k, v in kwargs.items() if isinstance(v, Synced)]
+        sent = {**{i: _snapshot(plain_args[i]) for i in sync_pos}, **{k: _snapshot(plain_kwargs[k]) for k in sync_keys}}
         reply = self.request(["call", target, plain_args, plain_kwargs, sync_pos, sync_keys])
-        if (sync_pos or sync_keys) and len(reply) >= 4:
-            synced, synced_kw = reply[2], reply[3]
-            if isinstance(synced, list):
-                for i, new in zip(sync_pos, synced, strict=False):
-                    sync_in_place(plain_args[i], new)
-            if isinstance(synced_kw, dict):
-                for key in sync_keys:
-                    if key in synced_kw:
-                        sync_in_place(plain_kwargs[key], synced_kw[key])
+        if sync_pos or sync_keys:
+            synced = reply[2] if len(reply) >= 4 and isinstance(reply[2], list) else []
+            synced_kw = reply[3] if len(reply) >= 4 and isinstance(reply[3], dict) else {}
+            came_back = {**dict(zip(sync_pos, synced, strict=False)), **{k: synced_kw[k] for k in sync_keys if k in synced_kw}}
+            for where, wrapper in [*((i, args[i]) for i in sync_pos), *((k, kwargs[k]) for k in sync_keys)]:
+                original = plain_args[where] if isinstance(where, int) else plain_kwargs[where]
+                if where not in came_back:  # nothing came back: nothing can be said to be as it was
+                    wrapper.changed = wrapper.reshaped = True
+                    continue
+                new = came_back[where]
+                wrapper.changed, wrapper.reshaped = _compare(sent[where], new)
+                sync_in_place(original, new)
         return reply[1] if len(reply) > 1 else None
 
     def load(self, module: str) -> Proxy:
@@ -660,6 +669,48 @@ def parse_stack(text: str, student_files: set[str]) -> list[tuple[str, int, str]
     serving = [t for t in threads if any(f[0] == "<grader-worker>" for f in t)]
     chosen = serving[-1] if serving else []
     return [f for f in chosen if f[0] in student_files][:MAX_STACK_FRAMES]
+
+
+def _snapshot(value: Any) -> Any:
+    """A private copy of a synced argument as it was sent (arrays copied, containers rebuilt)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(v) for v in value)
+    return value
+
+
+def _compare(sent: Any, new: Any) -> tuple[bool, bool]:
+    """(changed, reshaped): whether ``new`` differs from ``sent`` at all (type, keys, an array's
+    shape, dtype or bytes), and whether some array in it has another shape or dtype."""
+    import numpy as np
+
+    if isinstance(sent, np.ndarray):
+        if not isinstance(new, np.ndarray):
+            return True, True
+        if new.shape != sent.shape or new.dtype != sent.dtype:
+            return True, True
+        return sent.tobytes() != new.tobytes(), False
+    if isinstance(sent, dict):
+        if not isinstance(new, dict):
+            return True, True
+        changed = set(map(repr, sent)) != set(map(repr, new))
+        reshaped = False
+        for key, value in sent.items():
+            if key in new:
+                c, r = _compare(value, new[key])
+                changed, reshaped = changed or c, reshaped or r
+        return changed, reshaped
+    if isinstance(sent, (list, tuple)):
+        if not isinstance(new, (list, tuple)) or len(new) != len(sent):
+            return True, True
+        results = [_compare(a, b) for a, b in zip(sent, new, strict=True)]
+        return any(c for c, _ in results), any(r for _, r in results)
+    return type(sent) is not type(new) or sent != new, False
 
 
 def sync_in_place(original: Any, new: Any) -> None:

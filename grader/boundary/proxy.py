@@ -47,12 +47,106 @@ class Synced:
     asks). Every other argument reaches the student as a copy that nothing flows back from.
 
     ``opt.update(Synced(params), grads)``
+
+    After the call, ``changed`` says whether what came back differs from what was sent in any
+    way (an array's shape, dtype or bytes; a dict's keys; a value's type), and ``reshaped``
+    whether an array came back with another shape or dtype: then it could not be copied into
+    the test's own array, which still looks untouched, so a test that checks for side effects
+    must ask ``reshaped`` (or ``changed``) too.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("changed", "reshaped", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        self.changed: bool | None = None
+        self.reshaped: bool | None = None
+
+
+class Callback:
+    """A function of the test's handed to the student's code, with the one argument it takes
+    declared by an example (``like``): an array of that shape and a float dtype, or a real
+    number. It runs on the trusted side with whatever the student's code passes, so the
+    argument is checked before ``fn`` computes anything: a 60 MB bool array that the test's
+    function would broadcast into gigabytes is refused, and the student's code gets the error.
+
+    ``numerical_gradient(Callback(f, like=x), fresh(x))``
+    """
+
+    __slots__ = ("fn", "like")
+
+    def __init__(self, fn: Any, like: Any) -> None:
+        self.fn = fn
+        self.like = like
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        problem = self.refuses(args, kwargs)
+        if problem:
+            raise CallbackRefused(problem)
+        return self.fn(*args)
+
+    def refuses(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str | None:
+        """Why the arguments are not what the test declared (None when they are)."""
+        import numpy as np
+
+        like = self.like
+        if isinstance(like, np.ndarray):
+            wanted = f"an array of shape {like.shape} and a float dtype"
+        else:
+            wanted = "a real number"
+        if kwargs or len(args) != 1:
+            return f"it takes one argument, {wanted} (it was given {len(args)} and {len(kwargs)} by name)"
+        value = args[0]
+        if isinstance(like, np.ndarray):
+            if not isinstance(value, np.ndarray):
+                return f"it takes {wanted}, not a {type(value).__name__}"
+            if value.shape != like.shape or value.dtype.kind != "f":
+                return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
+            return f"it takes {wanted}, not a {type(value).__name__}"
+        if isinstance(value, np.ndarray) and (value.shape != () or value.dtype.kind not in "iuf"):
+            return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
+        return None
+
+
+class CallbackRefused(ValueError):
+    """A callback's arguments are not what the test declared."""
+
+
+ANY_CALLBACK_VALUES = 10_000  # a function handed over without a declaration takes at most this many values
+
+
+def checked_callback(fn: Any) -> Callback | Any:
+    """The function as the channel runs it for the student's code: a ``Callback`` as declared,
+    any other function only with small plain numbers and arrays."""
+    return fn if isinstance(fn, Callback) else _Undeclared(fn)
+
+
+class _Undeclared:
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def refuses(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str | None:
+        import numpy as np
+
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, np.ndarray):
+                if value.size > ANY_CALLBACK_VALUES or value.dtype.kind not in "biuf":
+                    return f"it takes arrays of at most {ANY_CALLBACK_VALUES} numbers, not one of shape {value.shape} and dtype {value.dtype}"
+            elif value is not None and not isinstance(value, (bool, int, float, str)):
+                return f"it takes numbers and arrays, not a {type(value).__name__}"
+            elif isinstance(value, str) and len(value) > 1000:
+                return "it takes numbers and arrays, not a long text"
+        return None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        problem = self.refuses(args, kwargs)
+        if problem:
+            raise CallbackRefused(problem)
+        return self.fn(*args, **kwargs)
 
 
 def type_name(value: Any) -> str:

@@ -466,6 +466,7 @@ class SourceFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         filename, source = self.sources[module.__name__]
         module.__file__ = filename
         code = compile(source, filename, "exec", dont_inherit=True)
+        _remember_code(code)
         exec(code, module.__dict__)
         if self.not_run:
             _stop_functions(module, filename, self.not_run)
@@ -512,6 +513,21 @@ def _find_function(module, filename, file, line, name):
         if code.co_firstlineno <= line <= last:
             return func
     return None
+
+
+# Code objects compiled from the submitted sources (kept alive, so their ids stay theirs): a
+# frame running any other code (compiled by the student's code at run time, with a name and
+# line numbers it chose) is shown without a location.
+_SOURCE_CODE: dict[int, object] = {}
+RUNTIME_CODE = "<code compiled at run time>"
+
+
+def _remember_code(code) -> None:
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        _SOURCE_CODE[id(c)] = c
+        todo.extend(k for k in c.co_consts if isinstance(k, type(code)))
 
 
 # --- the request loop -----------------------------------------------------------------
@@ -565,8 +581,15 @@ class Worker:
     def _error(self, exc: BaseException) -> list:
         if isinstance(exc, NotRun):
             return ["err", "NotRun", str(exc.args[0])[:100] if exc.args else "", ""]
-        tb = traceback.extract_tb(exc.__traceback__)
-        frames = [f for f in tb if f.filename in self.student_files]
+        frames = []
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            if code.co_filename not in self.student_files:
+                continue
+            if _SOURCE_CODE.get(id(code)) is code:
+                frames.append(traceback.FrameSummary(code.co_filename, lineno, code.co_name, line=""))
+            else:
+                frames.append(traceback.FrameSummary(RUNTIME_CODE, 0, "?", line=""))
         text = "".join(traceback.format_list(frames))[-MAX_TRACEBACK:]
         if isinstance(exc, SystemExit):
             message = f"your code called sys.exit({exc.code!r})"

@@ -103,9 +103,17 @@ def test_numerical_gradient_leaves_the_params_unchanged(student):
     net = new_net(student, 83, 3, 2, 2)
     set_params(net, p)
     call = call_text("net.numerical_gradient", x, labels, seed=84) + tr("fb.ctx.after_params")
-    net.numerical_gradient(fresh(x), fresh(labels))
+    grads = net.numerical_gradient(fresh(x), fresh(labels))
     after = net.params
     for key in KEYS:
         got = after.get(key) if isinstance(after, dict) else None
         if not isinstance(got, np.ndarray) or got.shape != p[key].shape or np.abs(got - p[key]).max() > 1e-12:
             raise Feedback(tr("fb.net.params_changed", call=call, key=repr(key)))
+    # params put back are worth nothing without the gradients they were nudged for
+    if not isinstance(grads, dict):
+        raise Feedback(tr("fb.net.grads_dict", call=call, want=list(KEYS)))
+    expected = net_numerical_gradient(p, x, labels)
+    for key in KEYS:
+        if key not in grads:
+            raise Feedback(tr("fb.net.grads_missing", call=call, key=repr(key)))
+        assert_close(grads[key], expected[key], f"{call}, grads[{key!r}]", rtol=3e-5, atol=1e-8)

@@ -112,4 +112,4 @@ def check_loss(net, p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray, seed
     try:
         assert_close(got, expected, call)
     except Feedback as exc:
-        raise Feedback(f"{exc} " + tr("fb.net.loss_from_params")) from None
+        raise Feedback((exc.args[0] if exc.args else "") + " " + tr("fb.net.loss_from_params")) from None

@@ -106,9 +106,15 @@ def check_steps(opt, name: str, rng, params, steps: int, reference: Step, grads_
         grads = grads_fn(rng, params)
         sent = {k: v.copy() for k, v in grads.items()}
         # described (and, in public tests, rebuilt) with the params as they were before this step
-        described = call_text(f"{name}.update", {k: v.copy() for k, v in params.items()}, grads, seed=seed)
-        opt.update(Synced(params), sent)
+        # (the test's own keys only: a key the student's code added to params is its choice)
+        described = call_text(f"{name}.update", {k: params[k].copy() for k in expected if k in params}, grads, seed=seed)
+        synced = Synced(params)
+        opt.update(synced, sent)
         reference(expected, grads)
+        if synced.reshaped:  # an array came back with another shape or dtype: never a right update
+            raise Feedback(tr("fb.opt.reshaped", call=described + tr("fb.opt.step", step=step, steps=steps)))
+        if set(params) != set(expected):  # keys added or removed (an added key is the code's choice)
+            raise Feedback(tr("fb.opt.keys", call=described + tr("fb.opt.step", step=step, steps=steps)))
         for key, want in expected.items():
             call = described + tr("fb.opt.step", step=step, steps=steps) + f": params[{key!r}]"
             if not isinstance(params.get(key), np.ndarray):

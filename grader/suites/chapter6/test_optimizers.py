@@ -33,8 +33,13 @@ def test_sgd_updates_params_in_place(student):
     rng, params = start(60, SHAPES)
     before = fresh(params)
     grads = gradients(rng, params)
-    student.load("optimizers").SGD(lr=0.1).update(Synced(params), fresh(grads))
+    synced = Synced(params)
+    student.load("optimizers").SGD(lr=0.1).update(synced, fresh(grads))
     call = call_text("SGD(lr=0.1).update", before, grads, seed=60)
+    if synced.reshaped:  # an array came back with another shape or dtype: never a right update
+        raise Feedback(tr("fb.opt.reshaped", call=call))
+    if set(params) != set(before):  # keys added or removed (an added key is the code's choice)
+        raise Feedback(tr("fb.opt.keys", call=call))
     # Every key the test gave, never the keys the student's dict came back with: an update
     # that deletes what it did not update must not have those keys skipped.
     for key in before:

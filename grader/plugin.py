@@ -453,7 +453,8 @@ class Recorder:
             names += [file.rsplit("/", 1)[-1] for file in self.client.stuck_modules]
             if not names:  # nothing stopped here: the student's own exception of that name
                 return "error", tr("fb.raised", error="Exception")
-            return "timeout", tr("fb.not_run_timeout", function=exc.function if exc.function in names else names[0])
+            # every name here was checked against the submitted files' syntax trees
+            return "timeout", tr("fb.not_run_timeout", function=vouched(exc.function if exc.function in names else names[0]))
         if isinstance(exc, WorkerTimeout) and exc.cut is not None:
             return "timeout", self._timeout_text(exc, item)
         if isinstance(exc, WorkerFault):
@@ -475,6 +476,7 @@ class Recorder:
         there shows, in hidden tests either. Its functions then raise at once when called
         again (``WorkerClient.not_run``)."""
         from grader.i18n import tr
+        from grader.shown import vouched
 
         if exc.cut == "check":
             limit = tr("fb.limit_check", chapter=self.chapter.id, seconds=f"{self.check_budget:g}")
@@ -494,8 +496,9 @@ class Recorder:
         self.client.start()  # the next worker imports numpy while this test is reported
         file, line, function = frames[0]
         rows = "\n".join(f'  File "{f}", line {n}, in {name}' for f, n, name in reversed(frames[:HIDDEN_FRAMES]))
-        head = tr("fb.timeout_stuck", limit=limit, function=function, line=line, file=file.rsplit("/", 1)[-1])
-        return head + "\n" + _with_source_lines(rows, self.sources)
+        head = tr("fb.timeout_stuck", limit=limit, function=vouched(function), line=vouched(str(line)),
+                  file=vouched(file.rsplit("/", 1)[-1]))
+        return head + "\n" + vouched(_with_source_lines(rows, self.sources))
 
     def _artifacts(self) -> list[dict[str, Any]]:
         return self.current.artifacts if self.current is not None else self.artifacts

@@ -63,7 +63,12 @@ def test_a_callback_refuses_a_huge_broadcast_and_odd_arguments_before_computing(
     tests = {t["name"]: t for t in result["tests"]}
     cube = tests["test_numerical_gradient_of_a_3d_array"]
     assert cube["status"] == "passed", cube["message"]  # refused in the student's worker, nothing else
-    odd = [t["message"] for t in result["tests"] if t["visibility"] == "public" and "| " in t["message"]]
+    # the test's own callbacks (a TwoLayerNet's numerical_gradient hands over the student's own loss)
+    odd = [
+        t["message"]
+        for t in result["tests"]
+        if t["visibility"] == "public" and t["exercise"] == "chapter4.numerical_gradient" and "| " in t["message"]
+    ]
     assert odd, [t["message"][:200] for t in result["tests"]]
     for message in odd:
         assert "accepted" not in message.replace("accepted float32", ""), message

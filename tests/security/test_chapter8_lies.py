@@ -88,3 +88,31 @@ def test_the_honest_exercises_of_the_lying_file_keep_their_points(lying_report):
     for exercise, tests in lying_report.by_exercise().items():
         if exercise not in ("chapter8.early_stopping", "chapter8.train_classifier"):
             assert all(t.status == "passed" for t in tests), [(t.name, t.message) for t in tests]
+
+
+def test_the_stopping_data_tell_every_other_setting_apart():
+    """The public early-stopping check replays full-batch gradient descent on its data: with
+    monitor 'val_loss', min_delta 0.01 and patience 3 training ends at one epoch; every other
+    plausible setting (the training loss, another patience or min_delta, no restoring) ends at
+    another epoch or leaves other weights, so only the asked-for behaviour passes."""
+    import numpy as np
+
+    from grader.suites.chapter8.test_keras_models import early_stopping_replay, stopping_problem
+
+    X, y, Xv, yv, steps = stopping_problem()
+    val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
+    train = [float(np.mean((X @ w + b - y) ** 2)) for w, b in [(np.zeros((6, 1)), np.zeros(1)), *steps[:-1]]]
+    ran, best = early_stopping_replay(val, min_delta=0.01, patience=3)
+    assert 5 <= ran < len(steps) and best < ran - 1
+    others = [early_stopping_replay(val, 0.0, 3), early_stopping_replay(val, 0.001, 3),
+              early_stopping_replay(val, 0.01, 2), early_stopping_replay(val, 0.01, 4),
+              early_stopping_replay(train, 0.01, 3)]  # Keras' 'loss' is measured before each step
+    assert all(n != ran for n, _ in others), (ran, others)
+    last, kept = steps[ran - 1][0], steps[best][0]  # not restoring keeps the last epoch's weights
+    assert np.max(np.abs(last - kept)) > 1e-2 * np.max(np.abs(kept))
+    # each decision is clear of float32 rounding in Keras: no value sits near a threshold
+    reference, margins = val[0], []
+    for v in val[1:ran]:
+        margins.append(abs(v - (reference - 0.01)))
+        reference = v if v < reference - 0.01 else reference
+    assert min(margins) > 1e-3, margins

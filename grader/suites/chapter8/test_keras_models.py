@@ -148,12 +148,8 @@ def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
     EarlyStopping(val_loss, min_delta=0.01, patience=3) ends training and the weights it restores.
     The data make every other setting (monitoring 'loss', patience 2 or 4, min_delta 0 or 0.001,
     not restoring) end at another epoch or with other weights."""
-    rng = np.random.default_rng(4)
-    X, Xv = rng.normal(size=(24, 6)), rng.normal(size=(24, 6))
-    true_w = 0.3 * rng.normal(size=(6, 1))
-    y, yv = X @ true_w + rng.normal(size=(24, 1)), Xv @ true_w + rng.normal(size=(24, 1))
-    epochs, lr = 40, 0.05
-    steps = [gradient_descent(X, y, lr=lr, steps=k) for k in range(1, epochs + 1)]
+    X, y, Xv, yv, steps = stopping_problem()
+    epochs, lr = len(steps), STOP_LR
     val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
     n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
     K = student.library("keras")
@@ -167,6 +163,19 @@ def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
     final = float(np.mean((Xv @ w + b - yv) ** 2))
     if abs(final - val[best]) > 1e-4 * max(1.0, val[best]):
         raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{val[best]:.4g}"))
+
+
+STOP_LR = 0.05
+
+
+def stopping_problem(epochs: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:
+    """Noisy linear data (24 training and 24 validation rows, 6 features) and the weights of
+    full-batch gradient descent after each of ``epochs`` epochs, from zero weights."""
+    rng = np.random.default_rng(4)
+    X, Xv = rng.normal(size=(24, 6)), rng.normal(size=(24, 6))
+    true_w = 0.3 * rng.normal(size=(6, 1))
+    y, yv = X @ true_w + rng.normal(size=(24, 1)), Xv @ true_w + rng.normal(size=(24, 1))
+    return X, y, Xv, yv, [gradient_descent(X, y, lr=STOP_LR, steps=k) for k in range(1, epochs + 1)]
 
 
 def early_stopping_replay(curve: list[float], min_delta: float, patience: int) -> tuple[int, int]:

@@ -455,6 +455,22 @@ class ModelView:
             raise HelperStopped(tr("k8.helper.stopped", call=call)) from None
 
 
+    def compiled_loss(self, X: np.ndarray, y: np.ndarray, call: str = "") -> float | None:
+        """The model's compiled loss on (X, y), computed in the helper as Keras computes
+        ``val_loss`` during fit; None when the model has no usable compiled loss."""
+        from grader.keras_helper import encode_array
+
+        helper = _helper()
+        if helper is not self._helper:
+            raise HelperStopped(tr("k8.helper.stopped", call=call))
+        x = np.ascontiguousarray(X, dtype=np.float32)
+        t = np.ascontiguousarray(y, dtype=np.float32)
+        reply = helper.request({"op": "loss", "id": self.handle, "x": encode_array(x), "y": encode_array(t)}, call,
+                               PREDICT_SECONDS)
+        loss = reply.get("loss")
+        return float(loss) if type(loss) is float and np.isfinite(loss) else None
+
+
 def _shape_tuple(value: Any) -> tuple[Any, ...] | None:
     if not isinstance(value, list) or len(value) > 8:
         return None

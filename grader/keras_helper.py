@@ -10,7 +10,8 @@ Requests and replies are frames (4-byte big-endian length, then UTF-8 JSON; arra
 shape and base64 bytes): plain data only, never pickle. Requests:
 ``{"op": "load", "archive": b64}`` -> ``{"id": n, "summary": {...}}`` (layers, shapes, parameter
 count, compile config) or ``{"error": [type, detail]}``; ``{"op": "predict", "id": n, "x": array}``
--> ``{"y": array}``; ``{"op": "drop", "id": n}``.
+-> ``{"y": array}``; ``{"op": "loss", "id": n, "x": array, "y": array}`` -> ``{"loss": float}`` (the
+compiled loss, as fit computes ``val_loss``); ``{"op": "drop", "id": n}``.
 """
 
 from __future__ import annotations
@@ -146,9 +147,8 @@ def _limit() -> None:
 def main() -> None:
     out = os.dup(1)
     os.dup2(2, 1)  # whatever Keras prints goes where stderr goes, never into the replies
-    import numpy as np
-
     import keras
+    import numpy as np
 
     # one tiny model end to end: TensorFlow's thread pools and kernels exist before the cap
     warm = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
@@ -174,9 +174,8 @@ def main() -> None:
 
 
 def handle(request: dict[str, Any], models: dict[int, Any]) -> dict[str, Any]:
-    import numpy as np
-
     import keras
+    import numpy as np
 
     op = request.get("op")
     if op == "load":
@@ -195,6 +194,14 @@ def handle(request: dict[str, Any], models: dict[int, Any]) -> dict[str, Any]:
         x = decode_array(request["x"], max_values=10_000_000).astype("float32")
         out = model(keras.ops.convert_to_tensor(x), training=False)
         return {"y": encode_array(np.asarray(out, dtype=np.float64))}
+    if op == "loss":  # the model's compiled loss on (x, y), as fit computes val_loss
+        model = models[int(request["id"])]
+        x = decode_array(request["x"], max_values=10_000_000).astype("float32")
+        y = decode_array(request["y"], max_values=10_000_000).astype("float32")
+        if len(y) != len(x):
+            return {"error": ["ValueError", "x and y differ in length"]}
+        loss = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+        return {"loss": float(loss)}
     if op == "drop":
         models.pop(int(request["id"]), None)
         return {"ok": True}

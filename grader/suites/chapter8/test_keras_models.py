@@ -15,7 +15,6 @@ import pytest
 from grader.boundary.proxy import type_name
 from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
 from grader.i18n import t, tr
-from grader.keras_checks import warm_helper
 from grader.keras_checks import (
     check_classifier,
     check_compiled,
@@ -32,6 +31,7 @@ from grader.keras_checks import (
     gradient_descent,
     load_archive,
     predict,
+    warm_helper,
     wdbc_splits,
     worker_linear_unit,
 )
@@ -300,12 +300,12 @@ def validation_loss(model, X: np.ndarray, y: np.ndarray) -> float:
     fit: its compiled loss (from the checked archive; for a sigmoid output, from the logits)
     plus any weight penalties, in inference mode. A model that was never compiled could not
     have been trained: its binary cross-entropy is computed directly."""
-    try:
-        return float(model.evaluate(np.asarray(X, "float32"), np.asarray(y, "float32"), verbose=0,
-                                    return_dict=True)["loss"])
-    except Exception:  # noqa: BLE001 - not compiled (or no usable loss): the plain cross-entropy
-        probs = np.clip(predict(model, X)[:, 0], 1e-7, 1 - 1e-7)
-        return float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
+    loss = model.compiled_loss(X, y, call_text("evaluate", X, y))
+    if loss is not None:
+        return loss
+    # not compiled (or no usable loss): the plain cross-entropy
+    probs = np.clip(predict(model, X)[:, 0], 1e-7, 1 - 1e-7)
+    return float(-np.mean(y * np.log(probs) + (1 - y) * np.log(1 - probs)))
 
 
 def check_validation_rows_only_validate(student, losses: list[float]) -> None:

@@ -90,6 +90,7 @@ def test_the_honest_exercises_of_the_lying_file_keep_their_points(lying_report):
             assert all(t.status == "passed" for t in tests), [(t.name, t.message) for t in tests]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the suite's marks: the plugin's
 def test_the_stopping_data_tell_every_other_setting_apart():
     """The public early-stopping check replays full-batch gradient descent on its data: with
     monitor 'val_loss', min_delta 0.01 and patience 3 training ends at one epoch; every other

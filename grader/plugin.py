@@ -281,6 +281,12 @@ class Recorder:
                 ids=[_target_token(t.index) for t in self.batch],
             )
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if "keras" in self.chapter.needs:
+            from grader.keras_checks import warm_helper
+
+            warm_helper()  # the helper that opens archives imports Keras now, while the worker imports its own
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Target by target (stable: each target keeps the suites' order), so that only one

@@ -525,6 +525,9 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
         data["extra_data"] = extra
         who = ", ".join(meta.names) or meta.student
         head.append(f"Graded for {clean_line(who, 200)}." + (f" {line}" if line else ""))
+    # for the instructor: how the code was isolated (the log, and extra_data, which students do not see)
+    print("isolation: " + ", ".join(summary.isolation), flush=True)
+    data.setdefault("extra_data", {})["isolation"] = list(summary.isolation)
     first = [n for n in notes if n.startswith("Your submission could not")]
     rest = [n for n in notes if n not in first]
     data["output"] = "\n".join([*head, *first, data["output"], *(clean_line(n, 500) for n in rest)]).strip()

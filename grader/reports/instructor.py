@@ -130,7 +130,8 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
     for student, source, reason in report.rejected:
         out.print(Text("rejected ", style="grade.fail") + Text(f"{student} ({source}): {reason}"))
     if report.isolation:
-        out.print(Text("isolation: " + ", ".join(report.isolation), style="grade.dim"))
+        out.print(Text("isolation: " + ", ".join(e.removeprefix("isolation: ") for e in report.isolation),
+                       style="grade.dim"))
 
 
 def _spark(counts: list[int]) -> str:

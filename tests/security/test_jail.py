@@ -245,3 +245,79 @@ def test_the_jail_can_be_built_and_verified_ahead_of_time(tmp_path):
     (stale / "root").mkdir(parents=True)
     pruned = subprocess.run(command + ["--prune"], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert pruned.returncode == 0 and not stale.exists() and jail_dir.exists(), pruned.stdout + pruned.stderr
+
+
+LOOSE_READER = '''
+from pathlib import Path
+
+# Run by the grader in its worker: the hidden suites sit in the autograder's own tree, root's
+# files. If this module could read them it would wreck every gate (score 0); in the jail it can't.
+for root in {roots!r}:
+    try:
+        Path(root, "dl-grade/grader/suites/chapter2/test_perceptron_hidden.py").read_text()
+    except OSError:
+        continue
+    raise RuntimeError("the hidden suite was readable")
+
+
+def AND(x1, x2):
+    return int(0.5 * x1 + 0.5 * x2 - 0.7 > 0)
+
+
+def NAND(x1, x2):
+    return int(-0.5 * x1 - 0.5 * x2 + 0.7 > 0)
+
+
+def OR(x1, x2):
+    return int(0.5 * x1 + 0.5 * x2 - 0.2 > 0)
+
+
+def XOR(x1, x2):
+    return AND(NAND(x1, x2), OR(x1, x2))
+'''
+
+
+def _python_310() -> str | None:
+    """A Python 3.10 with dl-grade's dependencies: $GRADE_TEST_PY310, or the venv .ci/matrix made."""
+    matrix = Path(os.environ.get("MATRIX_DIR") or Path(os.environ.get("TMPDIR") or "/tmp") / "dl-grade-matrix")
+    for cand in (os.environ.get("GRADE_TEST_PY310"), str(matrix / "py3.10" / "bin" / "python")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def test_the_gradescope_zip_on_python_310_in_a_default_container_grades_in_the_jail(tmp_path):
+    """Issue 20's whole case: Gradescope's image (python3 3.10), root in Docker's default
+    profile. The zip's run_autograder grades a loose perceptron.py as chapter 2 in the jail,
+    where the worker cannot read the root-owned hidden suites beside it."""
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from grader.cli import app
+
+    python = _python_310()
+    if python is None:
+        pytest.skip("no Python 3.10 venv with dl-grade's dependencies (.ci/matrix makes one)")
+    out = tmp_path / "autograder.zip"
+    assert CliRunner().invoke(app, ["gradescope-autograder", str(out), "--chapter", "chapter2"]).exit_code == 0
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(root / "source")
+    for p in (root / "source").rglob("*"):
+        os.chmod(p, 0o700 if p.is_dir() else 0o600)  # root's only, as a hidden suite may well be
+    (root / "submission").mkdir()
+    (root / "submission" / "perceptron.py").write_text(LOOSE_READER.format(roots=[str(root / "source")]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "PYTHONPATH"}
+    env.update(GRADE_AUTOGRADER_ROOT=str(root), GRADE_AUTOGRADER_PYTHON=python)
+    import subprocess
+
+    done = subprocess.run(container_profile.confined_command(["bash", str(root / "source" / "run_autograder")]),
+                          capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    isolation = " ".join(data["extra_data"]["isolation"])
+    assert "jail root" in isolation and "weak" not in isolation, isolation
+    assert data["score"] == 10, data["output"]
+    assert "perceptron.py graded as exercises/chapter2/perceptron.py" in data["output"]

@@ -85,7 +85,7 @@ def test_adam_three_steps(student):
 # --- the kinds of check the hidden tests make, on other inputs: default hyperparameters
 # over more steps, non-default arguments, zero and tiny gradients, independent state ----
 
-OTHER_SHAPES = {"w": (4,), "K": (2, 1, 3)}
+OTHER_SHAPES = MappingProxyType({"w": (4,), "K": (2, 1, 3)})
 
 
 def _check_other(opt, name: str, seed: int, steps: int, reference, grads_fn=gradients) -> None:

@@ -82,10 +82,11 @@ def test_grade_collect_in_a_container_uses_the_jail(tmp_path):
     for _, isolation in rows:
         assert _jailed(json.loads(isolation)), isolation
     assert scores == {"alice": CHAPTER_MAX, "bob": 0}
-    # every worker's /tmp folder in the jail is gone
+    # every worker's /tmp folder in the jail is gone (the jail's /tmp may also hold the runtime
+    # itself, when the grader's venv lives under /tmp, as in a CI clone there)
     from grader.boundary import jail
 
-    assert os.listdir(Path(jail.ensure(())) / "tmp") == []
+    assert [n for n in os.listdir(Path(jail.ensure(())) / "tmp") if n.startswith("w-")] == []
 
 
 READER = textwrap.dedent('''

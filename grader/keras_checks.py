@@ -439,35 +439,33 @@ class ModelView:
     def get_compile_config(self) -> dict[str, Any]:
         return self._compile_config
 
-    def predict(self, X: np.ndarray, call: str = "") -> np.ndarray:
-        from grader.keras_helper import decode_array, encode_array
+    def _ask(self, op: str, call: str, **arrays: np.ndarray) -> dict[str, Any]:
+        """One request about this model to the helper that holds it (arrays sent as float32)."""
+        from grader.keras_helper import encode_array
 
         helper = _helper()
         if helper is not self._helper:  # stopped since, or another target's: the model is gone
             raise HelperStopped(tr("k8.helper.stopped", call=call))
-        x = np.ascontiguousarray(X, dtype=np.float32)
-        reply = helper.request({"op": "predict", "id": self.handle, "x": encode_array(x)}, call, PREDICT_SECONDS)
+        message: dict[str, Any] = {"op": op, "id": self.handle}
+        for name, arr in arrays.items():
+            message[name] = encode_array(np.ascontiguousarray(arr, dtype=np.float32))
+        return helper.request(message, call, PREDICT_SECONDS)
+
+    def predict(self, X: np.ndarray, call: str = "") -> np.ndarray:
+        from grader.keras_helper import decode_array
+
+        reply = self._ask("predict", call, x=X)
         if "error" in reply:
             raise Feedback(tr("k8.load_failed", call=call, error=str(reply["error"][0])[:100], detail=str(reply["error"][1:2])[:300]))
         try:
-            return decode_array(reply.get("y"), max_values=max(1, x.shape[0]) * MAX_UNITS).astype(np.float64)
+            return decode_array(reply.get("y"), max_values=max(1, np.shape(X)[0]) * MAX_UNITS).astype(np.float64)
         except (ValueError, TypeError):
             raise HelperStopped(tr("k8.helper.stopped", call=call)) from None
-
 
     def compiled_loss(self, X: np.ndarray, y: np.ndarray, call: str = "") -> float | None:
         """The model's compiled loss on (X, y), computed in the helper as Keras computes
         ``val_loss`` during fit; None when the model has no usable compiled loss."""
-        from grader.keras_helper import encode_array
-
-        helper = _helper()
-        if helper is not self._helper:
-            raise HelperStopped(tr("k8.helper.stopped", call=call))
-        x = np.ascontiguousarray(X, dtype=np.float32)
-        t = np.ascontiguousarray(y, dtype=np.float32)
-        reply = helper.request({"op": "loss", "id": self.handle, "x": encode_array(x), "y": encode_array(t)}, call,
-                               PREDICT_SECONDS)
-        loss = reply.get("loss")
+        loss = self._ask("loss", call, x=X, y=y).get("loss")
         return float(loss) if type(loss) is float and np.isfinite(loss) else None
 
 

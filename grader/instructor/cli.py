@@ -23,6 +23,7 @@ class ExportFormat(str, enum.Enum):
 
 
 DbOpt = Annotated[Path, typer.Option("--db", help=_h("help.db"))]
+CourseOpt = Annotated[Optional[Path], typer.Option("--course", help=_h("help.course"))]
 
 
 def _existing_db(db: Path) -> Path:
@@ -138,6 +139,7 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help=_h("help.collect.batch_size"))] = None,
         regrade: Annotated[bool, typer.Option("--regrade", help=_h("help.collect.regrade"))] = False,
         student: Annotated[Optional[list[str]], typer.Option("--student", help=_h("help.collect.student"))] = None,
+        gradescope: Annotated[bool, typer.Option("--gradescope", help=_h("help.collect.gradescope"))] = False,
         allow_weak_isolation: Annotated[
             bool, typer.Option("--allow-weak-isolation", help=_h("help.collect.allow_weak_isolation"))
         ] = False,
@@ -174,9 +176,14 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--student only goes with --regrade (a student's id comes from the file name).")
             if not submissions:
                 raise UsageError("Pass submission zips or folders (or a folder of them), or --regrade.")
+            origins = None
+            if gradescope:
+                from grader.instructor.gradescope import collect_inputs
+
+                submissions, origins = collect_inputs(submissions)
             summary = run_collect(
                 submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
-                batch_size=batch_size, progress=CollectProgress(out), quiz_chapters=chapters,
+                batch_size=batch_size, progress=CollectProgress(out), quiz_chapters=chapters, origins=origins,
             )
         render_collect(summary, out)
         for line in _roster_lines(db):
@@ -192,19 +199,24 @@ def register(app: typer.Typer) -> None:
         output: Annotated[Optional[Path], typer.Option("-o", "--output", help=_h("help.export.output"))] = None,
         canvas_columns: Annotated[Optional[Path], typer.Option(
             "--canvas-columns", help=_h("help.export.canvas_columns"))] = None,
+        course: CourseOpt = None,
+        raw: Annotated[bool, typer.Option("--raw", help=_h("help.export.raw"))] = False,
         lang: LangOpt = None,
     ) -> None:
         _lang(lang)
         import sys
 
         from grader import reports
+        from grader.instructor.course import find_course
         from grader.instructor.export import export, read_column_map
         from grader.instructor.gradebook import Gradebook
 
         column_map = read_column_map(canvas_columns) if canvas_columns is not None else None
+        course_file = find_course(_existing_db(db), course)
         notes: list[str] = []
         with Gradebook(_existing_db(db)) as gb:
-            text, written = export(gb, fmt.value, output, column_map=column_map, notes=notes)
+            text, written = export(gb, fmt.value, output, column_map=column_map, notes=notes, course=course_file,
+                                   raw=raw)
         for note in notes:
             reports.plain(note, file=sys.stderr)
         if text is not None:
@@ -238,6 +250,7 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = Path("gradebook.sqlite"),
         html: Annotated[Optional[Path], typer.Option("--html", help=_h("help.report.html"))] = None,
         changes: Annotated[bool, typer.Option("--changes", help=_h("help.report.changes"))] = False,
+        course: CourseOpt = None,
         lang: LangOpt = None,
     ) -> None:
         _lang(lang)
@@ -250,8 +263,11 @@ def register(app: typer.Typer) -> None:
             with Gradebook(_existing_db(db)) as gb:
                 render_changes(build_changes(gb), reports.console())
             return
+        from grader.instructor.course import find_course
+
+        course_file = find_course(_existing_db(db), course)
         with Gradebook(_existing_db(db)) as gb:
-            rep = build_report(gb)
+            rep = build_report(gb, course=course_file)
         render_class_report(rep, reports.console())
         for line in _roster_lines(db):
             reports.plain(line)

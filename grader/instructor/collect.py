@@ -310,7 +310,7 @@ def collect(
                 gb.record(Graded(digest, origin.student, clean_text(path, 1000),
                                  "zip" if path.is_file() else "folder", "rejected", reason=reason,
                                  submitted_at=origin.submitted_at, time_source=origin.time_source,
-                                 seq=origin.order), run_id, version)
+                                 seq=origin.order, lms_due=origin.lms_due, lms_late=origin.lms_late), run_id, version)
                 known.add(digest)
             continue
         if sub.hash in pending:  # the same work twice on the command line
@@ -353,7 +353,7 @@ def collect(
         g = Graded(
             hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,
             status="graded", content_sha256=sub.content_sha256,
-            submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+            submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order, lms_due=origin.lms_due, lms_late=origin.lms_late,
             problems=sub.problems + notes, manifest=sub.manifest,
             chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in unrecorded_not_graded[sub.hash].items()],
             quizzes=quizzes, files=sub.files, responses=sub.responses,
@@ -383,7 +383,7 @@ def collect(
         try:
             gb.record(Graded(sub.hash, sub.student, clean_text(sub.source, 1000), sub.kind, "error",
                              content_sha256=sub.content_sha256, reason=f"grading failed: {reason}",
-                             submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order,
+                             submitted_at=origin.submitted_at, time_source=origin.time_source, seq=origin.order, lms_due=origin.lms_due, lms_late=origin.lms_late,
                              problems=sub.problems, manifest=sub.manifest), run_id, version)
         except Exception:  # noqa: BLE001 - the summary still says it
             pass

@@ -56,17 +56,26 @@ def _cell(value: object) -> str:
     return NOT_GRADED if value is None else safe_cell(value)
 
 
-def table(gb: Gradebook, group: Callable[[str], str] | None = None
-          ) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
+def table(gb: Gradebook, group: Callable[[str], str] | None = None, course: Any | None = None, raw: bool = False,
+          notes: list[str] | None = None) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
     """(column names, one row per student, points possible per score column).
 
     A chapter that was not graded for a student (its needs were missing at collection, or
     it was never collected) is ``None``: "not graded", never 0. Totals add what was graded
     and ``max_total`` the points possible of those columns. ``group`` (a roster
     ``Matching.group``) says which student a submission counts for; ``row["student"]`` is
-    that key."""
+    that key.
+
+    With a ``course`` (``course.Course``: due dates, late policy, extensions) each chapter and
+    quiz takes its score from the submission that counts for it (``lateness.plan``) and loses
+    that submission's late penalty, unless ``raw``; ``row["late"]`` says how late each was."""
     group = group or str.casefold
     latest = gb.latest(group)
+    counted: dict[str, Any] = {}
+    if course is not None:
+        from grader.instructor.lateness import plan
+
+        counted = plan(gb, course, group)
     chapters = gb.chapters()
     quizzes = gb.quiz_chapters()
     ch_scores = gb.chapter_scores()
@@ -85,13 +94,21 @@ def table(gb: Gradebook, group: Callable[[str], str] | None = None
         row: dict[str, Any] = {"student": group(sub["student"]), "submission": sub["hash"][:12],
                                "submitted_at": sub["submitted_at"] or ""}
         total = max_total = 0.0
+        per = counted.get(row["student"], {})
         for ch in chapters:
-            r = ch_scores.get(sub["hash"], {}).get(ch)
-            row[ch] = r["score"] if r is not None and r["score"] is not None else None
+            c = per.get(ch)
+            r = ch_scores.get(c.hash if c is not None else sub["hash"], {}).get(ch)
+            row[ch] = _late(r["score"] if r is not None and r["score"] is not None else None, c, raw)
         for ch in quizzes:
-            r = qz_scores.get(sub["hash"], {}).get(ch)
+            c = per.get(f"quiz {ch}")
+            r = qz_scores.get(c.hash if c is not None else sub["hash"], {}).get(ch)
             # a quiz with no attempt was open to the student: 0 of the bank's points
-            row[f"quiz {ch}"] = r["score"] if r is not None else 0.0
+            row[f"quiz {ch}"] = _late(r["score"] if r is not None else 0.0, c, raw)
+        if course is not None:
+            row["late"] = {item: {"submission": c.hash[:12], "submitted_at": c.submitted_at, "due": c.due,
+                                  "days_late": c.days_late, "extension_days": c.extension_days,
+                                  "penalty_percent": c.penalty, "applied": not raw}
+                           for item, c in per.items() if c.due or c.days_late}
         for c in columns[3:-2]:
             if row[c] is not None:
                 total += row[c]
@@ -99,11 +116,22 @@ def table(gb: Gradebook, group: Callable[[str], str] | None = None
         row["total"] = total
         row["max_total"] = max_total
         rows.append(row)
+    if course is not None and notes is not None:
+        penalised = sum(1 for per in counted.values() for c in per.values() if c.penalty > 0)
+        notes.append(f"Due dates and late policy from {course.path}: {penalised} late score(s) "
+                     + ("left as they are (--raw)." if raw else "reduced by their penalty (--raw leaves them out)."))
     return columns, rows, possible
 
 
-def to_csv(gb: Gradebook) -> str:
-    columns, rows, _ = table(gb)
+def _late(score: float | None, c: Any, raw: bool) -> float | None:
+    """``score`` less the late penalty of the submission that counts (``c``, or None)."""
+    if score is None or c is None or raw or c.penalty <= 0:
+        return score
+    return round(score * c.factor, 6)
+
+
+def to_csv(gb: Gradebook, course: Any | None = None, raw: bool = False, notes: list[str] | None = None) -> str:
+    columns, rows, _ = table(gb, course=course, raw=raw, notes=notes)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([safe_cell(c) for c in columns])
@@ -194,7 +222,8 @@ def _canvas_identity_cells(e: Any, columns: tuple[str, ...], given: tuple[str, .
     return [read.get(c) or known.get(c, "") or "" for c in columns]
 
 
-def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: list[str] | None = None) -> str:
+def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: list[str] | None = None,
+              course: Any | None = None, raw: bool = False) -> str:
     """Canvas's gradebook import: identity columns, then one column per assignment, with
     a "Points Possible" row under the header. An empty cell leaves Canvas's grade alone
     ("not graded" must never become a 0). Scores are plain decimals (Canvas does not read
@@ -216,7 +245,8 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     notes = notes if notes is not None else []
     roster = gb.roster()
     matching = match(roster, [r["student"] for r in gb.submissions("graded")])
-    columns, rows, possible = table(gb, group=matching.group if matching else None)
+    columns, rows, possible = table(gb, group=matching.group if matching else None, course=course, raw=raw,
+                                    notes=notes)
     scored = columns[3:-2]
     chosen = _canvas_columns(scored, possible, column_map, roster, notes)
     canvas = roster is not None and roster.layout == "canvas"
@@ -361,8 +391,9 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
             "output_format": "text", "test_output_format": "text", "stdout_visibility": "hidden", "tests": tests}
 
 
-def to_json(gb: Gradebook) -> dict[str, Any]:
-    columns, rows, possible = table(gb)
+def to_json(gb: Gradebook, course: Any | None = None, raw: bool = False,
+            notes: list[str] | None = None) -> dict[str, Any]:
+    columns, rows, possible = table(gb, course=course, raw=raw, notes=notes)
     subs = []
     for s in gb.submissions():
         subs.append({
@@ -374,13 +405,19 @@ def to_json(gb: Gradebook) -> dict[str, Any]:
 
 
 def export(gb: Gradebook, fmt: str, out: Path | None, *, column_map: dict[str, str] | None = None,
-           notes: list[str] | None = None) -> tuple[str | None, list[Path]]:
+           notes: list[str] | None = None, course: Any | None = None,
+           raw: bool = False) -> tuple[str | None, list[Path]]:
     """Write the export; returns (text for stdout when no path was given, files written).
-    ``notes`` collects what the instructor should know (what Canvas cannot match, ...)."""
+    ``notes`` collects what the instructor should know (what Canvas cannot match, ...).
+    ``course`` (``course.Course``): late penalties are applied to the scores (not with ``raw``);
+    Gradescope's per-submission results are always raw (Gradescope applies its own policy)."""
     notes = notes if notes is not None else []
     if column_map is not None and fmt != "canvas":
         raise UsageError("--canvas-columns goes with --format canvas.")
     if fmt == "gradescope":
+        if course is not None and not raw:
+            notes.append("Gradescope results.json files are per submission and carry raw scores: no late penalties "
+                         "in them (Gradescope applies its own late policy).")
         folder = out or Path("gradescope")
         written = []
         everything = universe(gb)
@@ -398,11 +435,11 @@ def export(gb: Gradebook, fmt: str, out: Path | None, *, column_map: dict[str, s
             written.append(target)
         return None, written
     if fmt == "csv":
-        text = to_csv(gb)
+        text = to_csv(gb, course, raw, notes)
     elif fmt == "canvas":
-        text = to_canvas(gb, column_map, notes)
+        text = to_canvas(gb, column_map, notes, course, raw)
     else:
-        text = json.dumps(to_json(gb), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(to_json(gb, course, raw, notes), indent=2, ensure_ascii=False) + "\n"
     if out is None:
         return text, []
     out.parent.mkdir(parents=True, exist_ok=True)

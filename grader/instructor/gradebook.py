@@ -21,6 +21,12 @@ that produced it; ``grade collect`` grades every (submission, chapter) that has 
 the current suites — a chapter added in a later week, a chapter whose suites changed, a chapter
 that could not be graded before — and moves a result it replaces to ``history``. Results from
 before v3 have no recorded version ('') and are graded again by the next collect.
+
+Version 4: what the LMS says about a submission's time besides ``submitted_at``: ``lms_due``
+(Gradescope's due date for it, its extensions included) and ``lms_late`` (Canvas's ``late_``
+flag, Gradescope's lateness: 1 late, 0 on time, NULL not known); and the roster's
+``extension_days``. Older files get the columns empty (nothing known); grade report and
+grade export read the due dates and the late policy from the course file (``course.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from typing import Any
 
 from grader.errors import UsageError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,7 +71,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     isolation TEXT NOT NULL DEFAULT '[]', -- JSON list: how the worker was isolated
     collected_at TEXT NOT NULL,
     run_id INTEGER NOT NULL,
-    grader_version TEXT NOT NULL
+    grader_version TEXT NOT NULL,
+    lms_due TEXT,                   -- v4: the LMS's due date for it (Gradescope), ISO UTC, or NULL
+    lms_late INTEGER                -- v4: the LMS's verdict: 1 late, 0 on time, NULL not known
 );
 CREATE INDEX IF NOT EXISTS submissions_student ON submissions(student);
 CREATE TABLE IF NOT EXISTS chapter_scores (
@@ -126,7 +134,8 @@ CREATE TABLE IF NOT EXISTS roster (  -- grade roster import: instructor-side ide
     sis_login_id TEXT NOT NULL DEFAULT '',
     section TEXT NOT NULL DEFAULT '',
     canvas_id TEXT NOT NULL DEFAULT '',
-    identity TEXT NOT NULL DEFAULT '[]' -- JSON: a Canvas row's identity cells as read
+    identity TEXT NOT NULL DEFAULT '[]', -- JSON: a Canvas row's identity cells as read
+    extension_days REAL             -- v4: the roster's extension_days column, or NULL
 );
 CREATE TABLE IF NOT EXISTS quiz_items (
     hash TEXT NOT NULL REFERENCES submissions(hash),
@@ -177,12 +186,15 @@ class Graded:
     seq: int = 0
     files: dict[str, bytes] | None = None  # the graded sources (kept for --regrade)
     responses: Any | None = None
+    lms_due: str | None = None  # the LMS's due date (Gradescope's metadata), ISO UTC
+    lms_late: bool | None = None  # the LMS's verdict (Canvas's late_ flag, Gradescope's lateness)
 
 
 def _migrate(db: sqlite3.Connection, found: int) -> None:
     """v1 -> v2: nullable chapter scores (not graded is not 0), the instructor-side time
     fields, stored sources and the regrade history. v2 -> v3: the suite version of each
-    chapter result ('' for the results already there). Nothing recorded is lost."""
+    chapter result ('' for the results already there). v3 -> v4: the LMS's due date and verdict
+of a submission, the roster's extension days (NULL: not known). Nothing recorded is lost."""
     db.execute("BEGIN IMMEDIATE")
     try:
         if found < 2:
@@ -204,6 +216,14 @@ def _migrate(db: sqlite3.Connection, found: int) -> None:
                 db.execute("DROP TABLE chapter_scores_v1")
         if found < 3 and "suite_version" not in {r[1] for r in db.execute("PRAGMA table_info(chapter_scores)")}:
             db.execute("ALTER TABLE chapter_scores ADD COLUMN suite_version TEXT NOT NULL DEFAULT ''")
+        if found < 4:
+            cols = {r[1] for r in db.execute("PRAGMA table_info(submissions)")}
+            for name, kind in (("lms_due", "TEXT"), ("lms_late", "INTEGER")):
+                if name not in cols:
+                    db.execute(f"ALTER TABLE submissions ADD COLUMN {name} {kind}")
+            if "roster" in {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")} and \
+                    "extension_days" not in {r[1] for r in db.execute("PRAGMA table_info(roster)")}:
+                db.execute("ALTER TABLE roster ADD COLUMN extension_days REAL")
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         db.execute("COMMIT")
     except BaseException:
@@ -311,12 +331,13 @@ class Gradebook:
             self.db.execute("DELETE FROM submissions WHERE hash = ? AND status = 'error'", (g.hash,))
             self.db.execute(
                 "INSERT INTO submissions (hash, content_sha256, student, source, kind, submitted_at, time_source, seq,"
-                " status, reason, problems, manifest, isolation, collected_at, run_id, grader_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " status, reason, problems, manifest, isolation, collected_at, run_id, grader_version, lms_due, lms_late)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     g.hash, g.content_sha256, g.student, g.source, g.kind, g.submitted_at, g.time_source, g.seq,
                     g.status, g.reason, json.dumps(g.problems or []), json.dumps(g.manifest or {}),
-                    json.dumps(isolation), now(), run_id, grader_version,
+                    json.dumps(isolation), now(), run_id, grader_version, g.lms_due,
+                    None if g.lms_late is None else int(g.lms_late),
                 ),
             )
             self._write_results(g)
@@ -465,9 +486,10 @@ class Gradebook:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("DELETE FROM roster")
             self.db.executemany(
-                "INSERT INTO roster VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO roster (position, id, name, email, sis_user_id, sis_login_id, section, canvas_id,"
+                " identity, extension_days) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [(i, e.id, e.name, e.email, e.sis_user_id, e.sis_login_id, e.section, e.canvas_id,
-                  json.dumps(list(e.identity))) for i, e in enumerate(roster.entries)])
+                  json.dumps(list(e.identity)), e.extension_days) for i, e in enumerate(roster.entries)])
             self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
             self.db.execute("COMMIT")
         except BaseException:
@@ -484,7 +506,7 @@ class Gradebook:
             return None
         meta = {r["key"]: r["value"] for r in self.db.execute("SELECT * FROM meta WHERE key LIKE 'roster_%'")}
         entries = [RosterEntry(r["id"], r["name"], r["email"], r["sis_user_id"], r["sis_login_id"], r["section"],
-                               r["canvas_id"], tuple(json.loads(r["identity"]))) for r in rows]
+                               r["canvas_id"], tuple(json.loads(r["identity"])), r["extension_days"]) for r in rows]
         return Roster(meta.get("roster_layout", "plain"), entries,
                       tuple(json.loads(meta.get("roster_identity_columns", "[]"))),
                       json.loads(meta.get("roster_assignments", "[]")), meta.get("roster_points_label", ""),

@@ -333,8 +333,43 @@ def origin_for(meta: Metadata | None) -> Origin | None:
     if meta is None or not meta.student:
         return None
     when = meta.submitted_at.isoformat(timespec="seconds") if meta.submitted_at else None
+    due = meta.due_date.isoformat(timespec="seconds") if meta.due_date else None
+    late = (meta.late_by_seconds > 0) if meta.submitted_at is not None and meta.due_date is not None else None
     return Origin(meta.student, when, "lms" if when else "order", layout="gradescope", aliases=meta.aliases,
-                  id_source="Gradescope's submission metadata")
+                  id_source="Gradescope's submission metadata", lms_late=late, lms_due=due)
+
+
+def collect_inputs(paths: list[Path]) -> tuple[list[Path], dict[Path, Origin]]:
+    """``grade collect --gradescope``: each path (or each folder inside it) in the layout
+    Gradescope gives its autograder, ``DIR/submission_metadata.json`` beside ``DIR/submission/``,
+    is one submission: what is in ``submission/`` is graded, and who and when (the submission
+    time, the due date with the student's Gradescope extension, late or not) come from the
+    metadata; without readable metadata, from DIR's name and modification time."""
+    from grader.instructor.submission import origin_of
+
+    def layout(d: Path) -> bool:
+        return d.is_dir() and not d.is_symlink() and (d / "submission").is_dir() and (d / METADATA).is_file()
+
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if layout(path):
+            found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if layout(p)))
+    if not found:
+        raise UsageError("--gradescope: no folder holds submission_metadata.json beside a submission/ folder "
+                         "(the layout Gradescope gives its autograder).")
+    targets: list[Path] = []
+    origins: dict[Path, Origin] = {}
+    for position, d in enumerate(found):
+        target = _find_submission(d / "submission") or d / "submission"
+        origin = origin_for(read_metadata(d))
+        if origin is None:
+            origin = origin_of(d, position)
+        targets.append(target)
+        origins[target] = origin
+    return targets, origins
 
 
 def _find_submission(folder: Path) -> Path | None:

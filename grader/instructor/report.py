@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from grader.instructor.gradebook import Gradebook
 
@@ -118,6 +119,27 @@ class StudentRow:
 
 
 @dataclass
+class LateRow:
+    """One student's chapter or quiz under the course file: the submission that counts, how
+    late it was and its penalty (``lateness.Counted``, with the scores)."""
+
+    student: str
+    item: str
+    submission: str  # its hash, 12 characters
+    submitted_at: str | None
+    time_source: str  # lms | mtime | order
+    due: str | None  # the (extended) due date that applied, ISO UTC
+    due_source: str  # course | gradescope | canvas flag | ""
+    extension_days: float
+    days_late: int
+    penalty: float  # percent
+    raw_score: float | None
+    score: float | None  # after the penalty
+    note: str = ""
+    later_ignored: int = 0
+
+
+@dataclass
 class ClassReport:
     students: int
     submissions: int
@@ -131,6 +153,9 @@ class ClassReport:
     isolation: list[str] = field(default_factory=list)
     students_table: list[StudentRow] = field(default_factory=list)  # sorted by student id
     columns: list[str] = field(default_factory=list)  # score columns of the table
+    late: list[LateRow] = field(default_factory=list)  # with a course file: every student and dated item
+    late_policy: str = ""  # with a course file: the policy in words (which submission counts)
+    late_notes: list[str] = field(default_factory=list)  # e.g. extensions for ids not in the gradebook
 
 
 def pearson(xs: list[float], ys: list[float]) -> float | None:
@@ -166,7 +191,11 @@ def item_analysis(responses: dict[str, dict[str, float]]) -> list[ItemStats]:
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
 
 
-def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
+def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = None) -> ClassReport:
+    """The class report. With a ``course`` (``course.Course``) the per-student table has the
+    scores ``grade export`` writes (the submission that counts per chapter, less its late
+    penalty) and ``late`` lists the lateness of every student's dated chapters and quizzes;
+    the statistics stay those of each student's newest graded submission, raw."""
     latest = gb.latest()
     counted = {r["hash"]: r["student"] for r in latest}
     all_subs = gb.submissions()
@@ -218,7 +247,7 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
 
     from grader.instructor.export import table as export_table
 
-    columns, rows, _possible = export_table(gb)
+    columns, rows, _possible = export_table(gb, course=course)
     score_columns = columns[3:-2]
     by_hash = {r["hash"]: r for r in latest}
     students_table = []
@@ -258,7 +287,40 @@ def build_report(gb: Gradebook, top_messages: int = 12) -> ClassReport:
         isolation=isolation,
         students_table=students_table,
         columns=score_columns,
+        **(_late(gb, course) if course is not None else {}),
     )
+
+
+def _late(gb: Gradebook, course: Any) -> dict[str, Any]:
+    """``late``, ``late_policy`` and ``late_notes`` of the report under ``course``."""
+    from grader.instructor.lateness import plan, unknown_extensions
+    from grader.instructor.roster import match
+
+    matching = match(gb.roster(), [r["student"] for r in gb.submissions("graded")])
+    counted = plan(gb, course, matching.group if matching else None)
+    chapters = gb.chapter_scores()
+    quizzes = gb.quiz_scores()
+    rows: list[LateRow] = []
+    for student, per in counted.items():
+        for item in sorted(per, key=lambda i: (i.startswith("quiz "), len(i), i)):
+            c = per[item]
+            if not (c.due or c.days_late or c.extension_days):
+                continue
+            if item.startswith("quiz "):
+                q = quizzes.get(c.hash, {}).get(item[5:])
+                raw = q["score"] if q is not None else None
+            else:
+                r = chapters.get(c.hash, {}).get(item)
+                raw = r["score"] if r is not None else None
+            score = None if raw is None else round(raw * c.factor, 6)
+            rows.append(LateRow(student, item, c.hash[:12], c.submitted_at, c.time_source, c.due, c.due_source,
+                                c.extension_days, c.days_late, c.penalty, raw, score, c.note, c.later_ignored))
+    ids = [r["student"] for r in gb.submissions("graded")] + list(counted)
+    if matching is not None:
+        ids += [e.id for e in matching.missing]
+    notes = [f"Extension in {course.path} for {s}, who has no graded submission here (check the id)."
+             for s in unknown_extensions(course, ids)]
+    return {"late": rows, "late_policy": course.policy.describe(), "late_notes": notes}
 
 
 # -- grade report --changes ------------------------------------------------------------

@@ -44,7 +44,7 @@ CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # identity columns some Canvas exports add; kept (as read) when present
 CANVAS_IDENTITY_EXTRA = ("Integration ID", "Root Account")
 PLAIN_REQUIRED = ("id", "name", "email")
-PLAIN_OPTIONAL = ("sis_user_id", "sis_login_id", "section")
+PLAIN_OPTIONAL = ("sis_user_id", "sis_login_id", "section", "extension_days")
 # A Canvas assignment column: "Perceptrons (12345)"; totals ("Current Score", ...) have no id.
 ASSIGNMENT_HEADER = re.compile(r".*\S \(\d+\)")
 POINTS_POSSIBLE = "Points Possible"
@@ -78,6 +78,7 @@ class RosterEntry:
     section: str = ""
     canvas_id: str = ""
     identity: tuple[str, ...] = ()  # a Canvas row's identity cells, exactly as read (cleaned)
+    extension_days: float | None = None  # a plain roster's extension_days column (course.py), or None
 
     def keys(self) -> list[tuple[str, str]]:
         """(how, key) in matching order: id, SIS login, email, SIS user id."""
@@ -220,8 +221,23 @@ def _plain(header: list[str], body: list[list[str]], what: str) -> Roster:
                              "submission file or folder, or their LMS user id).")
         entries.append(RosterEntry(id=normalise_student(get["id"]), name=get["name"], email=get["email"],
                                    sis_user_id=get.get("sis_user_id", ""), sis_login_id=get.get("sis_login_id", ""),
-                                   section=get.get("section", "")))
+                                   section=get.get("section", ""),
+                                   extension_days=_days(get.get("extension_days", ""), what, n)))
     return Roster("plain", entries)
+
+
+def _days(cell: str, what: str, line: int) -> float | None:
+    """An ``extension_days`` cell: empty (none) or a number of days from 0 to 3650."""
+    if not cell.strip():
+        return None
+    try:
+        days = float(cell)
+    except ValueError:
+        days = -1.0
+    if not 0 <= days <= 3650:  # also NaN
+        raise UsageError(f"{what}, line {line}: extension_days {cell!r} is not a number of days (0 to 3650; "
+                         "leave it empty for none).")
+    return days
 
 
 def _check_unique(roster: Roster, what: str) -> None:

@@ -76,7 +76,7 @@ def submission_key(student: str, content_sha256: str) -> str:
 # Canvas "Download submissions": <name>_[late_]<user id>_<attachment id>_<original file name>
 # The name part is the student's name with spaces and punctuation dropped: letters of any
 # script (a Chinese or accented name stays as written), hyphens, or nothing at all.
-_CANVAS_RE = re.compile(r"(?P<name>(?:[^\W\d_][^\W_]*(?:-[^\W_]+)*)?)_(?:late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)")
+_CANVAS_RE = re.compile(r"(?P<name>(?:[^\W\d_][^\W_]*(?:-[^\W_]+)*)?)_(?P<late>late_)?(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)")
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class Origin:
     # student id, user id): a manifest naming one of them is no disagreement.
     aliases: tuple[str, ...] = ()
     id_source: str = "the file name"  # where ``student`` came from, for the manifest note
+    lms_late: bool | None = None  # the LMS's verdict: Canvas's late_ flag in the name, Gradescope's lateness
+    lms_due: str | None = None  # the LMS's due date for this submission (Gradescope), ISO UTC
 
 
 def origin_of(path: Path, position: int = 0) -> Origin:
@@ -101,9 +103,11 @@ def origin_of(path: Path, position: int = 0) -> Origin:
     stem = name[:-4] if name.lower().endswith(".zip") else name
     layout = "plain"
     order = position
+    late: bool | None = None
     m = _CANVAS_RE.fullmatch(stem.lower())
     if m:
         student, layout, order = m.group("user"), "canvas", int(m.group("attachment")[:18])
+        late = bool(m.group("late"))  # Canvas writes late_ into the names of late submissions
     else:
         student = stem.removeprefix("submission-").removeprefix("Submission-")
     try:
@@ -112,7 +116,7 @@ def origin_of(path: Path, position: int = 0) -> Origin:
         source = "mtime"
     except (OSError, OverflowError, ValueError):
         when, source = None, "order"
-    return Origin(normalise_student(student), when, source, order, layout)
+    return Origin(normalise_student(student), when, source, order, layout, lms_late=late)
 
 
 def student_from_name(path: Path) -> str:

@@ -28,6 +28,7 @@ svg text{font-family:system-ui,sans-serif}
 .student{display:none;border:1px solid #e0e0e0;border-radius:6px;padding:8px 16px;margin:12px 0}
 .student:target{display:block} .ng{color:#9e9e9e;font-style:italic} a{color:#1565c0}
 .msg{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:.85em}
+tr.late td{background:#fff3e0}
 """
 
 
@@ -177,7 +178,9 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{report.students} students · {report.submissions} submissions · '
-        f"{len(report.rejected)} rejected · each student's newest graded submission counts</p>",
+        f"{len(report.rejected)} rejected · "
+        + ("the submission that counts per chapter and quiz follows the late policy (see Late work)</p>"
+           if report.late_policy else "each student's newest graded submission counts</p>"),
     ]
     if report.students_table:
         out.append('<h2 id="students">Students</h2>')
@@ -185,6 +188,10 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
         out.append(_students_table(report, by_total, "by-total", "total (lowest first)"))
         out.append(_students_table(report, report.students_table, "by-name", "student"))
         out.extend(_student_page(report, r) for r in report.students_table)
+    if report.late_policy:
+        from grader.reports.late import render_late_html
+
+        out.append(render_late_html(report))
     out.append("<h2>Score distribution</h2><div class=\"grid\">")
     for ch in [*report.chapters, *report.quizzes]:
         if not ch.scores:

@@ -125,6 +125,10 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
             missing = ", ".join(c for c, v in r.chapters.items() if v is None)
             t.add_row(Text(r.student), f"{r.total:.1f}/{r.max_total:g}", str(len(r.failures)), missing)
         out.print(t)
+    if report.late_policy:
+        from grader.reports.late import render_late_terminal
+
+        render_late_terminal(report, out)
     for student, problem in report.problems:
         out.print(Text("problem ", style="grade.todo") + Text(f"{student}: {problem}"))
     for student, source, reason in report.rejected:

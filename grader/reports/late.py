@@ -14,8 +14,18 @@ if TYPE_CHECKING:
     from grader.instructor.report import ClassReport, LateRow
 
 
-def _when(iso: str | None) -> str:
-    return iso.replace("T", " ").replace("+00:00", " UTC") if iso else "unknown"
+def _when(iso: str | None, like: str | None = None) -> str:
+    """An ISO time for people; in the offset of ``like`` (the due date's zone) when given."""
+    if not iso:
+        return "unknown"
+    if like:
+        from datetime import datetime
+
+        try:
+            iso = datetime.fromisoformat(iso).astimezone(datetime.fromisoformat(like).tzinfo).isoformat()
+        except (ValueError, TypeError):
+            pass
+    return iso.replace("T", " ").replace("+00:00", " UTC")
 
 
 def _days(x: float) -> str:
@@ -46,7 +56,7 @@ def render_late_terminal(report: ClassReport, out: Console) -> None:
             t.add_column(col, justify="right" if col in ("extension", "days late", "penalty", "score") else "left")
         for r in shown:
             note = r.note + (f"; {r.later_ignored} later submission(s) not counted" if r.later_ignored else "")
-            t.add_row(Text(r.student), r.item, f"{_when(r.submitted_at)} ({_source(r)})", _when(r.due),
+            t.add_row(Text(r.student), r.item, f"{_when(r.submitted_at, r.due)} ({_source(r)})", _when(r.due),
                       _days(r.extension_days), str(r.days_late) if r.days_late else "",
                       f"{r.penalty:g}%" if r.penalty else "", f"{_score(r.raw_score)} -> {_score(r.score)}"
                       if r.penalty else _score(r.score), Text(note.strip("; ")))
@@ -74,7 +84,7 @@ def render_late_html(report: ClassReport) -> str:
             f'<tr{cls} data-student="{escape(r.student)}" data-item="{escape(r.item)}" data-days="{r.days_late}" '
             f'data-penalty="{r.penalty:g}" data-extension="{r.extension_days:g}">'
             f"<td>{escape(r.student)}</td><td>{escape(r.item)}</td>"
-            f"<td>{escape(_when(r.submitted_at))} ({escape(_source(r))})</td><td>{escape(_when(r.due))}</td>"
+            f"<td>{escape(_when(r.submitted_at, r.due))} ({escape(_source(r))})</td><td>{escape(_when(r.due))}</td>"
             f"<td class=num>{escape(_days(r.extension_days))}</td>"
             f"<td class=num>{r.days_late if r.days_late else ''}</td>"
             f"<td class=num>{f'{r.penalty:g}%' if r.penalty else ''}</td>"

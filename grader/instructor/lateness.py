@@ -103,7 +103,8 @@ def judge(course: Course, item: str, sub: sqlite3.Row, extension: float, group_k
     else:
         days = math.ceil(seconds / 86400)
     if lms_late is not None and bool(lms_late) != (days > 0) and not used_ext:
-        note = (note + "; " if note else "") + ("Canvas says late" if lms_late else "Canvas says on time")
+        lms = "Gradescope" if sub["time_source"] == "lms" else "Canvas"
+        note = (note + "; " if note else "") + (f"{lms} says late" if lms_late else f"{lms} says on time")
     return Counted(**base, due=_iso(due), due_source=source, days_late=days, penalty=policy.percent(days),
                    note=note)
 

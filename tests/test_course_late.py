@@ -313,3 +313,33 @@ def test_a_version_3_gradebook_is_migrated_and_keeps_its_rows(tmp_path):
         assert row["student"] == "alice" and row["lms_late"] is None and row["lms_due"] is None
         assert gb.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
         assert "extension_days" in {r[1] for r in gb.db.execute("PRAGMA table_info(roster)")}
+
+
+def test_each_chapter_and_quiz_counts_its_own_submission(tmp_path):
+    """Week 1: the quiz (due first) on time and chapter 2 unfinished; week 2: both again, the
+    quiz now late. The quiz counts the week-1 attempt, chapter 2 the week-2 work, and a
+    quiz due date's penalty applies to the quiz only."""
+    from instructor_helpers import fake_quiz_module, responses
+
+    from grader.instructor.collect import collect
+
+    subs = tmp_path / "subs"
+    week1 = make_folder_submission(tmp_path / "w1", "kim", "stub", responses=responses({"q1": "a", "q2": "b",
+                                                                                       "q3": "x"}))
+    week2 = make_folder_submission(tmp_path / "w2", "kim", "correct", responses=responses({"q1": "a", "q2": "b",
+                                                                                         "q3": "c"}))
+    subs.mkdir()
+    at(zip_folder(week1, subs / "kim.zip"), "2026-09-14T10:00:00+00:00")
+    at(shutil.copytree(week2, subs / "kim"), "2026-09-21T10:00:00+00:00")
+    lee = make_folder_submission(subs, "lee", "correct", responses=responses({"q1": "a", "q2": "b", "q3": "c"}))
+    at(lee, "2026-09-21T10:00:00+00:00")
+    db = tmp_path / "gradebook.sqlite"
+    collect([subs], db, workers=1, quiz_module=fake_quiz_module(), chapters=["chapter2"])
+    (tmp_path / "course.toml").write_text(
+        'timezone = "UTC"\n[due]\n"quiz chapter2" = "2026-09-15 23:59"\nchapter2 = "2026-09-21 23:59"\n'
+        "[late]\npercent_per_day = 10\n", encoding="utf-8")
+    got = rows(grade("export", "--db", str(db)).stdout)
+    assert (got["kim"]["chapter2"], got["kim"]["quiz chapter2"]) == ("10", "2")  # week 2's work, week 1's quiz
+    assert (got["lee"]["chapter2"], got["lee"]["quiz chapter2"]) == ("10", "1.2")  # the quiz 6 days late: 60% off
+    raw = rows(grade("export", "--db", str(db), "--raw").stdout)
+    assert (raw["lee"]["quiz chapter2"], raw["kim"]["quiz chapter2"]) == ("3", "2")

@@ -98,10 +98,15 @@ def _where(path: str, key: str) -> str:
 
 
 def known_items() -> list[str]:
+    """The chapters (the catalog's) and the quizzes (the instructor's banks, and one per chapter)."""
     from grader.catalog import load_catalog
+    from grader.quiz.bank import available_banks
+    from grader.runner import PACKAGE_ROOT
 
     chapters = list(load_catalog().chapters)
-    return chapters + [f"quiz {c}" for c in chapters]
+    banks = available_banks(PACKAGE_ROOT) if (PACKAGE_ROOT / "quizzes").is_dir() else []
+    quizzes = sorted(set(chapters) | set(banks), key=lambda c: (len(c), c))
+    return chapters + [f"quiz {c}" for c in quizzes]
 
 
 def _item(raw: str, path: str, section: str, known: list[str]) -> str:

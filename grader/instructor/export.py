@@ -57,7 +57,8 @@ def _cell(value: object) -> str:
 
 
 def table(gb: Gradebook, group: Callable[[str], str] | None = None, course: Any | None = None, raw: bool = False,
-          notes: list[str] | None = None) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
+          notes: list[str] | None = None, counted: dict[str, Any] | None = None
+          ) -> tuple[list[str], list[dict[str, Any]], dict[str, float]]:
     """(column names, one row per student, points possible per score column).
 
     A chapter that was not graded for a student (its needs were missing at collection, or
@@ -71,11 +72,11 @@ def table(gb: Gradebook, group: Callable[[str], str] | None = None, course: Any 
     that submission's late penalty, unless ``raw``; ``row["late"]`` says how late each was."""
     group = group or str.casefold
     latest = gb.latest(group)
-    counted: dict[str, Any] = {}
-    if course is not None:
+    if course is not None and counted is None:  # ``counted``: the same plan, made by the caller
         from grader.instructor.lateness import plan
 
         counted = plan(gb, course, group)
+    counted = counted or {}
     chapters = gb.chapters()
     quizzes = gb.quiz_chapters()
     ch_scores = gb.chapter_scores()

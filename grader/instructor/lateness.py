@@ -20,6 +20,7 @@ is none on time (then the newest, with its penalty). Under ``"replaces"`` the ne
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from collections.abc import Callable
@@ -60,6 +61,7 @@ def _parse(when: str | None) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso(t: datetime) -> str:
     """ISO with the due date's own offset (the course's time zone), as the report shows it."""
     return t.isoformat(timespec="seconds")
@@ -69,11 +71,19 @@ def _col(row: sqlite3.Row, name: str) -> Any:
     return row[name] if name in row.keys() else None
 
 
-def judge(course: Course, item: str, sub: sqlite3.Row, extension: float, group_key: str) -> Counted:
+def _facts(sub: sqlite3.Row, cache: dict[str, Any]) -> tuple[datetime | None, Any, datetime | None]:
+    """(submission time, the LMS's verdict, the LMS's due date) of ``sub``, parsed once."""
+    got = cache.get(sub["hash"])
+    if got is None:
+        got = cache[sub["hash"]] = (_parse(sub["submitted_at"]), _col(sub, "lms_late"), _parse(_col(sub, "lms_due")))
+    return got
+
+
+def judge(course: Course, item: str, sub: sqlite3.Row, extension: float, group_key: str,
+          cache: dict[str, Any] | None = None) -> Counted:
     """How late ``sub`` is for ``item``."""
     policy = course.policy
-    when = _parse(sub["submitted_at"])
-    lms_late = _col(sub, "lms_late")
+    when, lms_late, lms_due = _facts(sub, {} if cache is None else cache)
     due: datetime | None = None
     source = ""
     used_ext = 0.0
@@ -81,8 +91,8 @@ def judge(course: Course, item: str, sub: sqlite3.Row, extension: float, group_k
         used_ext = extension
         due = course.due[item] + timedelta(days=extension)  # wall-clock days in the due date's zone
         source = "course"
-    elif _parse(_col(sub, "lms_due")) is not None:
-        due, source = _parse(_col(sub, "lms_due")), "gradescope"
+    elif lms_due is not None:
+        due, source = lms_due, "gradescope"
     base = dict(student=group_key, item=item, hash=sub["hash"], submitted_at=sub["submitted_at"],
                 time_source=sub["time_source"], extension_days=used_ext)
     if due is None:
@@ -127,6 +137,7 @@ def plan(gb: Any, course: Course, group: Callable[[str], str] | None = None) -> 
     for r in graded:
         by_student.setdefault(group(r["student"]), []).append(r)
     out: dict[str, dict[str, Counted]] = {}
+    cache: dict[str, Any] = {}
     for student, subs in sorted(by_student.items()):
         subs.sort(key=_order)
         ids = [student, *dict.fromkeys(r["student"].casefold() for r in subs)]
@@ -143,7 +154,7 @@ def plan(gb: Any, course: Course, group: Callable[[str], str] | None = None) -> 
         per: dict[str, Counted] = {}
         for item, cands in items.items():
             ext = _extension(course, ids, item, roster_days)
-            judged = [judge(course, item, r, ext, student) for r in cands]  # oldest first
+            judged = [judge(course, item, r, ext, student, cache) for r in cands]  # oldest first
             on_time = [c for c in judged if c.days_late == 0]
             if course.policy.later_submission == "replaces" or not on_time:
                 chosen = judged[-1]

@@ -247,7 +247,8 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
 
     from grader.instructor.export import table as export_table
 
-    columns, rows, _possible = export_table(gb, course=course)
+    late = _late(gb, course) if course is not None else {}
+    columns, rows, _possible = export_table(gb, course=course, counted=late.pop("counted", None))
     score_columns = columns[3:-2]
     by_hash = {r["hash"]: r for r in latest}
     students_table = []
@@ -287,17 +288,18 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
         isolation=isolation,
         students_table=students_table,
         columns=score_columns,
-        **(_late(gb, course) if course is not None else {}),
+        **late,
     )
 
 
 def _late(gb: Gradebook, course: Any) -> dict[str, Any]:
-    """``late``, ``late_policy`` and ``late_notes`` of the report under ``course``."""
+    """``late``, ``late_policy`` and ``late_notes`` of the report under ``course`` (and
+    ``counted``, the plan, for the per-student table)."""
     from grader.instructor.lateness import plan, unknown_extensions
     from grader.instructor.roster import match
 
     matching = match(gb.roster(), [r["student"] for r in gb.submissions("graded")])
-    counted = plan(gb, course, matching.group if matching else None)
+    counted = plan(gb, course)  # grouped as the per-student table is (by id, case-insensitively)
     chapters = gb.chapter_scores()
     quizzes = gb.quiz_scores()
     rows: list[LateRow] = []
@@ -320,7 +322,7 @@ def _late(gb: Gradebook, course: Any) -> dict[str, Any]:
         ids += [e.id for e in matching.missing]
     notes = [f"Extension in {course.path} for {s}, who has no graded submission here (check the id)."
              for s in unknown_extensions(course, ids)]
-    return {"late": rows, "late_policy": course.policy.describe(), "late_notes": notes}
+    return {"late": rows, "late_policy": course.policy.describe(), "late_notes": notes, "counted": counted}
 
 
 # -- grade report --changes ------------------------------------------------------------

@@ -40,18 +40,22 @@ def _source(r: LateRow) -> str:
     return {"lms": "LMS", "mtime": "file time", "order": "unknown"}.get(r.time_source, r.time_source or "?")
 
 
-def render_late_terminal(report: ClassReport, out: Console) -> None:
+def render_late_terminal(report: ClassReport, out: Console, limit: int = 50) -> None:
     from rich.table import Table
     from rich.text import Text
 
     if not report.late_policy:
         return
     out.print(Text(report.late_policy, style="grade.dim"))
-    shown = [r for r in report.late if r.days_late or r.extension_days or r.later_ignored or r.note]
+    listed = [r for r in report.late if r.days_late or r.extension_days or r.later_ignored or r.note]
+    listed.sort(key=lambda r: (-r.penalty, -r.days_late, r.student, r.item))  # the largest penalties first
+    shown = listed[:limit]
     on_time = sum(1 for r in report.late if not r.days_late)
     if shown:
+        more = f"; the {len(shown)} largest penalties of {len(listed)} rows, --html has every one" \
+            if len(listed) > len(shown) else ""
         t = Table(title=f"Late work and extensions ({sum(1 for r in report.late if r.days_late)} late, "
-                        f"{on_time} on time)", title_justify="left")
+                        f"{on_time} on time{more})", title_justify="left")
         for col in ("student", "item", "submitted", "due", "extension", "days late", "penalty", "score", "note"):
             t.add_column(col, justify="right" if col in ("extension", "days late", "penalty", "score") else "left")
         for r in shown:

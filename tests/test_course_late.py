@@ -343,3 +343,44 @@ def test_each_chapter_and_quiz_counts_its_own_submission(tmp_path):
     assert (got["lee"]["chapter2"], got["lee"]["quiz chapter2"]) == ("10", "1.2")  # the quiz 6 days late: 60% off
     raw = rows(grade("export", "--db", str(db), "--raw").stdout)
     assert (raw["lee"]["quiz chapter2"], raw["kim"]["quiz chapter2"]) == ("3", "2")
+
+
+def test_a_canvas_download_zip_gives_each_entry_its_time_and_late_flag(tmp_path):
+    """``grade collect --canvas download.zip``: Canvas's own zip, as it is. Each entry is a
+    student's upload; its time is the entry's (the UTC extended timestamp where present, else
+    the DOS time as this machine's local time, as unzip reads it) and late_ is Canvas's verdict."""
+    import struct
+    import zipfile
+    from datetime import timezone
+
+    work = tmp_path / "work"
+    alice = zip_folder(make_folder_submission(work, "a", "correct"), work / "a.zip").read_bytes()
+    bob = zip_folder(make_folder_submission(work, "b", "correct"), work / "b.zip").read_bytes()
+    download = tmp_path / "submissions.zip"
+    utc = datetime.fromisoformat("2026-09-23T10:00:00+00:00")
+    with zipfile.ZipFile(download, "w") as zf:
+        info = zipfile.ZipInfo("doealice_late_101_9001_submission.zip", date_time=(2026, 1, 1, 0, 0, 0))
+        info.extra = struct.pack("<HHBi", 0x5455, 5, 1, int(utc.timestamp()))  # Info-ZIP's UT field
+        zf.writestr(info, alice)
+        zf.writestr(zipfile.ZipInfo("roebob_102_9002_submission.zip", date_time=(2026, 9, 20, 12, 0, 0)), bob)
+    db = tmp_path / "gradebook.sqlite"
+    res = grade("collect", str(download), "--db", str(db), "--chapter", "chapter2", "--workers", "1", "--canvas")
+    assert res.returncode == 0, res.stdout + res.stderr
+    with Gradebook(db) as gb:
+        got = {r["student"]: (r["submitted_at"], r["time_source"], r["lms_late"], r["source"])
+               for r in gb.submissions("graded")}
+    bob_time = datetime(2026, 9, 20, 12, 0, 0).astimezone(timezone.utc).isoformat(timespec="seconds")
+    assert got == {"101": ("2026-09-23T10:00:00+00:00", "lms", 1, f"{download}!doealice_late_101_9001_submission.zip"),
+                   "102": (bob_time, "lms", 0, f"{download}!roebob_102_9002_submission.zip")}
+    assert not list(Path(tempfile.gettempdir()).glob("grade-canvas-*/d0-0"))  # unpacked entries are gone
+    (tmp_path / "course.toml").write_text('[due]\nchapter2 = 2026-09-21T23:59:00Z\n[late]\npercent_per_day = 10\n',
+                                          encoding="utf-8")
+    assert {s: r["chapter2"] for s, r in rows(grade("export", "--db", str(db)).stdout).items()} == \
+        {"101": "8", "102": "10"}
+    # only on request: a zip laid out like a download is never unpacked otherwise, and --canvas
+    # refuses what is not one
+    other = tmp_path / "other.sqlite"
+    res = grade("collect", str(download), "--db", str(other), "--chapter", "chapter2", "--workers", "1")
+    assert "missing folder" in res.stdout + res.stderr
+    res = grade("collect", str(work / "a.zip"), "--db", str(other), "--chapter", "chapter2", "--canvas")
+    assert res.returncode == 2 and "not Canvas's Download Submissions zip" in res.stderr

@@ -140,6 +140,7 @@ def register(app: typer.Typer) -> None:
         regrade: Annotated[bool, typer.Option("--regrade", help=_h("help.collect.regrade"))] = False,
         student: Annotated[Optional[list[str]], typer.Option("--student", help=_h("help.collect.student"))] = None,
         gradescope: Annotated[bool, typer.Option("--gradescope", help=_h("help.collect.gradescope"))] = False,
+        canvas: Annotated[bool, typer.Option("--canvas", help=_h("help.collect.canvas"))] = False,
         allow_weak_isolation: Annotated[
             bool, typer.Option("--allow-weak-isolation", help=_h("help.collect.allow_weak_isolation"))
         ] = False,
@@ -184,6 +185,7 @@ def register(app: typer.Typer) -> None:
             summary = run_collect(
                 submissions, db, workers=workers, scheduler=scheduler, chapters=chapters, sandbox=sandbox.value,
                 batch_size=batch_size, progress=CollectProgress(out), quiz_chapters=chapters, origins=origins,
+                canvas_downloads=canvas,
             )
         render_collect(summary, out)
         for line in _roster_lines(db):

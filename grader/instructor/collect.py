@@ -23,6 +23,7 @@ stored sources again later, keeping the previous results in the history table.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import math
 import os
@@ -261,6 +262,26 @@ def _batches(order: list[str], workers: int, batch_size: int | None) -> list[lis
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
+def _canvas_downloads(paths: list[Path], origins: dict[Path, Origin] | None, downloads: bool
+                      ) -> tuple[list[Path], dict[Path, Origin] | None, dict[Path, str], Path | None]:
+    """With ``downloads`` (``grade collect --canvas``) the zips given are Canvas's "Download
+    Submissions" zips, unpacked into a private folder (``canvas_download``): (paths, origins,
+    recorded names, the folder or None). Only on request: a student's own zip laid out like a
+    download must never name other students or choose its times."""
+    from grader.instructor import canvas_download
+
+    if not downloads:
+        return paths, origins, {}, None
+    wrong = [str(p) for p in paths if not canvas_download.is_download(p)]
+    if wrong:
+        raise UsageError(f"--canvas: {', '.join(wrong[:5])} is not Canvas's Download Submissions zip (every entry "
+                         "named name_[late_]userid_attachmentid_file). Pass the zip Canvas gave, as it is.")
+    folder = Path(tempfile.mkdtemp(prefix="grade-canvas-"))
+    atexit.register(shutil.rmtree, folder, True)  # should the run stop before it is removed
+    paths, found, shown = canvas_download.expand(paths, folder)
+    return paths, {**(origins or {}), **found}, shown, folder
+
+
 def collect(
     inputs: Iterable[Path],
     db_path: Path,
@@ -276,6 +297,7 @@ def collect(
     on_commit: Callable[[Graded], None] | None = None,
     quiz_chapters: list[str] | None = None,
     origins: dict[Path, Origin] | None = None,
+    canvas_downloads: bool = False,
 ) -> CollectSummary:
     """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
     only these chapters' quizzes are scored, so an attempt a student adds for another
@@ -285,6 +307,7 @@ def collect(
     started = time.monotonic()
     progress = progress or NullProgress()
     paths = expand_inputs(inputs)
+    paths, origins, shown, unpacked = _canvas_downloads(paths, origins, canvas_downloads)
     summary = CollectSummary(found=len(paths), executor="dask" if scheduler else "local")
     chapters, not_graded = plan_chapters(chapters, summary.notes)
     db_path = Path(db_path)
@@ -303,11 +326,13 @@ def collect(
     unrecorded_not_graded: dict[str, dict[str, str]] = {}  # chapters to record as not graded here
     for position, path in enumerate(paths):
         origin, sub, reason = _read_one(path, position, (origins or {}).get(path))
+        if sub is not None and path in shown:
+            sub.source = shown[path]  # an entry of a Canvas download: named after the download
         if sub is None:
             digest = _rejected_hash(path, origin.student)
-            summary.rejected.append((clean_text(path, 1000), reason))
+            summary.rejected.append((clean_text(shown.get(path, path), 1000), reason))
             if digest not in known:
-                gb.record(Graded(digest, origin.student, clean_text(path, 1000),
+                gb.record(Graded(digest, origin.student, clean_text(shown.get(path, path), 1000),
                                  "zip" if path.is_file() else "folder", "rejected", reason=reason,
                                  submitted_at=origin.submitted_at, time_source=origin.time_source,
                                  seq=origin.order, lms_due=origin.lms_due, lms_late=origin.lms_late), run_id, version)
@@ -332,6 +357,8 @@ def collect(
             not_graded_for = dict(not_graded)
         pending[sub.hash] = sub
         unrecorded_not_graded[sub.hash] = not_graded_for
+    if unpacked is not None:  # every submission is in memory now
+        shutil.rmtree(unpacked, ignore_errors=True)
     batches = _batches(list(pending), workers, batch_size)
     progress.start(len(pending))
 

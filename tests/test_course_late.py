@@ -104,6 +104,18 @@ def test_export_applies_the_penalties_of_the_course_file_beside_the_gradebook(kl
     assert "course.toml: 4 late score(s) reduced" in res.stderr
 
 
+def test_an_extension_for_an_id_nobody_has_is_named(klass, tmp_path):
+    course = tmp_path / "typo.toml"
+    course.write_text(COURSE.format(later="ignored").replace("carol = 3", "carl = 3"), encoding="utf-8")
+    for command in ("export", "report"):
+        res = grade(command, "--db", str(klass / "gradebook.sqlite"), "--course", str(course))
+        assert res.returncode == 0, res.stderr
+        assert "Extension in" in res.stdout + res.stderr and "for carl, who has no graded submission" in \
+            res.stdout + res.stderr
+    assert rows(grade("export", "--db", str(klass / "gradebook.sqlite"), "--course", str(course)).stdout
+                )["carol"]["chapter2"] == "8"  # no extension for her: 2 days late
+
+
 def test_export_raw_leaves_the_penalties_out_and_the_gradebook_keeps_raw_scores(klass):
     res = grade("export", "--db", str(klass / "gradebook.sqlite"), "--raw")
     assert res.returncode == 0, res.stderr

@@ -118,6 +118,9 @@ def table(gb: Gradebook, group: Callable[[str], str] | None = None, course: Any 
         row["max_total"] = max_total
         rows.append(row)
     if course is not None and notes is not None:
+        from grader.instructor.lateness import extension_notes
+
+        notes.extend(extension_notes(gb, course, counted))
         penalised = sum(1 for per in counted.values() for c in per.values() if c.penalty > 0)
         notes.append(f"Due dates and late policy from {course.path}: {penalised} late score(s) "
                      + ("left as they are (--raw)." if raw else "reduced by their penalty (--raw leaves them out)."))

@@ -181,3 +181,14 @@ def unknown_extensions(course: Course, students: list[str]) -> list[str]:
     """Extension ids in the course file that match no student of the gradebook."""
     known = {s.casefold() for s in students}
     return sorted(s for s in course.extensions if s not in known)
+
+
+def extension_notes(gb: Any, course: Course, counted: dict[str, Any]) -> list[str]:
+    """What to tell the instructor about ``[extensions]`` ids that match nobody (a typo there
+    would silently leave a student without the extension)."""
+    ids = [r["student"] for r in gb.submissions("graded")] + list(counted)
+    roster = gb.roster()
+    if roster is not None:
+        ids += [key for e in roster.entries for _how, key in e.keys()]
+    return [f"Extension in {course.path} for {s}, who has no graded submission here (check the id)."
+            for s in unknown_extensions(course, ids)]

@@ -295,10 +295,8 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
 def _late(gb: Gradebook, course: Any) -> dict[str, Any]:
     """``late``, ``late_policy`` and ``late_notes`` of the report under ``course`` (and
     ``counted``, the plan, for the per-student table)."""
-    from grader.instructor.lateness import plan, unknown_extensions
-    from grader.instructor.roster import match
+    from grader.instructor.lateness import extension_notes, plan
 
-    matching = match(gb.roster(), [r["student"] for r in gb.submissions("graded")])
     counted = plan(gb, course)  # grouped as the per-student table is (by id, case-insensitively)
     chapters = gb.chapter_scores()
     quizzes = gb.quiz_scores()
@@ -317,11 +315,7 @@ def _late(gb: Gradebook, course: Any) -> dict[str, Any]:
             score = None if raw is None else round(raw * c.factor, 6)
             rows.append(LateRow(student, item, c.hash[:12], c.submitted_at, c.time_source, c.due, c.due_source,
                                 c.extension_days, c.days_late, c.penalty, raw, score, c.note, c.later_ignored))
-    ids = [r["student"] for r in gb.submissions("graded")] + list(counted)
-    if matching is not None:
-        ids += [e.id for e in matching.missing]
-    notes = [f"Extension in {course.path} for {s}, who has no graded submission here (check the id)."
-             for s in unknown_extensions(course, ids)]
+    notes = extension_notes(gb, course, counted)
     return {"late": rows, "late_policy": course.policy.describe(), "late_notes": notes, "counted": counted}
 
 

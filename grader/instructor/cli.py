@@ -165,7 +165,12 @@ def register(app: typer.Typer) -> None:
                 "Install bubblewrap, or pass --allow-weak-isolation to grade anyway."
             )
         out = reports.console()
+        if gradescope and canvas:
+            raise UsageError("--gradescope and --canvas are two layouts: collect each with its own command.")
         if regrade:
+            if gradescope or canvas:
+                raise UsageError("--regrade grades the stored copies, with the times recorded when they were "
+                                 "collected: --gradescope and --canvas go with new submissions.")
             if submissions:
                 raise UsageError("--regrade grades the submissions already in the gradebook: pass no SUBMISSIONS "
                                  "(collect new ones without --regrade).")

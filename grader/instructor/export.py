@@ -1,6 +1,8 @@
 """``grade export``: the gradebook as CSV, a Canvas gradebook CSV, Gradescope results, JSON.
 
-Each student's counted submission is their newest graded one (``Gradebook.latest``).
+Each student's counted submission is their newest graded one (``Gradebook.latest``); with a
+course file (``course.py``) each chapter and quiz counts the submission its late policy picks,
+less its late penalty (``lateness.py``; ``--raw``: no penalty).
 Chapters are the catalog chapters present in the gradebook; quizzes are columns of
 their own ("quiz chapter3"). Rejected submissions appear only in the JSON export. A
 chapter that was not graded is "not graded" (CSV), an empty cell (Canvas), null (JSON),

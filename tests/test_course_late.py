@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -196,6 +197,8 @@ def test_html_report_shows_the_lateness_in_chromium(klass):
                    "gina": ("0", "0", "0"), "hugo": ("5", "50", "0")}
     assert "Late policy: 15 min grace" in dom.stdout
     assert '<td class="num"><b>8</b></td>' in dom.stdout  # bob's counted score
+    # the students table marks the penalised cells (bob 20%, dave 100%, erin 10%, hugo 50%)
+    assert sorted(set(re.findall(r'title="late: (\d+)% off"', dom.stdout))) == ["10", "100", "20", "50"]
 
 
 def test_canvas_late_names_set_lateness(tmp_path):

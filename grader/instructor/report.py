@@ -116,6 +116,7 @@ class StudentRow:
     max_total: float
     failures: list[Failure] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    penalties: dict[str, float] = field(default_factory=dict)  # column -> late penalty % (course file)
 
 
 @dataclass
@@ -248,7 +249,8 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
     from grader.instructor.export import table as export_table
 
     late = _late(gb, course) if course is not None else {}
-    columns, rows, _possible = export_table(gb, course=course, counted=late.pop("counted", None))
+    counted_items = late.pop("counted", None) or {}
+    columns, rows, _possible = export_table(gb, course=course, counted=counted_items)
     score_columns = columns[3:-2]
     by_hash = {r["hash"]: r for r in latest}
     students_table = []
@@ -262,6 +264,7 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
             {c: row[c] for c in score_columns if not c.startswith("quiz ")},
             {c: row[c] for c in score_columns if c.startswith("quiz ")},
             row["total"], row["max_total"], failures.get(h, []), json.loads(by_hash[h]["problems"]),
+            {c: x.penalty for c, x in counted_items.get(row["student"], {}).items() if x.penalty},
         ))
 
     per_chapter: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))

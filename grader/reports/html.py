@@ -137,7 +137,9 @@ def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, or
         cells = [f'<td><a href="#{_anchor(report, r)}">{escape(r.student)}</a></td>']
         for c in report.columns:
             value = r.quizzes.get(c) if c.startswith("quiz ") else r.chapters.get(c)
-            cells.append(f"<td class=num>{_score(value)}</td>")
+            late = (f' <span class="flag" title="late: {r.penalties[c]:g}% off">late</span>'
+                    if r.penalties.get(c) else "")
+            cells.append(f"<td class=num>{_score(value)}{late}</td>")
         cells.append(f"<td class=num><b>{round(r.total, 2):g}</b> / {round(r.max_total, 2):g}</td>")
         cells.append(f"<td class=num>{len(r.failures)}</td><td class=num>{len(r.problems)}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")

@@ -340,11 +340,10 @@ def origin_for(meta: Metadata | None) -> Origin | None:
 
 
 def collect_inputs(paths: list[Path]) -> tuple[list[Path], dict[Path, Origin]]:
-    """``grade collect --gradescope``: each path (or each folder inside it) in the layout
-    Gradescope gives its autograder, ``DIR/submission_metadata.json`` beside ``DIR/submission/``,
-    is one submission: what is in ``submission/`` is graded, and who and when (the submission
-    time, the due date with the student's Gradescope extension, late or not) come from the
-    metadata; without readable metadata, from DIR's name and modification time."""
+    """``grade collect --gradescope``: each path (or folder in it) laid out as Gradescope gives its
+    autograder (``DIR/submission_metadata.json`` beside ``DIR/submission/``) is one submission,
+    who and when (time, due date with the Gradescope extension, late or not) from the metadata,
+    else from DIR's name and modification time."""
     from grader.instructor.submission import origin_of
 
     def layout(d: Path) -> bool:

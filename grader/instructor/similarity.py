@@ -1,0 +1,417 @@
+"""Similarity between submissions (``grade report --similarity``): evidence for a person to
+read, never a grade change.
+
+Per exercise (the function or class the catalog names in its module), every student's
+code is cut out of their module and normalised with :mod:`tokenize` (never ``ast``: the
+parser can be made to run for minutes, and this process cannot interrupt it): comments,
+blank lines and docstrings dropped, the names the student chose (locals, parameters,
+functions, attributes they assign) abstracted to one token, every literal to one token per
+kind; keywords, operators, builtins and library attributes (``np.dot``, ``.shape``) stay.
+Each exercise's token stream is hashed in k-grams and winnowed (Schleimer, Wilkerson and
+Aiken 2003: the smallest hash of every window of ``WINDOW`` k-grams, so any match of at
+least ``K + WINDOW - 1`` tokens is seen). Then three kinds of fingerprint are dropped:
+those in the reference code (the stubs in ``exercises/`` and the book's code in
+``solutions/``: every k-gram, not only the winnowed ones), and those more than ``share`` of
+the class has. What two students still have in common is rare code, and a pair is ranked by
+how many of its tokens it covers (the smaller of the two sides).
+
+Bounded work on untrusted text: at most ``MAX_SOURCE_BYTES`` of a file are read and at most
+``MAX_TOKENS`` tokens kept; a file that does not tokenize is left out with a note; pairs are
+counted only through fingerprints that at most ``share`` of the class holds.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import keyword
+import tokenize
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+K = 9  # tokens per k-gram
+WINDOW = 4  # k-grams per winnowing window: every match of K + WINDOW - 1 = 12 tokens is found
+DEFAULT_SHARE = 0.2  # a fragment more than this share of the class writes is common, not evidence
+MIN_TOKENS = 20  # a pair sharing fewer rare tokens than this in an exercise is not listed
+MAX_SOURCE_BYTES = 200_000  # read of one module (exercises are a few KB)
+MAX_TOKENS = 20_000  # tokens kept of one module
+MAX_PAIRS_PER_EXERCISE = 10  # listed (and given a side-by-side view) per exercise
+
+_BUILTINS = frozenset(dir(builtins))
+_SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+_ASSIGN_OPS = {"=", "+=", "-=", "*=", "/=", "//=", "%=", "@=", "**=", "&=", "|=", "^=", ">>=", "<<="}
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # 3.12+: f-strings come in pieces
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # the normalised token: "N" a name the student chose, "#" a number, "S" a string, else the text
+    start: tuple[int, int]  # (line, column) in the module, as tokenize gives them (lines from 1)
+    end: tuple[int, int]
+
+
+@dataclass
+class Unit:
+    """One top-level ``def`` or ``class`` of a module: its lines and normalised tokens."""
+
+    name: str
+    first_line: int  # 1-based, decorators included
+    last_line: int  # inclusive
+    tokens: list[Token]
+
+
+@dataclass
+class Module:
+    units: dict[str, Unit]  # the last definition of each name wins, as when Python runs the module
+    lines: list[str]
+    note: str = ""  # why some or all of it was left out (too large, does not tokenize)
+
+
+def read_module(data: bytes) -> Module:
+    """Tokenize (bounded) and split into top-level definitions."""
+    note = ""
+    if len(data) > MAX_SOURCE_BYTES:
+        data = data[:MAX_SOURCE_BYTES]
+        note = f"only the first {MAX_SOURCE_BYTES // 1000} KB read"
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    raw: list[tokenize.TokenInfo] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            raw.append(tok)
+            if len(raw) >= MAX_TOKENS:
+                note = f"only the first {MAX_TOKENS} tokens read"
+                break
+    except (tokenize.TokenError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        note = f"does not tokenize ({type(exc).__name__}); read up to line {raw[-1].start[0] if raw else 0}"
+    return Module(_split(normalise(raw), raw), lines, note)
+
+
+def _student_names(raw: list[tokenize.TokenInfo]) -> set[str]:
+    """Attribute names the module assigns (``self.mask = ...``): the student chose them."""
+    chosen: set[str] = set()
+    for i in range(1, len(raw) - 1):
+        if raw[i].type == tokenize.NAME and raw[i - 1].string == "." and raw[i + 1].string in _ASSIGN_OPS:
+            chosen.add(raw[i].string)
+    return chosen
+
+
+def normalise(raw: list[tokenize.TokenInfo]) -> list[Token | None]:
+    """One entry per raw token: its normalised form, or None where it is dropped."""
+    chosen = _student_names(raw)
+    out: list[Token | None] = []
+    depth_fstring = 0
+    line_start = True  # the previous kept token ended a logical line
+    for i, tok in enumerate(raw):
+        kind: str | None
+        if _FSTRING_START is not None and tok.type == _FSTRING_START:
+            depth_fstring += 1
+            out.append(Token("S", tok.start, tok.end) if depth_fstring == 1 else None)
+            continue
+        if depth_fstring:
+            depth_fstring -= tok.type == _FSTRING_END
+            out.append(None)
+            continue
+        if tok.type in _SKIP:
+            kind = None
+        elif tok.type == tokenize.STRING:
+            nxt = raw[i + 1].type if i + 1 < len(raw) else tokenize.ENDMARKER
+            # a string alone on its line is a docstring or a comment in disguise
+            kind = None if line_start and nxt in (tokenize.NEWLINE, tokenize.ENDMARKER, tokenize.COMMENT) else "S"
+        elif tok.type == tokenize.NUMBER:
+            kind = "#"
+        elif tok.type == tokenize.NAME:
+            after_dot = i > 0 and raw[i - 1].string == "."
+            if keyword.iskeyword(tok.string) or (not after_dot and tok.string in _BUILTINS):
+                kind = tok.string
+            elif after_dot and tok.string not in chosen:
+                kind = tok.string  # a library's attribute: np.dot, x.shape
+            else:
+                kind = "N"
+        elif tok.type == tokenize.NEWLINE:
+            kind = ";"
+        elif tok.type == tokenize.INDENT:
+            kind = "{"
+        elif tok.type == tokenize.DEDENT:
+            kind = "}"
+        else:
+            kind = tok.string
+        if kind is None:
+            out.append(None)
+            continue
+        out.append(Token(kind, tok.start, tok.end))
+        line_start = tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+    return out
+
+
+def _split(norm: list[Token | None], raw: list[tokenize.TokenInfo]) -> dict[str, Unit]:
+    """Top-level ``def``/``class`` statements (with their decorators) by name."""
+    units: dict[str, Unit] = {}
+    depth = 0
+    at_statement = True
+    pending: int | None = None  # raw index of the first decorator of the coming definition
+    current: tuple[str, int] | None = None  # (name, first raw index) of the open definition
+
+    def close(end_index: int) -> None:
+        if current is None:
+            return
+        name, first = current
+        toks = [t for t in norm[first:end_index] if t is not None]
+        first_line = raw[first].start[0]
+        last = max((t.end[0] for t in toks if t.kind != "}"), default=first_line)  # a dedent sits on the next line
+        units[name] = Unit(name, first_line, last, toks)
+
+    for i, tok in enumerate(raw):
+        if tok.type == tokenize.INDENT:
+            depth += 1
+            continue
+        if tok.type == tokenize.DEDENT:
+            depth -= 1
+            continue
+        if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.ENCODING):
+            continue
+        if at_statement and depth == 0:
+            if tok.string == "@":
+                if pending is None:
+                    close(i)
+                    current, pending = None, i
+            else:
+                close(pending if pending is not None else i)
+                first = pending if pending is not None else i
+                current, pending = None, None
+                j = i + 2 if tok.string == "async" else i + 1
+                if (tok.string in ("def", "class") or (tok.string == "async" and j < len(raw)
+                                                        and raw[j - 1].string == "def")) \
+                        and j < len(raw) and raw[j].type == tokenize.NAME:
+                    current = (raw[j].string, first)
+        at_statement = tok.type == tokenize.NEWLINE
+    close(len(raw))
+    return units
+
+
+# -- fingerprints --------------------------------------------------------------------------
+
+
+def kgrams(kinds: list[int]) -> list[int]:
+    return [hash(tuple(kinds[i:i + K])) for i in range(len(kinds) - K + 1)]
+
+
+def winnow(hashes: list[int]) -> dict[int, list[int]]:
+    """hash -> the k-gram positions selected (the rightmost minimum of each window)."""
+    chosen: dict[int, list[int]] = defaultdict(list)
+    last = -1
+    for w in range(max(0, len(hashes) - WINDOW + 1) or (1 if hashes else 0)):
+        window = hashes[w:w + WINDOW]
+        low = min(window)
+        pos = w + max(j for j, h in enumerate(window) if h == low)
+        if pos != last:
+            chosen[hashes[pos]].append(pos)
+            last = pos
+    return chosen
+
+
+class Vocabulary:
+    """Normalised token text -> a small int (ints hash the same in every process)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def __call__(self, tokens: Iterable[Token]) -> list[int]:
+        return [self.ids.setdefault(t.kind, len(self.ids)) for t in tokens]
+
+
+# -- the comparison --------------------------------------------------------------------------
+
+
+@dataclass
+class Doc:
+    student: str
+    unit: Unit
+    lines: list[str]  # the whole module's lines (the unit's are first_line..last_line)
+    own: int = 0  # tokens not covered by reference code
+    fingerprints: dict[int, list[int]] = field(default_factory=dict)  # rare ones only, after filtering
+
+
+@dataclass
+class Pair:
+    exercise: str
+    a: str
+    b: str
+    shared: int  # rare tokens in common: the smaller of the two sides' covered tokens
+    cover_a: int
+    cover_b: int
+    own_a: int
+    own_b: int
+    spans_a: list[tuple[int, int, int]]  # (first token, end token, match number) of a's unit
+    spans_b: list[tuple[int, int, int]]
+    doc_a: Doc
+    doc_b: Doc
+
+
+@dataclass
+class ExerciseResult:
+    exercise: str
+    students: int  # students whose code for it was compared
+    common_limit: int  # a fingerprint held by more students than this was dropped as common
+    pairs: list[Pair]  # ranked, at most MAX_PAIRS_PER_EXERCISE
+    more: int = 0  # pairs above MIN_TOKENS not listed
+
+
+@dataclass
+class SimilarityReport:
+    exercises: list[ExerciseResult]
+    students: int
+    share: float
+    references: list[str]  # where the reference code came from
+    notes: list[tuple[str, str]]  # (student, note) for files read in part or not at all
+
+    def ranked_pairs(self) -> list[tuple[str, str, int, list[Pair]]]:
+        """Student pairs over all exercises, most shared rare tokens first."""
+        total: dict[tuple[str, str], list[Pair]] = defaultdict(list)
+        for ex in self.exercises:
+            for p in ex.pairs:
+                total[(p.a, p.b)].append(p)
+        rows = [(a, b, sum(p.shared for p in ps), ps) for (a, b), ps in total.items()]
+        rows.sort(key=lambda r: (-r[2], r[0], r[1]))
+        return rows
+
+
+def _covered(positions: Iterable[int]) -> list[tuple[int, int]]:
+    """Merged [start, end) token ranges covered by k-grams starting at ``positions``."""
+    out: list[tuple[int, int]] = []
+    for p in sorted(positions):
+        if out and p <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], p + K))
+        else:
+            out.append((p, p + K))
+    return out
+
+
+def _count(ranges: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in ranges)
+
+
+def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab: Vocabulary,
+                     share: float, min_tokens: int = MIN_TOKENS) -> ExerciseResult:
+    """Rank the pairs of ``docs`` (one per student) by rare code in common."""
+    held: dict[int, list[Doc]] = defaultdict(list)
+    for doc in docs:
+        ids = vocab(doc.unit.tokens)
+        hashes = kgrams(ids)
+        ref_pos = [i for i, h in enumerate(hashes) if h in reference]
+        doc.own = max(0, len(ids) - _count(_covered(ref_pos)))
+        doc.fingerprints = {h: ps for h, ps in winnow(hashes).items() if h not in reference}
+        for h in doc.fingerprints:
+            held[h].append(doc)
+    limit = max(2, int(share * len(docs)))
+    common: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for h, holders in held.items():
+        if len(holders) > limit:
+            continue
+        for i, x in enumerate(holders):
+            for y in holders[i + 1:]:
+                key = (x.student, y.student) if x.student < y.student else (y.student, x.student)
+                common[key].add(h)
+    by_student = {d.student: d for d in docs}
+    pairs = []
+    for (a, b), hashes_ in common.items():
+        da, db = by_student[a], by_student[b]
+        ra = _covered(p for h in hashes_ for p in da.fingerprints[h])
+        rb = _covered(p for h in hashes_ for p in db.fingerprints[h])
+        shared = min(_count(ra), _count(rb))
+        if shared < min_tokens:
+            continue
+        spans_a, spans_b = _numbered(ra, rb, hashes_, da, db)
+        pairs.append(Pair(exercise, a, b, shared, _count(ra), _count(rb), da.own, db.own, spans_a, spans_b, da, db))
+    pairs.sort(key=lambda p: (-p.shared, p.a, p.b))
+    return ExerciseResult(exercise, len(docs), limit, pairs[:MAX_PAIRS_PER_EXERCISE],
+                          max(0, len(pairs) - MAX_PAIRS_PER_EXERCISE))
+
+
+def _numbered(ra: list[tuple[int, int]], rb: list[tuple[int, int]], hashes: set[int], da: Doc,
+              db: Doc) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """Number a's matching regions in order; b's region gets the number of the first a region
+    it shares a fingerprint with (so the reader can see which goes with which)."""
+    spans_a = [(s, e, n + 1) for n, (s, e) in enumerate(ra)]
+
+    def region(ranges: list[tuple[int, int]], pos: int) -> int:
+        return next((i for i, (s, e) in enumerate(ranges) if s <= pos < e), -1)
+
+    number_b: dict[int, int] = {}
+    for h in sorted(hashes, key=lambda h: min(da.fingerprints[h])):
+        na = region(ra, min(da.fingerprints[h])) + 1
+        for p in db.fingerprints[h]:
+            number_b.setdefault(region(rb, p), na)
+    spans_b = [(s, e, number_b.get(i, 0)) for i, (s, e) in enumerate(rb)]
+    return spans_a, spans_b
+
+
+# -- reading the class and the references ------------------------------------------------------
+
+
+def reference_fingerprints(paths: Iterable[Path], vocab: Vocabulary) -> set[int]:
+    """Every k-gram of every top-level definition in the reference files."""
+    out: set[int] = set()
+    for path in paths:
+        try:
+            module = read_module(path.read_bytes())
+        except OSError:
+            continue
+        for unit in module.units.values():
+            out.update(kgrams(vocab(unit.tokens)))
+    return out
+
+
+def find_references(root: Path | None = None) -> list[Path]:
+    """``exercises/`` and ``solutions/`` of the course repository (the grader's checkout)."""
+    root = root or Path(__file__).resolve().parents[2]
+    return sorted(p for d in ("exercises", "solutions") for p in (root / d).glob("chapter*/*.py"))
+
+
+def build_similarity(sources: dict[str, dict[str, bytes]], exercises: list[tuple[str, str, str]],
+                     references: list[Path], share: float = DEFAULT_SHARE,
+                     min_tokens: int = MIN_TOKENS) -> SimilarityReport:
+    """``sources``: student -> {"chapter3/activations.py": bytes}; ``exercises``: (id, module
+    file "chapter3/activations.py", the def/class name)."""
+    vocab = Vocabulary()
+    reference = reference_fingerprints(references, vocab)
+    notes: list[tuple[str, str]] = []
+    modules: dict[tuple[str, str], Module] = {}
+    files = sorted({f for _ex, f, _n in exercises})
+    for student in sorted(sources):
+        for f in files:
+            data = sources[student].get(f)
+            if data is None:
+                continue
+            module = read_module(data)
+            modules[(student, f)] = module
+            if module.note:
+                notes.append((student, f"{f}: {module.note}"))
+    results = []
+    for ex_id, f, name in exercises:
+        docs = [Doc(student, m.units[name], m.lines) for (student, ff), m in sorted(modules.items())
+                if ff == f and name in m.units]
+        results.append(compare_exercise(ex_id, docs, reference, vocab, share, min_tokens))
+    ref_dirs = sorted({str(p.parent.parent) for p in references})
+    return SimilarityReport(results, len(sources), share, ref_dirs, notes)
+
+
+def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Path] | None = None,
+                   min_tokens: int = MIN_TOKENS) -> SimilarityReport:
+    """Each student's counted submission (the newest graded one), from the sources the
+    gradebook kept at collection (already read through the bounded submission readers)."""
+    from grader.catalog import load_catalog
+    from grader.instructor.gradebook import Gradebook
+
+    assert isinstance(gb, Gradebook)
+    sources: dict[str, dict[str, bytes]] = {}
+    for row in gb.latest():
+        kept = gb.sources(row["hash"])
+        if kept is not None:
+            sources[row["student"]] = kept[0]
+    exercises = [(e.id, f"{e.chapter}/{e.module}.py", e.name) for e in load_catalog().exercises.values()]
+    return build_similarity(sources, exercises, find_references() if references is None else references,
+                            share, min_tokens)

@@ -31,8 +31,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-K = 9  # tokens per k-gram
-WINDOW = 4  # k-grams per winnowing window: every match of K + WINDOW - 1 = 12 tokens is found
+K = 15  # tokens per k-gram
+WINDOW = 4  # k-grams per winnowing window: every match of K + WINDOW - 1 = 18 tokens is found
+MAX_REFERENCE_PART = 0.34  # a fingerprint whose k-gram is more reference code than this is dropped
 DEFAULT_SHARE = 0.2  # a fragment more than this share of the class writes is common, not evidence
 MIN_TOKENS = 20  # a pair sharing fewer rare tokens than this in an exercise is not listed
 MAX_SOURCE_BYTES = 200_000  # read of one module (exercises are a few KB)
@@ -99,9 +100,43 @@ def _student_names(raw: list[tokenize.TokenInfo]) -> set[str]:
     return chosen
 
 
+def _annotations(raw: list[tokenize.TokenInfo]) -> set[int]:
+    """Indices of the tokens of a ``def`` header's annotations (``x: np.ndarray``, ``-> None``):
+    the book's code is annotated and students' often is not; they change nothing."""
+    out: set[int] = set()
+    i = 0
+    while i < len(raw):
+        if raw[i].string != "def":
+            i += 1
+            continue
+        depth, skip_at = 0, None  # skip_at: the bracket depth where the annotation began
+        i += 1
+        while i < len(raw) and raw[i].type != tokenize.NEWLINE:
+            text, op = raw[i].string, raw[i].type == tokenize.OP
+            if op and text in "([{":
+                depth += 1
+            elif op and text in ")]}":
+                depth -= 1
+                if skip_at is not None and depth < skip_at:
+                    skip_at = None
+            elif skip_at is not None and depth == skip_at and op and text in (",", "="):
+                skip_at = None
+            elif skip_at is None and depth == 1 and op and text == ":":
+                skip_at = 1
+            elif depth == 0 and op and text == "->":
+                skip_at = 0
+            elif depth == 0 and op and text == ":":
+                break
+            if skip_at is not None:
+                out.add(i)
+            i += 1
+    return out
+
+
 def normalise(raw: list[tokenize.TokenInfo]) -> list[Token | None]:
     """One entry per raw token: its normalised form, or None where it is dropped."""
     chosen = _student_names(raw)
+    dropped = _annotations(raw)
     out: list[Token | None] = []
     depth_fstring = 0
     line_start = True  # the previous kept token ended a logical line
@@ -115,7 +150,7 @@ def normalise(raw: list[tokenize.TokenInfo]) -> list[Token | None]:
             depth_fstring -= tok.type == _FSTRING_END
             out.append(None)
             continue
-        if tok.type in _SKIP:
+        if tok.type in _SKIP or i in dropped:
             kind = None
         elif tok.type == tokenize.STRING:
             nxt = raw[i + 1].type if i + 1 < len(raw) else tokenize.ENDMARKER
@@ -232,6 +267,7 @@ class Doc:
     unit: Unit
     lines: list[str]  # the whole module's lines (the unit's are first_line..last_line)
     own: int = 0  # tokens not covered by reference code
+    reference: list[int] = field(default_factory=list)  # per token: 1 where reference code covers it
     fingerprints: dict[int, list[int]] = field(default_factory=dict)  # rare ones only, after filtering
 
 
@@ -290,6 +326,18 @@ def _covered(positions: Iterable[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _mask(ranges: list[tuple[int, int]], n: int) -> list[int]:
+    mask = [0] * n
+    for s, e in ranges:
+        mask[s:e] = [1] * (min(e, n) - s)
+    return mask
+
+
+def _own(ranges: list[tuple[int, int]], reference: list[int]) -> int:
+    """Tokens of ``ranges`` that are not reference code."""
+    return sum(1 for s, e in ranges for i in range(s, min(e, len(reference))) if not reference[i])
+
+
 def _count(ranges: list[tuple[int, int]]) -> int:
     return sum(e - s for s, e in ranges)
 
@@ -301,8 +349,10 @@ def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab:
     for doc in docs:
         ids = vocab(doc.unit.tokens)
         hashes = kgrams(ids)
-        ref_pos = [i for i, h in enumerate(hashes) if h in reference]
-        doc.own = max(0, len(ids) - _count(_covered(ref_pos)))
+        ref = _mask(_covered(i for i, h in enumerate(hashes) if h in reference), len(ids))
+        doc.own = len(ids) - sum(ref)
+        # a k-gram mostly made of reference code is the book's code glued differently, not the student's
+        doc.reference = ref
         doc.fingerprints = {h: ps for h, ps in winnow(hashes).items() if h not in reference}
         for h in doc.fingerprints:
             held[h].append(doc)
@@ -321,7 +371,7 @@ def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab:
         da, db = by_student[a], by_student[b]
         ra = _covered(p for h in hashes_ for p in da.fingerprints[h])
         rb = _covered(p for h in hashes_ for p in db.fingerprints[h])
-        shared = min(_count(ra), _count(rb))
+        shared = min(_own(ra, da.reference), _own(rb, db.reference))
         if shared < min_tokens:
             continue
         spans_a, spans_b = _numbered(ra, rb, hashes_, da, db)
@@ -352,16 +402,28 @@ def _numbered(ra: list[tuple[int, int]], rb: list[tuple[int, int]], hashes: set[
 # -- reading the class and the references ------------------------------------------------------
 
 
-def reference_fingerprints(paths: Iterable[Path], vocab: Vocabulary) -> set[int]:
-    """Every k-gram of every top-level definition in the reference files."""
-    out: set[int] = set()
+def reference_fingerprints(paths: Iterable[Path], vocab: Vocabulary) -> dict[str, set[int]]:
+    """Module file ("chapter3/activations.py") -> every k-gram of every top-level definition
+    in the reference files that bear on it: the same chapter's, and modules of the same name
+    in other chapters (chapter 5's two_layer_net.py grows out of chapter 4's)."""
+    per_file: dict[str, set[int]] = {}
     for path in paths:
         try:
             module = read_module(path.read_bytes())
         except OSError:
             continue
+        grams = per_file.setdefault(f"{path.parent.name}/{path.name}", set())
         for unit in module.units.values():
-            out.update(kgrams(vocab(unit.tokens)))
+            grams.update(kgrams(vocab(unit.tokens)))
+    return per_file
+
+
+def _reference_for(per_file: dict[str, set[int]], f: str) -> set[int]:
+    chapter, name = f.split("/", 1)
+    out: set[int] = set()
+    for g, grams in per_file.items():
+        if g.split("/", 1)[0] == chapter or g.split("/", 1)[1] == name:
+            out |= grams
     return out
 
 
@@ -394,7 +456,7 @@ def build_similarity(sources: dict[str, dict[str, bytes]], exercises: list[tuple
     for ex_id, f, name in exercises:
         docs = [Doc(student, m.units[name], m.lines) for (student, ff), m in sorted(modules.items())
                 if ff == f and name in m.units]
-        results.append(compare_exercise(ex_id, docs, reference, vocab, share, min_tokens))
+        results.append(compare_exercise(ex_id, docs, _reference_for(reference, f), vocab, share, min_tokens))
     ref_dirs = sorted({str(p.parent.parent) for p in references})
     return SimilarityReport(results, len(sources), share, ref_dirs, notes)
 

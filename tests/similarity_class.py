@@ -143,8 +143,8 @@ def _rename(text: str, suffix: str) -> str:
         if tok.type != tokenize.NAME or tok.string not in new:
             continue
         after_dot = i > 0 and toks[i - 1].string == "."
-        if after_dot and tok.string not in attrs:
-            continue
+        if after_dot and (tok.string not in attrs or i < 2 or toks[i - 2].string != "self"):
+            continue  # np.pad stays np.pad; self.pad becomes self.pad_q
         edits.append((tok.start[0] - 1, tok.start[1], tok.end[1], new[tok.string]))
     for row, s, e, name in sorted(edits, reverse=True):
         lines[row] = lines[row][:s] + name + lines[row][e:]

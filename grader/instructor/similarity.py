@@ -303,6 +303,9 @@ class SimilarityReport:
     share: float
     references: list[str]  # where the reference code came from
     notes: list[tuple[str, str]]  # (student, note) for files read in part or not at all
+    k: int = K
+    window: int = WINDOW
+    min_tokens: int = MIN_TOKENS
 
     def ranked_pairs(self) -> list[tuple[str, str, int, list[Pair]]]:
         """Student pairs over all exercises, most shared rare tokens first."""
@@ -458,7 +461,7 @@ def build_similarity(sources: dict[str, dict[str, bytes]], exercises: list[tuple
                 if ff == f and name in m.units]
         results.append(compare_exercise(ex_id, docs, _reference_for(reference, f), vocab, share, min_tokens))
     ref_dirs = sorted({str(p.parent.parent) for p in references})
-    return SimilarityReport(results, len(sources), share, ref_dirs, notes)
+    return SimilarityReport(results, len(sources), share, ref_dirs, notes, min_tokens=min_tokens)
 
 
 def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Path] | None = None,
@@ -477,3 +480,14 @@ def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Pa
     exercises = [(e.id, f"{e.chapter}/{e.module}.py", e.name) for e in load_catalog().exercises.values()]
     return build_similarity(sources, exercises, find_references() if references is None else references,
                             share, min_tokens)
+
+
+def similarity_report(db: Path, share: float = DEFAULT_SHARE) -> SimilarityReport:
+    """``grade report --similarity``: the comparison of a gradebook's counted submissions."""
+    from grader.errors import UsageError
+    from grader.instructor.gradebook import Gradebook
+
+    if not 0.0 < share <= 1.0:
+        raise UsageError(f"--similarity-share must be above 0 and at most 1 (got {share:g}).")
+    with Gradebook(db) as gb:
+        return from_gradebook(gb, share)

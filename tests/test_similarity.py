@@ -182,3 +182,62 @@ def test_similarity_usage_errors_are_clear(tmp_path):
     db = gradebook_of({"a": solution_files()}, tmp_path / "gb.sqlite")
     res = run_report(db, "--similarity-share", "0")
     assert res.exit_code == 2 and "--similarity-share" in res.output and "Traceback" not in res.output
+
+
+ALICE = '''"""My perceptrons."""
+
+
+def AND(x1, x2):
+    """Weights 0.5 and 0.5, bias -0.7."""
+    weights = [0.5, 0.5]
+    total = -0.7
+    for xi, wi in zip((x1, x2), weights):
+        total += xi * wi  # weighted sum
+    if total > 0:
+        return 1
+    return 0
+
+
+def NAND(x1, x2):
+    weights = [-0.5, -0.5]
+    total = 0.7
+    for xi, wi in zip((x1, x2), weights):
+        total += xi * wi
+    if total > 0:
+        return 1
+    return 0
+
+
+def OR(x1, x2):
+    weights = [0.5, 0.5]
+    total = -0.2
+    for xi, wi in zip((x1, x2), weights):
+        total += xi * wi
+    if total > 0:
+        return 1
+    return 0
+
+
+def XOR(x1, x2):
+    return AND(NAND(x1, x2), OR(x1, x2))
+'''
+
+
+def test_collected_class_gives_the_copied_pair(tmp_path, monkeypatch):
+    """Through grade collect: the sources the gradebook keeps are the ones compared."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    subs = tmp_path / "subs"
+    solution = (REPO / "solutions" / "chapter2" / "perceptron.py").read_text()
+    for name, text in {"alice": ALICE, "bob": disguise(ALICE, "b"), "carol": solution,
+                       "dave": solution.replace("tmp", "acc"), "erin": solution + "\n# mine\n"}.items():
+        folder = subs / name / "exercises" / "chapter2"
+        folder.mkdir(parents=True)
+        (folder / "perceptron.py").write_text(text)
+    res = CliRunner().invoke(app, ["collect", str(subs), "--db", str(tmp_path / "gb.sqlite"), "--chapter",
+                                   "chapter2", "--allow-weak-isolation"])
+    assert res.exit_code == 0, res.output
+    res = run_report(tmp_path / "gb.sqlite")
+    assert res.exit_code == 0, res.output
+    rows = summary_rows(res.stdout)
+    assert [(a, b) for _r, a, b, _s in rows] == [("alice", "bob")], res.stdout
+    assert (tmp_path / "similarity.html").is_file()  # beside the gradebook without --html

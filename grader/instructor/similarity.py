@@ -277,7 +277,7 @@ class Pair:
     a: str
     b: str
     shared: int  # rare tokens in common: the smaller of the two sides' covered tokens
-    cover_a: int
+    cover_a: int  # a's own (non-reference) tokens in the shared regions
     cover_b: int
     own_a: int
     own_b: int
@@ -378,7 +378,8 @@ def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab:
         if shared < min_tokens:
             continue
         spans_a, spans_b = _numbered(ra, rb, hashes_, da, db)
-        pairs.append(Pair(exercise, a, b, shared, _count(ra), _count(rb), da.own, db.own, spans_a, spans_b, da, db))
+        pairs.append(Pair(exercise, a, b, shared, _own(ra, da.reference), _own(rb, db.reference), da.own, db.own,
+                          spans_a, spans_b, da, db))
     pairs.sort(key=lambda p: (-p.shared, p.a, p.b))
     return ExerciseResult(exercise, len(docs), limit, pairs[:MAX_PAIRS_PER_EXERCISE],
                           max(0, len(pairs) - MAX_PAIRS_PER_EXERCISE))

@@ -168,7 +168,8 @@ def test_a_pathological_submission_is_read_in_bounded_work(tmp_path):
     assert len(module.units["relu"].tokens) <= MAX_TOKENS and "only the first" in module.note
     nested = read_module(("def relu(x):\n    return " + "(" * 50_000 + "\n").encode())
     assert nested.note  # does not tokenize (or read in part): a note, not an exception
-    assert read_module(b"\x00\xff\xfe def relu(x):\n\treturn x\n").note is not None
+    odd = read_module(b"\x00\xff\xfe def relu(x):\n\treturn x\n")  # not UTF-8, a NUL: read, never raised
+    assert isinstance(odd.units, dict) and isinstance(odd.note, str)
     students = {f"s{i}": {"chapter3/activations.py": solution_files()["chapter3/activations.py"].encode()}
                 for i in range(3)}
     students["huge"] = {"chapter3/activations.py": huge.encode()}
@@ -241,3 +242,18 @@ def test_collected_class_gives_the_copied_pair(tmp_path, monkeypatch):
     rows = summary_rows(res.stdout)
     assert [(a, b) for _r, a, b, _s in rows] == [("alice", "bob")], res.stdout
     assert (tmp_path / "similarity.html").is_file()  # beside the gradebook without --html
+
+
+def test_a_fragment_the_whole_class_holds_is_common_whatever_the_share():
+    """The pairs a fingerprint makes are bounded: above MAX_HOLDERS students it is common."""
+    from grader.instructor.similarity import MAX_HOLDERS
+
+    text = (solution_files()["chapter3/activations.py"] + "\n\ndef relu(x):\n    out = x.copy()\n"
+            "    for i in range(out.size):\n        out.flat[i] = max(out.flat[i], 0.0) + 0.0 * out.flat[i]\n"
+            "    return out.reshape(x.shape) + 0.0 * x.sum(axis=None, keepdims=False)\n").encode()
+    few = {f"s{i:03d}": {"chapter3/activations.py": text} for i in range(4)}
+    many = {f"s{i:03d}": {"chapter3/activations.py": text} for i in range(MAX_HOLDERS + 1)}
+    relu = [e for e in EXERCISES if e[0] == "chapter3.relu"]
+    assert len(build_similarity(few, relu, find_references(), share=1.0).exercises[0].pairs) == 6
+    result = build_similarity(many, relu, find_references(), share=1.0).exercises[0]
+    assert result.pairs == [] and result.common_limit == MAX_HOLDERS

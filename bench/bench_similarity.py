@@ -51,17 +51,50 @@ def ours(students: dict[str, dict[str, str]]) -> tuple[list[tuple[str, str, floa
     return [(a, b, float(s)) for a, b, s, _ps in rep.ranked_pairs()], cpu
 
 
-def copydetect_ranks(students: dict[str, dict[str, str]]) -> tuple[list[tuple[str, str, float]], float]:
+def _units(files: dict[str, str]) -> dict[str, str]:
+    """Each exercise's definition as its own file (``chapter3.relu.py``), cut the way dl-grade cuts it."""
+    from grader.catalog import load_catalog
+    from grader.instructor.similarity import read_module
+
+    out = {}
+    for e in load_catalog().exercises.values():
+        text = files.get(f"{e.chapter}/{e.module}.py")
+        if text is None:
+            continue
+        module = read_module(text.encode())
+        unit = module.units.get(e.name)
+        if unit is not None:
+            out[f"{e.id}.py"] = "\n".join(module.lines[unit.first_line - 1:unit.last_line]) + "\n"
+    return out
+
+
+def copydetect_ranks(students: dict[str, dict[str, str]], units: bool = False
+                     ) -> tuple[list[tuple[str, str, float]], float]:
+    """copydetect on one file per student and module (``units``: per exercise), the stubs and
+    solutions (cut the same way) as boilerplate; a pair's score is its token overlap summed."""
     from copydetect import CopyDetector
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_class(students, Path(tmp))
+        reference = {f"{d}-{k}": v for d in ("exercises", "solutions")
+                     for k, v in {f"{p.parent.name}/{p.name}": p.read_text(encoding="utf-8")
+                                  for p in sorted((REPO / d).glob("chapter*/*.py"))}.items()}
+        if units:
+            students = {s: {f"u/{k}": v for k, v in _units(f).items()} for s, f in students.items()}
+            boiler = {}
+            for d in ("exercises", "solutions"):
+                files = {k.split("-", 1)[1]: v for k, v in reference.items() if k.startswith(d)}
+                boiler.update({f"{d}/{k}": v for k, v in _units(files).items()})
+        else:
+            boiler = {k.replace("-", "/", 1): v for k, v in reference.items()}
+        root = write_class(students, Path(tmp) / "class")
+        for rel, text in boiler.items():
+            (Path(tmp) / "boiler" / rel).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tmp) / "boiler" / rel).write_text(text, encoding="utf-8")
         dirs = [str(root / s / "exercises") for s in sorted(students)]
         t = time.process_time()
-        det = CopyDetector(test_dirs=dirs, ref_dirs=dirs, boilerplate_dirs=[str(REPO / "exercises"),
-                                                                         str(REPO / "solutions")],
+        det = CopyDetector(test_dirs=dirs, ref_dirs=dirs, boilerplate_dirs=[str(Path(tmp) / "boiler")],
                            extensions=["py"], same_name_only=True, autoopen=False, silent=True,
-                           out_file=str(root / "report.html"))
+                           out_file=str(Path(tmp) / "report.html"))
         det.run()
         cpu = time.process_time() - t
         total: dict[tuple[str, str], float] = defaultdict(float)
@@ -98,7 +131,9 @@ def main() -> None:
     show("dl-grade", ranked, planted, cpu)
     if args.copydetect:
         ranked, cpu = copydetect_ranks(students)
-        show("copydetect 0.5.0", ranked, planted, cpu)
+        show("copydetect 0.5.0 (per module file)", ranked, planted, cpu)
+        ranked, cpu = copydetect_ranks(students, units=True)
+        show("copydetect 0.5.0 (per exercise, cut as dl-grade cuts)", ranked, planted, cpu)
 
 
 if __name__ == "__main__":

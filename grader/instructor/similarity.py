@@ -4,24 +4,28 @@ read, never a grade change.
 Per exercise (the function or class the catalog names in its module), every student's
 code is cut out of their module and normalised with :mod:`tokenize` (never ``ast``: the
 parser can be made to run for minutes, and this process cannot interrupt it): comments,
-blank lines and docstrings dropped, the names the student chose (locals, parameters,
-functions, attributes they assign) abstracted to one token, every literal to one token per
-kind; keywords, operators, builtins and library attributes (``np.dot``, ``.shape``) stay.
-Each exercise's token stream is hashed in k-grams and winnowed (Schleimer, Wilkerson and
-Aiken 2003: the smallest hash of every window of ``WINDOW`` k-grams, so any match of at
-least ``K + WINDOW - 1`` tokens is seen). Then three kinds of fingerprint are dropped:
-those in the reference code (the stubs in ``exercises/`` and the book's code in
-``solutions/``: every k-gram, not only the winnowed ones), and those more than ``share`` of
-the class has. What two students still have in common is rare code, and a pair is ranked by
-how many of its tokens it covers (the smaller of the two sides).
+blank lines, docstrings and annotations dropped, the names the student chose (locals,
+parameters, functions, attributes they assign) abstracted to one token, every literal to one
+token per kind; keywords, operators, builtins and library attributes (``np.dot``, ``.shape``)
+stay. Each exercise's token stream is hashed in k-grams of ``K`` tokens and winnowed
+(Schleimer, Wilkerson and Aiken 2003: the smallest hash of every window of ``WINDOW``
+k-grams, so any match of at least ``K + WINDOW - 1`` tokens is seen). Two kinds of
+fingerprint are then no evidence: those in the reference code (the stubs in ``exercises/``
+and the book's code in ``solutions/`` of the same chapter or of a module of the same name:
+every k-gram, not only the winnowed ones), and those more than ``share`` of the class holds.
+A pair is ranked by the tokens its remaining common fingerprints cover outside the reference
+code (the smaller of the two sides): the rare code the two share. Hashes are of int tuples,
+so the same class gives the same ranking in every process (a ``str`` hash is salted).
 
-Bounded work on untrusted text: at most ``MAX_SOURCE_BYTES`` of a file are read and at most
-``MAX_TOKENS`` tokens kept; a file that does not tokenize is left out with a note; pairs are
-counted only through fingerprints that at most ``share`` of the class holds.
+Bounded work on untrusted text: at most ``MAX_SOURCE_BYTES`` of a module are read and at
+most ``MAX_TOKENS`` tokens kept; a file that does not tokenize is compared as far as it
+went, with a note; a fingerprint makes pairs only while at most ``MAX_HOLDERS`` students
+hold it; at most ``MAX_PAIRS_PER_EXERCISE`` pairs per exercise are kept.
 """
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import io
 import keyword
@@ -33,8 +37,8 @@ from pathlib import Path
 
 K = 15  # tokens per k-gram
 WINDOW = 4  # k-grams per winnowing window: every match of K + WINDOW - 1 = 18 tokens is found
-MAX_REFERENCE_PART = 0.34  # a fingerprint whose k-gram is more reference code than this is dropped
 DEFAULT_SHARE = 0.2  # a fragment more than this share of the class writes is common, not evidence
+MAX_HOLDERS = 100  # a fragment more than this many students hold is common whatever the share (bounds the pairs)
 MIN_TOKENS = 20  # a pair sharing fewer rare tokens than this in an exercise is not listed
 MAX_SOURCE_BYTES = 200_000  # read of one module (exercises are a few KB)
 MAX_TOKENS = 20_000  # tokens kept of one module
@@ -341,10 +345,6 @@ def _own(ranges: list[tuple[int, int]], reference: list[int]) -> int:
     return sum(1 for s, e in ranges for i in range(s, min(e, len(reference))) if not reference[i])
 
 
-def _count(ranges: list[tuple[int, int]]) -> int:
-    return sum(e - s for s, e in ranges)
-
-
 def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab: Vocabulary,
                      share: float, min_tokens: int = MIN_TOKENS) -> ExerciseResult:
     """Rank the pairs of ``docs`` (one per student) by rare code in common."""
@@ -354,12 +354,11 @@ def compare_exercise(exercise: str, docs: list[Doc], reference: set[int], vocab:
         hashes = kgrams(ids)
         ref = _mask(_covered(i for i, h in enumerate(hashes) if h in reference), len(ids))
         doc.own = len(ids) - sum(ref)
-        # a k-gram mostly made of reference code is the book's code glued differently, not the student's
-        doc.reference = ref
+        doc.reference = ref  # shared tokens are counted outside it: the book's code glued differently is not rare
         doc.fingerprints = {h: ps for h, ps in winnow(hashes).items() if h not in reference}
         for h in doc.fingerprints:
             held[h].append(doc)
-    limit = max(2, int(share * len(docs)))
+    limit = min(max(2, int(share * len(docs))), MAX_HOLDERS)
     common: dict[tuple[str, str], set[int]] = defaultdict(set)
     for h, holders in held.items():
         if len(holders) > limit:
@@ -391,14 +390,17 @@ def _numbered(ra: list[tuple[int, int]], rb: list[tuple[int, int]], hashes: set[
     it shares a fingerprint with (so the reader can see which goes with which)."""
     spans_a = [(s, e, n + 1) for n, (s, e) in enumerate(ra)]
 
-    def region(ranges: list[tuple[int, int]], pos: int) -> int:
-        return next((i for i, (s, e) in enumerate(ranges) if s <= pos < e), -1)
+    starts_a, starts_b = [s for s, _e in ra], [s for s, _e in rb]
+
+    def region(ranges: list[tuple[int, int]], starts: list[int], pos: int) -> int:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i if i >= 0 and pos < ranges[i][1] else -1
 
     number_b: dict[int, int] = {}
     for h in sorted(hashes, key=lambda h: min(da.fingerprints[h])):
-        na = region(ra, min(da.fingerprints[h])) + 1
+        na = region(ra, starts_a, min(da.fingerprints[h])) + 1
         for p in db.fingerprints[h]:
-            number_b.setdefault(region(rb, p), na)
+            number_b.setdefault(region(rb, starts_b, p), na)
     spans_b = [(s, e, number_b.get(i, 0)) for i, (s, e) in enumerate(rb)]
     return spans_a, spans_b
 

@@ -180,10 +180,34 @@ def plant(students: dict[str, dict[str, str]], source: str, copier: str, files: 
         students[copier][f] = disguise(students[source][f], suffix)
 
 
-def planted_class(n: int = 30) -> tuple[dict[str, dict[str, str]], set[frozenset[str]]]:
-    """The benchmark class: ``n`` independent students and four planted pairs (copiers are
-    extra students who hand in a disguised copy of some of a classmate's modules)."""
-    students, got = build_class(n)
+def _definition(text: str, name: str) -> tuple[int, int]:
+    """0-based line range [first, end) of the top-level def or class ``name`` (decorators too)."""
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            return first, node.end_lineno or node.lineno
+    raise KeyError(name)
+
+
+def plant_definitions(students: dict[str, dict[str, str]], source: str, copier: str, rel: str,
+                      names: list[str], suffix: str = "q") -> None:
+    """``copier`` keeps their own module but replaces the definitions ``names`` by ``source``'s,
+    disguised (a partial copy: a function or two taken from a classmate)."""
+    taken = disguise(students[source][rel], suffix)
+    lines = students[copier][rel].splitlines(keepends=True)
+    copied = taken.splitlines(keepends=True)
+    for name in names:
+        s, e = _definition("".join(lines), name)
+        cs, ce = _definition("".join(copied), name)
+        lines[s:e] = copied[cs:ce]
+    students[copier][rel] = "".join(lines)
+
+
+def planted_class(n: int = 30, seed: int = 7) -> tuple[dict[str, dict[str, str]], set[frozenset[str]]]:
+    """The benchmark class: ``n`` independent students and five planted pairs (copiers are
+    extra students who hand in a disguised copy of a classmate's module, or of two of its
+    classes inside their own module)."""
+    students, got = build_class(n, seed)
     right = {s: [c for c in ids if any(c == r.id for r in cases("right"))] for s, ids in got.items()}
 
     def owner(case_id: str) -> str:
@@ -203,6 +227,11 @@ def planted_class(n: int = 30) -> tuple[dict[str, dict[str, str]], set[frozenset
         students[copier] = dict(solutions)
         plant(students, source, copier, [f"{case.chapter}/{case.file}"], suffix="xyz"[i % 3])
         pairs.add(frozenset((source, copier)))
+    # a partial copy: copier_e's own chapter 7, but for the two classes taken from a classmate
+    source = owner("chapter7/sliding_windows")
+    students["copier_e"] = dict(solutions)
+    plant_definitions(students, source, "copier_e", "chapter7/conv.py", ["Convolution", "Pooling"], suffix="e")
+    pairs.add(frozenset((source, "copier_e")))
     return students, pairs
 
 

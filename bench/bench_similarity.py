@@ -3,7 +3,7 @@
     python bench/bench_similarity.py [--n 30] [--copydetect]
 
 Builds the class of ``tests/similarity_class.py`` (independent students from the
-correctness corpus, four planted pairs disguised by renaming, reordering independent
+correctness corpus, five planted pairs disguised by renaming, reordering independent
 statements and re-commenting), ranks the student pairs with dl-grade's comparison and,
 with ``--copydetect`` (``pip install copydetect``), with copydetect 0.5.0 on the same files
 (one file per student and module, ``same_name_only``, the stubs and solutions as
@@ -120,7 +120,7 @@ def floor(students: dict[str, dict[str, str]]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=30, help="independent students (four copiers are added)")
+    ap.add_argument("--n", type=int, default=30, help="independent students (five copiers are added)")
     ap.add_argument("--copydetect", action="store_true", help="also run copydetect (if installed)")
     args = ap.parse_args()
     students, planted = planted_class(args.n)

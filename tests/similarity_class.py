@@ -57,8 +57,14 @@ def build_class(n: int = 30, seed: int = 7) -> tuple[dict[str, dict[str, str]], 
 # -- disguises -----------------------------------------------------------------------------
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as Python reads them: ended by newlines only (not \x0c or \u2028, as splitlines has it)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def _strip_comments(text: str) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     cuts: dict[int, int] = {}
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
         if tok.type == tokenize.COMMENT:
@@ -77,7 +83,7 @@ def _strip_comments(text: str) -> str:
 def _redocument(text: str) -> str:
     """Every docstring replaced by a short one of the copier's own words."""
     tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     spots = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Module)) and node.body:
@@ -99,7 +105,7 @@ def _names_read(node: ast.AST) -> set[str]:
 def _reorder(text: str) -> str:
     """Swap adjacent one-line assignments that neither read nor write each other's names."""
     tree = ast.parse(text)
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     swaps = []
     for node in ast.walk(tree):
         for body in (getattr(node, "body", None), getattr(node, "orelse", None)):
@@ -136,7 +142,7 @@ def _rename(text: str, suffix: str) -> str:
                 if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
                     attrs.add(sub.attr)
     new = {name: f"{name}_{suffix}" if len(name) > 2 else f"{name}{name}{suffix}" for name in local | attrs}
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     edits = []
     toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
     for i, tok in enumerate(toks):
@@ -154,7 +160,7 @@ def _rename(text: str, suffix: str) -> str:
 def _recomment(text: str) -> str:
     """A comment of the copier's own above every third indented line."""
     out = []
-    for i, line in enumerate(text.splitlines(keepends=True)):
+    for i, line in enumerate(_lines(text)):
         body = line.lstrip()
         if i % 3 == 0 and line.startswith("    ") and body and not body.startswith(("else", "elif", "except",
                                                                                            "finally", ")", "]")):
@@ -194,8 +200,8 @@ def plant_definitions(students: dict[str, dict[str, str]], source: str, copier: 
     """``copier`` keeps their own module but replaces the definitions ``names`` by ``source``'s,
     disguised (a partial copy: a function or two taken from a classmate)."""
     taken = disguise(students[source][rel], suffix)
-    lines = students[copier][rel].splitlines(keepends=True)
-    copied = taken.splitlines(keepends=True)
+    lines = _lines(students[copier][rel])
+    copied = _lines(taken)
     for name in names:
         s, e = _definition("".join(lines), name)
         cs, ce = _definition("".join(copied), name)

@@ -135,7 +135,7 @@ def test_html_side_by_side_escapes_student_code_and_marks_matches(tmp_path):
     own = (
         "\n\ndef relu(x):\n"
         f"    note = '{ATTACK}'\n"
-        "    # <b>bold claim</b> \u202e reversed\n"
+        "    # <b>bold claim</b> \u202e reversed \x0c and \u2028 (not line ends for Python)\n"
         "    acc = x.astype(float).copy()\n"
         "    for idx in range(acc.size):\n"
         "        acc.flat[idx] = acc.flat[idx] if acc.flat[idx] > 0 else 0.0 * acc.flat[idx]\n"

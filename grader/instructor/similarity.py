@@ -82,7 +82,7 @@ def read_module(data: bytes) -> Module:
         data = data[:MAX_SOURCE_BYTES]
         note = f"only the first {MAX_SOURCE_BYTES // 1000} KB read"
     text = data.decode("utf-8", errors="replace")
-    lines = text.splitlines()
+    lines = text.split("\n")  # as tokenize's readline splits (splitlines also splits at \x0c, \u2028, ...)
     raw: list[tokenize.TokenInfo] = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):

@@ -112,7 +112,7 @@ def render_similarity_html(rep: SimilarityReport) -> str:
         "<title>dl-grade similarity report</title><style>", CSS, "</style></head><body>",
         "<h1>Similarity between submissions</h1>",
         f'<p class="meta">{rep.students} students (each one\'s counted submission) · per exercise, code '
-        f"normalised (comments and docstrings dropped, names and literals abstracted), fingerprints of "
+        f"normalised (comments, docstrings and annotations dropped, names and literals abstracted), fingerprints of "
         f"{K} tokens winnowed over windows of {WINDOW}; reference code removed "
         f"({escape(', '.join(rep.references) or 'none found')}); fragments in more than "
         f"{rep.share:.0%} of the class removed as common; pairs sharing fewer than {MIN_TOKENS} rare tokens "

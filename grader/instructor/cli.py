@@ -258,6 +258,9 @@ def register(app: typer.Typer) -> None:
         html: Annotated[Optional[Path], typer.Option("--html", help=_h("help.report.html"))] = None,
         changes: Annotated[bool, typer.Option("--changes", help=_h("help.report.changes"))] = False,
         course: CourseOpt = None,
+        similarity: Annotated[bool, typer.Option("--similarity", help=_h("help.report.similarity"))] = False,
+        similarity_share: Annotated[float, typer.Option(
+            "--similarity-share", help=_h("help.report.similarity_share"))] = 0.2,
         lang: LangOpt = None,
     ) -> None:
         _lang(lang)
@@ -266,6 +269,15 @@ def register(app: typer.Typer) -> None:
         from grader.instructor.report import build_changes, build_report
         from grader.reports.instructor import render_changes, render_class_report
 
+        if similarity:
+            from grader.instructor.similarity import similarity_report
+            from grader.reports.similarity import render_similarity_html, render_similarity_summary
+
+            sim = similarity_report(_existing_db(db), similarity_share)
+            page = html if html is not None else db.parent / "similarity.html"
+            page.write_text(render_similarity_html(sim), encoding="utf-8")
+            render_similarity_summary(sim, reports.console(), page)
+            return
         if changes:
             with Gradebook(_existing_db(db)) as gb:
                 render_changes(build_changes(gb), reports.console())

@@ -77,6 +77,7 @@ FUNCTIONS: dict[str, Any] = {
     "round": round,
     "floor": math.floor,
     "ceil": math.ceil,
+    "distinct": lambda *args: int(len(set(args)) == len(args)),  # for where: options that differ
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -182,11 +183,14 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d))?\}")
 
 
 def show_number(value: Number, decimals: int) -> str:
-    """An integer as an integer; anything else with ``decimals`` places ("-0" never shown)."""
+    """An integer as an integer; anything else rounded to ``decimals`` places, trailing zeros
+    dropped (0.30000000000000004 shows as 0.3; "-0" is never shown)."""
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
         return str(int(value))
     text = f"{value:.{decimals}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def placeholders(text: str) -> set[str]:

@@ -25,6 +25,11 @@ A bank file::
     correct = true
     feedback = "..."
     feedback_zh = "..."
+
+A calculation question may be a template (numbers per student): ``[question.params]``,
+``[question.let]``, ``where`` and a ``value`` formula per option; see
+``grader/quiz/template.py``. ``variant_salt`` (top level, optional) re-deals every
+student's instances. A keyless bank carries each template's rendered ``instances`` instead.
 """
 
 from __future__ import annotations

@@ -301,3 +301,39 @@ def test_a_responses_file_that_claims_another_variant_or_seed_is_ignored(tmp_pat
     bank = load_bank("chapter7", root=REPO)
     lost = sum(q.points for q in bank.questions if q.template is not None)
     assert scores["bob"][0] == sum(q.points for q in bank.questions) - lost
+
+
+def test_in_a_pseudo_terminal_two_students_see_and_answer_their_own_numbers(tmp_path):
+    """`grade quiz` at a real terminal (arrow keys): ann and bob see different numbers on the
+    first template question, each picks their own key, and the record holds that option."""
+    import os
+    import re
+    import sys
+    from dataclasses import replace
+
+    from grader.quiz.session import present
+
+    pexpect = pytest.importorskip("pexpect")
+    full = load_bank("chapter7", root=REPO)
+    bank = replace(full, questions=tuple(q for q in full.questions if q.template is not None))
+    env = dict(os.environ, PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm", COLUMNS="200", LINES="30")
+    texts = {}
+    for who in ("ann", "bob"):
+        ws = make_workspace(tmp_path / who, bank)
+        first = present(bank.for_student(who).questions, 7)[0]
+        (key,) = first.question.correct_ids
+        texts[who] = first.question.text
+        child = pexpect.spawn(sys.executable, ["-m", "grader", "quiz", "chapter7", "--seed", "7", "--lang", "en",
+                                               "--student", who], cwd=str(ws), env=env, encoding="utf-8",
+                              timeout=30, dimensions=(30, 200))
+        try:
+            child.expect(re.escape(first.question.text))
+            child.send("\x1b[B" * [o.id for o in first.options].index(key) + "\r")
+            child.expect("right")
+            child.send("\x04")  # Ctrl-D: the rest stays unanswered
+            child.expect(pexpect.EOF)
+        finally:
+            child.close(force=True)
+        (attempt,) = json.loads((ws / ".grade" / "quiz_responses.json").read_text(encoding="utf-8"))["attempts"]
+        assert attempt["student"] == who and attempt["answers"][0]["selected"] == [key]
+    assert texts["ann"] != texts["bob"]

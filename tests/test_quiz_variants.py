@@ -337,3 +337,27 @@ def test_in_a_pseudo_terminal_two_students_see_and_answer_their_own_numbers(tmp_
         (attempt,) = json.loads((ws / ".grade" / "quiz_responses.json").read_text(encoding="utf-8"))["attempts"]
         assert attempt["student"] == who and attempt["answers"][0]["selected"] == [key]
     assert texts["ann"] != texts["bob"]
+
+
+def test_with_a_roster_the_numbers_follow_the_login_a_student_knows_not_the_lms_number(tmp_path, monkeypatch):
+    """Canvas files a download under its numeric user id; the roster row of that id has the
+    student's login, which is what ann typed as `grade quiz --student`: her numbers are keyed
+    by it. Without the roster the same submission is scored with the number's instances."""
+    ann = _student_hands_in(tmp_path, "ann", _right_answers("ann"), monkeypatch)
+    subs = tmp_path / "subs"
+    make_folder_submission(subs, "12345", responses=ann)
+    bank = load_bank("chapter7", root=REPO)
+    full = sum(q.points for q in bank.questions)
+    lost = sum(q.points for q in bank.questions if q.template is not None)
+
+    bare = _collect(subs, tmp_path / "bare.sqlite")
+    assert bare["12345"][0] == full - lost
+    assert any("answered as 'ann'" in p and "'12345'" in p for p in bare["12345"][2])
+
+    (tmp_path / "roster.csv").write_text("id,name,email,sis_user_id,sis_login_id\n12345,Ann A,ann@example.edu,S1,ann\n",
+                                         encoding="utf-8")
+    db = tmp_path / "roster.sqlite"
+    result = CliRunner().invoke(app, ["roster", "import", str(tmp_path / "roster.csv"), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    with_roster = _collect(subs, db)
+    assert with_roster["12345"][:2] == (full, full) and with_roster["12345"][2] == []

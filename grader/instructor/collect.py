@@ -256,6 +256,14 @@ def _scorer(quiz_root: Path | None, quiz_module: Any | None) -> Any:
     return QuizScorer(root=quiz_root, module=quiz_module)
 
 
+def _use_roster(scorer: Any, gb: Gradebook) -> None:
+    """Template questions are keyed by the roster's name for a student (``roster_identity``)."""
+    if hasattr(scorer, "identity"):
+        from grader.instructor.quizzes import roster_identity
+
+        scorer.identity = roster_identity(gb.roster())
+
+
 def _batches(order: list[str], workers: int, batch_size: int | None) -> list[list[str]]:
     # Each batch pays one pytest start and one fork server per chapter (~0.6 s of CPU), so
     # batches are big (up to MAX_BATCH) and evenly sized: a multiple of the worker count.
@@ -299,6 +307,7 @@ def collect(
 
     current = {c: suite_version(load_catalog().chapter(c)) for c in chapters}
     scorer = _scorer(quiz_root, quiz_module)
+    _use_roster(scorer, gb)
     version = grader.__version__
     pending: dict[str, Submission] = {}
     todo: dict[str, list[str]] = {}  # chapters each pending submission lacks
@@ -461,6 +470,7 @@ def regrade(
             raise UsageError(f"No graded submission of {', '.join(sorted(unknown))} in {db_path}.")
     run_id = gb.start_run(workers, summary.executor, kind="regrade")
     scorer = _scorer(quiz_root, quiz_module)
+    _use_roster(scorer, gb)
     summary.found = len(rows)
     jobs: dict[str, tuple[Any, dict[str, bytes], Any]] = {}
     for r in rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ class QuizScorer:
         self.root = root
         self._banks: dict[str, Any] = {}
         self.notes: list[str] = []
+        # filed-under id -> the id template questions are keyed by (``roster_identity``)
+        self.identity: Callable[[str], str] | None = None
         if self.module is None:
             self.notes.append("quiz package (grader.quiz) not installed: quizzes were not scored")
 
@@ -110,12 +112,13 @@ class QuizScorer:
                 notes.append(f"{chapter} quiz: the bank has no questions (not scored)")
                 continue
             if getattr(bank, "has_templates", False):
+                key = self.identity(student) if self.identity is not None and student else student
                 try:
-                    bank = bank.for_student(student)
+                    bank = bank.for_student(key)
                 except Exception as exc:  # noqa: BLE001 - a broken template is a note, not the end of grading
                     notes.append(f"{chapter} quiz: its template questions could not be instantiated ({type(exc).__name__})")
                     continue
-                notes.extend(_variant_notes(chapter, attempt, bank, student))
+                notes.extend(_variant_notes(chapter, attempt, bank, key))
             clean, dropped = _clean_attempt(attempt, chapter, ids)
             if dropped:
                 notes.append(f"{chapter} quiz: {dropped} answers ignored (repeated or unknown questions)")
@@ -167,7 +170,7 @@ def _variant_notes(chapter: str, attempt: dict[str, Any], bank: Any, student: st
     claimed = attempt.get("student")
     if isinstance(claimed, str) and student and normalise_student(claimed) != normalise_student(student):
         notes.append(f"{chapter} quiz: answered as {clean_text(claimed, 64)!r}; template questions scored with "
-                     f"the numbers of {clean_text(student, 64)!r}, the id this submission is filed under")
+                     f"the numbers of {clean_text(student, 64)!r}, this submission's student")
     variants = attempt.get("variants")
     if isinstance(variants, dict):
         own = {q.id: q.variant for q in bank.questions if getattr(q, "variant", None) is not None}
@@ -176,6 +179,29 @@ def _variant_notes(chapter: str, attempt: dict[str, Any], bank: Any, student: st
             notes.append(f"{chapter} quiz: the responses claim other numbers for {differ} template question"
                          f"{'s' if differ > 1 else ''} (ignored: scored with the student's own)")
     return notes
+
+
+def roster_identity(roster: Any | None) -> Callable[[str], str]:
+    """The id a student's template numbers are keyed by, from the instructor's side: for a
+    submission that belongs to a roster row, the row's SIS login (else its email, else its
+    id), the names a student knows and types as ``grade quiz --student``; otherwise the id
+    the submission is filed under (its file or folder name, Gradescope's metadata). One id
+    per student: nothing a student writes picks among them."""
+    from grader.instructor.submission import normalise_student
+
+    if roster is None:
+        return lambda student: student
+    from grader.instructor.roster import match
+
+    def identity(student: str) -> str:
+        matching = match(roster, [student])
+        entry = matching.by_student.get(student.casefold()) if matching is not None else None
+        if entry is None:
+            return student
+        chosen = next((v for v in (entry.sis_login_id, entry.email, entry.id) if v), student)
+        return normalise_student(chosen)
+
+    return identity
 
 
 def canonical_chapter(raw: str) -> str | None:

@@ -8,7 +8,15 @@ from quizfixtures import small_bank
 
 from grader.quiz import load_bank
 from grader.quiz.bank import PACKAGE_ROOT, Bank, Option, Question
-from grader.quiz.formats import expand_templates, export_aiken, export_gift, gift_escape, gift_unescape, import_aiken, import_gift
+from grader.quiz.formats import (
+    expand_templates,
+    export_aiken,
+    export_gift,
+    gift_escape,
+    gift_unescape,
+    import_aiken,
+    import_gift,
+)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -110,7 +110,7 @@ def test_a_keyless_bank_ships_rendered_instances_not_formulas_and_gives_the_same
     assert "value =" not in text and "[question.let]" not in text and "correct" not in text
     keyless = bank_from_dict(tomllib.loads(text))
     for who in ("ann", "bob", "zoë"):
-        for q, k in zip(bank.for_student(who).questions, keyless.for_student(who).questions):
+        for q, k in zip(bank.for_student(who).questions, keyless.for_student(who).questions, strict=True):
             assert (q.id, q.text, q.text_zh, [o.id for o in q.options], [o.text for o in q.options]) == (
                 k.id, k.text, k.text_zh, [o.id for o in k.options], [o.text for o in k.options])
 
@@ -325,7 +325,7 @@ def test_in_a_pseudo_terminal_two_students_see_and_answer_their_own_numbers(tmp_
         texts[who] = first.question.text
         child = pexpect.spawn(sys.executable, ["-m", "grader", "quiz", "chapter7", "--seed", "7", "--lang", "en",
                                                "--student", who], cwd=str(ws), env=env, encoding="utf-8",
-                              timeout=30, dimensions=(30, 200))
+                              timeout=60, dimensions=(30, 200))
         try:
             child.expect(re.escape(first.question.text))
             child.send("\x1b[B" * [o.id for o in first.options].index(key) + "\r")

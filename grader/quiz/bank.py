@@ -40,8 +40,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.errors import GraderError, UnknownName, UsageError
-from grader.quiz.template import Template, TemplateError, check_template, instance_count, instantiate, template_from_dict
 from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
+from grader.quiz.template import (
+    Template,
+    TemplateError,
+    check_template,
+    dump_template,
+    instance_count,
+    instantiate,
+    template_from_dict,
+)
 from grader.tomlcompat import tomllib
 
 FORMAT_VERSION = 1
@@ -631,7 +639,7 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
             lines.append(f"source = {{ note = {_toml_str(q.source_note)}, heading = {_toml_str(q.source_heading)}{evidence} }}")
         keyed_template = q.template is not None and not q.template.keyless
         if q.template is not None:
-            lines += _dump_template(q, keyless=graded)
+            lines += dump_template(q, keyless=graded, quote=_toml_str)
         for o in q.options:
             lines += ["[[question.option]]", f"id = {_toml_str(o.id)}", f"text = {_toml_str(o.text)}"]
             lines.append(f"text_zh = {_toml_str(o.text_zh)}")
@@ -643,42 +651,6 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
                 lines.append(f"feedback = {_toml_str(o.feedback)}")
                 lines.append(f"feedback_zh = {_toml_str(o.feedback_zh)}")
     return "\n".join(lines) + "\n"
-
-
-def _toml_number(value: float) -> str:
-    return str(value) if isinstance(value, int) else repr(float(value))
-
-
-def _dump_template(q: Question, *, keyless: bool) -> list[str]:
-    """The template part of a question: its formulas, or in a keyless bank only each
-    instance's rendered texts (the formulas would tell which option is the key)."""
-    from grader.quiz.template import render_instances
-
-    t = q.template
-    assert t is not None
-    if keyless or t.keyless:
-        rendered = list(t.rendered) if t.keyless else render_instances(q)
-        out = ["instances = ["]
-        for inst in rendered:
-            opts = ", ".join(f"[{_toml_str(en)}, {_toml_str(zh)}]" for en, zh in inst["options"])
-            out.append(f"  {{ text = {_toml_str(inst['text'])}, text_zh = {_toml_str(inst['text_zh'])}, options = [{opts}] }},")
-        return out + ["]"]
-    out = []
-    if t.where:
-        out.append("where = [" + ", ".join(_toml_str(w.source) for w in t.where) + "]")
-    if t.decimals != 2:
-        out.append(f"decimals = {t.decimals}")
-    out.append("[question.params]")
-    for name, values in t.params:
-        ints = all(isinstance(v, int) for v in values)
-        if ints and len(values) > 2 and list(values) == list(range(int(values[0]), int(values[-1]) + 1)):
-            out.append(f'{name} = "{values[0]}..{values[-1]}"')
-        else:
-            out.append(f"{name} = [" + ", ".join(_toml_number(v) for v in values) + "]")
-    if t.lets:
-        out.append("[question.let]")
-        out += [f"{name} = {_toml_str(f.source)}" for name, f in t.lets]
-    return out
 
 
 def strip_keys(bank: Bank) -> str:

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 
 from grader.quiz.bank import Bank, Option, Question
-from grader.quiz.template import instance_count, instantiate
 from grader.quiz.session import LETTERS
+from grader.quiz.template import instance_count, instantiate
 
 META = "// dl-grade:"
 BANK_META = "// dl-grade-bank:"

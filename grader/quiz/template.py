@@ -34,6 +34,7 @@ import itertools
 import math
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,7 +157,7 @@ def _eval(node: ast.expr, env: dict[str, Number], source: str) -> Number:
             raise TemplateError(f"formula {source!r}: {exc}") from None
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env, source)
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=True):
             right = _eval(comp, env, source)
             if not _CMP[type(op)](left, right):
                 return 0
@@ -273,7 +274,7 @@ def environments(t: Template) -> list[dict[str, Number]]:
     names = [n for n, _ in t.params]
     out: list[dict[str, Number]] = []
     for combo in itertools.product(*(v for _, v in t.params)):
-        env: dict[str, Number] = dict(zip(names, combo))
+        env: dict[str, Number] = dict(zip(names, combo, strict=True))
         for name, f in t.lets:
             env[name] = f(env)
         if not all(w(env) for w in t.where):
@@ -332,7 +333,7 @@ def instantiate(question: Any, index: int) -> Any:
             raise TemplateError(f"{question.id}: instance {index} has {len(texts)} options, not {len(question.options)}")
         options = tuple(
             replace(o, id=option_id(o.id, question.id, en), text=en, text_zh=zh)
-            for o, (en, zh) in zip(question.options, texts)
+            for o, (en, zh) in zip(question.options, texts, strict=True)
         )
         return replace(question, text=str(shown.get("text", "")), text_zh=str(shown.get("text_zh", "")),
                        options=options, template=None, variant=index)
@@ -395,10 +396,10 @@ def check_template(question: Any) -> list[str]:
             texts = [getattr(o, lang) for o in c.options]
             if len(set(texts)) != len(texts):
                 problems.append(f"{at}: two options read the same ({lang})")
-        keys = [s for o, s in zip(question.options, shown) if o.correct]
+        keys = [s for o, s in zip(question.options, shown, strict=True) if o.correct]
         if question.type != "multiple" and len(keys) != 1:
             problems.append(f"{at}: no single key")
-        for o, s in zip(question.options, shown):
+        for o, s in zip(question.options, shown, strict=True):
             value = env[f"value:{o.id}"]
             if not o.correct and s in keys:
                 problems.append(f"{at}: distractor {o.id} shows the key's number {s}")
@@ -414,3 +415,40 @@ def check_template(question: Any) -> list[str]:
             problems.append(f"{where}: (more problems not listed)")
             break
     return problems
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _toml_number(value: float) -> str:
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
+def dump_template(q: Any, *, keyless: bool, quote: Callable[[str], str]) -> list[str]:
+    """The template part of a question: its formulas, or in a keyless bank only each
+    instance's rendered texts (the formulas would tell which option is the key)."""
+    t = q.template
+    assert t is not None
+    if keyless or t.keyless:
+        rendered = list(t.rendered) if t.keyless else render_instances(q)
+        out = ["instances = ["]
+        for inst in rendered:
+            opts = ", ".join(f"[{quote(en)}, {quote(zh)}]" for en, zh in inst["options"])
+            out.append(f"  {{ text = {quote(inst['text'])}, text_zh = {quote(inst['text_zh'])}, options = [{opts}] }},")
+        return out + ["]"]
+    out = []
+    if t.where:
+        out.append("where = [" + ", ".join(quote(w.source) for w in t.where) + "]")
+    if t.decimals != 2:
+        out.append(f"decimals = {t.decimals}")
+    out.append("[question.params]")
+    for name, values in t.params:
+        ints = all(isinstance(v, int) for v in values)
+        if ints and len(values) > 2 and list(values) == list(range(int(values[0]), int(values[-1]) + 1)):
+            out.append(f'{name} = "{values[0]}..{values[-1]}"')
+        else:
+            out.append(f"{name} = [" + ", ".join(_toml_number(v) for v in values) + "]")
+    if t.lets:
+        out.append("[question.let]")
+        out += [f"{name} = {quote(f.source)}" for name, f in t.lets]
+    return out

@@ -361,3 +361,17 @@ def test_with_a_roster_the_numbers_follow_the_login_a_student_knows_not_the_lms_
     assert result.exit_code == 0, result.output
     with_roster = _collect(subs, db)
     assert with_roster["12345"][:2] == (full, full) and with_roster["12345"][2] == []
+
+
+def test_the_bank_salt_deals_new_numbers_and_travels_with_a_keyless_bank():
+    from dataclasses import replace
+
+    bank = load_bank("chapter8", root=REPO)
+    salted = replace(bank, variant_salt="2027-spring")
+    students = [f"s{i}" for i in range(12)]
+    before = [q.variant for s in students for q in bank.for_student(s).questions if q.variant is not None]
+    after = [q.variant for s in students for q in salted.for_student(s).questions if q.variant is not None]
+    assert before != after
+    keyless = bank_from_dict(tomllib.loads(dumps_bank(salted, keys=False)))
+    assert keyless.variant_salt == "2027-spring"
+    assert [q.variant for q in keyless.for_student("s3").questions] == [q.variant for q in salted.for_student("s3").questions]

@@ -189,6 +189,17 @@ def _take(
 
     bank = load_bank(chapter)
     out = reports.console()
+    if bank.has_templates:
+        # Template questions show this student's numbers: the ones `grade collect` scores them
+        # against, re-derived there from the id the submission is filed under.
+        n = sum(q.template is not None for q in bank.questions)
+        if student is None and not bank.has_keys:
+            raise UsageError(t("quiz.variants.need_student", lang, chapter=bank.chapter))
+        if student is None:
+            out.print(t("quiz.variants.practice", lang, n=n, chapter=bank.chapter), style="grade.dim")
+        else:
+            out.print(t("quiz.variants.yours", lang, n=n, student=student), style="grade.dim")
+        bank = bank.for_student(student)
     store = responses_path()
     loaded = load_attempts(store)
     moved = str(loaded.moved_aside) if loaded.moved_aside else None

@@ -137,7 +137,13 @@ def _numbers(text):
 def test_no_explanation_gives_away_a_later_questions_numeric_key(bank):
     """Practice mode shows each explanation and the picked options' feedback right away, in
     bank order: none may spell out the key of a question still to come (e.g. the AND
-    question's explanation naming the OR and NAND weights)."""
+    question's explanation naming the OR and NAND weights). Template questions: as several
+    students see them."""
+    for student in ("ann", "bob", "student7"):
+        _no_numeric_key_leak(bank.for_student(student))
+
+
+def _no_numeric_key_leak(bank):
     leaks = []
     for j, q in enumerate(bank.questions):
         for key in (o for o in q.options if o.correct):

@@ -8,7 +8,15 @@ from quizfixtures import small_bank
 
 from grader.quiz import load_bank
 from grader.quiz.bank import PACKAGE_ROOT, Bank, Option, Question
-from grader.quiz.formats import export_aiken, export_gift, gift_escape, gift_unescape, import_aiken, import_gift
+from grader.quiz.formats import (
+    expand_templates,
+    export_aiken,
+    export_gift,
+    gift_escape,
+    gift_unescape,
+    import_aiken,
+    import_gift,
+)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -17,7 +25,8 @@ def test_gift_round_trip_gives_the_same_bank(chapter, lang):
     bank = load_bank(chapter, root=PACKAGE_ROOT)
     result = import_gift(export_gift(bank, lang).text)
     assert result.skipped == [] and result.notes == []
-    assert result.bank == bank
+    # a template question travels as its instances (ordinary questions in a category of their own)
+    assert result.bank == expand_templates(bank)[0]
 
 
 def test_gift_escapes_the_special_characters():

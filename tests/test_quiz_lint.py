@@ -24,18 +24,23 @@ CHAPTERS = [f"chapter{n}" for n in range(1, 9)]
 STRATEGIES = ["longest (en)", "longest (zh)", "shortest (en)", "always True", "first option", "tick all"]
 
 
-def _bank(chapter):
-    return load_bank(chapter, root=PACKAGE_ROOT)
+STUDENTS = [f"student{i}" for i in range(25)]  # template questions: the instances 25 students get
+
+
+def _bank(chapter, student=None):
+    return load_bank(chapter, root=PACKAGE_ROOT).for_student(student)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_lint_finds_nothing(chapter):
-    assert lint_bank(_bank(chapter)) == []
+    for student in [None, *STUDENTS]:
+        assert lint_bank(_bank(chapter, student)) == [], student
 
 
+@pytest.mark.parametrize("student", [None, *STUDENTS[:8]])
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_wording_only_strategies_score_at_most_chance_plus_10(chapter):
-    scores = guess_scores(_bank(chapter))
+def test_wording_only_strategies_score_at_most_chance_plus_10(chapter, student):
+    scores = guess_scores(_bank(chapter, student))
     for name in STRATEGIES:
         score, chance, n = scores[name]
         assert n > 0, name

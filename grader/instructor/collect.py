@@ -236,9 +236,12 @@ def _read_one(path: Path, position: int, given: Origin | None = None) -> tuple[O
         return origin, None, f"could not be read ({type(exc).__name__}: {clean_text(exc, 200)})"
 
 
-def _score_quizzes(scorer: Any, responses: Any, only: list[str] | None = None) -> tuple[list[Any], list[str]]:
+def _score_quizzes(scorer: Any, responses: Any, only: list[str] | None = None,
+                   student: str | None = None) -> tuple[list[Any], list[str]]:
+    """``student``: the id the submission is filed under (instructor side), which chooses the
+    numbers of template questions; never the responses file's own claim."""
     try:
-        return scorer.score(responses, only) if only is not None else scorer.score(responses)
+        return scorer.score(responses, only, student=student)
     except Exception as exc:  # noqa: BLE001 - the student's file must not stop the run
         return [], [f"quiz responses could not be scored ({type(exc).__name__}: {clean_text(exc, 200)})"]
 
@@ -252,6 +255,14 @@ def _scorer(quiz_root: Path | None, quiz_module: Any | None) -> Any:
         # The instructor's keyed banks, never a workspace that happens to be the cwd.
         quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
     return QuizScorer(root=quiz_root, module=quiz_module)
+
+
+def _use_roster(scorer: Any, gb: Gradebook) -> None:
+    """Template questions are keyed by the roster's name for a student (``roster_identity``)."""
+    if hasattr(scorer, "identity"):
+        from grader.instructor.quizzes import roster_identity
+
+        scorer.identity = roster_identity(gb.roster())
 
 
 def _batches(order: list[str], workers: int, batch_size: int | None) -> list[list[str]]:
@@ -319,6 +330,7 @@ def collect(
 
     current = {c: suite_version(load_catalog().chapter(c)) for c in chapters}
     scorer = _scorer(quiz_root, quiz_module)
+    _use_roster(scorer, gb)
     version = grader.__version__
     pending: dict[str, Submission] = {}
     todo: dict[str, list[str]] = {}  # chapters each pending submission lacks
@@ -375,7 +387,7 @@ def collect(
 
     def commit_one(res: dict[str, Any]) -> None:
         sub = pending[res["hash"]]
-        quizzes, notes = _score_quizzes(scorer, sub.responses, quiz_chapters)
+        quizzes, notes = _score_quizzes(scorer, sub.responses, quiz_chapters, sub.student)
         origin = sub.origin or Origin(sub.student, None, "order")
         g = Graded(
             hash=sub.hash, student=sub.student, source=clean_text(sub.source, 1000), kind=sub.kind,
@@ -436,7 +448,7 @@ def _add_quizzes(gb: Gradebook, sub: Submission, scorer: Any, only: list[str] | 
                  summary: CollectSummary) -> None:
     """A known submission with every chapter in place may still lack a chapter's quiz (collected
     with ``--chapter`` another week): score it from the key and add it."""
-    quizzes, _notes = _score_quizzes(scorer, sub.responses, only)
+    quizzes, _notes = _score_quizzes(scorer, sub.responses, only, sub.student)
     if not quizzes:
         return
     try:
@@ -485,6 +497,7 @@ def regrade(
             raise UsageError(f"No graded submission of {', '.join(sorted(unknown))} in {db_path}.")
     run_id = gb.start_run(workers, summary.executor, kind="regrade")
     scorer = _scorer(quiz_root, quiz_module)
+    _use_roster(scorer, gb)
     summary.found = len(rows)
     jobs: dict[str, tuple[Any, dict[str, bytes], Any]] = {}
     for r in rows:
@@ -506,7 +519,7 @@ def regrade(
             redo = [*todo, *not_graded]
             quizzes = None
             if requested is None:
-                quizzes, _notes = _score_quizzes(scorer, responses)
+                quizzes, _notes = _score_quizzes(scorer, responses, None, row["student"])
             g = Graded(row["hash"], row["student"], row["source"], row["kind"], "graded",
                        chapters=res["chapters"] + [not_graded_entry(c, why) for c, why in not_graded.items()],
                        quizzes=quizzes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ class QuizScorer:
         self.root = root
         self._banks: dict[str, Any] = {}
         self.notes: list[str] = []
+        # filed-under id -> the id template questions are keyed by (``roster_identity``)
+        self.identity: Callable[[str], str] | None = None
         if self.module is None:
             self.notes.append("quiz package (grader.quiz) not installed: quizzes were not scored")
 
@@ -59,13 +61,18 @@ class QuizScorer:
         return self._banks[chapter]
 
     def score(self, responses: dict[str, Any] | None,
-              only: Iterable[str] | None = None) -> tuple[list[QuizScore], list[str]]:
+              only: Iterable[str] | None = None, student: str | None = None) -> tuple[list[QuizScore], list[str]]:
         """The counted attempt per chapter (the last graded one, else the last practice one),
         scored from the keyed bank only: the questions and the maximum are the bank's, an
         answer counts once (the first for its question), unknown ids count nothing. Chapter
         names are normalised first (``3``, ``ch3``, ``Chapter3`` are ``chapter3``); an
         attempt for a chapter without a bank is a problem, never a column; so is one for a
-        chapter outside ``only`` (``grade collect --chapter``), when given."""
+        chapter outside ``only`` (``grade collect --chapter``), when given.
+
+        ``student`` is the id the submission is filed under (from the instructor's side): a
+        template question is scored against that student's instance, derived again here from
+        the id, the chapter and the bank. What the attempt records (its ``student``, ``seed``,
+        ``variants``) takes no part; a claim that disagrees is a note."""
         if self.module is None or not responses:
             return [], []
         notes: list[str] = []
@@ -104,6 +111,14 @@ class QuizScorer:
             if not ids:
                 notes.append(f"{chapter} quiz: the bank has no questions (not scored)")
                 continue
+            if getattr(bank, "has_templates", False):
+                key = self.identity(student) if self.identity is not None and student else student
+                try:
+                    bank = bank.for_student(key)
+                except Exception as exc:  # noqa: BLE001 - a broken template is a note, not the end of grading
+                    notes.append(f"{chapter} quiz: its template questions could not be instantiated ({type(exc).__name__})")
+                    continue
+                notes.extend(_variant_notes(chapter, attempt, bank, key))
             clean, dropped = _clean_attempt(attempt, chapter, ids)
             if dropped:
                 notes.append(f"{chapter} quiz: {dropped} answers ignored (repeated or unknown questions)")
@@ -144,6 +159,49 @@ class QuizScorer:
             except Exception as exc:  # noqa: BLE001 - a broken bank is a note, not the end of grading
                 self.notes.append(f"{chapter} quiz: its maximum could not be computed ({type(exc).__name__})")
         return out
+
+
+def _variant_notes(chapter: str, attempt: dict[str, Any], bank: Any, student: str | None) -> list[str]:
+    """What an attempt claims about its numbers that the student's own instances contradict
+    (a responses file from another student, or edited): said, never used."""
+    from grader.instructor.submission import normalise_student
+
+    notes = []
+    claimed = attempt.get("student")
+    if isinstance(claimed, str) and student and normalise_student(claimed) != normalise_student(student):
+        notes.append(f"{chapter} quiz: answered as {clean_text(claimed, 64)!r}; template questions scored with "
+                     f"the numbers of {clean_text(student, 64)!r}, this submission's student")
+    variants = attempt.get("variants")
+    if isinstance(variants, dict):
+        own = {q.id: q.variant for q in bank.questions if getattr(q, "variant", None) is not None}
+        differ = sum(1 for qid, v in list(variants.items())[:500] if qid in own and v != own[qid])
+        if differ:
+            notes.append(f"{chapter} quiz: the responses claim other numbers for {differ} template question"
+                         f"{'s' if differ > 1 else ''} (ignored: scored with the student's own)")
+    return notes
+
+
+def roster_identity(roster: Any | None) -> Callable[[str], str]:
+    """The id a student's template numbers are keyed by, from the instructor's side: for a
+    submission that belongs to a roster row, the row's SIS login (else its email, else its
+    id), the names a student knows and types as ``grade quiz --student``; otherwise the id
+    the submission is filed under (its file or folder name, Gradescope's metadata). One id
+    per student: nothing a student writes picks among them."""
+    from grader.instructor.submission import normalise_student
+
+    if roster is None:
+        return lambda student: student
+    from grader.instructor.roster import match
+
+    def identity(student: str) -> str:
+        matching = match(roster, [student])
+        entry = matching.by_student.get(student.casefold()) if matching is not None else None
+        if entry is None:
+            return student
+        chosen = next((v for v in (entry.sis_login_id, entry.email, entry.id) if v), student)
+        return normalise_student(chosen)
+
+    return identity
 
 
 def canonical_chapter(raw: str) -> str | None:

@@ -25,6 +25,11 @@ A bank file::
     correct = true
     feedback = "..."
     feedback_zh = "..."
+
+A calculation question may be a template (numbers per student): ``[question.params]``,
+``[question.let]``, ``where`` and a ``value`` formula per option; see
+``grader/quiz/template.py``. ``variant_salt`` (top level, optional) re-deals every
+student's instances. A keyless bank carries each template's rendered ``instances`` instead.
 """
 
 from __future__ import annotations
@@ -36,6 +41,15 @@ from typing import Any, Literal
 
 from grader.errors import GraderError, UnknownName, UsageError
 from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
+from grader.quiz.template import (
+    Template,
+    TemplateError,
+    check_template,
+    dump_template,
+    instance_count,
+    instantiate,
+    template_from_dict,
+)
 from grader.tomlcompat import tomllib
 
 FORMAT_VERSION = 1
@@ -79,6 +93,8 @@ class Question:
     source_evidence: str = ""  # a quote that appears in the section under that heading
     points: float = 1.0
     kind: str = ""  # "" (concept) or one of KINDS: what the question makes the student do
+    template: Template | None = field(default=None, compare=False)  # numbers per student (grader/quiz/template.py)
+    variant: int | None = None  # the instance of a template this question is (None: not from a template)
 
     def prompt(self, lang: str) -> str:
         return self.text_zh if lang == "zh" and self.text_zh else self.text
@@ -109,6 +125,31 @@ class Bank:
     questions: tuple[Question, ...]
     graded: bool = False  # keys stripped: answers are recorded, scored at collection
     path: Path | None = field(default=None, compare=False)
+    variant_salt: str = ""  # mixed into every student's choice of template instances (change it per semester)
+
+    @property
+    def has_templates(self) -> bool:
+        return any(q.template is not None for q in self.questions)
+
+    def for_student(self, student: str | None) -> Bank:
+        """The bank as ``student`` sees it: every template question replaced by that student's
+        instance (``variant_index``). ``student`` is the id the gradebook files their work under;
+        nothing in a responses file takes part."""
+        if not self.has_templates:
+            return self
+        from grader.quiz.template import variant_index
+
+        def one(q: Question) -> Question:
+            if q.template is None:
+                return q
+            n = instance_count(q.template)
+            return instantiate(q, variant_index(n, student=student, chapter=self.chapter, question_id=q.id,
+                                                salt=self.variant_salt))
+
+        try:
+            return replace(self, questions=tuple(one(q) for q in self.questions))
+        except TemplateError as exc:
+            raise BankError(f"{self.path or self.chapter}: {exc}") from None
 
     def title_text(self, lang: str) -> str:
         return self.title_zh if lang == "zh" and self.title_zh else self.title
@@ -230,6 +271,7 @@ def bank_from_dict(data: dict[str, Any]) -> Bank:
                 source_evidence=str(source.get("evidence", "")),
                 points=float(q.get("points", 1.0)),
                 kind=str(q.get("kind", "")),
+                template=_template(q),
             )
         )
     return Bank(
@@ -238,7 +280,15 @@ def bank_from_dict(data: dict[str, Any]) -> Bank:
         title_zh=str(chapter.get("title_zh", "")),
         questions=tuple(questions),
         graded=graded,
+        variant_salt=str(data.get("variant_salt", "")),
     )
+
+
+def _template(q: dict[str, Any]) -> Template | None:
+    try:
+        return template_from_dict(q)
+    except TemplateError as exc:
+        raise ValueError(f"question {q.get('id')}: {exc}") from None
 
 
 # --- validation ---------------------------------------------------------------------
@@ -285,6 +335,8 @@ def check_bank(bank: Bank, *, strict: bool = True) -> list[str]:
                 problems.append(f"{where}: a multiple-answer question needs at least one correct option")
         if q.type == "truefalse" and len(q.options) != 2:
             problems.append(f"{where}: a true/false question has exactly 2 options")
+        if strict and q.template is not None and not bank.graded:
+            problems.extend(check_template(q))
         if strict:
             if not q.text_zh.strip():
                 problems.append(f"{where}: no Chinese text (text_zh)")
@@ -567,6 +619,8 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
     ]
     if graded:
         lines.append("graded = true  # keys removed: answers are recorded and scored at collection")
+    if bank.variant_salt:
+        lines.append(f"variant_salt = {_toml_str(bank.variant_salt)}")
     lines += ["", "[chapter]", f"id = {_toml_str(bank.chapter)}", f"title = {_toml_str(bank.title)}"]
     lines.append(f"title_zh = {_toml_str(bank.title_zh)}")
     for q in bank.questions:
@@ -583,9 +637,15 @@ def dumps_bank(bank: Bank, *, keys: bool = True) -> str:
         if q.source_note or q.source_heading:
             evidence = f", evidence = {_toml_str(q.source_evidence)}" if q.source_evidence else ""
             lines.append(f"source = {{ note = {_toml_str(q.source_note)}, heading = {_toml_str(q.source_heading)}{evidence} }}")
+        keyed_template = q.template is not None and not q.template.keyless
+        if q.template is not None:
+            lines += dump_template(q, keyless=graded, quote=_toml_str)
         for o in q.options:
             lines += ["[[question.option]]", f"id = {_toml_str(o.id)}", f"text = {_toml_str(o.text)}"]
             lines.append(f"text_zh = {_toml_str(o.text_zh)}")
+            if keyed_template and not graded:
+                assert q.template is not None
+                lines.append(f"value = {_toml_str(dict(q.template.values)[o.id].source)}")
             if not graded and o.correct is not None:
                 lines.append(f"correct = {'true' if o.correct else 'false'}")
                 lines.append(f"feedback = {_toml_str(o.feedback)}")

@@ -8,6 +8,12 @@ So exporting a bank and importing the file gives the same bank.
 
 Aiken holds only single-answer questions with no feedback; export skips the others and
 says which.
+
+A template question (numbers per student, ``grader/quiz/template.py``) is exported as its
+instances (up to ``MOODLE_INSTANCES``, spread over all of them), ids ``chapter7.q01.v003``;
+in GIFT each template's instances form a category of their own,
+``$course$/dl-grade/chapter7/chapter7.q01``, from which a Moodle quiz draws a random
+question per student. Importing such a file gives the instances as ordinary questions.
 """
 
 from __future__ import annotations
@@ -18,10 +24,37 @@ from dataclasses import dataclass, field
 
 from grader.quiz.bank import Bank, Option, Question
 from grader.quiz.session import LETTERS
+from grader.quiz.template import instance_count, instantiate
 
 META = "// dl-grade:"
 BANK_META = "// dl-grade-bank:"
 _SPECIAL = set("~=#{}:\\")
+MOODLE_INSTANCES = 100  # instances of a template written to a Moodle file
+CATEGORY_ROOT = "$course$/dl-grade"
+
+
+def expand_templates(bank: Bank) -> tuple[Bank, dict[str, str]]:
+    """The bank with every template question replaced by its instances (each an ordinary
+    question, id ``<question id>.vNNN``), and instance id -> the template's id."""
+    from dataclasses import replace
+
+    if not bank.has_templates:
+        return bank, {}
+    questions: list[Question] = []
+    origin: dict[str, str] = {}
+    for q in bank.questions:
+        if q.template is None:
+            questions.append(q)
+            continue
+        n = instance_count(q.template)
+        m = min(n, MOODLE_INSTANCES)
+        picks = sorted({round(k * (n - 1) / max(1, m - 1)) for k in range(m)})
+        for i in picks:
+            c = instantiate(q, i)
+            qid = f"{q.id}.v{i + 1:03d}"
+            questions.append(replace(c, id=qid, variant=None))
+            origin[qid] = q.id
+    return replace(bank, questions=tuple(questions)), origin
 
 
 @dataclass
@@ -107,8 +140,15 @@ def export_gift(bank: Bank, lang: str = "en") -> ExportResult:
         BANK_META + " " + json.dumps({"chapter": bank.chapter, "title": bank.title, "title_zh": bank.title_zh, "lang": lang}, ensure_ascii=False),
         "",
     ]
+    bank, origin = expand_templates(bank)
+    category = ""
     orders = key_positions(bank)
     for q in bank.questions:
+        if origin:
+            wanted = f"{CATEGORY_ROOT}/{bank.chapter}" + (f"/{origin[q.id]}" if q.id in origin else "")
+            if wanted != category:
+                lines += [f"$CATEGORY: {wanted}", ""]
+                category = wanted
         written = orders[q.id]
         text, other_text = _pick(lang, q.text, q.text_zh)
         expl, other_expl = _pick(lang, q.explanation, q.explanation_zh)
@@ -153,6 +193,7 @@ def export_aiken(bank: Bank, lang: str = "en") -> ExportResult:
         raise ValueError("this bank has no answer keys (a graded release): there is nothing to export")
     out: list[str] = []
     skipped: list[str] = []
+    bank, _origin = expand_templates(bank)
     orders = key_positions(bank)
     for q in bank.questions:
         if q.type == "multiple":

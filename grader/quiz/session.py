@@ -191,6 +191,9 @@ def run_session(
     }
     if result.stopped:
         attempt["unfinished"] = True
+    variants = {q.id: q.variant for q in bank.questions if q.variant is not None}
+    if variants:
+        attempt["variants"] = variants  # for the record only: collection re-derives them from the student's id
     if asked != [q.id for q in bank.questions]:
         attempt["questions"] = asked  # a retry: only these were asked
     if practice and not result.stopped:

@@ -90,7 +90,7 @@ def test_a_quiz_scorer_crash_is_a_problem_of_that_submission(tmp_path, monkeypat
     class Boom:
         notes: list[str] = []
 
-        def score(self, responses):
+        def score(self, responses, only=None, student=None):  # the scorer now learns the filed-under id
             raise RecursionError("deep")
 
     monkeypatch.setattr(collect_mod, "_scorer", lambda root, module: Boom())

@@ -36,7 +36,10 @@ def attempt(chapter, answers, **extra):
             "answers": answers, "score": 999.0, "max_score": 999.0, **extra}
 
 
-def right(q):
+def right(q, who=None):
+    """A right answer to ``q`` as student ``who`` sees it (template questions have numbers,
+    and so option ids, of each student's own)."""
+    q = quiz.load_bank("chapter2", root=REPO).for_student(who).question(q.id)
     return {"question": q.id, "selected": [o.id for o in q.options if o.correct], "time_s": 1.0}
 
 
@@ -58,13 +61,13 @@ def test_repeated_and_aliased_attempts_score_what_the_bank_allows(tmp_path, bank
     total = sum(q.points for q in questions)
     subs = tmp_path / "subs"
     # gamer: one right answer listed 500 times, and the attempt's own question list says 500 x q1
-    gamer = attempt("chapter2", [right(q1)] * 500, questions=[q1.id] * 500)
+    gamer = attempt("chapter2", [right(q1, "gamer")] * 500, questions=[q1.id] * 500)
     # aliaser: the same (all right) attempt under six spellings of the chapter, plus unknown ids
-    full = [right(q) for q in questions] + [{"question": "made-up", "selected": ["a"], "time_s": 1}]
+    full = [right(q, "aliaser") for q in questions] + [{"question": "made-up", "selected": ["a"], "time_s": 1}]
     aliases = [attempt(ch, full) for ch in ("chapter2", "2", "ch2", "Chapter2", "CHAPTER2", " chapter2 ")]
     # stray: an attempt for a chapter that has no bank
     stray = attempt("chapter42", full)
-    honest = attempt("chapter2", [right(q) for q in questions[: len(questions) // 2]])
+    honest = attempt("chapter2", [right(q, "honest") for q in questions[: len(questions) // 2]])
     for name, attempts in (("gamer", [gamer]), ("aliaser", aliases + [stray]), ("honest", [honest])):
         make_folder_submission(subs, name, "stub",
                                responses={"format_version": 1, "attempts": attempts})

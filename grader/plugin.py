@@ -186,7 +186,8 @@ class Recorder:
             call_timeout=self.test_timeout,
             sandbox=config.getoption("grader_sandbox"),
             needs=tuple(chapter.needs),
-            preload=list(chapter.needs),
+            # numpy too: the worker imports it while pytest collects, not at the first test
+            preload=["numpy", *chapter.needs],
             startup_timeout=90.0 if chapter.needs else 30.0,
         )
         targets_file = config.getoption("grader_targets")

@@ -146,6 +146,10 @@ def run_check(
     if not files:
         raise InternalError(f"No test suites found for {chapter.id} in {SUITES_DIR / chapter.id}.")
     started = time.monotonic()
+    if in_process:  # the sandbox probe runs while pytest is imported and configured here
+        from grader.boundary.sandbox import probe_early
+
+        probe_early(sandbox)
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
         graded, source_note, spans = notebook_target(chapter, target, Path(tmp))

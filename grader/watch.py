@@ -29,7 +29,7 @@ from typing import Any
 
 from grader.i18n import t
 
-DEBOUNCE_S = 0.25  # quiet time after the last save before checking (editors save in bursts)
+DEBOUNCE_S = 0.05  # quiet time after the last save before checking (an editor's save is one burst of a few ms; a later save stops the check it started)
 SAFETY_S = 2.0  # with file events, poll this often anyway to notice events that never come
 
 # inotify(7) constants

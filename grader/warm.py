@@ -166,7 +166,9 @@ def _serve(config: Any, recorder: Any, fd: int) -> bool:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             _begin(config, recorder, msg)
             return True
-        clean = _wait_child(sock, pid)
+        clean, gone = _wait_child(sock, pid)
+        if gone:
+            return False
         if not clean:  # its talk with the worker fork server may have been cut: a new one
             recorder.zygote.close()
             recorder.zygote.start()
@@ -193,23 +195,29 @@ def _begin(config: Any, recorder: Any, msg: dict[str, Any]) -> None:
     recorder.begin_check(Path(str(msg["target"])), lambda cfg: ForkedWorkerClient(cfg, zygote))
 
 
-def _wait_child(sock: socket.socket, pid: int) -> bool:
-    """Wait for a forked check; a ``cancel`` from the watch interrupts it (as Ctrl-C does),
-    and it is killed if it has not ended ``CANCEL_GRACE_S`` later, or at once when the watch
-    has gone. True when it ended on its own with status 0 and was not cancelled."""
+def _wait_child(sock: socket.socket, pid: int) -> tuple[bool, bool]:
+    """Wait for a forked check; a ``cancel`` from the watch interrupts it (as Ctrl-C does,
+    again every half second: the first may come before the child listens), and it is killed
+    if it has not ended ``CANCEL_GRACE_S`` later, or at once when the watch has gone.
+    (clean, gone): clean when it ended on its own with status 0 and was not cancelled."""
     try:
         pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else -1
     except OSError:
         pidfd = -1
     cancelled_at: float | None = None
+    nudged = 0.0
     try:
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                return cancelled_at is None and os.waitstatus_to_exitcode(status) == 0
-            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                return cancelled_at is None and os.waitstatus_to_exitcode(status) == 0, False
+            now = time.monotonic()
+            if cancelled_at is not None and now - cancelled_at > CANCEL_GRACE_S:
                 _kill(pid)
-                continue
+            elif cancelled_at is not None and now - nudged >= 0.5:
+                nudged = now
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGINT)
             watched = [sock] + ([pidfd] if pidfd >= 0 else [])
             ready, _, _ = select.select(watched, [], [], 0.1 if pidfd >= 0 else 0.005)
             if sock in ready:
@@ -217,11 +225,9 @@ def _wait_child(sock: socket.socket, pid: int) -> bool:
                 if not isinstance(msg, dict):  # the watch has gone
                     _kill(pid)
                     os.waitpid(pid, 0)
-                    return False
+                    return False, True
                 if msg.get("op") == "cancel" and cancelled_at is None:
                     cancelled_at = time.monotonic()
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGINT)
     finally:
         if pidfd >= 0:
             os.close(pidfd)

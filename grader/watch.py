@@ -243,7 +243,10 @@ class WatchSession:
 
             self._warm_ok = warm.available(self.chapter)
             if self._warm_ok:
-                self.warm = warm.WarmChecker(self.chapter, self.target, self.sandbox)
+                try:
+                    self.warm = warm.WarmChecker(self.chapter, self.target, self.sandbox)
+                except OSError:  # it could not even start: cold checks, as before
+                    self._warm_ok = False
         if self.warm is not None:
             try:
                 return self.warm.check(self.target, live=live, stop=stop)

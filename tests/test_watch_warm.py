@@ -122,17 +122,16 @@ def test_a_cancelled_check_leaves_the_next_one_whole(exercises, checker) -> None
     assert _seen(hot) == _seen(runner.run_check(load_catalog().chapter("chapter2"), exercises))
 
 
-def test_the_watch_uses_the_warm_session_and_closes_it(exercises, monkeypatch) -> None:
+def test_the_watch_uses_the_warm_session_and_closes_it(exercises) -> None:
     """WatchSession checks through a warm server (its report says its worker was forked) and
     closing the session ends the server."""
     import io
 
-    from rich.console import Console
-
+    from grader.reports import console
     from grader.watch import WatchSession
 
     catalog = load_catalog()
-    session = WatchSession(catalog, catalog.chapter("chapter2"), exercises, Console(file=io.StringIO()), "en", "auto", "")
+    session = WatchSession(catalog, catalog.chapter("chapter2"), exercises, console(io.StringIO()), "en", "auto", "")
     try:
         assert session.run("first")
         assert session.warm is not None and session.warm.alive()

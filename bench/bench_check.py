@@ -51,6 +51,11 @@ def main() -> None:
     parser.add_argument("--sandbox", default=None, choices=("auto", "bwrap", "none"))
     args = parser.parse_args()
     catalog = load_catalog()
+    # Byte code for the grader as an installed wheel has it: an editable install run with
+    # PYTHONDONTWRITEBYTECODE set (as here) would compile every module on every run.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "grader"), quiet=1)
     chapters = args.chapters or [c.id for c in catalog.chapters.values() if not c.needs]
     grade = shutil.which("grade") or ""
     base = [grade] if grade else [sys.executable, "-m", "grader"]

@@ -186,25 +186,37 @@ class Recorder:
             call_timeout=self.test_timeout,
             sandbox=config.getoption("grader_sandbox"),
             needs=tuple(chapter.needs),
-            preload=list(chapter.needs),
+            # numpy too: the worker imports it while pytest collects, not at the first test
+            preload=["numpy", *chapter.needs],
             startup_timeout=90.0 if chapter.needs else 30.0,
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:
             self._init_batch(Path(targets_file))
             return
-        self.target = Path(config.getoption("grader_target")).resolve()
-        self.display_dir = f"{self.target.name}/{chapter.id}"
+        if config.getoption("grader_warm", None) is not None:
+            from grader.warm import warm_init  # grade watch: each check is a forked child (begin_check)
+
+            warm_init(self)
+            return
+        self.begin_check(Path(config.getoption("grader_target")), WorkerClient)
+
+    def begin_check(self, target: Path, make_client: Any) -> None:
+        """The one target's state, read and made fresh: its sources, results, what suites keep
+        (``target_state``) and its worker, ``make_client(config)``, started (it imports numpy
+        while pytest collects)."""
+        self.target = target.resolve()
+        self.display_dir = f"{self.target.name}/{self.chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
-        sources = _read_sources(self.target / chapter.id, self.display_dir)
+        sources = _read_sources(self.target / self.chapter.id, self.display_dir)
         self.sources = sources
         self.reported_blocks: set[str] = set()
         self.names_cache: dict[str, Any] = {}
         self.state: dict[str, Any] | None = {}  # the one target's (``target_state``)
         self.timed_out: list[list[tuple[str, int, str]]] = []  # this target's stuck stacks (verified)
         self.public_blocks: set[tuple[str, str, str]] = set()
-        self.client = WorkerClient(self._worker_config(sources))
-        self.client.start()  # imports numpy while pytest collects
+        self.client = make_client(self._worker_config(sources))
+        self.client.start()
         self.student_code = StudentCode(self)
 
     # -- batch mode ------------------------------------------------------------------
@@ -575,6 +587,8 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.batch is not None:
             self._finish_batch()
+            return
+        if self.client is None:  # grade watch's warm session: its checks end in their own processes
             return
         isolation = list(self.client.isolation)
         self.client.close()

@@ -221,6 +221,10 @@ class Zygote:
             data += chunk
         return data
 
+    def ensure_ready(self) -> None:
+        """Started, and its "ready" message read (a process forked after this finds it ready)."""
+        self._ensure_ready()
+
     def _ensure_ready(self) -> None:
         self.start()
         if not self._ready:

@@ -162,6 +162,21 @@ def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
             "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
 
 
+def submitted(files: dict[str, Any], chapter: str) -> bool:
+    """Whether a submission's files (``chapterN/module.py`` names) hold anything of ``chapter``."""
+    prefix = chapter + "/"
+    return any(name.startswith(prefix) for name in files)
+
+
+def not_submitted_entry(chapter: str, version: str) -> dict[str, Any]:
+    """The result of a chapter a submission holds no file of: 0 points, status "not
+    submitted" (not a graded 0 from stubs, not "not graded"); its maximum is the chapter's
+    (the exports take it from the graded submissions)."""
+    return {"chapter": chapter, "not_submitted": True, "score": 0.0, "max_score": None, "execution_time": 0.0,
+            "note": f"not submitted: no exercises/{chapter}/ in the submission", "tests": [], "isolation": [],
+            "suite_version": version}
+
+
 def grade_task(
     payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto"
 ) -> list[dict[str, Any]]:
@@ -184,12 +199,17 @@ def grade_task(
                 continue
             chapter = catalog.chapter(chapter_id)
             version = suite_version(chapter)  # of the suites that grade here (a Dask worker's own)
-            reports = run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in wanted], sandbox=sandbox)
+            # A chapter the submission holds no file of is not submitted: known from the file
+            # names alone, so it starts no pytest, worker or TensorFlow.
+            present = [p for p in wanted if submitted(p["files"], chapter_id)]
+            reports = (run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in present], sandbox=sandbox)
+                       if present else {})
             for p in wanted:
-                report = reports[p["hash"]]
-                entry = report.to_dict()
-                present = any(name.startswith(chapter_id + "/") for name in p["files"])
-                entry["note"] = "" if present else f"no exercises/{chapter_id}/ in the submission"
+                if p["hash"] not in reports:
+                    out[p["hash"]]["chapters"].append(not_submitted_entry(chapter_id, version))
+                    continue
+                entry = reports[p["hash"]].to_dict()
+                entry["note"] = ""
                 entry["suite_version"] = version
                 out[p["hash"]]["chapters"].append(entry)
         return list(out.values())
@@ -317,7 +337,9 @@ def collect(
             summary.skipped += 1
             continue
         if sub.hash in known:
-            lacking = [c for c in chapters if results.get((sub.hash, c)) != ("graded", current[c])]
+            # a chapter not submitted stays so whatever the suites (the files are the hash's)
+            lacking = [c for c in chapters if results.get((sub.hash, c)) != ("graded", current[c])
+                       and (results.get((sub.hash, c)) or ("",))[0] != "not_submitted"]
             unrecorded = [c for c in not_graded if (sub.hash, c) not in results]
             summary.chapters_present += len(chapters) - len(lacking) + len(not_graded) - len(unrecorded)
             if not lacking and not unrecorded:

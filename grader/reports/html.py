@@ -136,7 +136,8 @@ def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, or
         cells = [f'<td><a href="#{_anchor(report, r)}">{escape(r.student)}</a></td>']
         for c in report.columns:
             value = r.quizzes.get(c) if c.startswith("quiz ") else r.chapters.get(c)
-            cells.append(f"<td class=num>{_score(value)}</td>")
+            shown = '<span class="ng">not submitted</span>' if c in r.not_submitted else _score(value)
+            cells.append(f"<td class=num>{shown}</td>")
         cells.append(f"<td class=num><b>{round(r.total, 2):g}</b> / {round(r.max_total, 2):g}</td>")
         cells.append(f"<td class=num>{len(r.failures)}</td><td class=num>{len(r.problems)}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
@@ -188,10 +189,12 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
     out.append("<h2>Score distribution</h2><div class=\"grid\">")
     for ch in [*report.chapters, *report.quizzes]:
         if not ch.scores:
+            absent = f" · not submitted by {ch.not_submitted}" if ch.not_submitted else ""
             out.append(f'<div class="card"><b>{escape(ch.chapter)}</b><div class="meta">not graded for '
-                       f"{ch.not_graded} students</div></div>")
+                       f"{ch.not_graded} students{absent}</div></div>")
             continue
         extra = f" · not graded {ch.not_graded}" if ch.not_graded else ""
+        extra += f" · not submitted {ch.not_submitted}" if ch.not_submitted else ""
         out.append(f'<div class="card">{_histogram(ch)}<div class="meta">mean {ch.mean:.1f} · median '
                    f"{ch.median:.1f} · full marks {ch.full_marks}{extra}</div></div>")
     out.append("</div>")

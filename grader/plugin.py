@@ -286,7 +286,9 @@ class Recorder:
         if "keras" in self.chapter.needs:
             from grader.keras_checks import warm_helper
 
-            warm_helper()  # the helper that opens archives imports Keras now, while the worker imports its own
+            # the helper that opens archives imports Keras now, while the worker imports its own
+            # (in a batch: a fork server for them, one import for every target's fresh helper)
+            warm_helper(batch=self.batch is not None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:

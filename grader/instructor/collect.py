@@ -190,7 +190,8 @@ def grade_task(
     try:
         roots: dict[str, Path] = {}
         for i, p in enumerate(payloads):
-            roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
+            if any(submitted(p["files"], c) for c in p.get("chapters", chapters)):  # else: nothing to grade
+                roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
         out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
         for chapter_id in chapters:
             # a payload may ask for fewer chapters (those its gradebook entry lacks)

@@ -59,6 +59,7 @@ class CollectSummary:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     failed: list[tuple[str, str]] = field(default_factory=list)  # batches the grader failed on: not recorded
     submission_chapters: int = 0
+    not_submitted: int = 0  # of submission_chapters: chapters the submission holds no file of (not graded)
     elapsed: float = 0.0
     isolation: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -389,6 +390,7 @@ def collect(
         if recorded:
             summary.graded += 1
             summary.submission_chapters += len(res["chapters"])
+            summary.not_submitted += sum(1 for ch in res["chapters"] if ch.get("not_submitted"))
             for ch in res["chapters"]:
                 for item in ch.get("isolation", []):
                     if item not in summary.isolation:

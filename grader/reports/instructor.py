@@ -51,7 +51,9 @@ def render_collect(summary: CollectSummary, out: Console) -> None:
     else:
         # counted per (submission, chapter): a known submission still gets the chapters it lacks
         line = Text(f"{summary.submission_chapters} submission-chapters graded", style="grade.pass")
-        line.append(f" ({summary.graded} submissions) · {summary.chapters_present} already in the gradebook · ")
+        line.append(f" ({summary.graded} submissions"
+                    + (f"; {summary.not_submitted} not submitted: no files" if summary.not_submitted else "")
+                    + f") · {summary.chapters_present} already in the gradebook · ")
         line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
         line.append(f" · {len(summary.failed)} failed to grade (the next run retries them)", style="grade.error")

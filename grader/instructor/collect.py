@@ -48,6 +48,7 @@ from grader.instructor.submission import (
 )
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
+SESSIONS = 2  # chapter sessions a grading task runs at once (see grade_task)
 
 
 @dataclass
@@ -194,18 +195,34 @@ def grade_task(
             if any(submitted(p["files"], c) for c in p.get("chapters", chapters)):  # else: nothing to grade
                 roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
         out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
+
+        def grade_chapter(chapter_id: str) -> dict[str, Any]:
+            chapter = catalog.chapter(chapter_id)
+            # A chapter the submission holds no file of is not submitted: known from the file
+            # names alone, so it starts no pytest, worker or TensorFlow.
+            present = [p for p in payloads if chapter_id in p.get("chapters", chapters)
+                       and submitted(p["files"], chapter_id)]
+            if not present:
+                return {}
+            return run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in present], sandbox=sandbox)
+
+        # A session alternates between pytest and the student's worker (each waits for the
+        # other), keeping about half a core busy: SESSIONS chapters are graded at once. A
+        # chapter with heavy needs (TensorFlow, GBs of memory) is graded alone.
+        light = [c for c in chapters if not catalog.chapter(c).needs]
+        graded: dict[str, dict[str, Any]] = {}
+        if light:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=SESSIONS) as pool:
+                graded.update(zip(light, pool.map(grade_chapter, light), strict=True))
         for chapter_id in chapters:
             # a payload may ask for fewer chapters (those its gradebook entry lacks)
             wanted = [p for p in payloads if chapter_id in p.get("chapters", chapters)]
             if not wanted:
                 continue
-            chapter = catalog.chapter(chapter_id)
-            version = suite_version(chapter)  # of the suites that grade here (a Dask worker's own)
-            # A chapter the submission holds no file of is not submitted: known from the file
-            # names alone, so it starts no pytest, worker or TensorFlow.
-            present = [p for p in wanted if submitted(p["files"], chapter_id)]
-            reports = (run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in present], sandbox=sandbox)
-                       if present else {})
+            version = suite_version(catalog.chapter(chapter_id))  # of the suites that grade here (a Dask worker's own)
+            reports = graded[chapter_id] if chapter_id in graded else grade_chapter(chapter_id)
             for p in wanted:
                 if p["hash"] not in reports:
                     out[p["hash"]]["chapters"].append(not_submitted_entry(chapter_id, version))

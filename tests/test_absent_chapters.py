@@ -76,6 +76,13 @@ def test_grade_collect_records_an_absent_chapter_as_not_submitted(tmp_path):
     assert float(rows["carol"]["max_total"]) == float(rows["alice"]["max_total"])
     assert float(rows["bob"]["chapter3"]) == 0.0
 
+    # Gradescope: every chapter-3 test of carol is 0, labelled not submitted
+    res = runner.invoke(app, ["export", "--db", str(db), "--format", "gradescope", "-o", str(tmp_path / "gs")])
+    assert res.exit_code == 0, res.output
+    carol = json.loads(next((tmp_path / "gs").glob("carol-*/results.json")).read_text(encoding="utf-8"))
+    ch3 = [t for t in carol["tests"] if t["name"].startswith("chapter3")]
+    assert ch3 and all(t["score"] == 0 and t["output"].startswith("[not submitted]") for t in ch3)
+
     # a second collect grades nothing again: not submitted stays not submitted
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr

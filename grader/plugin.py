@@ -149,7 +149,7 @@ class Target:
 
 
 def _is_hidden(item: pytest.Item) -> bool:
-    return Path(str(item.path)).stem.endswith("_hidden")
+    return item.path.stem.endswith("_hidden")
 
 
 def _target_token(index: int) -> str:
@@ -228,7 +228,8 @@ class Recorder:
         self.batch = [
             Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
         ]
-        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs))
+        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs),
+                             startup_timeout=90.0 if self.chapter.needs else 30.0, preload=tuple(self.chapter.needs))
         self.client = None
         self.results = {}
         self.sources: dict[str, tuple[str, bytes]] = {}
@@ -297,7 +298,9 @@ class Recorder:
         if "keras" in self.chapter.needs:
             from grader.keras_checks import warm_helper
 
-            warm_helper()  # the helper that opens archives imports Keras now, while the worker imports its own
+            # the helper that opens archives imports Keras now, while the worker imports its own
+            # (in a batch: a fork server for them, one import for every target's fresh helper)
+            warm_helper(batch=self.batch is not None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -319,8 +322,11 @@ class Recorder:
     # -- fixtures --------------------------------------------------------------------
 
     @pytest.fixture(autouse=True)
-    def grader_target(self, request: pytest.FixtureRequest) -> int | None:
-        return getattr(request, "param", None)
+    def grader_target(self) -> int | None:
+        # The item's target is switched to before its fixtures are set up; no ``request``
+        # argument: pytest builds a fixture definition for every ``request`` it hands out
+        # (~0.1 ms each, several per test in a batch of thousands of tests).
+        return self.current.index if self.current is not None else None
 
     @pytest.fixture
     def target_state(self, grader_target: int | None) -> dict[str, Any]:
@@ -333,7 +339,7 @@ class Recorder:
         return self.state
 
     @pytest.fixture
-    def student(self, request: pytest.FixtureRequest, grader_target: int | None) -> StudentCode:
+    def student(self, grader_target: int | None) -> StudentCode:
         if self.batch is not None and self.current is not None:
             return self.current.student_code
         return self.student_code

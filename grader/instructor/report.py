@@ -118,6 +118,7 @@ class StudentRow:
     failures: list[Failure] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     penalties: dict[str, float] = field(default_factory=dict)  # column -> late penalty % (course file)
+    not_submitted: list[str] = field(default_factory=list)  # chapters with no file in the submission
 
 
 @dataclass
@@ -139,7 +140,6 @@ class LateRow:
     score: float | None  # after the penalty
     note: str = ""
     later_ignored: int = 0
-    not_submitted: list[str] = field(default_factory=list)  # chapters with no file in the submission
 
 
 @dataclass

@@ -70,7 +70,8 @@ class CollectSummary:
 
     @property
     def rate(self) -> float:
-        return self.submission_chapters / self.elapsed if self.elapsed > 0 else 0.0
+        graded = self.submission_chapters - self.not_submitted  # absent chapters cost nothing to record
+        return graded / self.elapsed if self.elapsed > 0 else 0.0
 
 
 class Progress(Protocol):

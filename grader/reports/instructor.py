@@ -50,10 +50,12 @@ def render_collect(summary: CollectSummary, out: Console) -> None:
         line.append(f" of {summary.found} (grade report --changes lists what moved)")
     else:
         # counted per (submission, chapter): a known submission still gets the chapters it lacks
-        line = Text(f"{summary.submission_chapters} submission-chapters graded", style="grade.pass")
-        line.append(f" ({summary.graded} submissions"
-                    + (f"; {summary.not_submitted} not submitted: no files" if summary.not_submitted else "")
-                    + f") · {summary.chapters_present} already in the gradebook · ")
+        # a chapter the submission holds no file of is recorded, not graded: counted apart
+        line = Text(f"{summary.submission_chapters - summary.not_submitted} submission-chapters graded",
+                    style="grade.pass")
+        line.append(f" ({summary.graded} submissions)"
+                    + (f" · {summary.not_submitted} not submitted (no files)" if summary.not_submitted else "")
+                    + f" · {summary.chapters_present} already in the gradebook · ")
         line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
         line.append(f" · {len(summary.failed)} failed to grade (the next run retries them)", style="grade.error")

@@ -136,6 +136,9 @@ def test_run_autograder_end_to_end_same_maxima_for_solutions_stubs_and_bad_uploa
     assert "quiz chapter2" in names and any("hidden" not in n and "float" in n for n in names)
     assert len(names) == len(set(names)) and len(names) >= 9
     assert solved["score"] == zipped["score"] == 10 and stubs["score"] == 0 and junk["score"] == 0
+    # the upload holds no chapter-2 file: every chapter-2 test listed, 0, as not submitted
+    junk_tests = [t for t in junk["tests"] if t["name"].startswith("chapter2")]
+    assert junk_tests and all(t["output"].startswith("[not submitted]") for t in junk_tests)
     quiz = next(t for t in stubs["tests"] if t["name"] == "quiz chapter2")
     assert quiz["score"] == 0 and quiz["max_score"] > 0 and quiz["output"] == "not taken"
     assert {t["visibility"] for t in solved["tests"]} == {"visible", "after_published"}

@@ -492,6 +492,27 @@ def memory_problem(chapters: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _add_absent_chapters_tests(gb: Any, row: Any, tmp: Path, chapters: list[str] | None) -> None:
+    """A chapter the submission holds no file of is recorded as not submitted, with no tests
+    run; Gradescope must still list every test with its maximum (the same for every upload).
+    Those chapters' tests are found by grading empty modules of them as a submission of no
+    one, whose tests join the gradebook's universe but never the student's score."""
+    from grader.catalog import load_catalog
+    from grader.instructor.collect import collect
+
+    absent = [c for c, r in gb.chapter_scores().get(row["hash"], {}).items() if r["status"] == "not_submitted"]
+    if not absent:
+        return
+    catalog = load_catalog()
+    sub = tmp / "submission"
+    for chapter in absent:
+        folder = sub / "exercises" / chapter
+        folder.mkdir(parents=True)
+        for module in catalog.chapter(chapter).modules:
+            (folder / f"{module}.py").write_text("# not submitted: lists this chapter's tests\n", encoding="utf-8")
+    collect([sub], gb.path, workers=1, chapters=absent)
+
+
 def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
     """Grade ``root/submission`` as configured; the results.json data. Who and when come
     from Gradescope's ``submission_metadata.json`` (lateness in ``extra_data`` and the
@@ -546,6 +567,7 @@ def grade_submission(root: Path, config: dict[str, Any]) -> dict[str, Any]:
             return _failure("\n".join(notes))
         gb, row, summary = graded
         with gb:
+            _add_absent_chapters_tests(gb, row, Path(tmp) / "all-tests", chapters)
             data = gradescope_results(gb, row, universe(gb, quiz_maxima=maxima))
         notes += json.loads(row["problems"])
     notes += [n for n in summary.notes if not n.startswith("no quiz bank")]

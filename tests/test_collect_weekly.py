@@ -145,7 +145,7 @@ def test_a_gradebook_from_before_suite_versions_is_migrated_and_regraded(tmp_pat
 
 
 def _chapter(cid):
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     return load_catalog().chapter(cid)
 

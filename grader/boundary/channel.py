@@ -22,10 +22,11 @@ from typing import Any
 
 import msgpack
 
+from grader.boundary import ISOLATION_WEAK
 from grader.boundary import cgroup as cgroups
 from grader.boundary import codec, sandbox
 from grader.boundary.proxy import Proxy, Synced, checked_callback
-from grader.errors import (
+from grader.util.errors import (
     ChannelViolation,
     NotAttempted,
     NotRunAfterTimeout,
@@ -35,7 +36,6 @@ from grader.errors import (
     WorkerFault,
     WorkerTimeout,
 )
-from grader.results import ISOLATION_WEAK
 
 _HERE = Path(__file__).resolve().parent
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from grader.boundary import channel, sandbox
 from grader.boundary.channel import WorkerClient, WorkerConfig
-from grader.errors import WorkerCrashed
+from grader.util.errors import WorkerCrashed
 
 _HERE = Path(__file__).resolve().parent
 

@@ -41,7 +41,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 
 MODES = ("auto", "bwrap", "none")
 NOBODY = 65534

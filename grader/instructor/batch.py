@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.catalog import SUITES_DIR, Chapter
-from grader.errors import InternalError
-from grader.results import CheckReport, TestResult
-from grader.runner import pytest_command, pytest_env, suite_files
+from grader.grading.catalog import SUITES_DIR, Chapter
+from grader.util.errors import InternalError
+from grader.grading.results import CheckReport, TestResult
+from grader.grading.runner import pytest_command, pytest_env, suite_files
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

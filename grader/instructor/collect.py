@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.gradebook import Gradebook, Graded
 from grader.instructor.submission import (
     BadSubmission,
@@ -119,8 +119,8 @@ def plan_chapters(requested: list[str] | None = None, notes: list[str] | None = 
     """(chapters to grade, {chapter: why it cannot be graded here}). Without ``requested``:
     every chapter with suites. A chapter whose needs are missing is *not graded* (NULL in
     the gradebook, never 0) and can be filled in later with ``grade collect --regrade``."""
-    from grader.catalog import load_catalog
-    from grader.runner import suite_files
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import suite_files
 
     catalog = load_catalog()
     ids = requested or [c.id for c in catalog.chapters.values() if suite_files(c)]
@@ -149,7 +149,7 @@ def suite_version(chapter: Any) -> str:
     """What graded a chapter, as a content hash: the chapter's suite files (names and bytes of
     everything in ``grader/suites/<chapter>/``) and its catalog entry. A (submission, chapter)
     result recorded under another version is graded again by the next collect."""
-    from grader.catalog import SUITES_DIR
+    from grader.grading.catalog import SUITES_DIR
 
     h = hashlib.sha256(repr(chapter).encode("utf-8"))
     for path in sorted((SUITES_DIR / chapter.id).glob("*.py")):
@@ -167,7 +167,7 @@ def grade_task(
     payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto"
 ) -> list[dict[str, Any]]:
     """Grade a batch of submissions (plain data in, plain data out: runs on Dask too)."""
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.batch import run_batch
 
     catalog = load_catalog()
@@ -250,7 +250,7 @@ def _scorer(quiz_root: Path | None, quiz_module: Any | None) -> Any:
     from grader.instructor.quizzes import QuizScorer
 
     if quiz_root is None:
-        from grader.runner import PACKAGE_ROOT
+        from grader.grading.runner import PACKAGE_ROOT
 
         # The instructor's keyed banks, never a workspace that happens to be the cwd.
         quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
@@ -313,7 +313,7 @@ def collect(
     """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
     only these chapters' quizzes are scored, so an attempt a student adds for another
     chapter cannot add a quiz column (0 for everyone else) to the exports."""
-    import grader
+    from grader.util.version import VERSION
 
     started = time.monotonic()
     progress = progress or NullProgress()
@@ -326,12 +326,12 @@ def collect(
     run_id = gb.start_run(workers, summary.executor)
     known = gb.known_hashes()
     results = gb.chapter_results()
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     current = {c: suite_version(load_catalog().chapter(c)) for c in chapters}
     scorer = _scorer(quiz_root, quiz_module)
     _use_roster(scorer, gb)
-    version = grader.__version__
+    version = VERSION
     pending: dict[str, Submission] = {}
     todo: dict[str, list[str]] = {}  # chapters each pending submission lacks
     adding: set[str] = set()  # pending submissions already recorded (they get chapters added)

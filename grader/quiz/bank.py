@@ -39,8 +39,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.errors import GraderError, UnknownName, UsageError
-from grader.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
+from grader.util.errors import GraderError, UnknownName, UsageError
+from grader.util.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
 from grader.quiz.template import (
     Template,
     TemplateError,
@@ -50,7 +50,7 @@ from grader.quiz.template import (
     instantiate,
     template_from_dict,
 )
-from grader.tomlcompat import tomllib
+from grader.util.tomlcompat import tomllib
 
 FORMAT_VERSION = 1
 QuestionType = Literal["single", "multiple", "truefalse"]
@@ -182,7 +182,7 @@ def quizzes_root(root: Path | None = None) -> Path:
     if root is not None:
         return Path(root)
     try:
-        from grader.runner import find_workspace
+        from grader.grading.runner import find_workspace
 
         workspace = find_workspace()
         if (workspace / "quizzes").is_dir():

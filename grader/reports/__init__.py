@@ -11,10 +11,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from grader.catalog import Catalog, Chapter, Exercise
-from grader.i18n import t
-from grader.live import SYMBOL as LIVE_SYMBOL
-from grader.results import CheckReport, TestResult
+from grader.grading.catalog import Catalog, Chapter, Exercise
+from grader.util.i18n import t
+from grader.grading.live import SYMBOL as LIVE_SYMBOL
+from grader.grading.results import CheckReport, TestResult
 
 THEME = Theme(
     {
@@ -296,7 +296,7 @@ def _hidden_in_release(chapter_id: str) -> int:
     ``grader/suites/chapterN/hidden.json``, counts only); 0 elsewhere."""
     import json
 
-    from grader.catalog import SUITES_DIR
+    from grader.grading.catalog import SUITES_DIR
 
     try:
         data = json.loads((SUITES_DIR / chapter_id / "hidden.json").read_text(encoding="utf-8"))

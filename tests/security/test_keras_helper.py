@@ -51,7 +51,7 @@ def widened(data: bytes, width: int, units: int) -> bytes:
 @pytest.fixture
 def unchecked(monkeypatch):
     """The trusted side's checks switched off (as if they had a hole), and a fresh helper."""
-    from grader import keras_checks
+    from grader.grading import keras_checks
 
     keras_checks.close_helpers()
     monkeypatch.setattr(keras_checks, "read_config", lambda data, call: {})
@@ -61,7 +61,7 @@ def unchecked(monkeypatch):
 
 
 def test_a_model_too_big_to_build_is_stopped_by_the_helpers_memory_cap(unchecked, tmp_path):
-    from grader.checks import Feedback
+    from grader.grading.checks import Feedback
 
     data = small_archive(tmp_path)
     assert unchecked.load_archive(data, "f()").count_params() == 11  # the helper works
@@ -77,7 +77,7 @@ def test_a_model_too_big_to_build_is_stopped_by_the_helpers_memory_cap(unchecked
 
 
 def test_a_build_that_takes_too_long_is_killed_at_its_deadline(unchecked, tmp_path, monkeypatch):
-    from grader.checks import Feedback
+    from grader.grading.checks import Feedback
 
     data = small_archive(tmp_path)
     unchecked.load_archive(data, "f()")  # started and warm

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import Synced
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 CATALOG = load_catalog()

@@ -9,19 +9,19 @@ from typing import Annotated
 
 import typer
 
-from grader.clikit import LangOpt, Sandbox, _lang, default_lang, guard
-from grader.completion import complete_chapter
-from grader.i18n import t
+from grader.cli.kit import LangOpt, Sandbox, _lang, default_lang, guard
+from grader.cli.completion import complete_chapter
+from grader.util.i18n import t
 
 _LOCALE = default_lang()
 
 
 def welcome(lang: str) -> None:
     """``grade`` with no arguments: what this is, the next step (from progress) and the main commands."""
-    from grader.catalog import load_catalog
-    from grader.errors import UsageError
-    from grader.progress import compute_status, describe_next
-    from grader.runner import find_workspace
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import UsageError
+    from grader.grading.progress import compute_status, describe_next
+    from grader.grading.runner import find_workspace
 
     typer.secho(t("welcome.title", lang), bold=True)
     try:
@@ -54,8 +54,8 @@ def welcome(lang: str) -> None:
 
 def _workspace(lang: str):  # type: ignore[no-untyped-def]
     """The course workspace, or a usage error in the student's language."""
-    from grader.errors import UsageError
-    from grader.runner import find_workspace
+    from grader.util.errors import UsageError
+    from grader.grading.runner import find_workspace
 
     try:
         return find_workspace()
@@ -68,8 +68,8 @@ def register(app: typer.Typer) -> None:
     @guard
     def status(lang: LangOpt = None) -> None:
         from grader import reports
-        from grader.catalog import load_catalog
-        from grader.progress import compute_status
+        from grader.grading.catalog import load_catalog
+        from grader.grading.progress import compute_status
         from grader.reports.status import render_status
 
         language = _lang(lang)
@@ -88,8 +88,8 @@ def register(app: typer.Typer) -> None:
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=t("help.check.sandbox", _LOCALE))] = Sandbox.auto,
         lang: LangOpt = None,
     ) -> None:
-        from grader.catalog import load_catalog
-        from grader.watch import watch_chapter
+        from grader.grading.catalog import load_catalog
+        from grader.cli.watch import watch_chapter
 
         _workspace(_lang(lang))
         catalog = load_catalog()

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.catalog import SUITES_DIR, Chapter
-from grader.errors import InternalError, UsageError
-from grader.results import CheckReport, TestResult
+from grader.grading.catalog import SUITES_DIR, Chapter
+from grader.util.errors import InternalError, UsageError
+from grader.grading.results import CheckReport, TestResult
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 class CheckCancelled(Exception):
@@ -56,7 +56,7 @@ def require_chapter(target: Path, chapter_id: str) -> None:
     """A target without the chapter's folder (or notebook) is a usage error, said before any
     test runs: otherwise every test reports a FileNotFoundError as if the student's code had
     raised it. The usual slip, --path at the workspace instead of its exercises/, is named."""
-    from grader.i18n import tr
+    from grader.util.i18n import tr
 
     if (target / chapter_id).is_dir() or (target / f"{chapter_id}.ipynb").is_file():
         return
@@ -96,7 +96,7 @@ def pytest_command() -> list[str]:
         sys.executable, "-m", "pytest",
         "-c", str(SUITES_DIR / "pytest.ini"),
         "--rootdir", str(SUITES_DIR),
-        "-p", "grader.plugin",
+        "-p", "grader.grading.plugin",
         "-q", "--no-header", "-p", "no:warnings",
     ]  # fmt: skip
 
@@ -105,7 +105,7 @@ def pytest_env() -> dict[str, str]:
     """The environment of a grading pytest process."""
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    from grader.i18n import session_lang
+    from grader.util.i18n import session_lang
 
     env["GRADE_LANG"] = session_lang()  # feedback in the student's language
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # third-party plugins cost ~0.6 s and are not ours
@@ -136,7 +136,7 @@ def run_check(
     By default pytest runs in a fresh process. ``in_process=True`` (used by a one-shot
     ``grade check``, which is itself a fresh process) runs it here instead and saves an
     interpreter start; never use it twice in one process (pytest's own advice).
-    ``live`` (a ``grader.live.LiveProgress``) is told of every test as it starts and ends; a
+    ``live`` (a ``grader.grading.live.LiveProgress``) is told of every test as it starts and ends; a
     run in another process (chapters that need TensorFlow) reports them through an events
     file the plugin appends to. ``stop``, asked about ten times a second while pytest runs in
     another process, ends the check when it returns True: the process is killed and
@@ -188,8 +188,8 @@ def locate_in_cells(report: CheckReport, spans: dict) -> CheckReport:  # type: i
     traceback), and in the "Not run: ... at line N" line of the tests they blocked."""
     import re
 
-    from grader.i18n import LANGS, t
-    from grader.notebook_sources import cell_of, locate
+    from grader.util.i18n import LANGS, t
+    from grader.notebook.sources import cell_of, locate
 
     if not spans:
         return report
@@ -225,7 +225,7 @@ def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, st
     is what the student changed last, its tagged cells written as ``tmp/exercises``."""
     if not (target / f"{chapter.id}.ipynb").is_file():
         return target, "", {}
-    from grader.notebook_sources import choose_in_folder, write_modules
+    from grader.notebook.sources import choose_in_folder, write_modules
 
     choice = choose_in_folder(target, chapter.id, chapter.modules)
     note = "; ".join(filter(None, [choice.note, *choice.notes]))
@@ -249,7 +249,7 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: objec
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             if live is not None:
-                from grader.live import LiveHooks
+                from grader.grading.live import LiveHooks
 
                 pytest.main(args, plugins=[LiveHooks(live)])  # type: ignore[arg-type]
             else:
@@ -276,7 +276,7 @@ def _run_pytest_subprocess(
     appends each test's start and verdict to an events file, replayed here while it waits."""
     events = str(Path(cwd) / "events.jsonl")
     if live is not None:
-        from grader.live import follow
+        from grader.grading.live import follow
 
         command = [*command[:3], "--grader-events", events, *command[3:]]
     log = Path(cwd) / "pytest-output.txt"

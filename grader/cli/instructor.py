@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from grader.clikit import LangOpt, Sandbox, _h, _lang, guard
-from grader.clitext import INSTRUCTOR_PANEL
+from grader.cli.kit import LangOpt, Sandbox, _h, _lang, guard
+from grader.cli.text import INSTRUCTOR_PANEL
 
 
 class ExportFormat(str, enum.Enum):
@@ -27,7 +27,7 @@ CourseOpt = Annotated[Optional[Path], typer.Option("--course", help=_h("help.cou
 
 
 def _existing_db(db: Path) -> Path:
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
 
     if not db.is_file():
         raise UsageError(f"No gradebook at {db}. Run grade collect SUBMISSIONS --db {db} first.")
@@ -117,11 +117,11 @@ def register(app: typer.Typer) -> None:
         lang: LangOpt = None,
     ) -> None:
         from grader import reports
-        from grader.i18n import t
+        from grader.util.i18n import t
         from grader.instructor.submit import make_submission
-        from grader.runner import find_workspace
+        from grader.grading.runner import find_workspace
 
-        language = _lang(lang)  # a student command: its messages follow --lang (errors: grader.i18n.error_text)
+        language = _lang(lang)  # a student command: its messages follow --lang (errors: grader.util.i18n.error_text)
         path, manifest = make_submission(find_workspace(), student, output)
         files = manifest["files"]
         assert isinstance(files, dict)
@@ -149,8 +149,8 @@ def register(app: typer.Typer) -> None:
         _lang(lang)
         from grader import reports
         from grader.boundary import sandbox as sandboxes
-        from grader.catalog import load_catalog
-        from grader.errors import UsageError
+        from grader.grading.catalog import load_catalog
+        from grader.util.errors import UsageError
         from grader.instructor.collect import collect as run_collect
         from grader.instructor.collect import regrade as run_regrade
         from grader.reports.instructor import CollectProgress, render_collect

@@ -1,4 +1,4 @@
-"""The pytest side of the grader (loaded with ``-p grader.plugin``).
+"""The pytest side of the grader (loaded with ``-p grader.grading.plugin``).
 
 ``--grader-target DIR --grader-chapter chapterN --grader-results FILE`` turns a pytest
 run over ``grader/suites/chapterN`` into a per-test record: status, points, visibility
@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from grader.errors import NotAttempted, NotRunAfterTimeout, StudentCodeError, WorkerFault, WorkerTimeout
+from grader.util.errors import NotAttempted, NotRunAfterTimeout, StudentCodeError, WorkerFault, WorkerTimeout
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_SOURCE_FILES = 50
@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(recorder, "grader-recorder")
         config.stash[RECORDER] = recorder
         if config.getoption("grader_events"):
-            from grader.live import EventLog, LiveHooks
+            from grader.grading.live import EventLog, LiveHooks
 
             config.pluginmanager.register(LiveHooks(EventLog(config.getoption("grader_events"))), "grader-events")
 
@@ -76,7 +76,7 @@ class StudentCode:
         if self._generation != client.generation or client.proc is None:
             self._modules.clear()
         if module not in client.config.sources:
-            from grader.i18n import tr
+            from grader.util.i18n import tr
 
             raise StudentCodeError("FileNotFoundError", tr("fb.missing_file", path=f"{self._recorder.display_dir}/{module}.py"))
         display = client.config.sources[module][0]
@@ -161,8 +161,8 @@ class Recorder:
 
     def __init__(self, config: pytest.Config) -> None:
         from grader.boundary.channel import WorkerClient, WorkerConfig
-        from grader.catalog import load_catalog
-        from grader.container import fit_memory_mb
+        from grader.grading.catalog import load_catalog
+        from grader.boundary.container import fit_memory_mb
 
         self.config = config
         self.chapter_id = config.getoption("grader_chapter")
@@ -261,7 +261,7 @@ class Recorder:
         self.sources = {}
         self.current = None
         self.client = None
-        from grader.checks import forget_rebuild
+        from grader.grading.checks import forget_rebuild
 
         forget_rebuild()
 
@@ -283,7 +283,7 @@ class Recorder:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if "keras" in self.chapter.needs:
-            from grader.keras_checks import warm_helper
+            from grader.grading.keras_checks import warm_helper
 
             warm_helper()  # the helper that opens archives imports Keras now, while the worker imports its own
 
@@ -357,7 +357,7 @@ class Recorder:
         # The whole check (one target's, in a batch) has a wall-clock budget too.
         limit = (target.started if target is not None else self.started) + self.check_budget
         if now >= limit:
-            from grader.i18n import tr
+            from grader.util.i18n import tr
 
             raise WorkerTimeout(tr("fb.check_budget", chapter=self.chapter.id, seconds=f"{self.check_budget:g}"))
         self.client.deadline = min(now + budget, limit)
@@ -369,7 +369,7 @@ class Recorder:
         prints during the test is what gets added after it."""
         self._output_mark = (item.nodeid, _output_size(self.client))
         self._artifact_mark = (item.nodeid, len(self._artifacts()))
-        from grader.checks import forget_rebuild
+        from grader.grading.checks import forget_rebuild
 
         forget_rebuild()
 
@@ -430,9 +430,9 @@ class Recorder:
         if call.excinfo is None:
             return "passed", ""
         exc = call.excinfo.value
-        from grader.checks import Feedback
-        from grader.i18n import tr
-        from grader.shown import vouched
+        from grader.grading.checks import Feedback
+        from grader.util.i18n import tr
+        from grader.grading.shown import vouched
 
         if isinstance(exc, NotAttempted):
             ex = item.get_closest_marker("exercise")
@@ -481,8 +481,8 @@ class Recorder:
         a line inside it, a function they define), so nothing else the student's code wrote
         there shows, in hidden tests either. Its functions then raise at once when called
         again (``WorkerClient.not_run``)."""
-        from grader.i18n import tr
-        from grader.shown import vouched
+        from grader.util.i18n import tr
+        from grader.grading.shown import vouched
 
         if exc.cut == "check":
             limit = tr("fb.limit_check", chapter=self.chapter.id, seconds=f"{self.check_budget:g}")
@@ -510,8 +510,8 @@ class Recorder:
         return self.current.artifacts if self.current is not None else self.artifacts
 
     def _through_choke_point(self, item: pytest.Item, entry: dict[str, Any]) -> None:
-        """The test's message and the artifacts it added, as ``grader.shown`` lets them out."""
-        from grader.shown import shown_test
+        """The test's message and the artifacts it added, as ``grader.grading.shown`` lets them out."""
+        from grader.grading.shown import shown_test
 
         artifacts = self._artifacts()
         mark = getattr(self, "_artifact_mark", None)
@@ -540,8 +540,8 @@ class Recorder:
         In a hidden test the load may have been tried again after the worker saw the test's
         inputs: what the module's code raised then is shown as a hidden error is (its type and
         verified frames), never its text."""
-        from grader.i18n import tr
-        from grader.shown import vouched
+        from grader.util.i18n import tr
+        from grader.grading.shown import vouched
 
         error = _module_error(exc, self.sources)
         seen = (exc.type_name, exc.detail, exc.traceback)
@@ -597,7 +597,7 @@ class Recorder:
     def _not_run(self) -> None:
         """After Ctrl-C: every test without a result, listed as not run (the one that was
         running when the check was interrupted says so)."""
-        from grader.i18n import tr
+        from grader.util.i18n import tr
 
         for item in self.items:
             if item.nodeid in self.results:
@@ -656,7 +656,7 @@ def _fault_text(message: str, seconds: float, output_bytes: int | None = None) -
     a limit the student ran into is named with its size."""
     import re
 
-    from grader.i18n import tr
+    from grader.util.i18n import tr
 
     for pattern, msg_id in _FAULTS:
         match = re.match(pattern, message)
@@ -668,7 +668,7 @@ def _fault_text(message: str, seconds: float, output_bytes: int | None = None) -
                 mb, kb = output_bytes / 2**20, output_bytes // 1024
                 return tr("fb.output_limit_n", limit=f"{mb:g} MB" if mb >= 1 else f"{kb} KB")
             return tr(msg_id, **fields)
-    from grader.i18n import Message
+    from grader.util.i18n import Message
 
     if isinstance(message, Message):
         return message
@@ -680,9 +680,9 @@ def _rebuild_text(item: pytest.Item, exercise_id: str = "") -> str:
     it needs (numpy, and the exercise's function or class from the student's module, as run
     in the chapter's folder), and where the test is (public suites ship with the release).
     Hidden tests never record any."""
-    from grader.catalog import load_catalog
-    from grader.checks import rebuild_snippet
-    from grader.i18n import tr
+    from grader.grading.catalog import load_catalog
+    from grader.grading.checks import rebuild_snippet
+    from grader.util.i18n import tr
 
     snippet = rebuild_snippet()
     if not snippet:
@@ -767,7 +767,7 @@ def _output_since(client: Any, start: int) -> dict[str, Any] | None:
         data = os.pread(fd, min(size - start, OUTPUT_READ), start)
     except OSError:
         return None
-    from grader.textclean import PROGRESS_BAR, settle
+    from grader.util.textclean import PROGRESS_BAR, settle
 
     text = settle(data.decode("utf-8", "replace"))  # progress bars: their last state, no escape fragments
     lines = text.splitlines()
@@ -843,7 +843,7 @@ def _source_shape(sources: tuple[tuple[str, bytes], ...], cache: dict[str, Any] 
         return cache["shape"]  # type: ignore[no-any-return]
     import ast
 
-    from grader.instructor.submission import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+    from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
 
     shape = _Shape()
     parsed = 0
@@ -937,11 +937,11 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
     import sys
     import traceback
 
-    from grader.i18n import tr
+    from grader.util.i18n import tr
 
     if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
         # the same limits as reading a submission: larger sources get the worker's words
-        from grader.instructor.submission import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+        from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
 
         named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
         parsed = 0
@@ -984,7 +984,7 @@ def _module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) 
 def _hidden_module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -> dict[str, Any]:
     """A module load error as a hidden test may show it: the type and verified frames (with
     their lines from the submitted files), never the exception's text."""
-    from grader.shown import vouched
+    from grader.grading.shown import vouched
 
     error, frames = _hidden_error(exc, sources)
     rows = [match for row in frames.splitlines() if (match := _frame_pattern().match(row))]
@@ -1005,8 +1005,8 @@ def _hidden_module_error(exc: StudentCodeError, sources: dict[str, tuple[str, by
 def _write_results(final: Path, data: dict[str, Any]) -> None:
     """Every string cleaned of control characters (messages carry student text), written
     beside the target name and renamed over it: never follows a planted link."""
-    from grader.shown import shown
-    from grader.textclean import clean_tree
+    from grader.grading.shown import shown
+    from grader.util.textclean import clean_tree
 
     # the grader's own log of internal errors: their text may quote a student's value (a KeyError)
     data["internal"] = [shown(line, hidden=False) for line in data.get("internal", [])[:200]]

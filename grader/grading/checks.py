@@ -15,7 +15,7 @@ import numpy as np
 from grader.boundary.proxy import Callback as Callback  # re-exported for the suites
 from grader.boundary.proxy import Proxy, type_name
 from grader.boundary.proxy import Synced as Synced  # re-exported for the suites
-from grader.i18n import tr
+from grader.util.i18n import tr
 
 
 class Feedback(AssertionError):

@@ -3,8 +3,8 @@ suggestions ranked by edit distance, the same chapter first. Stdlib only."""
 
 from __future__ import annotations
 
-from grader.catalog import Catalog, Exercise, normalize_chapter
-from grader.errors import UnknownName
+from grader.grading.catalog import Catalog, Exercise, normalize_chapter
+from grader.util.errors import UnknownName
 
 
 def edit_distance(a: str, b: str) -> int:

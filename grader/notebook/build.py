@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.catalog import Chapter, Exercise
-from grader.notebook_sources import marker_line
+from grader.grading.catalog import Chapter, Exercise
+from grader.notebook.sources import marker_line
 
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -120,7 +120,7 @@ def build_notebook(chapter: Chapter, stubs: dict[str, str], install: str | None 
     """The chapter's notebook (nbformat 4 JSON as a dict) from its stub sources; ``install``
     (``install_cell``) becomes the first code cell. A notebook is read in either language: its
     own text is written in both."""
-    from grader.i18n import LANGS, t
+    from grader.util.i18n import LANGS, t
 
     modules = ", ".join(f"`{m}.py`" for m in chapter.modules)
     cells = [

@@ -13,9 +13,9 @@ import functools
 import string
 from pathlib import Path
 
-from grader.tomlcompat import tomllib
+from grader.util.tomlcompat import tomllib
 
-MESSAGES_FILE = Path(__file__).resolve().parent / "data" / "messages.toml"
+MESSAGES_FILE = Path(__file__).resolve().parents[1] / "data" / "messages.toml"
 LANGS = ("en", "zh")
 
 _chosen: str | None = None  # --lang of this command (set by the CLI), else the environment's
@@ -77,7 +77,7 @@ def catalogue() -> dict[str, dict[str, str]]:
 
     The TOML files are the source. Parsing them costs about 60 ms, a third of ``grade --help``,
     so ``messages.compiled.json`` holds the same catalogue with the digest of the files it was
-    made from (``python -m grader.i18n``); it is used only while that digest matches, so an
+    made from (``python -m grader.util.i18n``); it is used only while that digest matches, so an
     edited TOML file is read directly until the JSON is made again (a test keeps it fresh)."""
     import json
 
@@ -115,7 +115,7 @@ def t(msg_id: str, lang: str = "en", **fields: object) -> str:
 class Message(str):
     """Text ``tr`` made from a catalogue template and its fields, remembering both: a hidden
     test's message is made again from them with every field that may come from the student's
-    code masked (``grader.shown``). Adding text to a message keeps the pieces apart."""
+    code masked (``grader.grading.shown``). Adding text to a message keeps the pieces apart."""
 
     msg_id: str | None
     lang: str
@@ -149,7 +149,7 @@ def _pieces(text: str) -> tuple[object, ...]:
 def tr(msg_id: str, **fields: object) -> str:
     """``t`` in the session's language: for text built where the language is not passed down
     (per-test feedback, written on the trusted side of a check). A ``Message``: the template
-    and fields stay readable for ``grader.shown``."""
+    and fields stay readable for ``grader.grading.shown``."""
     lang = session_lang()
     return Message.made(msg_id, lang, fields, t(msg_id, lang, **fields))
 
@@ -166,7 +166,7 @@ def error_text(exc: BaseException, lang: str) -> str:
     ones are rebuilt here from their fields so that a Chinese session stays Chinese."""
     import re
 
-    from grader.errors import UnknownName
+    from grader.util.errors import UnknownName
 
     if lang != "en" and isinstance(exc, UnknownName):
         match = re.match(r"No (\w+) named", str(exc))
@@ -186,7 +186,7 @@ def error_text(exc: BaseException, lang: str) -> str:
     return str(exc)
 
 
-# Errors raised in English by the core (grader.runner, grader.catalog), rebuilt in the student's language.
+# Errors raised in English by the core (grader.grading.runner, grader.grading.catalog), rebuilt in the student's language.
 _ERRORS: tuple[tuple[str, str], ...] = (
     (r"No exercises/ folder here or in a parent folder\. Run grade from your course workspace\.", "error.no_workspace"),
     (r"Use either --path or --solutions, not both\.", "error.path_and_solutions"),
@@ -204,5 +204,5 @@ _ERRORS: tuple[tuple[str, str], ...] = (
 )
 
 
-if __name__ == "__main__":  # python -m grader.i18n: compile the catalogue after editing a messages*.toml
+if __name__ == "__main__":  # python -m grader.util.i18n: compile the catalogue after editing a messages*.toml
     print(compile_catalogue())

@@ -12,7 +12,7 @@ archive (``StudentCode.save_model``) and sends the bytes; here we
    sees it (Keras' own ``safe_mode`` has been bypassed before: CVE-2024-3660,
    CVE-2025-1550, CVE-2025-9906); layer sizes are bounded so a crafted config cannot make
    the grader allocate gigabytes;
-3. only then have a helper process (``grader.keras_helper``: address space and CPU capped,
+3. only then have a helper process (``grader.grading.keras_helper``: address space and CPU capped,
    every request under a deadline, killed when it misses one) load it with
    ``keras.saving.load_model(..., safe_mode=True)`` and send back plain data: a ``ModelView``.
 
@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from grader.boundary.proxy import Proxy, type_name
-from grader.checks import Feedback, assert_close, call_text
-from grader.i18n import tr
+from grader.grading.checks import Feedback, assert_close, call_text
+from grader.util.i18n import tr
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 MAX_ARCHIVE_BYTES = 32 * 1024 * 1024
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -242,7 +242,7 @@ class HelperStopped(Feedback):
 
 
 class _Helper:
-    """One ``grader.keras_helper`` process: it serves one target only (a student's archives
+    """One ``grader.grading.keras_helper`` process: it serves one target only (a student's archives
     never share a process with another student's), and is killed when it misses a deadline."""
 
     def __init__(self, owner: str) -> None:
@@ -255,7 +255,7 @@ class _Helper:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER", "PYTEST"))}
         env.update({k: v for k, v in STUDENT_ENV.items() if k.startswith(("TF_", "OMP", "OPENBLAS", "MKL"))})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.keras_helper"],
+            [sys.executable, "-m", "grader.grading.keras_helper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -441,7 +441,7 @@ class ModelView:
 
     def _ask(self, op: str, call: str, **arrays: np.ndarray) -> dict[str, Any]:
         """One request about this model to the helper that holds it (arrays sent as float32)."""
-        from grader.keras_helper import encode_array
+        from grader.grading.keras_helper import encode_array
 
         helper = _helper()
         if helper is not self._helper:  # stopped since, or another target's: the model is gone
@@ -452,7 +452,7 @@ class ModelView:
         return helper.request(message, call, PREDICT_SECONDS)
 
     def predict(self, X: np.ndarray, call: str = "") -> np.ndarray:
-        from grader.keras_helper import decode_array
+        from grader.grading.keras_helper import decode_array
 
         reply = self._ask("predict", call, x=X)
         if "error" in reply:

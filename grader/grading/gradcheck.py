@@ -2,7 +2,7 @@
 
 A suite first checks the student's ``forward`` against a reference, then differentiates the
 reference forward here (central differences) and hands both gradients to
-``grader.checks.assert_gradient``. Differentiating the student's own forward would cost one
+``grader.grading.checks.assert_gradient``. Differentiating the student's own forward would cost one
 call across the trust boundary per element and per side, which blows the time budget.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from grader.checks import central_difference_gradient
+from grader.grading.checks import central_difference_gradient
 
 
 def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-4) -> np.ndarray:

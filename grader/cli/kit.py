@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from grader.errors import GraderError
+from grader.util.errors import GraderError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,7 +34,7 @@ class Sandbox(str, enum.Enum):
 
 
 def default_lang() -> str:
-    from grader.i18n import session_lang
+    from grader.util.i18n import session_lang
 
     return session_lang()
 
@@ -44,7 +44,7 @@ def _lang(lang: Lang | None) -> str:
     (``grade --lang zh check``), else the environment's. The choice holds for the whole
     process (the grading plugin writes its feedback in it)."""
     if lang is not None:
-        from grader.i18n import set_lang
+        from grader.util.i18n import set_lang
 
         set_lang(lang.value)
         return lang.value
@@ -60,7 +60,7 @@ def guard(fn: F) -> F:
             return fn(*args, **kwargs)
         except GraderError as exc:
             from grader import reports
-            from grader.i18n import error_text
+            from grader.util.i18n import error_text
 
             chosen = getattr(kwargs.get("lang"), "value", kwargs.get("lang"))
             lang = chosen if chosen in ("en", "zh") else default_lang()
@@ -77,8 +77,8 @@ _guard = guard
 
 def _h(msg_id: str) -> str:
     """A ``--help`` text from the catalogue, in the locale's language (``GRADE_LANG=zh grade --help``);
-    ``grader.clitext`` moves it into the language of the command line (``--lang``) at each run."""
-    from grader.i18n import t
+    ``grader.cli.text`` moves it into the language of the command line (``--lang``) at each run."""
+    from grader.util.i18n import t
 
     return t(msg_id, default_lang())
 

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import UnknownName, UsageError
-from grader.tomlcompat import tomllib
+from grader.util.errors import UnknownName, UsageError
+from grader.util.tomlcompat import tomllib
 
-CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
-SUITES_DIR = Path(__file__).resolve().parent / "suites"
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
+SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
 FORMAT_VERSION = 1
 
 

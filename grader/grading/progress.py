@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.catalog import Catalog, Chapter
-from grader.fsutil import locked as _locked
-from grader.fsutil import write_text_atomic
+from grader.grading.catalog import Catalog, Chapter
+from grader.util.fsutil import locked as _locked
+from grader.util.fsutil import write_text_atomic
 
 STATE_DIR = ".grade"
 STATE_NAME = "state.json"
@@ -140,7 +140,7 @@ def record_check(report: Any, workspace: Path | None = None) -> Path | None:
 
     Only checks of the workspace's own ``exercises/`` count (not ``--solutions`` or ``--path``).
     Returns the state file written, or None when the check was not of the student's work."""
-    from grader.runner import find_workspace
+    from grader.grading.runner import find_workspace
 
     workspace = workspace or find_workspace()
     if Path(report.target).resolve() != (workspace / "exercises").resolve():
@@ -228,7 +228,7 @@ def quiz_only_chapters(catalog: Catalog, workspace: Path) -> list[Chapter]:
     """Chapters that have a question bank in ``quizzes/`` but no exercises in the catalog (chapter1)."""
     import re
 
-    from grader.tomlcompat import tomllib
+    from grader.util.tomlcompat import tomllib
 
     folder = workspace / "quizzes"
     found = []
@@ -318,7 +318,7 @@ def next_step(chapters: list[ChapterProgress]) -> NextStep:
 
 def describe_next(step: NextStep, catalog: Catalog, lang: str) -> tuple[str, str]:
     """The next step as (words, command) in ``lang``; command is '' when there is nothing to type."""
-    from grader.i18n import t
+    from grader.util.i18n import t
 
     if step.kind == "check":
         return t("next.check", lang, chapter=step.chapter), step.command

@@ -11,7 +11,7 @@ the chapter's modules are rebuilt from SOURCE TEXT only — the saved ``.ipynb``
 notebook file is known (``__session__``/``JPY_SESSION_NAME``, which Jupyter sets, or
 ``check(..., notebook="path.ipynb")``), else the kernel's input history of cells that
 carry the ``# dl-grade:`` marker — with the one extraction collection uses
-(``grader.notebook_sources``). They are written to a temporary folder laid out like
+(``grader.notebook.sources``). They are written to a temporary folder laid out like
 ``exercises/`` and graded by ``runner.run_check`` in a FRESH pytest process, with the
 same suites, worker and sandbox as ``grade check``; numpy and pytest are not imported
 into the kernel for it. The report is the terminal report rendered as HTML (with a
@@ -37,7 +37,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from grader.i18n import LANGS, session_lang, t
+from grader.util.i18n import LANGS, session_lang, t
 
 UNSAVED = "unsaved"  # the note that the kernel ran other code than the saved notebook holds
 last_report: Any = None  # the CheckReport of the latest check(), for code that wants the numbers
@@ -95,7 +95,7 @@ def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) ->
     ``chapter``: the saved notebook when it is known and has the chapter's cells, else
     the kernel's history. ``UNSAVED`` among the notes: the kernel ran cells that differ
     from the saved notebook (the report says so first)."""
-    from grader.notebook_sources import MAX_NOTEBOOK_BYTES, extract, extract_history
+    from grader.notebook.sources import MAX_NOTEBOOK_BYTES, extract, extract_history
 
     lang_free_notes: list[str] = []
     path = _notebook_path(notebook)
@@ -114,7 +114,7 @@ def sources_for(chapter: Any, notebook: str | os.PathLike[str] | None = None) ->
 
 
 def _target(what: str) -> tuple[Any, str | None]:
-    from grader.catalog import load_catalog, normalize_chapter
+    from grader.grading.catalog import load_catalog, normalize_chapter
 
     catalog = load_catalog()
     name = what.strip()
@@ -178,7 +178,7 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
     """Grade ``what`` ("chapter3" or an exercise such as "chapter3.softmax") from this
     notebook's source text, in a fresh process behind the worker boundary, and show the
     report. Returns the shown output (``.text``, ``.html``)."""
-    from grader import i18n
+    from grader.util import i18n
 
     language = _lang(lang)
     before = i18n._chosen  # the language set for this process (None: from the environment)
@@ -191,9 +191,9 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
 
 def _check(what: str, notebook: str | os.PathLike[str] | None, language: str, sandbox: str, show: bool) -> Output:
     global last_report
-    from grader.catalog import load_catalog
-    from grader.notebook_sources import NotebookProblem, write_modules
-    from grader.runner import locate_in_cells, run_check
+    from grader.grading.catalog import load_catalog
+    from grader.notebook.sources import NotebookProblem, write_modules
+    from grader.grading.runner import locate_in_cells, run_check
 
     chapter, exercise_id = _target(what)
     try:
@@ -245,8 +245,8 @@ def _check(what: str, notebook: str | os.PathLike[str] | None, language: str, sa
 def hint(exercise: str, number: int | None = None, *, lang: str | None = None, all: bool = False,  # noqa: A002
          show: bool = True) -> Output:
     """The next hint for ``exercise`` (one more each call), hint ``number``, or ``all``."""
-    from grader.catalog import load_catalog
-    from grader.errors import UsageError
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import UsageError
 
     language = _lang(lang)
     ex = load_catalog().exercise(exercise)
@@ -289,7 +289,7 @@ def _escape(text: str) -> str:
 
 def grade_magic(line: str) -> None:
     """%grade check chapter3[.name] [--lang zh] [--notebook PATH] | %grade hint ID [N] [--all] [--lang zh]"""
-    from grader.errors import GraderError
+    from grader.util.errors import GraderError
 
     words = shlex.split(line)
     lang = None
@@ -318,7 +318,7 @@ def grade_magic(line: str) -> None:
             return
         sys.stdout.write(t("notebook.usage", _lang(lang)) + "\n")
     except GraderError as exc:  # a usage error is a message, not a traceback
-        from grader.i18n import error_text
+        from grader.util.i18n import error_text
 
         sys.stdout.write(error_text(exc, _lang(lang)) + "\n")
 
@@ -354,7 +354,7 @@ class _CellModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     ipython.register_magic_function(grade_magic, magic_kind="line", magic_name="grade")
     names = {m for c in load_catalog().chapters.values() for m in c.modules}

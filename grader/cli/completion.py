@@ -7,13 +7,13 @@ from __future__ import annotations
 
 
 def _catalog():  # type: ignore[no-untyped-def]
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     return load_catalog()
 
 
 def _lang() -> str:
-    from grader.clikit import default_lang
+    from grader.cli.kit import default_lang
 
     return default_lang()
 

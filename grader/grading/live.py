@@ -14,7 +14,7 @@ import threading
 import time
 from typing import IO, Any
 
-from grader.i18n import t
+from grader.util.i18n import t
 
 SYMBOL = {"passed": "✓", "failed": "✗", "not_attempted": "○", "error": "!", "timeout": "⧗", "resource": "!", "not_run": "·"}
 SHOW_RUNNING_AFTER_S = 1.0
@@ -197,7 +197,7 @@ class LiveHooks:
         self.progress.started(location[2])
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        from grader.plugin import RECORDER
+        from grader.grading.plugin import RECORDER
 
         recorder = self.config.stash.get(RECORDER, None) if self.config is not None else None
         entry = recorder.results.get(nodeid) if recorder is not None else None

@@ -11,7 +11,9 @@ page, CSV exports and the gradebook all start from clean text.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from typing import Any
 
 # C0 controls but tab and newline, DEL, C1 controls, zero-width and bidi controls,
@@ -73,3 +75,16 @@ def clean_tree(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [clean_tree(v) for v in value]
     return value
+
+
+def normalise_student(raw: str) -> str:
+    """The gradebook's form of a student id: letters, digits and ``_ . @ + -``, lower case
+    (``Alice`` and ``alice`` are one student), at most 64 characters. An id with other
+    characters keeps a short hash of its full spelling (``张三`` -> ``__-1c5e…``): replacing
+    them by ``_`` alone made ``张三`` and ``李四`` one student, the newer replacing the other."""
+    text = clean_line(raw, 1000).strip()
+    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", text)
+    if not text.isascii():
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        clean = f"{clean[:55]}-{hashlib.sha256(folded.encode()).hexdigest()[:8]}"
+    return clean[:64].lower() or "unknown"

@@ -31,7 +31,7 @@ from typing import Any
 
 import typer.core
 
-from grader.i18n import LANGS, catalogue, session_lang, set_lang, t
+from grader.util.i18n import LANGS, catalogue, session_lang, set_lang, t
 
 # the click that typer runs on: its own copy (typer._click) or the click package
 _click: Any = getattr(typer.core, "_click", None) or sys.modules["click"]
@@ -261,7 +261,7 @@ class LocalGroup(typer.core.TyperGroup):
                     formatter.write_dl([(n, c.get_short_help_str(width)) for n, c in rows[instructor]])
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
-        from grader import i18n
+        from grader.util import i18n
 
         before = i18n._chosen  # a run's --lang ends with the run (tests invoke the app many times)
         set_lang(lang_in(sys.argv[1:] if args is None else list(args)))

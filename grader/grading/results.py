@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from grader.boundary import ISOLATION_WEAK  # the boundary's word for a weak sandbox
+
 Status = Literal["passed", "failed", "not_attempted", "error", "timeout", "resource", "not_run"]
 # "not_run": the check was interrupted (Ctrl-C) before the test ran; such a report is never recorded
 STATUSES: tuple[Status, ...] = ("passed", "failed", "not_attempted", "error", "timeout", "resource", "not_run")
@@ -37,9 +39,6 @@ class TestResult:
         )
 
 
-# The first isolation entry when the worker saw the machine's file system (no bubblewrap,
-# no namespaces): reports show it as a warning, and grade collect refuses to run that way.
-ISOLATION_WEAK = "isolation: weak (no sandbox could be made; student code could read this machine's files)"
 
 
 @dataclass(frozen=True)

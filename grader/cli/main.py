@@ -11,11 +11,11 @@ from typing import Annotated
 
 import typer
 
-from grader.clikit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
-from grader.clitext import LocalGroup
-from grader.completion import complete_chapter, complete_exercise
-from grader.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
-from grader.i18n import t
+from grader.cli.kit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
+from grader.cli.text import LocalGroup
+from grader.cli.completion import complete_chapter, complete_exercise
+from grader.util.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
+from grader.util.i18n import t
 
 app = typer.Typer(
     name="grade",
@@ -29,12 +29,12 @@ app = typer.Typer(
 
 @app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, lang: LangOpt = None) -> None:
-    from grader.i18n import set_lang
+    from grader.util.i18n import set_lang
 
     if lang is not None:  # `grade --lang zh check ...` (LocalGroup already read it, with one after the command)
         set_lang(lang.value)
     if ctx.invoked_subcommand is None:
-        from grader.student import welcome
+        from grader.cli.student import welcome
 
         welcome(_lang(lang))
 
@@ -52,9 +52,9 @@ def check(
     show_output: Annotated[bool, typer.Option("--show-output", help=_h("help.check.show_output"))] = False,
     lang: LangOpt = None,
 ) -> None:
-    from grader import progress
-    from grader.catalog import load_catalog
-    from grader.runner import require_chapter, resolve_target, run_check
+    from grader.grading import progress
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import require_chapter, resolve_target, run_check
 
     language = _lang(lang)  # before the run: the feedback is written in it
     catalog = load_catalog()
@@ -63,7 +63,7 @@ def check(
     require_chapter(target, chap.id)
     live = None
     if not json_out and fmt is Format.text:
-        from grader.live import LiveProgress, on_a_real_file
+        from grader.grading.live import LiveProgress, on_a_real_file
 
         if on_a_real_file(sys.stdout):  # a terminal, a pipe or a file (not an in-memory capture)
             live = LiveProgress(sys.stdout, language)
@@ -105,9 +105,9 @@ def hint(
     lang: LangOpt = None,
 ) -> None:
     from grader import reports
-    from grader.catalog import load_catalog
-    from grader.errors import UsageError
-    from grader.lookup import find_exercise
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import UsageError
+    from grader.grading.lookup import find_exercise
 
     language = _lang(lang)
     ex = find_exercise(load_catalog(), exercise)
@@ -118,7 +118,7 @@ def hint(
     workspace = _quiet_workspace()
     seen = 0
     if workspace is not None:
-        from grader.progress import hints_seen
+        from grader.grading.progress import hints_seen
 
         seen = hints_seen(workspace, ex.id)
     out = reports.console()
@@ -136,22 +136,22 @@ def hint(
         reports.render_hint(ex, shown, out, language)
     reports.render_hints_left(ex, max(seen, shown), all_hints, out, language, shown=shown)
     if workspace is not None:
-        from grader.progress import record_hint_seen
+        from grader.grading.progress import record_hint_seen
 
         record_hint_seen(workspace, ex.id, shown)
 
 
 def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-untyped-def]
     """The chapter to check; a quiz-only chapter (chapter1) is answered with its quiz."""
-    from grader.catalog import normalize_chapter
-    from grader.errors import UnknownName
+    from grader.grading.catalog import normalize_chapter
+    from grader.util.errors import UnknownName
 
     try:
         return catalog.chapter(name)
     except UnknownName:
         workspace = _quiet_workspace()
         if workspace is not None:
-            from grader.progress import quiz_only_chapters
+            from grader.grading.progress import quiz_only_chapters
 
             key = normalize_chapter(name)
             if any(c.id == key for c in quiz_only_chapters(catalog, workspace)):
@@ -161,8 +161,8 @@ def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-unt
 
 
 def _quiet_workspace() -> Path | None:
-    from grader.errors import UsageError
-    from grader.runner import find_workspace
+    from grader.util.errors import UsageError
+    from grader.grading.runner import find_workspace
 
     try:
         return find_workspace()
@@ -174,20 +174,20 @@ def _quiet_workspace() -> Path | None:
 @_guard
 def list_(lang: LangOpt = None) -> None:
     from grader import reports
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     reports.render_list(load_catalog(), reports.console(), _lang(lang))
 
-from grader.instructor.cli import register as _reg_instructor  # noqa: E402
+from grader.cli.instructor import register as _reg_instructor  # noqa: E402
 
 _reg_instructor(app)
 
 
-from grader.quizcli import register as _reg_quiz
+from grader.cli.quiz import register as _reg_quiz
 
 _reg_quiz(app)
 
-from grader.student import register as _reg_student  # noqa: E402
+from grader.cli.student import register as _reg_student  # noqa: E402
 
 _reg_student(app)
 
@@ -196,7 +196,7 @@ def run() -> None:
     try:
         if len(sys.argv) == 1 and not any(k.endswith("_COMPLETE") for k in os.environ):
             # plain `grade`: the welcome, without typer's parameter machinery (it loads pydantic, ~70 ms)
-            from grader.student import welcome
+            from grader.cli.student import welcome
 
             welcome(default_lang())
             return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.i18n import Message, tr
+from grader.util.i18n import Message, tr
 
 MESSAGE_CHARS = 4000  # one message (a traceback with its source lines and a rebuild snippet fit)
 TEST_BYTES = 64 * 1024  # everything one test leaves: message, output, attached data
@@ -92,7 +92,7 @@ def _masked(text: object) -> str:
         name: (str(value) if _trusted(text.msg_id, name) else _masked(value) if isinstance(value, Message) else MASK)
         for name, value in text.fields.items()
     }
-    from grader.i18n import t
+    from grader.util.i18n import t
 
     return t(text.msg_id, text.lang or "en", **fields)
 

@@ -10,7 +10,7 @@ How changes are noticed, cheapest first:
   that no event reported.
 Bursts of saves are debounced into one check. A save while a check runs stops that check and
 starts a new one; while it runs, each test's verdict and the running test show as in
-``grade check`` (``grader.live``). In a terminal, keys are read in cbreak mode
+``grade check`` (``grader.grading.live``). In a terminal, keys are read in cbreak mode
 (``h`` next hint, ``r`` re-run, ``q`` quit) and the terminal is restored on every way out
 (q, Ctrl-C, SIGTERM, an exception). Without a terminal there are no keys: it just re-runs.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from grader.i18n import t
+from grader.util.i18n import t
 
 DEBOUNCE_S = 0.25  # quiet time after the last save before checking (editors save in bursts)
 SAFETY_S = 2.0  # with file events, poll this often anyway to notice events that never come
@@ -235,11 +235,12 @@ class WatchSession:
 
     def run(self, reason: str, stop: Any = None) -> bool:
         """One check and its report; False when ``stop`` (a file was saved) ended it early."""
-        from grader import progress, reports
-        from grader.errors import GraderError
-        from grader.live import LiveProgress, on_a_real_file
+        from grader import reports
+        from grader.grading import progress
+        from grader.util.errors import GraderError
+        from grader.grading.live import LiveProgress, on_a_real_file
         from grader.reports import watch as screen
-        from grader.runner import CheckCancelled, run_check
+        from grader.grading.runner import CheckCancelled, run_check
 
         screen.start(self.console, self._header(), reason)
         screen.say(self.console, t("watch.checking", self.lang, chapter=self.chapter.id))
@@ -314,8 +315,8 @@ def watch_chapter(
     stdin: Any = None,
 ) -> None:
     from grader import reports
-    from grader.errors import UsageError
-    from grader.runner import find_workspace
+    from grader.util.errors import UsageError
+    from grader.grading.runner import find_workspace
 
     workspace = find_workspace()
     folder = workspace / "exercises" / chapter.id

@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.i18n import tr
-from grader.jsonbound import JsonTooLarge, load_json_bounded
+from grader.util.i18n import tr
+from grader.util.jsonbound import JsonTooLarge, load_json_bounded
 
 MAX_NOTEBOOK_BYTES = 5_000_000
+# Sources parsed on the trusted side (the submission check, the plugin's syntax-error and
+# shape messages): Python's parser is quadratic on some inputs, so only exercise-sized ones
+MAX_CHECKED_FILE_BYTES = 64_000  # a source larger than this is not parsed here (exercises are a few KB)
+MAX_CHECKED_BYTES = 256_000  # nor past this much source per submission
 MAX_CELLS = 2_000
 MAX_DEPTH = 64  # outputs (application/json, widgets) nest; cells and tags sit at depth 5
 MAX_MODULE_BYTES = 1_000_000  # as the plugin caps one source file

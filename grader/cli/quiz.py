@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from grader.clikit import LangOpt, _h, _lang, guard
-from grader.i18n import t
+from grader.cli.kit import LangOpt, _h, _lang, guard
+from grader.util.i18n import t
 
 
 class ExportFormat(str, enum.Enum):
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         import_file: Annotated[Path | None, typer.Option("--import", help=_h("help.quiz.import"))] = None,
         force: Annotated[bool, typer.Option("--force", help=_h("help.quiz.force"))] = False,
     ) -> None:
-        from grader.errors import UsageError
+        from grader.util.errors import UsageError
 
         language = _lang(lang)
         if import_file is not None:
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
 def _import(path: Path, output: Path | None, force: bool, lang: str) -> None:
     from grader import reports
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
     from grader.quiz.bank import check_bank, dumps_bank, write_text_atomic
     from grader.quiz.formats import import_aiken, import_gift
     from grader.reports.quiz import render_transfer
@@ -88,7 +88,7 @@ def _import(path: Path, output: Path | None, force: bool, lang: str) -> None:
 
 def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> None:
     from grader import reports
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
     from grader.quiz import load_bank
     from grader.quiz.bank import write_text_atomic
     from grader.quiz.formats import export_aiken, export_gift
@@ -119,14 +119,14 @@ def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> 
 
 
 def _read_answers(path: Path, lang: str) -> dict[str, Any]:
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
 
     if not path.is_file():
         raise UsageError(t("quiz.err.answers_not_a_file", lang, path=path))
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":
-            from grader.tomlcompat import tomllib
+            from grader.util.tomlcompat import tomllib
 
             data = tomllib.loads(text)
         else:
@@ -173,7 +173,7 @@ def _take(
     retry_missed: bool,
 ) -> None:
     from grader import reports
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
     from grader.quiz import load_bank
     from grader.quiz.scoring import score_question
     from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, remaining, resumable, run_session

@@ -2,7 +2,7 @@
 
 ``tomllib`` is in the standard library from 3.11; on 3.10 (Ubuntu 22.04's python3, Gradescope's
 default image) the ``tomli`` backport, which has the same API, is a dependency instead. Import
-``tomllib`` from here, never directly: ``from grader.tomlcompat import tomllib``.
+``tomllib`` from here, never directly: ``from grader.util.tomlcompat import tomllib``.
 """
 
 from __future__ import annotations

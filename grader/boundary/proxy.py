@@ -7,16 +7,22 @@ the channel; values come back as plain data (copies) or as new proxies.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from grader.boundary.channel import WorkerClient
+
+class Requester(Protocol):
+    """What a proxy needs of the channel's ``WorkerClient``: requests and calls. Named here
+    so that this module does not import the channel (which imports the proxies)."""
+
+    def request(self, message: list[Any]) -> list[Any]: ...
+
+    def call(self, target: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
 class Proxy:
     __slots__ = ("_grader_callable", "_grader_client", "_grader_gen", "_grader_id", "_grader_type")
 
-    def __init__(self, client: WorkerClient, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
+    def __init__(self, client: Requester, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
         object.__setattr__(self, "_grader_client", client)
         object.__setattr__(self, "_grader_gen", gen)
         object.__setattr__(self, "_grader_id", hid)

@@ -18,7 +18,8 @@ from grader.cli import app
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
 from grader.quiz import BankError, check_bank, load_bank
-from grader.quiz.bank import bank_from_dict, dumps_bank, lint_bank
+from grader.quiz.bank import bank_from_dict, dumps_bank
+from grader.quiz.lint import lint_bank
 from grader.quiz.template import TemplateError, check_template, compile_formula, instance_count, show_number
 from grader.util.tomlcompat import tomllib
 

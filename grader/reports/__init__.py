@@ -1,4 +1,12 @@
-"""Everything the terminal shows. The only module that imports rich."""
+"""Everything shown to a person: the terminal (this module, ``status``, ``watch``, ``quiz``,
+``curves``, ``instructor``, ``late``, ``similarity``) and HTML (``html``).
+
+Owns: wording, layout and colour of results. The only package that imports rich.
+May import: grading, quizzes, the instructor side (to draw their results) and the utilities.
+Must never: import the commands (they call in); compute a grade or change stored state
+(it draws what it is given); show a hidden test's code or expected values, or anything
+from student code that was not cleaned (``grader.util.textclean``).
+"""
 
 from __future__ import annotations
 

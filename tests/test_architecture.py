@@ -26,11 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 GRADER = REPO / "grader"
 PACKAGES = ["cli", "grading", "notebook", "boundary", "instructor", "quiz", "reports", "suites", "util"]
 
-# Cycles still to break, each with the commit that will: none may be added.
-KNOWN_CYCLES: list[set[str]] = [
-    {"grader.grading.live", "grader.grading.plugin"},  # goes with the split of plugin.py (the recorder apart)
-]
-
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` on the package found first on the path from ``root``, with the
@@ -111,11 +106,7 @@ def test_a_boundary_module_importing_a_command_module_breaks_the_contracts(tmp_p
 
 def test_no_import_cycles_in_grader():
     graph = grimp.build_graph("grader", cache_dir=None)
-    cycles = import_cycles(graph)
-    new = [sorted(c) for c in cycles if c not in KNOWN_CYCLES]
-    assert new == [], f"import cycles: {new}"
-    gone = [sorted(c) for c in KNOWN_CYCLES if c not in cycles]
-    assert gone == [], f"broken already, take them off KNOWN_CYCLES: {gone}"
+    assert [sorted(c) for c in import_cycles(graph)] == []
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -197,7 +197,7 @@ class LiveHooks:
         self.progress.started(location[2])
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        from grader.grading.plugin import RECORDER
+        from grader.grading.recorder import RECORDER
 
         recorder = self.config.stash.get(RECORDER, None) if self.config is not None else None
         entry = recorder.results.get(nodeid) if recorder is not None else None

@@ -6,7 +6,7 @@ suite test parametrized over the students). Batching is only a way to go faster,
 the trusted side computes for one student may reach the next (a suite's cache, plugin state,
 a wider-scoped fixture). This differential test builds a class from the correctness corpus —
 wrong and right implementations (tests/wrong, tests/right applied to solutions/), stubs,
-students missing chapters, and broken submissions (syntax errors, import-time exceptions, a
+students missing chapters (not submitted in the batch, 0 points alone), and broken submissions (syntax errors, import-time exceptions, a
 ``train_classifier`` that raises) sorted FIRST so that their state would leak into everyone
 after them if it could — collects it, grades every student alone in a fresh process
 (tests/alone_check.py), and requires the same status and score for every test of every
@@ -117,7 +117,7 @@ def build_keras_class(root: Path) -> dict[str, list[str]]:
 
 def grade_alone(root: Path, has: dict[str, list[str]], chapters: tuple[str, ...], workers: int = 2) -> dict:
     """{(student, chapter): sorted verdicts}, each student graded alone in a fresh process
-    (every chapter asked for, the ones it lacks too: collect grades those as well)."""
+    (every chapter asked for, the ones it lacks too: 0 points alone, not submitted in a collect)."""
     out_dir = root.parent / f"alone-{root.name}"
     out_dir.mkdir()
 
@@ -132,6 +132,14 @@ def grade_alone(root: Path, has: dict[str, list[str]], chapters: tuple[str, ...]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         found = dict(zip(has, pool.map(one, has), strict=True))
     return {(name, c): sorted(map(tuple, v)) for name, per in found.items() for c, v in per.items()}
+
+
+def chapter_statuses(db: Path) -> dict:
+    """{(student, chapter): (status, score)} of a gradebook's chapter results."""
+    with Gradebook(db) as gb:
+        names = {r["hash"]: Path(r["source"]).name for r in gb.submissions()}
+        return {(names[h], c): (r["status"], r["score"]) for h, per in gb.chapter_scores().items()
+                for c, r in per.items()}
 
 
 def grade_batch(root: Path, db: Path, chapters: tuple[str, ...], workers: int) -> dict:
@@ -186,8 +194,16 @@ def test_a_batch_grades_every_student_as_alone(numpy_class, tmp_path, workers):
     started = time.monotonic()
     batch = grade_batch(root, tmp_path / "gb.sqlite", NUMPY_CHAPTERS, workers)
     TIMES[f"batch --workers {workers}, chapters 2-7"] = time.monotonic() - started
-    assert set(batch) == {(name, c) for name in has for c in NUMPY_CHAPTERS}
-    assert differences(batch, alone) == []
+    held = {(name, c) for name in has for c in has[name]}
+    assert set(batch) == held
+    assert differences(batch, {k: v for k, v in alone.items() if k in held}) == []
+    # a chapter a student lacks is not submitted in the batch (no test run), and 0 points alone
+    lacking = {(name, c) for name in has for c in NUMPY_CHAPTERS} - held
+    assert len(lacking) >= 8
+    statuses = chapter_statuses(tmp_path / "gb.sqlite")
+    for key in lacking:
+        assert statuses[key] == ("not_submitted", 0.0), key
+        assert alone[key] and all(p == 0 for *_, p in alone[key]), key
     print({k: round(v, 1) for k, v in TIMES.items()})
 
 

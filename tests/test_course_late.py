@@ -399,3 +399,27 @@ def test_a_canvas_download_zip_gives_each_entry_its_time_and_late_flag(tmp_path)
     assert "missing folder" in res.stdout + res.stderr
     res = grade("collect", str(work / "a.zip"), "--db", str(other), "--chapter", "chapter2", "--canvas")
     assert res.returncode == 2 and "not Canvas's Download Submissions zip" in res.stderr
+
+
+def test_a_submission_without_a_chapter_does_not_replace_one_that_held_it(tmp_path):
+    """Week 1 hands in chapter 2; week 2, still before chapter 2's due date, hands in only
+    chapter 3 (its chapter 2 is *not submitted*). Chapter 2 counts the week-1 work, not the
+    newer submission's absent chapter; chapter 3 counts week 2."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    week1 = make_folder_submission(tmp_path / "w1", "kim", "correct", chapters=("chapter2",))
+    at(zip_folder(week1, subs / "kim.zip"), "2026-09-14T10:00:00+00:00")
+    at(make_folder_submission(subs, "kim", "correct", chapters=("chapter3",)), "2026-09-21T10:00:00+00:00")
+    db = tmp_path / "gradebook.sqlite"
+    res = grade("collect", str(subs), "--db", str(db), "--chapter", "chapter2", "--chapter", "chapter3",
+                "--workers", "1", "--allow-weak-isolation")
+    assert res.returncode == 0, res.stdout + res.stderr
+    (tmp_path / "course.toml").write_text(
+        'timezone = "UTC"\n[due]\nchapter2 = "2026-09-30 23:59"\nchapter3 = "2026-09-30 23:59"\n'
+        "[late]\npercent_per_day = 10\n", encoding="utf-8")
+    kim = rows(grade("export", "--db", str(db)).stdout)["kim"]
+    with Gradebook(db) as gb:
+        full = {ch: max(r["max_score"] or 0 for per in gb.chapter_scores().values() for c, r in per.items() if c == ch)
+                for ch in ("chapter2", "chapter3")}
+    assert float(kim["chapter2"]) == full["chapter2"] > 0
+    assert float(kim["chapter3"]) == full["chapter3"] > 0

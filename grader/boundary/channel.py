@@ -454,19 +454,23 @@ class WorkerClient:
         costs at most the time left to the deadline, never a hang. None when sent,
         else "timeout" or "closed"."""
         view = memoryview(codec._HEADER.pack(len(data)) + data)
+        full = False  # waited for room only after a write found the pipe full (most frames fit at once)
         while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return "timeout"
-            _, ready, _ = select.select([], [self._wfd], [], remaining)
-            if not ready:
-                continue
+            if full:
+                _, ready, _ = select.select([], [self._wfd], [], remaining)
+                if not ready:
+                    continue
             try:
                 written = os.write(self._wfd, view)
             except BlockingIOError:
+                full = True
                 continue
             except OSError:
                 return "closed"
+            full = False
             view = view[written:]
         return None
 

@@ -3,8 +3,9 @@
 Starting a worker costs a fresh interpreter plus ``import numpy`` (~0.25 s of CPU). In
 batch grading (``grade collect``) every submission-chapter needs its own worker, so a
 *zygote* process is started once per pytest session, inside the same sandbox a worker
-would get (bubblewrap where usable). It imports numpy, the codec and compiles the
-worker's source, then never runs student code itself: on request it forks a child that
+would get (bubblewrap where usable). It imports numpy (and a chapter's heavy library,
+TensorFlow, when importing it starts no thread: ~3 s of CPU each child no longer pays), the
+codec and compiles the worker's source, then never runs student code itself: on request it forks a child that
 runs the unchanged ``worker.py`` main with the pipes and configuration it was handed
 (limits, privilege drop and seccomp are applied in the child, before student code).
 
@@ -61,9 +62,21 @@ exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
 worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
 wipe = boot['wipe']
+preload = boot.get('preload', [])
 del boot, m
 import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
 import random, resource, signal, traceback, typing, numpy
+for _name in preload:
+    # A chapter's heavy library (TensorFlow), imported once here instead of in every child.
+    # Importing runs no operation and starts no thread; the check below makes sure of the
+    # latter (forking a process with other threads could copy a lock held by one of them).
+    try:
+        __import__(_name)
+    except Exception:
+        pass
+if preload and os.path.isdir('/proc/self/task') and len(os.listdir('/proc/self/task')) > 1:
+    _send(['ready', 'threads'])
+    os._exit(0)
 libc = ctypes.CDLL(None)
 libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL when the trusted side goes
 libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read or write our memory
@@ -162,9 +175,12 @@ class Zygote:
     """The fork server process and its control socket (trusted side)."""
 
     def __init__(self, *, sandbox_mode: str = "auto", needs: tuple[str, ...] = (),
-                 startup_timeout: float = 30.0) -> None:
+                 startup_timeout: float = 30.0, preload: tuple[str, ...] = ()) -> None:
         self.sandbox_request = sandbox_mode
         self.needs = tuple(needs)
+        # imported by the fork server itself, so that no child pays for it (TensorFlow's ~3 s
+        # of CPU); it runs nothing of them. Dropped when importing them started a thread.
+        self.preload = tuple(preload)
         self.startup_timeout = startup_timeout
         self.mode = "none"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -197,7 +213,8 @@ class Zygote:
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
         # the children share the sandbox's /tmp (it is ours to empty only there)
-        self._send({**channel.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None}, [])
+        self._send({**channel.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None,
+                    "preload": list(self.preload)}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:
         assert self.sock is not None
@@ -221,10 +238,20 @@ class Zygote:
             data += chunk
         return data
 
+    def ensure_ready(self) -> None:
+        """Started, and its "ready" message read (a process forked after this finds it ready)."""
+        self._ensure_ready()
+
     def _ensure_ready(self) -> None:
         self.start()
         if not self._ready:
-            if self._recv() != ["ready"]:
+            reply = self._recv()
+            if reply == ["ready", "threads"]:  # the preload started a thread: each child imports it
+                self.close()
+                self.preload = ()
+                self.start()
+                reply = self._recv()
+            if reply != ["ready"]:
                 raise ConnectionError("fork server did not start")
             self._ready = True
 
@@ -338,8 +365,9 @@ class ForkedWorkerClient(WorkerClient):
             os.close(stack_w)
         self.proc = _ForkedProc(self.zygote, pid)  # type: ignore[assignment]
         self._attach(from_worker_r, to_worker_w, mode, stack_r)
-        # "preload" is imported by the child, never by the zygote: a process that ran
-        # TensorFlow must not fork.
+        # The zygote may have imported the chapter's "preload" (TensorFlow) already; it never
+        # ran an operation of it (a process that did must not fork): the child's own import
+        # is then a no-op, and its first operation starts TensorFlow's threads in the child.
         self._send_config(self.worker_config(mode, self.zygote.steps))
 
     def _ensure_ready(self) -> None:

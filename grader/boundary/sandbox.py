@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 from grader.util.errors import UsageError
@@ -254,9 +255,25 @@ def _bwrap_has_size() -> bool:
     return "--size" in text
 
 
-@functools.cache
+_PROBE_LOCK = threading.Lock()
+
+
 def bwrap_works() -> bool:
-    """bwrap is installed and can create its namespaces here (containers may forbid it)."""
+    """bwrap is installed and can create its namespaces here (containers may forbid it).
+    Asked once per process (a probe sandbox that runs the interpreter: ~40 ms)."""
+    with _PROBE_LOCK:
+        return _bwrap_probe()
+
+
+def probe_early(mode: str) -> None:
+    """Start ``bwrap_works``'s probe in a thread now, so that it runs while the caller
+    imports and configures pytest; ``choose`` later waits for its answer."""
+    if mode != "none" and shutil.which("bwrap") is not None:
+        threading.Thread(target=bwrap_works, name="bwrap-probe", daemon=True).start()
+
+
+@functools.cache
+def _bwrap_probe() -> bool:
     exe = shutil.which("bwrap")
     if exe is None:
         return False

@@ -89,8 +89,7 @@ def check(
         first_hints = reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
         workspace = _quiet_workspace() if first_hints else None
         if workspace is not None:  # the report showed hint 1: the next `grade hint` shows hint 2
-            for ex_id in first_hints:
-                progress.record_hint_seen(workspace, ex_id, 1)
+            progress.record_hints_seen(workspace, dict.fromkeys(first_hints, 1))  # one write for all
     if report.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)

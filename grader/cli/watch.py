@@ -29,7 +29,7 @@ from typing import Any
 
 from grader.util.i18n import t
 
-DEBOUNCE_S = 0.25  # quiet time after the last save before checking (editors save in bursts)
+DEBOUNCE_S = 0.05  # quiet time after the last save before checking (an editor's save is one burst of a few ms; a later save stops the check it started)
 SAFETY_S = 2.0  # with file events, poll this often anyway to notice events that never come
 
 # inotify(7) constants
@@ -229,6 +229,36 @@ class WatchSession:
         self.report: Any = None
         self.hints_shown: dict[str, int] = {}
         self.keys_active = False
+        self.warm: Any = None  # grader.grading.warmcheck.WarmChecker: re-checks without starting anything
+        self._warm_ok = True
+
+    def _check(self, live: Any, stop: Any) -> Any:
+        """One check: by the warm check server where it can be had (started at the first
+        check), else cold; a warm server that fails is dropped and the watch goes on cold."""
+        from grader.util.errors import InternalError
+        from grader.grading.runner import run_check
+
+        if self.warm is None and self._warm_ok:
+            from grader.grading import warmcheck as warm
+
+            self._warm_ok = warm.available(self.chapter)
+            if self._warm_ok:
+                try:
+                    self.warm = warm.WarmChecker(self.chapter, self.target, self.sandbox)
+                except OSError:  # it could not even start: cold checks, as before
+                    self._warm_ok = False
+        if self.warm is not None:
+            try:
+                return self.warm.check(self.target, live=live, stop=stop)
+            except InternalError:
+                self.close()
+                self._warm_ok = False
+        return run_check(self.chapter, self.target, sandbox=self.sandbox, live=live, stop=stop)
+
+    def close(self) -> None:
+        warm, self.warm = self.warm, None
+        if warm is not None:
+            warm.close()
 
     def _header(self) -> str:
         return t("watch.header", self.lang, folder=f"exercises/{self.chapter.id}", how=self.how)
@@ -240,14 +270,14 @@ class WatchSession:
         from grader.util.errors import GraderError
         from grader.grading.live import LiveProgress, on_a_real_file
         from grader.reports import watch as screen
-        from grader.grading.runner import CheckCancelled, run_check
+        from grader.grading.runner import CheckCancelled
 
         screen.start(self.console, self._header(), reason)
         screen.say(self.console, t("watch.checking", self.lang, chapter=self.chapter.id))
         stream = getattr(self.console, "file", None)
         live = LiveProgress(stream, self.lang) if stream is not None and on_a_real_file(stream) else None
         try:
-            self.report = run_check(self.chapter, self.target, sandbox=self.sandbox, live=live, stop=stop)
+            self.report = self._check(live, stop)
         except CheckCancelled:
             screen.say(self.console, t("watch.cancelled", self.lang))
             return False
@@ -344,6 +374,7 @@ def watch_chapter(
         raise SystemExit(128 + int(exc.args[0])) from None
     finally:
         keys.restore()
+        session.close()
         if notifier:
             notifier.close()
         for sig, handler in old_handlers.items():

@@ -252,18 +252,23 @@ class _Helper:
         from grader.boundary.channel import STUDENT_ENV
 
         self.owner = owner
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER", "PYTEST"))}
-        env.update({k: v for k, v in STUDENT_ENV.items() if k.startswith(("TF_", "OMP", "OPENBLAS", "MKL"))})
+        self.ready = False
+        self.buffer = b""
+        server = _SERVER.get("server")
+        if server is not None:
+            forked = server.spawn()
+            if forked is not None:
+                self.proc: Any = forked
+                return
+            _SERVER.pop("server", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "grader.grading.keras_helper"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=_helper_env(STUDENT_ENV),
             start_new_session=True,
         )
-        self.ready = False
-        self.buffer = b""
 
     def close(self) -> None:
         import signal
@@ -336,9 +341,140 @@ class _Helper:
 _HELPERS: dict[str, _Helper] = {}  # "current" (the target being graded) and "spare" (started ahead)
 
 
+def _helper_env(student_env: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER", "PYTEST"))}
+    env.update({k: v for k, v in student_env.items() if k.startswith(("TF_", "OMP", "OPENBLAS", "MKL"))})
+    return env
+
+
+class _ForkedHelper:
+    """Stands in for ``Popen`` for a helper forked by the helper fork server: its pipes, and its
+    pid once the server has said it (the server answers after its own Keras import)."""
+
+    def __init__(self, server: _HelperServer, stdin: Any, stdout: Any) -> None:
+        self.server = server
+        self.stdin = stdin
+        self.stdout = stdout
+        self._pid: int | None = None
+        self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._pid is None:
+            self._pid = self.server.pid_of(self)
+        return self._pid
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid = self.pid
+            try:
+                if pid <= 0:
+                    raise ProcessLookupError
+                os.kill(pid, 0)  # the server reaps its children: a gone pid has ended
+            except ProcessLookupError:
+                self.returncode = 0
+            except PermissionError:
+                pass
+        return self.returncode
+
+    def kill(self) -> None:
+        import signal
+
+        if self.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait(self) -> int:
+        import time
+
+        deadline = time.monotonic() + 5.0
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.returncode or 0
+
+
+class _HelperServer:
+    """``python -m grader.grading.keras_helper --fork-server``: imports Keras once per batch session and
+    forks a fresh helper per target (each serving one target only, as a new process would)."""
+
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        from grader.boundary.channel import STUDENT_ENV
+
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.grading.keras_helper", "--fork-server", str(theirs.fileno())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=_helper_env(STUDENT_ENV), start_new_session=True, pass_fds=(theirs.fileno(),),
+        )
+        theirs.close()
+        self.waiting: list[_ForkedHelper] = []  # spawned, pid not read yet (replies come in order)
+
+    def spawn(self) -> _ForkedHelper | None:
+        """A new helper's pipes, handed to the server (which forks it when its import is done);
+        None when the server is gone."""
+        import socket
+
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            socket.send_fds(self.sock, [b"s"], [to_child_r, from_child_w])
+        except OSError:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            return None
+        os.close(to_child_r)
+        os.close(from_child_w)
+        forked = _ForkedHelper(self, os.fdopen(to_child_w, "wb"), os.fdopen(from_child_r, "rb"))
+        self.waiting.append(forked)
+        return forked
+
+    def pid_of(self, helper: _ForkedHelper) -> int:
+        import struct
+
+        self.sock.settimeout(START_SECONDS)
+        while helper._pid is None:
+            if not self.waiting:
+                return -1
+            first = self.waiting.pop(0)
+            try:
+                data = b""
+                while len(data) < 4:
+                    chunk = self.sock.recv(4 - len(data))
+                    if not chunk:
+                        raise OSError("helper fork server ended")
+                    data += chunk
+                first._pid = struct.unpack(">i", data)[0]
+            except OSError:
+                first._pid = -1
+                for other in self.waiting:
+                    other._pid = -1
+                self.waiting.clear()
+        return helper._pid
+
+    def close(self) -> None:
+        self.sock.close()  # the server ends on EOF; its helpers are killed by their owners
+        try:
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+            self.proc.wait()
+
+
+_SERVER: dict[str, _HelperServer] = {}
+
+
 def _close_at_exit() -> None:
     for helper in list(_HELPERS.values()):
         helper.close()
+    server = _SERVER.pop("server", None)
+    if server is not None:
+        server.close()
 
 
 atexit.register(_close_at_exit)
@@ -374,9 +510,12 @@ def _helper() -> _Helper:
     return current
 
 
-def warm_helper() -> None:
+def warm_helper(batch: bool = False) -> None:
     """Have a helper importing Keras now: at collection (a spare for the first target) or
-    while the worker writes an archive (the current target's)."""
+    while the worker writes an archive (the current target's). ``batch``: helpers are forked
+    from a helper fork server started now (one Keras import for the whole batch)."""
+    if batch and "server" not in _SERVER:
+        _SERVER["server"] = _HelperServer()
     if os.environ.get("PYTEST_CURRENT_TEST"):
         _helper()
     elif "spare" not in _HELPERS and "current" not in _HELPERS:
@@ -386,6 +525,9 @@ def warm_helper() -> None:
 def close_helpers() -> None:
     for key in list(_HELPERS):
         _HELPERS.pop(key).close()
+    server = _SERVER.pop("server", None)
+    if server is not None:
+        server.close()
 
 
 class LayerView:

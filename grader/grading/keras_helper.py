@@ -4,7 +4,9 @@ A ``.keras`` archive is made by the student's code. Its config passed the allow-
 checks (``grader.grading.keras_checks.read_config``), but building it still runs Keras and TensorFlow
 on what the student chose, so that happens here, never in pytest's process: after importing
 Keras this process caps its own address space (``RLIMIT_AS``) and CPU time, and the trusted
-side gives every request a deadline and kills the process when it is missed. It never forks.
+side gives every request a deadline and kills the process when it is missed. A helper never
+forks; in batch grading helpers are forked, one per target, from ``--fork-server``, a process
+that has imported Keras and does nothing else (``fork_server``).
 
 Requests and replies are frames (4-byte big-endian length, then UTF-8 JSON; arrays as dtype,
 shape and base64 bytes): plain data only, never pickle. Requests:
@@ -147,6 +149,13 @@ def _limit() -> None:
 def main() -> None:
     out = os.dup(1)
     os.dup2(2, 1)  # whatever Keras prints goes where stderr goes, never into the replies
+    import keras  # noqa: F401
+
+    serve(0, out)
+
+
+def serve(inp: int, out: int) -> None:
+    """Serve one target's requests (read from ``inp``, replies to ``out``) until EOF."""
     import keras
     import numpy as np
 
@@ -158,10 +167,10 @@ def main() -> None:
     _write(out, {"ready": True})
     while True:
         try:
-            (length,) = struct.unpack(">I", _read(0, 4))
+            (length,) = struct.unpack(">I", _read(inp, 4))
             if length > MAX_REQUEST:
                 return
-            request = json.loads(_read(0, length))
+            request = json.loads(_read(inp, length))
         except (EOFError, ValueError):
             return
         try:
@@ -208,6 +217,69 @@ def handle(request: dict[str, Any], models: dict[int, Any]) -> dict[str, Any]:
     return {"error": ["ValueError", "unknown request"]}
 
 
+def fork_server(control: int) -> None:
+    """``--fork-server FD`` (batch grading): import Keras once, then for every pair of pipe
+    ends received on the unix socket ``control`` fork a child that serves one target on them
+    (``serve``), and reply with its pid (4 bytes). This process never runs a Keras operation
+    and never sees a request: each child makes TensorFlow's threads itself, after the fork,
+    and is as fresh as a new helper (one target's archives only), without paying the ~3 s of
+    CPU of the import. Children are reaped as they end; the process ends on EOF."""
+    import ctypes
+    import signal
+    import socket
+
+    ctl = socket.socket(fileno=control)
+    os.dup2(2, 1)
+    import keras  # noqa: F401
+    import numpy  # noqa: F401
+
+    if os.path.isdir("/proc/self/task") and len(os.listdir("/proc/self/task")) > 1:
+        return  # importing started a thread: forking could copy a held lock (the trusted side starts helpers itself)
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: children cannot read our memory
+    except (OSError, AttributeError):
+        pass
+    def _reap(_signum: int, _frame: Any) -> None:
+        # waited for (not ignored): a child's CPU time is counted in ours, and a killed one
+        # is gone at once (its owner checks that its pid no longer exists)
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    signal.signal(signal.SIGCHLD, _reap)
+    while True:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(ctl, 1, 2)
+        except OSError:
+            return
+        if not data:
+            return
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            ctl.sendall(struct.pack(">i", -1))
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ctl.close()
+                os.setsid()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                serve(fds[0], fds[1])
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        ctl.sendall(struct.pack(">i", pid))
+
+
 if __name__ == "__main__":
     sys.setrecursionlimit(10_000)
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--fork-server":
+        fork_server(int(sys.argv[2]))
+    else:
+        main()

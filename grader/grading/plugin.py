@@ -112,7 +112,7 @@ class StudentCode:
         self._recorder.artifacts.append(artifact)
 
 
-from grader.grading.recorder import RECORDER  # noqa: E402 - the stash key live.py reads too
+from grader.grading.recorder import RECORDER  # noqa: E402 - the stash key live.py and warm.py read too
 
 
 class ModuleBlocked(StudentCodeError):
@@ -149,7 +149,7 @@ class Target:
 
 
 def _is_hidden(item: pytest.Item) -> bool:
-    return Path(str(item.path)).stem.endswith("_hidden")
+    return item.path.stem.endswith("_hidden")
 
 
 def _target_token(index: int) -> str:
@@ -186,25 +186,37 @@ class Recorder:
             call_timeout=self.test_timeout,
             sandbox=config.getoption("grader_sandbox"),
             needs=tuple(chapter.needs),
-            preload=list(chapter.needs),
+            # numpy too: the worker imports it while pytest collects, not at the first test
+            preload=["numpy", *chapter.needs],
             startup_timeout=90.0 if chapter.needs else 30.0,
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:
             self._init_batch(Path(targets_file))
             return
-        self.target = Path(config.getoption("grader_target")).resolve()
-        self.display_dir = f"{self.target.name}/{chapter.id}"
+        if config.getoption("grader_warm", None) is not None:
+            from grader.grading.warm import warm_init  # grade watch: each check is a forked child (begin_check)
+
+            warm_init(self)
+            return
+        self.begin_check(Path(config.getoption("grader_target")), WorkerClient)
+
+    def begin_check(self, target: Path, make_client: Any) -> None:
+        """The one target's state, read and made fresh: its sources, results, what suites keep
+        (``target_state``) and its worker, ``make_client(config)``, started (it imports numpy
+        while pytest collects)."""
+        self.target = target.resolve()
+        self.display_dir = f"{self.target.name}/{self.chapter.id}"
         self.results: dict[str, dict[str, Any]] = {}
-        sources = _read_sources(self.target / chapter.id, self.display_dir)
+        sources = _read_sources(self.target / self.chapter.id, self.display_dir)
         self.sources = sources
         self.reported_blocks: set[str] = set()
         self.names_cache: dict[str, Any] = {}
         self.state: dict[str, Any] | None = {}  # the one target's (``target_state``)
         self.timed_out: list[list[tuple[str, int, str]]] = []  # this target's stuck stacks (verified)
         self.public_blocks: set[tuple[str, str, str]] = set()
-        self.client = WorkerClient(self._worker_config(sources))
-        self.client.start()  # imports numpy while pytest collects
+        self.client = make_client(self._worker_config(sources))
+        self.client.start()
         self.student_code = StudentCode(self)
 
     # -- batch mode ------------------------------------------------------------------
@@ -216,7 +228,8 @@ class Recorder:
         self.batch = [
             Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
         ]
-        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs))
+        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs),
+                             startup_timeout=90.0 if self.chapter.needs else 30.0, preload=tuple(self.chapter.needs))
         self.client = None
         self.results = {}
         self.sources: dict[str, tuple[str, bytes]] = {}
@@ -285,7 +298,9 @@ class Recorder:
         if "keras" in self.chapter.needs:
             from grader.grading.keras_checks import warm_helper
 
-            warm_helper()  # the helper that opens archives imports Keras now, while the worker imports its own
+            # the helper that opens archives imports Keras now, while the worker imports its own
+            # (in a batch: a fork server for them, one import for every target's fresh helper)
+            warm_helper(batch=self.batch is not None)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -307,8 +322,11 @@ class Recorder:
     # -- fixtures --------------------------------------------------------------------
 
     @pytest.fixture(autouse=True)
-    def grader_target(self, request: pytest.FixtureRequest) -> int | None:
-        return getattr(request, "param", None)
+    def grader_target(self) -> int | None:
+        # The item's target is switched to before its fixtures are set up; no ``request``
+        # argument: pytest builds a fixture definition for every ``request`` it hands out
+        # (~0.1 ms each, several per test in a batch of thousands of tests).
+        return self.current.index if self.current is not None else None
 
     @pytest.fixture
     def target_state(self, grader_target: int | None) -> dict[str, Any]:
@@ -321,7 +339,7 @@ class Recorder:
         return self.state
 
     @pytest.fixture
-    def student(self, request: pytest.FixtureRequest, grader_target: int | None) -> StudentCode:
+    def student(self, grader_target: int | None) -> StudentCode:
         if self.batch is not None and self.current is not None:
             return self.current.student_code
         return self.student_code
@@ -575,6 +593,8 @@ class Recorder:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.batch is not None:
             self._finish_batch()
+            return
+        if self.client is None:  # grade watch's warm session: its checks end in their own processes
             return
         isolation = list(self.client.isolation)
         self.client.close()

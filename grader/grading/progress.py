@@ -347,13 +347,22 @@ def hints_seen(workspace: Path, exercise: str) -> int:
 def record_hint_seen(workspace: Path, exercise: str, number: int) -> None:
     """Remember that hints 1..``number`` of ``exercise`` were shown (never lowers the count).
     Advisory like the rest of the file: a file that cannot be written is ignored."""
+    record_hints_seen(workspace, {exercise: number})
+
+
+def record_hints_seen(workspace: Path, numbers: dict[str, int]) -> None:
+    """``record_hint_seen`` for several exercises at once, in one write of the file (a check
+    of stubs shows the first hint of each exercise)."""
+    if not numbers:
+        return
     path = state_path(workspace)
     try:
         with _locked(path):
             state, _ = load_state(workspace)
             seen = state.get("hints") if isinstance(state.get("hints"), dict) else {}
-            old = seen.get(exercise, 0)
-            seen[exercise] = max(number, old if isinstance(old, int) and not isinstance(old, bool) else 0)
+            for exercise, number in numbers.items():
+                old = seen.get(exercise, 0)
+                seen[exercise] = max(number, old if isinstance(old, int) and not isinstance(old, bool) else 0)
             state["hints"] = seen
             write_json_atomic(path, state)
     except OSError:

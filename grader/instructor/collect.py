@@ -49,6 +49,7 @@ from grader.instructor.submission import (
 )
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
+SESSIONS = 2  # chapter sessions a grading task runs at once (see grade_task)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class CollectSummary:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     failed: list[tuple[str, str]] = field(default_factory=list)  # batches the grader failed on: not recorded
     submission_chapters: int = 0
+    not_submitted: int = 0  # of submission_chapters: chapters the submission holds no file of (not graded)
     elapsed: float = 0.0
     isolation: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -68,7 +70,8 @@ class CollectSummary:
 
     @property
     def rate(self) -> float:
-        return self.submission_chapters / self.elapsed if self.elapsed > 0 else 0.0
+        graded = self.submission_chapters - self.not_submitted  # absent chapters cost nothing to record
+        return graded / self.elapsed if self.elapsed > 0 else 0.0
 
 
 class Progress(Protocol):
@@ -163,6 +166,21 @@ def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
             "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
 
 
+def submitted(files: dict[str, Any], chapter: str) -> bool:
+    """Whether a submission's files (``chapterN/module.py`` names) hold anything of ``chapter``."""
+    prefix = chapter + "/"
+    return any(name.startswith(prefix) for name in files)
+
+
+def not_submitted_entry(chapter: str, version: str) -> dict[str, Any]:
+    """The result of a chapter a submission holds no file of: 0 points, status "not
+    submitted" (not a graded 0 from stubs, not "not graded"); its maximum is the chapter's
+    (the exports take it from the graded submissions)."""
+    return {"chapter": chapter, "not_submitted": True, "score": 0.0, "max_score": None, "execution_time": 0.0,
+            "note": f"not submitted: no exercises/{chapter}/ in the submission", "tests": [], "isolation": [],
+            "suite_version": version}
+
+
 def grade_task(
     payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto"
 ) -> list[dict[str, Any]]:
@@ -176,21 +194,43 @@ def grade_task(
     try:
         roots: dict[str, Path] = {}
         for i, p in enumerate(payloads):
-            roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
+            if any(submitted(p["files"], c) for c in p.get("chapters", chapters)):  # else: nothing to grade
+                roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
         out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
+
+        def grade_chapter(chapter_id: str) -> dict[str, Any]:
+            chapter = catalog.chapter(chapter_id)
+            # A chapter the submission holds no file of is not submitted: known from the file
+            # names alone, so it starts no pytest, worker or TensorFlow.
+            present = [p for p in payloads if chapter_id in p.get("chapters", chapters)
+                       and submitted(p["files"], chapter_id)]
+            if not present:
+                return {}
+            return run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in present], sandbox=sandbox)
+
+        # A session alternates between pytest and the student's worker (each waits for the
+        # other), keeping about half a core busy: SESSIONS chapters are graded at once. A
+        # chapter with heavy needs (TensorFlow, GBs of memory) is graded alone.
+        light = [c for c in chapters if not catalog.chapter(c).needs]
+        graded: dict[str, dict[str, Any]] = {}
+        if light:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=SESSIONS) as pool:
+                graded.update(zip(light, pool.map(grade_chapter, light), strict=True))
         for chapter_id in chapters:
             # a payload may ask for fewer chapters (those its gradebook entry lacks)
             wanted = [p for p in payloads if chapter_id in p.get("chapters", chapters)]
             if not wanted:
                 continue
-            chapter = catalog.chapter(chapter_id)
-            version = suite_version(chapter)  # of the suites that grade here (a Dask worker's own)
-            reports = run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in wanted], sandbox=sandbox)
+            version = suite_version(catalog.chapter(chapter_id))  # of the suites that grade here (a Dask worker's own)
+            reports = graded[chapter_id] if chapter_id in graded else grade_chapter(chapter_id)
             for p in wanted:
-                report = reports[p["hash"]]
-                entry = report.to_dict()
-                present = any(name.startswith(chapter_id + "/") for name in p["files"])
-                entry["note"] = "" if present else f"no exercises/{chapter_id}/ in the submission"
+                if p["hash"] not in reports:
+                    out[p["hash"]]["chapters"].append(not_submitted_entry(chapter_id, version))
+                    continue
+                entry = reports[p["hash"]].to_dict()
+                entry["note"] = ""
                 entry["suite_version"] = version
                 out[p["hash"]]["chapters"].append(entry)
         return list(out.values())
@@ -354,7 +394,9 @@ def collect(
             summary.skipped += 1
             continue
         if sub.hash in known:
-            lacking = [c for c in chapters if results.get((sub.hash, c)) != ("graded", current[c])]
+            # a chapter not submitted stays so whatever the suites (the files are the hash's)
+            lacking = [c for c in chapters if results.get((sub.hash, c)) != ("graded", current[c])
+                       and (results.get((sub.hash, c)) or ("",))[0] != "not_submitted"]
             unrecorded = [c for c in not_graded if (sub.hash, c) not in results]
             summary.chapters_present += len(chapters) - len(lacking) + len(not_graded) - len(unrecorded)
             if not lacking and not unrecorded:
@@ -405,6 +447,7 @@ def collect(
         if recorded:
             summary.graded += 1
             summary.submission_chapters += len(res["chapters"])
+            summary.not_submitted += sum(1 for ch in res["chapters"] if ch.get("not_submitted"))
             for ch in res["chapters"]:
                 for item in ch.get("isolation", []):
                     if item not in summary.isolation:

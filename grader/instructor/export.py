@@ -365,8 +365,10 @@ def gradescope_results(gb: Gradebook, sub: Any, everything: Universe | None = No
             chapter_row = chapters.get(key[0])
             why = (chapter_row["note"] if chapter_row is not None and chapter_row["note"]
                    else f"{key[0]} was not graded for this submission")
+            label = ("not submitted" if chapter_row is not None and chapter_row["status"] == "not_submitted"
+                     else "not graded")
             tests.append({"name": f"{key[1]}: {key[2]}", "score": 0.0, "max_score": max_score, "status": "failed",
-                          "output": f"[not graded] {clean_text(why, 300)}", "visibility": _visibility(visibility),
+                          "output": f"[{label}] {clean_text(why, 300)}", "visibility": _visibility(visibility),
                           "output_format": "text"})
             continue
         tests.append({

@@ -27,6 +27,9 @@ Version 4: what the LMS says about a submission's time besides ``submitted_at``:
 flag, Gradescope's lateness: 1 late, 0 on time, NULL not known); and the roster's
 ``extension_days``. Older files get the columns empty (nothing known); grade report and
 grade export read the due dates and the late policy from the course file (``course.py``).
+A chapter a submission holds no file of is recorded without grading as ``not_submitted``:
+score 0, max_score NULL (the chapter's maximum is the graded submissions'), never graded again
+(the submission's files cannot change). Older files simply have no such rows.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ CREATE TABLE IF NOT EXISTS chapter_scores (
     max_score REAL,
     execution_time REAL NOT NULL,
     note TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'graded', -- graded | not_graded
+    status TEXT NOT NULL DEFAULT 'graded', -- graded | not_graded | not_submitted
     suite_version TEXT NOT NULL DEFAULT '', -- hash of the suites that graded it ('' before v3: unknown)
     PRIMARY KEY (hash, chapter)
 );
@@ -294,11 +297,12 @@ class Gradebook:
     def _write_results(self, g: Graded) -> None:
         for ch in g.chapters or []:
             not_graded = bool(ch.get("not_graded"))
+            status = "not_graded" if not_graded else "not_submitted" if ch.get("not_submitted") else "graded"
             self.db.execute(
                 "INSERT INTO chapter_scores (hash, chapter, score, max_score, execution_time, note, status,"
                 " suite_version) VALUES (?,?,?,?,?,?,?,?)",
                 (g.hash, ch["chapter"], None if not_graded else ch["score"], None if not_graded else ch["max_score"],
-                 ch.get("execution_time", 0.0), ch.get("note", ""), "not_graded" if not_graded else "graded",
+                 ch.get("execution_time", 0.0), ch.get("note", ""), status,
                  "" if not_graded else str(ch.get("suite_version", ""))),
             )
             self.db.executemany(

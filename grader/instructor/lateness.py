@@ -153,6 +153,10 @@ def plan(gb: Any, course: Course, group: Callable[[str], str] | None = None) -> 
                 items.setdefault(f"quiz {ch}", []).append(r)
         per: dict[str, Counted] = {}
         for item, cands in items.items():
+            # A submission that holds no file of a chapter does not replace one that did.
+            held = [r for r in cands if item.startswith("quiz ")
+                    or chapters[r["hash"]][item]["status"] != "not_submitted"]
+            cands = held or cands
             ext = _extension(course, ids, item, roster_days)
             judged = [judge(course, item, r, ext, student, cache) for r in cands]  # oldest first
             on_time = [c for c in judged if c.days_late == 0]

@@ -28,6 +28,7 @@ class ChapterStats:
     max_score: float
     scores: list[float]  # counted submissions' scores (graded ones only)
     not_graded: int = 0  # counted submissions for which this chapter was not graded
+    not_submitted: int = 0  # counted submissions holding no file of this chapter (0 points, not in scores)
 
     @property
     def mean(self) -> float:
@@ -117,6 +118,7 @@ class StudentRow:
     failures: list[Failure] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     penalties: dict[str, float] = field(default_factory=dict)  # column -> late penalty % (course file)
+    not_submitted: list[str] = field(default_factory=list)  # chapters with no file in the submission
 
 
 @dataclass
@@ -211,9 +213,11 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
     ch_scores = gb.chapter_scores(counted)
     chapters = []
     for ch in gb.chapters():
-        rows = [per[ch] for per in ch_scores.values() if ch in per and per[ch]["score"] is not None]
+        absent = sum(1 for per in ch_scores.values() if ch in per and per[ch]["status"] == "not_submitted")
+        rows = [per[ch] for per in ch_scores.values()
+                if ch in per and per[ch]["score"] is not None and per[ch]["status"] != "not_submitted"]
         chapters.append(ChapterStats(ch, max((r["max_score"] for r in rows), default=0.0), [r["score"] for r in rows],
-                                     not_graded=len(counted) - len(rows)))
+                                     not_graded=len(counted) - len(rows) - absent, not_submitted=absent))
     qz = gb.quiz_scores()
     quizzes = []
     for ch in gb.quiz_chapters():
@@ -265,6 +269,7 @@ def build_report(gb: Gradebook, top_messages: int = 12, course: Any | None = Non
             {c: row[c] for c in score_columns if c.startswith("quiz ")},
             row["total"], row["max_total"], failures.get(h, []), json.loads(by_hash[h]["problems"]),
             {c: x.penalty for c, x in counted_items.get(row["student"], {}).items() if x.penalty},
+            [c for c, r in ch_scores.get(h, {}).items() if r["status"] == "not_submitted"],
         ))
 
     per_chapter: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))

@@ -139,7 +139,8 @@ def _students_table(report: ClassReport, rows: list[StudentRow], anchor: str, or
             value = r.quizzes.get(c) if c.startswith("quiz ") else r.chapters.get(c)
             late = (f' <span class="flag" title="late: {r.penalties[c]:g}% off">late</span>'
                     if r.penalties.get(c) else "")
-            cells.append(f"<td class=num>{_score(value)}{late}</td>")
+            shown = '<span class="ng">not submitted</span>' if c in r.not_submitted else _score(value)
+            cells.append(f"<td class=num>{shown}{late}</td>")
         cells.append(f"<td class=num><b>{round(r.total, 2):g}</b> / {round(r.max_total, 2):g}</td>")
         cells.append(f"<td class=num>{len(r.failures)}</td><td class=num>{len(r.problems)}</td>")
         parts.append("<tr>" + "".join(cells) + "</tr>")
@@ -197,10 +198,12 @@ def render_html(report: ClassReport, title: str = "dl-grade class report") -> st
     out.append("<h2>Score distribution</h2><div class=\"grid\">")
     for ch in [*report.chapters, *report.quizzes]:
         if not ch.scores:
+            absent = f" · not submitted by {ch.not_submitted}" if ch.not_submitted else ""
             out.append(f'<div class="card"><b>{escape(ch.chapter)}</b><div class="meta">not graded for '
-                       f"{ch.not_graded} students</div></div>")
+                       f"{ch.not_graded} students{absent}</div></div>")
             continue
         extra = f" · not graded {ch.not_graded}" if ch.not_graded else ""
+        extra += f" · not submitted {ch.not_submitted}" if ch.not_submitted else ""
         out.append(f'<div class="card">{_histogram(ch)}<div class="meta">mean {ch.mean:.1f} · median '
                    f"{ch.median:.1f} · full marks {ch.full_marks}{extra}</div></div>")
     out.append("</div>")

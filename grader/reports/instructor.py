@@ -50,8 +50,12 @@ def render_collect(summary: CollectSummary, out: Console) -> None:
         line.append(f" of {summary.found} (grade report --changes lists what moved)")
     else:
         # counted per (submission, chapter): a known submission still gets the chapters it lacks
-        line = Text(f"{summary.submission_chapters} submission-chapters graded", style="grade.pass")
-        line.append(f" ({summary.graded} submissions) · {summary.chapters_present} already in the gradebook · ")
+        # a chapter the submission holds no file of is recorded, not graded: counted apart
+        line = Text(f"{summary.submission_chapters - summary.not_submitted} submission-chapters graded",
+                    style="grade.pass")
+        line.append(f" ({summary.graded} submissions)"
+                    + (f" · {summary.not_submitted} not submitted (no files)" if summary.not_submitted else "")
+                    + f" · {summary.chapters_present} already in the gradebook · ")
         line.append(f"{len(summary.rejected)} rejected", style="grade.fail" if summary.rejected else "")
     if summary.failed:
         line.append(f" · {len(summary.failed)} failed to grade (the next run retries them)", style="grade.error")
@@ -78,14 +82,16 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
                    f"{len(report.rejected)} rejected", style="grade.title"))
     if report.chapters or report.quizzes:
         t = Table(title="Scores (each student's newest graded submission)", title_justify="left")
-        for col in ("", "n", "mean", "median", "full marks", "not graded", "distribution"):
+        for col in ("", "n", "mean", "median", "full marks", "not graded", "not submitted", "distribution"):
             t.add_column(col, justify="left" if col in ("", "distribution") else "right")
         for ch in [*report.chapters, *report.quizzes]:
             if not ch.scores:
-                t.add_row(ch.chapter, "0", "not graded", "", "", str(ch.not_graded), "")
+                t.add_row(ch.chapter, "0", "not graded", "", "", str(ch.not_graded),
+                          str(ch.not_submitted or ""), "")
                 continue
             t.add_row(ch.chapter, str(len(ch.scores)), f"{ch.mean:.1f}/{ch.max_score:g}", f"{ch.median:.1f}",
-                      str(ch.full_marks), str(ch.not_graded or ""), _spark(ch.histogram()))
+                      str(ch.full_marks), str(ch.not_graded or ""), str(ch.not_submitted or ""),
+                      _spark(ch.histogram()))
         out.print(t)
     hardest = sorted(report.tests, key=lambda s: (s.pass_rate, s.chapter, s.name))[:top_tests]
     if hardest:
@@ -121,9 +127,11 @@ def render_class_report(report: ClassReport, out: Console, top_tests: int = 15) 
         t.add_column("total", justify="right")
         t.add_column("tests not passed", justify="right")
         t.add_column("not graded")
+        t.add_column("not submitted")
         for r in lowest:
             missing = ", ".join(c for c, v in r.chapters.items() if v is None)
-            t.add_row(Text(r.student), f"{r.total:.1f}/{r.max_total:g}", str(len(r.failures)), missing)
+            t.add_row(Text(r.student), f"{r.total:.1f}/{r.max_total:g}", str(len(r.failures)), missing,
+                      ", ".join(r.not_submitted))
         out.print(t)
     if report.late_policy:
         from grader.reports.late import render_late_terminal

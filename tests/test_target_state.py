@@ -73,7 +73,8 @@ def test_each_target_gets_its_own_state_in_a_batch(pytester):
 def test_target_state_is_dropped_when_the_target_finishes():
     from types import SimpleNamespace
 
-    from grader.grading.plugin import Recorder, Target
+    from grader.grading.recorder import Recorder
+    from grader.grading.targets import Target
 
     recorder = Recorder.__new__(Recorder)  # only the bookkeeping of _finish_current
     target = Target(0, "k", __import__("pathlib").Path("."), SimpleNamespace(id="chapter2"))

@@ -1,9 +1,11 @@
 """The grading core, on the trusted side: find the student's workspace and sources
-(``runner``), run the suites under pytest with the grader's plugin (``plugin``: the
-recorder of verdicts, batch switching between targets, the hooks), the check helpers the
-suites call (``checks``, ``gradcheck``, ``keras_checks`` and its capped ``keras_helper``
-process), verdicts (``results``, ``shown``), the chapter catalog (``catalog``, ``lookup``),
-live progress (``live``) and the student's recorded progress (``progress``).
+(``runner``), run the suites under pytest with the grader's plugin (``plugin``: the hooks;
+``recorder``: the per-test record and results file; ``targets``: batch switching between
+targets; ``failures``: what a failing test says; ``student_code``: the ``student`` fixture),
+the check helpers the suites call (``checks``, ``gradcheck``, ``keras_checks`` and its
+capped ``keras_helper`` process), verdicts (``results``, ``shown``), the chapter catalog
+(``catalog``, ``lookup``), live progress (``live``), ``grade watch``'s warm check server
+(``warm``, and its client ``warmcheck``) and the student's recorded progress (``progress``).
 
 Owns: what a verdict is and how it is reached. A new check helper for the suites goes in
 ``checks.py`` (or ``keras_checks.py`` for Keras models); a new catalog field in ``catalog.py``.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from grader.boundary import ISOLATION_WEAK  # the boundary's word for a weak sandbox
@@ -152,3 +154,18 @@ def visible_summary(rows: list[tuple[str, float, float, str]]) -> str:
     if hidden:
         parts.append("hidden tests: shown when grades are published")
     return "; ".join(parts)
+
+
+def write_results(final: Path, data: dict[str, Any]) -> None:
+    """A grading session's results file: every string cleaned of control characters (messages
+    carry student text), written beside the target name and renamed over it: never follows a
+    planted link."""
+    from grader.grading.shown import shown
+    from grader.util.textclean import clean_tree
+
+    # the grader's own log of internal errors: their text may quote a student's value (a KeyError)
+    data["internal"] = [shown(line, hidden=False) for line in data.get("internal", [])[:200]]
+    partial = final.with_name(final.name + ".partial")
+    partial.unlink(missing_ok=True)
+    partial.write_text(json.dumps(clean_tree(data)), encoding="utf-8")
+    os.replace(partial, final)

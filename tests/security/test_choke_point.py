@@ -180,15 +180,15 @@ def test_frames_a_student_chose_give_no_location_in_a_hidden_test(make_target):
 def test_a_location_is_verified_against_the_syntax_tree_not_the_text():
     """The trusted side alone: a frame named after a def that only a comment or a string holds,
     or at a line outside that def's body, is not a location."""
-    from grader.grading.plugin import _source_shape, _verified_frames
+    from grader.grading.failures import source_shape, verified_frames
 
     source = b"# def secret_1234(): pass\nx = 'def other_5678(): pass'\n\n\ndef real(x):\n    y = x\n    return y\n"
-    shape = _source_shape((("me/chapter3/activations.py", source),))
+    shape = source_shape((("me/chapter3/activations.py", source),))
     tb = "".join(
         f'  File "me/chapter3/activations.py", line {line}, in {name}\n'
         for name, line in (("secret_1234", 1), ("other_5678", 2), ("real", 2), ("real", 900), ("real", 6), ("<module>", 2))
     )
-    assert _verified_frames(tb, shape) == [("me/chapter3/activations.py", 6, "real")]
+    assert verified_frames(tb, shape) == [("me/chapter3/activations.py", 6, "real")]
 
 
 # -- (e) a module that failed to load, tried again after the worker saw a hidden input --------------

@@ -2,8 +2,9 @@
 (``runner``), run the suites under pytest with the grader's plugin (``plugin``: the hooks;
 ``recorder``: the per-test record and results file; ``targets``: batch switching between
 targets; ``failures``: what a failing test says; ``student_code``: the ``student`` fixture),
-the check helpers the suites call (``checks``, ``gradcheck``, ``keras_checks`` and its
-capped ``keras_helper`` process), verdicts (``results``, ``shown``), the chapter catalog
+the check helpers the suites call (``checks``, ``gradcheck``, ``keras_checks``; a Keras
+archive's checks in ``keras_archive``, the capped ``keras_helper`` process that opens it
+and the trusted side's handle on it, ``keras_client``), verdicts (``results``, ``shown``), the chapter catalog
 (``catalog``, ``lookup``), live progress (``live``), ``grade watch``'s warm check server
 (``warm``, and its client ``warmcheck``) and the student's recorded progress (``progress``).
 

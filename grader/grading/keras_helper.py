@@ -1,7 +1,7 @@
 """The process that opens students' Keras archives (``python -m grader.grading.keras_helper``).
 
 A ``.keras`` archive is made by the student's code. Its config passed the allow-list and size
-checks (``grader.grading.keras_checks.read_config``), but building it still runs Keras and TensorFlow
+checks (``grader.grading.keras_archive.read_config``), but building it still runs Keras and TensorFlow
 on what the student chose, so that happens here, never in pytest's process: after importing
 Keras this process caps its own address space (``RLIMIT_AS``) and CPU time, and the trusted
 side gives every request a deadline and kills the process when it is missed. A helper never

@@ -84,7 +84,7 @@ class Recorder(BatchMode, FailureText):
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if "keras" in self.chapter.needs:
-            from grader.grading.keras_checks import warm_helper
+            from grader.grading.keras_client import warm_helper
 
             # the helper that opens archives imports Keras now, while the worker imports its own
             # (in a batch: a fork server for them, one import for every target's fresh helper)

@@ -1,6 +1,6 @@
 """The trust boundary: everything about running untrusted student code. The worker process
-(``worker``, started through ``forkserver`` or directly by ``channel``), the channel to it
-(``channel``: frames, deadlines, limits), the wire format (``codec``: plain data and arrays,
+(``worker``, started through ``forkserver`` or directly by ``channel``, booted as ``boot``
+says), the channel to it (``channel``: frames, deadlines, limits), the wire format (``codec``: plain data and arrays,
 never pickle), the proxies that stand for objects living in the worker (``proxy``), the OS
 sandbox (``sandbox``, ``jail``, ``cgroup``) and the memory a container leaves (``container``).
 

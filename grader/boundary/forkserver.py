@@ -29,8 +29,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from grader.boundary import channel, sandbox
-from grader.boundary.channel import WorkerClient, WorkerConfig
+from grader.boundary import boot, sandbox
+from grader.boundary.boot import WorkerConfig
+from grader.boundary.channel import WorkerClient
 from grader.util.errors import WorkerCrashed
 
 _HERE = Path(__file__).resolve().parent
@@ -205,7 +206,7 @@ class Zygote:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             start_new_session=True,
-            env=channel.student_env(),
+            env=boot.student_env(),
             cwd="/",
         )
         theirs.close()
@@ -213,7 +214,7 @@ class Zygote:
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
         # the children share the sandbox's /tmp (it is ours to empty only there)
-        self._send({**channel.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None,
+        self._send({**boot.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None,
                     "preload": list(self.preload)}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:

@@ -58,7 +58,7 @@ class _Helper:
         import subprocess
         import sys
 
-        from grader.boundary.channel import STUDENT_ENV
+        from grader.boundary.boot import STUDENT_ENV
 
         self.owner = owner
         self.ready = False
@@ -213,7 +213,7 @@ class _HelperServer:
         import subprocess
         import sys
 
-        from grader.boundary.channel import STUDENT_ENV
+        from grader.boundary.boot import STUDENT_ENV
 
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen(

@@ -1,5 +1,5 @@
 """How a worker process starts: the bootstrap a fresh ``python -I -S`` runs, the frame it
-reads (import paths and the codec's and worker's sources: nothing of any student's), the
+reads (import paths and the codec's, confinement's and worker's sources: nothing of any student's), the
 environment it gets, and ``WorkerConfig``, what one worker is allowed. Used by the channel
 (a worker of its own) and the fork server (workers forked from one started this way)."""
 
@@ -31,10 +31,13 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
+c = types.ModuleType('_grader_confine')
+exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
+sys.modules['_grader_confine'] = c
 g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': int(sys.argv[3]),
      'CGROUP_FD': int(sys.argv[4])}
 code = compile(boot['worker'], '<grader-worker>', 'exec')
-del boot, m
+del boot, m, c
 exec(code, g)
 """
 
@@ -72,11 +75,12 @@ class WorkerConfig:
 
 def boot_frame(import_paths: list[str]) -> dict[str, Any]:
     """What a fresh interpreter needs to become a worker (or a fork server): import
-    paths and the codec's and worker's sources. Nothing of any student's."""
+    paths and the codec's, confinement's and worker's sources. Nothing of any student's."""
     return {
         "paths": import_paths,
         "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
         "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
+        "confine": (_HERE / "confine.py").read_text(encoding="utf-8"),
     }
 
 

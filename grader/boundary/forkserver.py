@@ -61,10 +61,13 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
+c = types.ModuleType('_grader_confine')
+exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
+sys.modules['_grader_confine'] = c
 worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
 wipe = boot['wipe']
 preload = boot.get('preload', [])
-del boot, m
+del boot, m, c
 import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
 import random, resource, signal, traceback, typing, numpy
 for _name in preload:

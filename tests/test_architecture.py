@@ -151,3 +151,9 @@ def test_the_readme_layout_lists_what_is_in_grader():
     present = {p.name for p in GRADER.iterdir() if p.name != "__pycache__" and not p.name.endswith(".egg-info")}
     assert present - listed == set(), "in grader/ but not in the README's Layout"
     assert listed - present == set(), "in the README's Layout but not in grader/"
+
+
+def test_no_module_in_grader_is_over_600_lines():
+    long = {str(p.relative_to(REPO)): n for p in sorted(GRADER.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}

@@ -48,7 +48,7 @@ def batch_mode(n: int) -> None:
     import tempfile
 
     sys.path.insert(0, str(REPO))
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.batch import run_batch
 
     env_cpu = children_cpu()

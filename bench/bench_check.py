@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader.catalog import load_catalog  # noqa: E402 - after the path tweak above
+from grader.grading.catalog import load_catalog  # noqa: E402 - after the path tweak above
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:

@@ -40,7 +40,7 @@ def show(name: str, ranked: list[tuple[str, str, float]], planted: set[frozenset
 
 
 def ours(students: dict[str, dict[str, str]]) -> tuple[list[tuple[str, str, float]], float]:
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.similarity import build_similarity, find_references
 
     src = {s: {k: v.encode() for k, v in files.items()} for s, files in students.items()}
@@ -53,7 +53,7 @@ def ours(students: dict[str, dict[str, str]]) -> tuple[list[tuple[str, str, floa
 
 def _units(files: dict[str, str]) -> dict[str, str]:
     """Each exercise's definition as its own file (``chapter3.relu.py``), cut the way dl-grade cuts it."""
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.similarity import read_module
 
     out = {}

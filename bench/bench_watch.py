@@ -7,7 +7,7 @@ file and renamed over, as editors do), and each time we wait for the report's la
 ``save→verdict`` is from the rename to that line: file event, debounce, check, report.
 
 ``check only`` times the same edits through the warm session's API alone
-(``grader.warm.WarmChecker.check``: no file event, debounce or drawing), and the floor
+(``grader.grading.warmcheck.WarmChecker.check``: no file event, debounce or drawing), and the floor
 ``python -c "import numpy, pytest"`` is measured in the same run, interleaved.
 
     python bench/bench_watch.py                  # chapters 2-7
@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader.catalog import load_catalog  # noqa: E402 - after the path tweak above
+from grader.grading.catalog import load_catalog  # noqa: E402 - after the path tweak above
 
 FOOTER = "save a file to re-check"  # the report's last line (without a terminal: "· Ctrl-C to stop")
 
@@ -120,7 +120,7 @@ def bench_chapter(chapter: str, runs: int, floors: list[float]) -> dict[str, flo
             proc.wait(timeout=10)
 
         # the same edits through the warm session's API alone
-        from grader.warm import WarmChecker
+        from grader.grading.warmcheck import WarmChecker
 
         checker = WarmChecker(load_catalog().chapter(chapter), ws / "exercises")
         checks: list[float] = []

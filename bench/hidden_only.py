@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import corpus  # noqa: E402
 
-from grader.catalog import load_catalog  # noqa: E402
+from grader.grading.catalog import load_catalog  # noqa: E402
 from grader.instructor.batch import run_batch  # noqa: E402
 
 

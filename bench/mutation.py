@@ -9,7 +9,7 @@ function negated at one place it is read (``x`` -> ``-x``), removed ``keepdims``
 arguments, ``+=`` -> ``=``, True <-> False, and a few numpy function swaps (max/min,
 argmax/argmin, sum/mean). Docstrings, annotations, imports and ``if __name__`` blocks are left
 alone; mutants producing identical code are counted once. Each mutant is written into a temporary
-copy of the chapter's solutions and graded with ``grader.runner.run_check`` (public + hidden
+copy of the chapter's solutions and graded with ``grader.grading.runner.run_check`` (public + hidden
 suites, in a fresh process each); it is *killed* when the score drops below the maximum.
 
     python bench/mutation.py --chapter chapter7 --jobs 2
@@ -412,9 +412,9 @@ class Outcome:
 
 def grade_copy(chapter_id: str, solutions: Path, mutant: Mutant | None) -> Outcome:
     """Grade a temporary copy of solutions/<chapter> with the mutant (if any) written in."""
-    from grader.catalog import load_catalog
-    from grader.errors import GraderError
-    from grader.runner import run_check
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import GraderError
+    from grader.grading.runner import run_check
 
     chapter = load_catalog().chapter(chapter_id)
     with tempfile.TemporaryDirectory(prefix="grade-mutant-") as tmp:
@@ -504,7 +504,7 @@ def split_equivalents(results: list[Outcome], equivalents: dict[str, str]) -> tu
 
 
 def _default_chapters(explicit: list[str]) -> tuple[list[str], list[str]]:
-    from grader.catalog import load_catalog, normalize_chapter
+    from grader.grading.catalog import load_catalog, normalize_chapter
 
     catalog = load_catalog()
     if explicit:

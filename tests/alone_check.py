@@ -16,8 +16,8 @@ from pathlib import Path
 
 
 def main() -> None:
-    from grader.catalog import load_catalog
-    from grader.runner import run_check
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import run_check
 
     out, folder, chapters = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
     verdicts = {}

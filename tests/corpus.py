@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.tomlcompat import tomllib
+from grader.util.tomlcompat import tomllib
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -126,7 +126,7 @@ def params(kind: str) -> list:
 
     import pytest
 
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     chapters = load_catalog().chapters
     out = []

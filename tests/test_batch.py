@@ -13,9 +13,9 @@ import textwrap
 
 import pytest
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
+from grader.grading.runner import run_check
 
 WRONG_AND = "def AND(x1, x2):\n    return 0\n"
 CRASH = "import os\n\ndef AND(x1, x2):\n    os._exit(7)\n"
@@ -79,7 +79,7 @@ def test_batch_matches_single_runs_and_faults_stay_local(make_target, sandbox):
 
 SUITE = """
 import pytest
-from grader.checks import expect_value
+from grader.grading.checks import expect_value
 
 @pytest.mark.exercise("chapter2.AND")
 @pytest.mark.timeout_s(1)
@@ -121,7 +121,7 @@ def test_batch_timeout_and_names_per_target(pytester):
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(
-        "-p", "grader.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
+        "-p", "grader.grading.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
         "--grader-chapter=chapter2", f"--grader-results={results}", "--grader-sandbox=auto",
     )
     data = json.loads(results.read_text())["targets"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.catalog import Catalog, Chapter, Exercise, load_catalog
-from grader.errors import UsageError
+from grader.grading.catalog import Catalog, Chapter, Exercise, load_catalog
+from grader.util.errors import UsageError
 
 
 def _exercise(chapter: str, name: str) -> Exercise:

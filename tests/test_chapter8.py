@@ -18,9 +18,9 @@ import pytest
 from corpus import replace_once as replace
 
 from grader.boundary.channel import WorkerClient, WorkerConfig
-from grader.catalog import load_catalog
-from grader.errors import StudentCodeError, UsageError
-from grader.runner import _require, run_check
+from grader.grading.catalog import load_catalog
+from grader.util.errors import StudentCodeError, UsageError
+from grader.grading.runner import _require, run_check
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_TF = all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
@@ -140,7 +140,7 @@ def test_save_model_refuses_objects_that_are_not_models():
 def test_call_text_shows_arrays_inside_tuples_and_lists_by_shape():
     import numpy as np
 
-    from grader.checks import call_text
+    from grader.grading.checks import call_text
 
     X, Xv, yv = np.zeros((48, 3)), np.ones((300, 3)), np.ones((300, 1))
     text = call_text("train_model", X, validation_data=(Xv, yv), sizes=[Xv, 2], one=(yv,))
@@ -153,7 +153,7 @@ def test_call_text_shows_arrays_inside_tuples_and_lists_by_shape():
 def test_classifier_problem_names_a_wrong_output_layer_or_loss():
     import keras
 
-    from grader.keras_checks import classifier_problem
+    from grader.grading.keras_checks import classifier_problem
 
     def model(activation, loss):
         m = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_equal_array
+from grader.grading.checks import Feedback, assert_equal_array
 
 
 def test_passes_on_equal_int_and_float_arrays():

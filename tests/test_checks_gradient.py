@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_gradient, central_difference_gradient
+from grader.grading.checks import Feedback, assert_gradient, central_difference_gradient
 
 
 def test_matches_the_analytic_gradient_one_by_one_and_batched():

@@ -89,18 +89,18 @@ def test_list_shows_chapters_and_exercises():
 
 
 def test_help_does_not_import_numpy_or_rich():
-    code = "import sys; from grader import cli; print('numpy' in sys.modules, 'rich' in sys.modules, 'pytest' in sys.modules)"
+    code = "import sys; from grader.cli import main; print('numpy' in sys.modules, 'rich' in sys.modules, 'pytest' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False"]
 
 
 def test_no_tty_no_traceback_on_internal_errors(monkeypatch):
-    import grader.runner
+    import grader.grading.runner
 
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(grader.runner, "run_check", boom)
+    monkeypatch.setattr(grader.grading.runner, "run_check", boom)
     from grader import cli
 
     monkeypatch.setattr(sys, "argv", ["grade", "check", "chapter2"])

@@ -278,8 +278,8 @@ def test_submit_messages(workspace: Path) -> None:
 
 
 def test_every_click_message_id_exists() -> None:
-    from grader import clitext
-    from grader.i18n import catalogue
+    from grader.cli import text as clitext
+    from grader.util.i18n import catalogue
 
     ids = set(clitext.message_ids())
     assert ids and ids <= set(catalogue()), sorted(ids - set(catalogue()))
@@ -288,7 +288,7 @@ def test_every_click_message_id_exists() -> None:
 def test_a_runs_language_ends_with_the_run(monkeypatch) -> None:
     """`--lang zh` of one invocation must not leak into the next call in the same process
     (completion functions, a second CliRunner run)."""
-    from grader.i18n import session_lang
+    from grader.util.i18n import session_lang
 
     monkeypatch.setenv("GRADE_LANG", "en")
     assert CliRunner().invoke(app, ["list", "--lang", "zh"]).exit_code == 0

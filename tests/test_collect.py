@@ -254,7 +254,7 @@ def test_real_quiz_bank_rescoring_ignores_the_claimed_score(tmp_path):
 def test_chapters_whose_needs_are_missing_are_skipped_with_a_note(monkeypatch):
     import importlib.util
 
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.collect import default_chapters
 
     heavy = [c for c in load_catalog().chapters.values() if c.needs]

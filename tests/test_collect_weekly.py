@@ -20,6 +20,7 @@ from instructor_helpers import fake_quiz_module, make_folder_submission, respons
 from typer.testing import CliRunner
 
 import grader.instructor.collect as collect_mod
+import grader.instructor.tasks as tasks_mod
 from grader.cli import app
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import SCHEMA_VERSION, Gradebook
@@ -112,8 +113,8 @@ def test_the_summary_counts_submission_chapters(tmp_path):
 def test_a_changed_suite_is_graded_again_and_the_old_result_kept(tmp_path, monkeypatch):
     subs, db = _class(tmp_path), tmp_path / "gb.sqlite"
     _collect(subs, db, "chapter2")
-    real = collect_mod.suite_version
-    monkeypatch.setattr(collect_mod, "suite_version", lambda c: real(c) + ("-changed" if c.id == "chapter2" else ""))
+    real = tasks_mod.suite_version
+    monkeypatch.setattr(tasks_mod, "suite_version", lambda c: real(c) + ("-changed" if c.id == "chapter2" else ""))
     s = _collect(subs, db, "chapter2")
     assert (s.graded, s.submission_chapters, s.chapters_present) == (3, 3, 0)
     with Gradebook(db) as gb:
@@ -145,7 +146,7 @@ def test_a_gradebook_from_before_suite_versions_is_migrated_and_regraded(tmp_pat
 
 
 def _chapter(cid):
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
     return load_catalog().chapter(cid)
 

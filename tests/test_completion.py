@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import load_catalog
-from grader.completion import complete_chapter, complete_exercise
+from grader.grading.catalog import load_catalog
+from grader.cli.completion import complete_chapter, complete_exercise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def test_completion_functions() -> None:
 
 def test_cli_start_up_imports_no_heavy_module() -> None:
     code = (
-        "import sys; import grader.cli, grader.student, grader.progress, grader.i18n, grader.completion, grader.watch; "
+        "import sys; import grader.cli, grader.cli.student, grader.grading.progress, grader.util.i18n, grader.cli.completion, grader.cli.watch; "
         "print(' '.join(m for m in ('numpy', 'rich', 'pytest', 'tensorflow') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30, check=False)

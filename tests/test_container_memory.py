@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from grader.container import RESERVE_MB, container_limit_mb, fit_memory_mb
+from grader.boundary.container import RESERVE_MB, container_limit_mb, fit_memory_mb
 
 MB = 1024 * 1024
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import SUITES_DIR, load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import SUITES_DIR, load_catalog
+from grader.grading.runner import run_check
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog()

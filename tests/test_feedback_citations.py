@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from grader.tomlcompat import tomllib
+from grader.util.tomlcompat import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTE_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import progress
-from grader.catalog import load_catalog
+from grader.grading import progress
+from grader.grading.catalog import load_catalog
 from grader.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from zhcheck import english_sentences
 
 from grader.cli import app
-from grader.i18n import catalogue
+from grader.util.i18n import catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 

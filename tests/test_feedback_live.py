@@ -94,7 +94,7 @@ def test_json_output_stays_clean() -> None:
 def test_progress_in_chinese(tmp_path: Path) -> None:
     import io
 
-    from grader.live import LiveProgress
+    from grader.grading.live import LiveProgress
 
     out = io.StringIO()
     live = LiveProgress(out, "zh", tty=False)
@@ -112,9 +112,9 @@ def test_a_run_in_another_process_reports_live_too(looping: Path) -> None:
     import io
     import threading
 
-    from grader.catalog import load_catalog
-    from grader.live import LiveProgress
-    from grader.runner import run_check
+    from grader.grading.catalog import load_catalog
+    from grader.grading.live import LiveProgress
+    from grader.grading.runner import run_check
 
     out = io.StringIO()
     live = LiveProgress(out, "en", tty=False)
@@ -156,10 +156,10 @@ def test_chapter8_shows_its_verdicts_in_a_pipe() -> None:
 def test_a_run_in_another_process_is_stopped_at_its_budget(looping: Path, with_live: bool) -> None:
     import io
 
-    from grader.catalog import load_catalog
-    from grader.errors import InternalError
-    from grader.live import LiveProgress
-    from grader.runner import run_check
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import InternalError
+    from grader.grading.live import LiveProgress
+    from grader.grading.runner import run_check
 
     live = LiveProgress(io.StringIO(), "en", tty=False) if with_live else None
     started = time.monotonic()

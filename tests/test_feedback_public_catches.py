@@ -11,9 +11,9 @@ import corpus
 import pytest
 from typer.testing import CliRunner
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.cli import app
-from grader.runner import run_check
+from grader.grading.runner import run_check
 
 ROOT = Path(__file__).resolve().parent.parent
 

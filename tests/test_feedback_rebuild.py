@@ -72,7 +72,7 @@ def test_an_optimizer_step_is_rebuilt_with_the_params_from_before_the_step(tmp_p
 
 
 def test_a_long_snippet_is_cut_between_numbers_never_inside_one() -> None:
-    from grader.checks import REBUILD_MAX_CHARS, call_text, rebuild_snippet
+    from grader.grading.checks import REBUILD_MAX_CHARS, call_text, rebuild_snippet
 
     rng = np.random.default_rng(5)
     a, b, c = rng.normal(size=40), rng.normal(size=40), rng.normal(size=40)

@@ -47,8 +47,8 @@ def XOR(x1, x2):
 RUN = """
 import json, sys, time
 from pathlib import Path
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 started = time.monotonic()
 report = run_check(load_catalog().chapter("chapter2"), Path(sys.argv[1]), test_timeout=float(sys.argv[2]), in_process=True)
 print(json.dumps({"elapsed": time.monotonic() - started,
@@ -139,7 +139,7 @@ def test_a_hidden_test_shows_only_frames_the_sources_vouch_for_in_chinese(tmp_pa
 
 SUITE = """
 import pytest
-from grader.checks import expect_value
+from grader.grading.checks import expect_value
 
 @pytest.mark.exercise("chapter2.AND")
 @pytest.mark.timeout_s(90)
@@ -167,7 +167,7 @@ def _batch(pytester, students: dict[str, str], *options: str) -> dict:
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(
-        "-p", "grader.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
+        "-p", "grader.grading.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
         "--grader-chapter=chapter2", f"--grader-results={results}", "--grader-sandbox=auto", *options,
     )
     data = json.loads(results.read_text())["targets"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.cli import app
-from grader.i18n import LANGS, catalogue, error_text, fields_of, t
+from grader.util.i18n import LANGS, catalogue, error_text, fields_of, t
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +57,7 @@ def test_t_fills_fields_and_rejects_unknown_ids() -> None:
 
 
 def test_unknown_chapter_error_is_translated() -> None:
-    from grader.errors import UnknownName
+    from grader.util.errors import UnknownName
 
     exc = UnknownName("chapter", "chaptr2", ["chapter2"])
     assert error_text(exc, "en") == str(exc)
@@ -114,7 +114,8 @@ def test_locale_picks_the_language(workspace: Path) -> None:
 def test_failing_tests_render_in_chinese_too() -> None:
     import io
 
-    from grader import reports, results
+    from grader import reports
+    from grader.grading import results
 
     statuses = ["failed", "error", "timeout", "resource", "passed"]
     tests = tuple(
@@ -134,21 +135,21 @@ def test_failing_tests_render_in_chinese_too() -> None:
 
 def test_the_compiled_catalogue_is_fresh_and_the_same_as_the_toml_files() -> None:
     """messages.compiled.json spares every command the TOML parse (about 60 ms); after editing a
-    messages*.toml, run `python -m grader.i18n` to make it again."""
+    messages*.toml, run `python -m grader.util.i18n` to make it again."""
     import json
 
-    from grader import i18n
+    from grader.util import i18n
 
     compiled = json.loads(i18n.COMPILED_FILE.read_text(encoding="utf-8"))
     paths = i18n._sources()
-    assert compiled["digest"] == i18n._digest(paths), "stale: run python -m grader.i18n"
+    assert compiled["digest"] == i18n._digest(paths), "stale: run python -m grader.util.i18n"
     assert compiled["messages"] == i18n._parse(paths)
 
 
 def test_an_edited_toml_file_wins_over_a_stale_or_broken_compiled_catalogue(tmp_path, monkeypatch) -> None:
     import shutil
 
-    from grader import i18n
+    from grader.util import i18n
 
     data = tmp_path / "data"
     shutil.copytree(i18n.MESSAGES_FILE.parent, data)

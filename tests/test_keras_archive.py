@@ -10,8 +10,9 @@ import zipfile
 
 import pytest
 
-from grader.checks import Feedback
-from grader.keras_checks import canonical, clean_curves, read_config
+from grader.grading.checks import Feedback
+from grader.grading.keras_archive import read_config
+from grader.grading.keras_checks import canonical, clean_curves
 
 CALL = "linear_unit(3)"
 
@@ -211,7 +212,7 @@ def h5_archive(build) -> bytes:
 
 
 def weights_refused(build) -> str:
-    from grader.keras_checks import check_weights
+    from grader.grading.keras_archive import check_weights
 
     with pytest.raises(Feedback) as info:
         check_weights(h5_archive(build), CALL)
@@ -221,7 +222,7 @@ def weights_refused(build) -> str:
 def test_plain_weights_pass():
     import numpy as np
 
-    from grader.keras_checks import check_weights
+    from grader.grading.keras_archive import check_weights
 
     def build(f, h5py):
         f.create_group("layers/dense/vars").create_dataset("0", data=np.zeros((3, 1), "float32"))

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from instructor_helpers import REPO, fake_quiz_module, zip_folder
 
-from grader.catalog import load_catalog
-from grader.notebook_build import build_notebook, notebook_text
-from grader.notebook_sources import (
+from grader.grading.catalog import load_catalog
+from grader.notebook.build import build_notebook, notebook_text
+from grader.notebook.sources import (
     MAX_CELLS,
     MAX_NOTEBOOK_BYTES,
     NotebookProblem,
@@ -167,7 +167,7 @@ def _workspace(tmp_path: Path, chapter: str, notebook: str, notebook_newer: bool
 
 
 def test_check_grades_the_notebook_when_it_was_changed_last_and_says_so(tmp_path):
-    from grader.runner import run_check
+    from grader.grading.runner import run_check
 
     exercises = _workspace(tmp_path, "chapter3", notebook_of("solutions", "chapter3"), notebook_newer=True)
     report = run_check(CATALOG.chapter("chapter3"), exercises)
@@ -176,7 +176,7 @@ def test_check_grades_the_notebook_when_it_was_changed_last_and_says_so(tmp_path
 
 
 def test_check_grades_the_py_files_when_they_were_changed_last(tmp_path):
-    from grader.runner import run_check
+    from grader.grading.runner import run_check
 
     exercises = _workspace(tmp_path, "chapter2", notebook_of("solutions", "chapter2"), notebook_newer=False)
     report = run_check(CATALOG.chapter("chapter2"), exercises)
@@ -185,7 +185,7 @@ def test_check_grades_the_py_files_when_they_were_changed_last(tmp_path):
 
 
 def test_messages_name_the_notebook_cell_and_line_of_the_error(tmp_path):
-    from grader.runner import run_check
+    from grader.grading.runner import run_check
 
     files = sources("solutions", "chapter3")
     files["activations"] = files["activations"].replace("return 1 / (1 + np.exp(-x))", "return undefined_name")
@@ -331,7 +331,7 @@ def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(
     chapters = [c.id for c in CATALOG.chapters.values() if c.modules]
     assert sorted(p.name for p in (out / "exercises").glob("*.ipynb")) == sorted(f"{c}.ipynb" for c in chapters)
     from grader.instructor.release import wheel_name
-    from grader.notebook_build import install_cell
+    from grader.notebook.build import install_cell
 
     install = install_cell(wheel_name(REPO))  # the first code cell installs the release's wheel
     for chapter in chapters:  # generated from the released stubs, byte for byte
@@ -354,8 +354,8 @@ def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(
 
 
 def test_notebook_notes_and_problems_are_chinese_in_zh(monkeypatch):
-    from grader import i18n
-    from grader.notebook_sources import choose
+    from grader.util import i18n
+    from grader.notebook.sources import choose
 
     monkeypatch.setattr(i18n, "_chosen", "zh")
     cells = [code("%matplotlib inline\nY = 2", {"module": "losses"}), code("x = 1"),
@@ -376,9 +376,9 @@ def test_notebook_notes_and_problems_are_chinese_in_zh(monkeypatch):
 def test_a_missing_tensorflow_is_said_in_chinese_without_english_words(monkeypatch):
     import importlib.util
 
-    from grader.errors import UsageError
-    from grader.i18n import error_text
-    from grader.runner import _require
+    from grader.util.errors import UsageError
+    from grader.util.i18n import error_text
+    from grader.grading.runner import _require
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError) as caught:

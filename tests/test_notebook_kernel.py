@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from instructor_helpers import REPO
 
-from grader.catalog import load_catalog
-from grader.notebook_build import build_notebook, notebook_text
+from grader.grading.catalog import load_catalog
+from grader.notebook.build import build_notebook, notebook_text
 
 CATALOG = load_catalog()
 
@@ -87,7 +87,7 @@ def test_check_says_so_when_no_cells_of_the_chapter_are_found(tmp_path):
 
 
 def test_the_notebook_jupyter_names_is_found_also_relative_to_the_server_root(tmp_path, monkeypatch):
-    import grader.notebook as gn
+    import grader.notebook.magics as gn
 
     save(notebook("solutions", "chapter2"), tmp_path / "chapter2.ipynb")
     monkeypatch.chdir(tmp_path)  # the kernel's folder: the notebook's
@@ -109,8 +109,8 @@ def test_check_of_a_broken_or_missing_notebook_is_a_message_not_a_traceback(tmp_
 def test_check_of_a_saved_notebook_warns_when_the_kernel_ran_other_code(tmp_path, monkeypatch):
     """Jupyter saves every few minutes: the saved file is graded (it is what gets handed
     in), and the student is told to save when the kernel ran something else."""
-    import grader.notebook as gn
-    from grader.notebook_sources import marker_line
+    import grader.notebook.magics as gn
+    from grader.notebook.sources import marker_line
 
     path = save(notebook("exercises", "chapter2"), tmp_path / "chapter2.ipynb")
     ran = [marker_line("perceptron", "AND") + "\ndef AND(x1, x2):\n    return int(x1 and x2)\n"]

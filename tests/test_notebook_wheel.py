@@ -106,7 +106,7 @@ def test_the_release_has_the_wheel_and_each_notebook_installs_it_first(release):
     assert wheel.parent == release / "exercises" and wheel.name == "dl_grade-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-    assert "grader/suites/chapter2/test_perceptron.py" in names and "grader/cli.py" in names
+    assert "grader/suites/chapter2/test_perceptron.py" in names and "grader/cli/main.py" in names
     assert not [n for n in names if n.endswith("_hidden.py")]  # built from the audited release tree
     for nb_path in sorted((release / "exercises").glob("chapter*.ipynb")):
         cells = [c for c in json.loads(nb_path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
@@ -138,7 +138,7 @@ def test_a_fresh_kernel_installs_the_wheel_beside_the_notebook_and_checks(releas
 
 
 def test_with_wheel_url_a_notebook_alone_installs_from_the_address(release, deps, tmp_path, monkeypatch):
-    from grader.notebook_build import install_cell
+    from grader.notebook.build import install_cell
 
     wheel = release / "exercises" / "dl_grade-0.1.0-py3-none-any.whl"
     alone = tmp_path / "kaggle-working"  # only the notebook: nothing uploaded beside it

@@ -18,7 +18,7 @@ def _fast_subprocess(monkeypatch):
 
 SUITE_HEADER = """
 import pytest
-from grader.checks import call_text, expect_int01, expect_value
+from grader.grading.checks import call_text, expect_int01, expect_value
 """
 
 
@@ -31,7 +31,7 @@ def run_suite(pytester, suite: str, student: dict[str, str], *extra: str) -> dic
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(
         "-p",
-        "grader.plugin",
+        "grader.grading.plugin",
         "-p",
         "no:cacheprovider",
         f"--grader-target={target.parent}",
@@ -162,7 +162,7 @@ def test_hidden_visibility_from_file_name(pytester):
     pytester.makepyfile(test_suite_hidden=SUITE_HEADER + textwrap.dedent(CALL_AND))
     results = pytester.path / "r.json"
     pytester.runpytest_subprocess(
-        "-p", "grader.plugin", f"--grader-target={target.parent}", "--grader-chapter=chapter2",
+        "-p", "grader.grading.plugin", f"--grader-target={target.parent}", "--grader-chapter=chapter2",
         f"--grader-results={results}", "--grader-sandbox=none",
     )
     (t,) = json.loads(results.read_text())["tests"]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import progress, results
-from grader.catalog import load_catalog
+from grader.grading import progress, results
+from grader.grading.catalog import load_catalog
 from grader.cli import app
-from grader.results import CheckReport
+from grader.grading.results import CheckReport
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDE = {"COLUMNS": "200", "GRADE_LANG": "en"}
@@ -215,7 +215,7 @@ def test_a_quiz_only_chapter_is_done_when_its_quiz_is_taken(workspace: Path) -> 
     import io
 
     from grader import reports
-    from grader.catalog import Catalog
+    from grader.grading.catalog import Catalog
     from grader.reports.status import render_status
 
     ch2 = load_catalog().chapter("chapter2")

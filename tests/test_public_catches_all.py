@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from corpus import cases
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
 
 CATALOG = load_catalog()

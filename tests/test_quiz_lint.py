@@ -8,16 +8,8 @@ import pytest
 from test_quiz_banks import NOTES
 
 from grader.quiz import load_bank
-from grader.quiz.bank import (
-    GUESS_MARGIN,
-    PACKAGE_ROOT,
-    REVERSE_MARGIN,
-    REVERSIBLE,
-    bank_from_dict,
-    check_sources,
-    guess_scores,
-    lint_bank,
-)
+from grader.quiz.bank import PACKAGE_ROOT, bank_from_dict, check_sources
+from grader.quiz.lint import GUESS_MARGIN, REVERSE_MARGIN, REVERSIBLE, guess_scores, lint_bank
 from grader.quiz.scoring import score_question
 
 CHAPTERS = [f"chapter{n}" for n in range(1, 9)]

@@ -18,9 +18,10 @@ from grader.cli import app
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
 from grader.quiz import BankError, check_bank, load_bank
-from grader.quiz.bank import bank_from_dict, dumps_bank, lint_bank
+from grader.quiz.bank import bank_from_dict, dumps_bank
+from grader.quiz.lint import lint_bank
 from grader.quiz.template import TemplateError, check_template, compile_formula, instance_count, show_number
-from grader.tomlcompat import tomllib
+from grader.util.tomlcompat import tomllib
 
 CHAPTERS = [f"chapter{n}" for n in range(1, 9)]
 

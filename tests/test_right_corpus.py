@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from corpus import SOLUTIONS, cases, params
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 
 CATALOG = load_catalog()
 CASES = cases("right")

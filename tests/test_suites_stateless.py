@@ -185,7 +185,7 @@ def test_kinds_of_module_state_are_refused(source):
     [
         "SEED = 8\nPASS_MARK = 0.90\nNAME = 'x'\nNOTHING = None",
         "GATES = ('AND', 'OR')\nINPUTS = tuple(range(4))",
-        "import numpy as np\nfrom grader.checks import frozen\nW = frozen(np.array([1.0, 2.0]))",
+        "import numpy as np\nfrom grader.grading.checks import frozen\nW = frozen(np.array([1.0, 2.0]))",
         "from types import MappingProxyType\nSHAPES = MappingProxyType({'W': (2, 3)})",
         "from typing import Callable\nStep = Callable[[int], None]",
         "import pytest\nslow = pytest.mark.timeout_s(60)",

@@ -15,7 +15,7 @@ import pytest
 
 SUITE = """
 import pytest
-from grader.checks import expect_value
+from grader.grading.checks import expect_value
 
 def shared(student, target_state):
     if "error" in target_state:
@@ -60,7 +60,7 @@ def test_each_target_gets_its_own_state_in_a_batch(pytester):
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(
-        "-p", "grader.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
+        "-p", "grader.grading.plugin", "-p", "no:cacheprovider", "--grader-targets=targets.json",
         "--grader-chapter=chapter2", f"--grader-results={results}", "--grader-sandbox=auto",
     )
     data = json.loads(results.read_text())["targets"]
@@ -73,7 +73,8 @@ def test_each_target_gets_its_own_state_in_a_batch(pytester):
 def test_target_state_is_dropped_when_the_target_finishes():
     from types import SimpleNamespace
 
-    from grader.plugin import Recorder, Target
+    from grader.grading.recorder import Recorder
+    from grader.grading.targets import Target
 
     recorder = Recorder.__new__(Recorder)  # only the bookkeeping of _finish_current
     target = Target(0, "k", __import__("pathlib").Path("."), SimpleNamespace(id="chapter2"))

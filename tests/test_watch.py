@@ -15,7 +15,7 @@ import pexpect
 import pytest
 from pexpect.popen_spawn import PopenSpawn
 
-from grader import watch
+from grader.cli import watch
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "chapter2" / "perceptron.py"

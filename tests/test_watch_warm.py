@@ -1,4 +1,4 @@
-"""grade watch's warm session (grader.warm): a re-check forks one fresh check from a server
+"""grade watch's warm session (grader.grading.warm): a re-check forks one fresh check from a server
 that collected the suites once, and one fresh worker from a fork server that imported numpy
 once. It must give what a cold check gives, after every edit, and nothing of one check may
 reach the next (neither the student's side nor the trusted side)."""
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import runner, warm
-from grader.catalog import load_catalog
+from grader.grading import runner
+from grader.grading import warmcheck as warm
+from grader.grading.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,7 +104,7 @@ def test_state_set_by_student_code_in_one_check_is_gone_in_the_next(exercises, c
 def test_a_cancelled_check_leaves_the_next_one_whole(exercises, checker) -> None:
     """A save during a check stops it (the worker fork server is then replaced); the next
     check is complete and equals a cold one."""
-    from grader.runner import CheckCancelled
+    from grader.grading.runner import CheckCancelled
 
     module = exercises / "chapter2" / "perceptron.py"
     solution = (ROOT / "solutions" / "chapter2" / "perceptron.py").read_text(encoding="utf-8")
@@ -128,7 +129,7 @@ def test_the_watch_uses_the_warm_session_and_closes_it(exercises) -> None:
     import io
 
     from grader.reports import console
-    from grader.watch import WatchSession
+    from grader.cli.watch import WatchSession
 
     catalog = load_catalog()
     session = WatchSession(catalog, catalog.chapter("chapter2"), exercises, console(io.StringIO()), "en", "auto", "")

@@ -16,16 +16,16 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from grader.boundary import ISOLATION_WEAK
 from grader.boundary import cgroup as cgroups
+from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
 from grader.boundary import codec, sandbox
-from grader.boundary.proxy import Proxy, Synced, checked_callback
-from grader.errors import (
+from grader.boundary.proxy import Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
+from grader.util.errors import (
     ChannelViolation,
     NotAttempted,
     NotRunAfterTimeout,
@@ -35,86 +35,10 @@ from grader.errors import (
     WorkerFault,
     WorkerTimeout,
 )
-from grader.results import ISOLATION_WEAK
-
-_HERE = Path(__file__).resolve().parent
-
-# Runs as `python -I -S -c BOOTSTRAP RFD WFD SFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
-# paths and the codec and worker sources, then runs the worker, which reads its own
-# configuration (the student's sources, limits, mount plan) as the next frame. SFD is
-# where the worker writes its stack when a request nears its deadline.
-BOOTSTRAP = """
-import os, sys, json, struct, types
-r, w = int(sys.argv[1]), int(sys.argv[2])
-def _read(n):
-    b = b''
-    while len(b) < n:
-        c = os.read(r, n - len(b))
-        if not c:
-            os._exit(3)
-        b += c
-    return b
-boot = json.loads(_read(struct.unpack('>I', _read(4))[0]))
-sys.path[:0] = boot['paths']
-m = types.ModuleType('_grader_codec')
-exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
-sys.modules['_grader_codec'] = m
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': int(sys.argv[3]),
-     'CGROUP_FD': int(sys.argv[4])}
-code = compile(boot['worker'], '<grader-worker>', 'exec')
-del boot, m
-exec(code, g)
-"""
-
-STUDENT_ENV = {
-    "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    # TensorFlow: one thread per pool (2-core machines, reproducible sums) and no
-    # oneDNN rewrites (faster start here, the same numbers run after run).
-    "TF_NUM_INTRAOP_THREADS": "1",
-    "TF_NUM_INTEROP_THREADS": "1",
-    "TF_ENABLE_ONEDNN_OPTS": "0",
-    "PYTHONHASHSEED": "0",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "LANG": "C.UTF-8",
-}
-
 
 # A jail's /tmp is checked this often while a request runs, and may hold this many names.
 JAIL_TMP_CHECK_S = 0.05
 JAIL_TMP_ENTRIES = 10_000
-
-
-@dataclass
-class WorkerConfig:
-    sources: dict[str, tuple[str, bytes]]  # module name -> (path shown in tracebacks, source)
-    memory_mb: int | None = 1024  # memory cap (the worker's cgroup, else its address space); None for no cap
-    cpu_s: int | None = 120  # CPU seconds for the worker's whole life
-    output_bytes: int = 4 * 1024 * 1024  # what the student may print
-    call_timeout: float = 10.0  # wall seconds for one request
-    startup_timeout: float = 30.0
-    sandbox: str = "auto"  # "auto" (bwrap when present), "bwrap", "none" (the worker's own namespaces)
-    seccomp: bool = True
-    needs: tuple[str, ...] = ()  # heavy packages the worker may see and import (e.g. tensorflow)
-    preload: list[str] = field(default_factory=list)  # modules imported before the limits (e.g. keras)
-
-
-def boot_frame(import_paths: list[str]) -> dict[str, Any]:
-    """What a fresh interpreter needs to become a worker (or a fork server): import
-    paths and the codec's and worker's sources. Nothing of any student's."""
-    return {
-        "paths": import_paths,
-        "codec": (_HERE / "codec.py").read_text(encoding="utf-8"),
-        "worker": (_HERE / "worker.py").read_text(encoding="utf-8"),
-    }
-
-
-def student_env() -> dict[str, str]:
-    """The whole environment of a worker: nothing of the grader's own passes; its home
-    and temporary folder are the private /tmp, the plan's one writable place."""
-    return {**STUDENT_ENV, "PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp"}
 
 
 class WorkerClient:
@@ -618,7 +542,7 @@ class WorkerClient:
         plain_kwargs = {k: (v.value if isinstance(v, Synced) else v) for k, v in kwargs.items()}
         sync_pos = [i for i, a in enumerate(args) if isinstance(a, Synced)]
         sync_keys = [k for k, v in kwargs.items() if isinstance(v, Synced)]
-        sent = {**{i: _snapshot(plain_args[i]) for i in sync_pos}, **{k: _snapshot(plain_kwargs[k]) for k in sync_keys}}
+        sent = {**{i: snapshot(plain_args[i]) for i in sync_pos}, **{k: snapshot(plain_kwargs[k]) for k in sync_keys}}
         reply = self.request(["call", target, plain_args, plain_kwargs, sync_pos, sync_keys])
         if sync_pos or sync_keys:
             synced = reply[2] if len(reply) >= 4 and isinstance(reply[2], list) else []
@@ -630,7 +554,7 @@ class WorkerClient:
                     wrapper.changed = wrapper.reshaped = True
                     continue
                 new = came_back[where]
-                wrapper.changed, wrapper.reshaped = _compare(sent[where], new)
+                wrapper.changed, wrapper.reshaped = compare(sent[where], new)
                 sync_in_place(original, new)
         return reply[1] if len(reply) > 1 else None
 
@@ -673,76 +597,3 @@ def parse_stack(text: str, student_files: set[str]) -> list[tuple[str, int, str]
     serving = [t for t in threads if any(f[0] == "<grader-worker>" for f in t)]
     chosen = serving[-1] if serving else []
     return [f for f in chosen if f[0] in student_files][:MAX_STACK_FRAMES]
-
-
-def _snapshot(value: Any) -> Any:
-    """A private copy of a synced argument as it was sent (arrays copied, containers rebuilt)."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _snapshot(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_snapshot(v) for v in value)
-    return value
-
-
-def _compare(sent: Any, new: Any) -> tuple[bool, bool]:
-    """(changed, reshaped): whether ``new`` differs from ``sent`` at all (type, keys, an array's
-    shape, dtype or bytes), and whether some array in it has another shape or dtype."""
-    import numpy as np
-
-    if isinstance(sent, np.ndarray):
-        if not isinstance(new, np.ndarray):
-            return True, True
-        if new.shape != sent.shape or new.dtype != sent.dtype:
-            return True, True
-        return sent.tobytes() != new.tobytes(), False
-    if isinstance(sent, dict):
-        if not isinstance(new, dict):
-            return True, True
-        changed = set(map(repr, sent)) != set(map(repr, new))
-        reshaped = False
-        for key, value in sent.items():
-            if key in new:
-                c, r = _compare(value, new[key])
-                changed, reshaped = changed or c, reshaped or r
-        return changed, reshaped
-    if isinstance(sent, (list, tuple)):
-        if not isinstance(new, (list, tuple)) or len(new) != len(sent):
-            return True, True
-        results = [_compare(a, b) for a, b in zip(sent, new, strict=True)]
-        return any(c for c, _ in results), any(r for _, r in results)
-    return type(sent) is not type(new) or sent != new, False
-
-
-def sync_in_place(original: Any, new: Any) -> None:
-    """Copy the worker's view of an argument back into the trusted object."""
-    import numpy as np
-
-    if isinstance(original, np.ndarray):
-        if isinstance(new, np.ndarray) and new.shape == original.shape and original.flags.writeable:
-            np.copyto(original, new, casting="unsafe")
-    elif isinstance(original, dict) and isinstance(new, dict):
-        for key in list(original):
-            if key not in new:
-                del original[key]
-        for key, value in new.items():
-            if key in original and isinstance(original[key], (np.ndarray, dict, list)):
-                sync_in_place(original[key], value)
-                if not isinstance(original[key], np.ndarray) or not isinstance(value, np.ndarray):
-                    if type(original[key]) is not type(value):
-                        original[key] = value
-                elif value.shape != original[key].shape:
-                    original[key] = value
-            else:
-                original[key] = value
-    elif isinstance(original, list) and isinstance(new, list):
-        for i, value in enumerate(new[: len(original)]):
-            if isinstance(original[i], (np.ndarray, dict, list)):
-                sync_in_place(original[i], value)
-            else:
-                original[i] = value
-        del original[len(new) :]
-        original.extend(new[len(original) :])

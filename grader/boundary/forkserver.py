@@ -29,9 +29,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from grader.boundary import channel, sandbox
-from grader.boundary.channel import WorkerClient, WorkerConfig
-from grader.errors import WorkerCrashed
+from grader.boundary import boot, sandbox
+from grader.boundary.boot import WorkerConfig
+from grader.boundary.channel import WorkerClient
+from grader.util.errors import WorkerCrashed
 
 _HERE = Path(__file__).resolve().parent
 
@@ -60,10 +61,13 @@ sys.path[:0] = boot['paths']
 m = types.ModuleType('_grader_codec')
 exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
 sys.modules['_grader_codec'] = m
+c = types.ModuleType('_grader_confine')
+exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
+sys.modules['_grader_confine'] = c
 worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
 wipe = boot['wipe']
 preload = boot.get('preload', [])
-del boot, m
+del boot, m, c
 import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
 import random, resource, signal, traceback, typing, numpy
 for _name in preload:
@@ -205,7 +209,7 @@ class Zygote:
             stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),),
             start_new_session=True,
-            env=channel.student_env(),
+            env=boot.student_env(),
             cwd="/",
         )
         theirs.close()
@@ -213,7 +217,7 @@ class Zygote:
         self.sock.settimeout(self.startup_timeout)
         self._ready = False
         # the children share the sandbox's /tmp (it is ours to empty only there)
-        self._send({**channel.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None,
+        self._send({**boot.boot_frame(import_paths), "wipe": "/tmp" if self.mode == "bwrap" else None,
                     "preload": list(self.preload)}, [])
 
     def _send(self, obj: Any, fds: list[int]) -> None:

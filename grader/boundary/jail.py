@@ -13,7 +13,7 @@ drops to uid/gid 65534 and works in an empty ``/tmp/<random>`` of its own, made 
 trusted side (mode 0700, owned by nobody) and removed after it; the jail's ``/tmp`` can
 be searched but not listed or written. The same seccomp filter and limits follow.
 
-The jail is built on first use (or with ``python -m grader.boundary.jail``), kept under
+The jail is built on first use (or with ``python -m grader.cli.jail``), kept under
 ``/var/cache/dl-grade/jails/<key>`` (``GRADE_JAIL_DIR`` elsewhere), where the key is a
 hash of what the plan binds (paths, and each source's inode, size and time): a changed
 runtime gets a new jail. ``manifest.json`` records the sha256 of every file; before a
@@ -37,7 +37,6 @@ import os
 import secrets
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 from grader.boundary import sandbox
@@ -353,40 +352,3 @@ def remove_tmp(root: str, inside: str) -> None:
     # The worker has ended. rmtree removes links, never follows them, and root may enter
     # folders the worker made unreadable; nothing here changes a mode (that would follow).
     shutil.rmtree(path, ignore_errors=True)
-
-
-# --- the explicit command ---------------------------------------------------------------------
-
-
-def main(argv: list[str]) -> int:
-    """``python -m grader.boundary.jail [--chapter chapterN ...] [--verify] [--prune]``: build
-    (or check) the jails the chapters need; ``--verify`` hashes every file again, ``--prune``
-    removes every other jail."""
-    from grader.catalog import load_catalog
-
-    verify = "--verify" in argv
-    prune = "--prune" in argv
-    names = [argv[i + 1] for i, a in enumerate(argv) if a == "--chapter" and i + 1 < len(argv)]
-    catalog = load_catalog()
-    chapters = [catalog.chapter(n) for n in names] if names else list(catalog.chapters.values())
-    status = 0
-    kept = set()
-    for needs in sorted({tuple(getattr(c, "needs", ()) or ()) for c in chapters}):
-        root = ensure(needs)
-        jail = Path(root).parent
-        kept.add(jail.name)
-        problem = _load_and_check(jail, full=verify) if verify else None
-        what = "content hashes checked" if verify else "ready"
-        print(f"{jail}: {'needs ' + ', '.join(needs) if needs else 'base runtime'}: {problem or what}")
-        status |= problem is not None
-    if prune:  # jails of runtimes no longer in use (an upgraded package makes a new one)
-        with _lock(base_dir()):
-            for old in sorted(base_dir().iterdir()):
-                if old.is_dir() and not old.is_symlink() and old.name not in kept:
-                    shutil.rmtree(old)
-                    print(f"{old}: removed")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

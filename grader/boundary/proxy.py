@@ -7,16 +7,22 @@ the channel; values come back as plain data (copies) or as new proxies.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from grader.boundary.channel import WorkerClient
+
+class Requester(Protocol):
+    """What a proxy needs of the channel's ``WorkerClient``: requests and calls. Named here
+    so that this module does not import the channel (which imports the proxies)."""
+
+    def request(self, message: list[Any]) -> list[Any]: ...
+
+    def call(self, target: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
 
 
 class Proxy:
     __slots__ = ("_grader_callable", "_grader_client", "_grader_gen", "_grader_id", "_grader_type")
 
-    def __init__(self, client: WorkerClient, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
+    def __init__(self, client: Requester, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
         object.__setattr__(self, "_grader_client", client)
         object.__setattr__(self, "_grader_gen", gen)
         object.__setattr__(self, "_grader_id", hid)
@@ -154,3 +160,79 @@ def type_name(value: Any) -> str:
     if isinstance(value, Proxy):
         return object.__getattribute__(value, "_grader_type")
     return type(value).__name__
+
+
+# --- Synced arguments: what the student's code changed in place, copied back -----------
+
+
+def snapshot(value: Any) -> Any:
+    """A private copy of a synced argument as it was sent (arrays copied, containers rebuilt)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value)
+    return value
+
+
+def compare(sent: Any, new: Any) -> tuple[bool, bool]:
+    """(changed, reshaped): whether ``new`` differs from ``sent`` at all (type, keys, an array's
+    shape, dtype or bytes), and whether some array in it has another shape or dtype."""
+    import numpy as np
+
+    if isinstance(sent, np.ndarray):
+        if not isinstance(new, np.ndarray):
+            return True, True
+        if new.shape != sent.shape or new.dtype != sent.dtype:
+            return True, True
+        return sent.tobytes() != new.tobytes(), False
+    if isinstance(sent, dict):
+        if not isinstance(new, dict):
+            return True, True
+        changed = set(map(repr, sent)) != set(map(repr, new))
+        reshaped = False
+        for key, value in sent.items():
+            if key in new:
+                c, r = compare(value, new[key])
+                changed, reshaped = changed or c, reshaped or r
+        return changed, reshaped
+    if isinstance(sent, (list, tuple)):
+        if not isinstance(new, (list, tuple)) or len(new) != len(sent):
+            return True, True
+        results = [compare(a, b) for a, b in zip(sent, new, strict=True)]
+        return any(c for c, _ in results), any(r for _, r in results)
+    return type(sent) is not type(new) or sent != new, False
+
+
+def sync_in_place(original: Any, new: Any) -> None:
+    """Copy the worker's view of an argument back into the trusted object."""
+    import numpy as np
+
+    if isinstance(original, np.ndarray):
+        if isinstance(new, np.ndarray) and new.shape == original.shape and original.flags.writeable:
+            np.copyto(original, new, casting="unsafe")
+    elif isinstance(original, dict) and isinstance(new, dict):
+        for key in list(original):
+            if key not in new:
+                del original[key]
+        for key, value in new.items():
+            if key in original and isinstance(original[key], (np.ndarray, dict, list)):
+                sync_in_place(original[key], value)
+                if not isinstance(original[key], np.ndarray) or not isinstance(value, np.ndarray):
+                    if type(original[key]) is not type(value):
+                        original[key] = value
+                elif value.shape != original[key].shape:
+                    original[key] = value
+            else:
+                original[key] = value
+    elif isinstance(original, list) and isinstance(new, list):
+        for i, value in enumerate(new[: len(original)]):
+            if isinstance(original[i], (np.ndarray, dict, list)):
+                sync_in_place(original[i], value)
+            else:
+                original[i] = value
+        del original[len(new) :]
+        original.extend(new[len(original) :])

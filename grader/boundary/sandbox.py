@@ -42,7 +42,7 @@ import sysconfig
 import threading
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 
 MODES = ("auto", "bwrap", "none")
 NOBODY = 65534

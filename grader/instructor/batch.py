@@ -17,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.catalog import SUITES_DIR, Chapter
-from grader.errors import InternalError
-from grader.results import CheckReport, TestResult
-from grader.runner import pytest_command, pytest_env, suite_files
+from grader.grading.catalog import SUITES_DIR, Chapter
+from grader.util.errors import InternalError
+from grader.grading.results import CheckReport, TestResult
+from grader.grading.runner import pytest_command, pytest_env, suite_files
 
 
 # pytest's own plugins the suites never use (no skip or xfail marks, unittest classes, tmp_path,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -35,21 +34,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
+from grader.instructor import tasks
 from grader.instructor.gradebook import Gradebook, Graded
 from grader.instructor.submission import (
     BadSubmission,
     Origin,
     Submission,
     clean_text,
-    materialize,
     normalise_student,
     origin_of,
     read_submission,
 )
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
-SESSIONS = 2  # chapter sessions a grading task runs at once (see grade_task)
 
 
 @dataclass
@@ -122,8 +120,8 @@ def plan_chapters(requested: list[str] | None = None, notes: list[str] | None = 
     """(chapters to grade, {chapter: why it cannot be graded here}). Without ``requested``:
     every chapter with suites. A chapter whose needs are missing is *not graded* (NULL in
     the gradebook, never 0) and can be filled in later with ``grade collect --regrade``."""
-    from grader.catalog import load_catalog
-    from grader.runner import suite_files
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import suite_files
 
     catalog = load_catalog()
     ids = requested or [c.id for c in catalog.chapters.values() if suite_files(c)]
@@ -148,94 +146,9 @@ def default_chapters(notes: list[str] | None = None) -> list[str]:
     return plan_chapters(None, notes)[0]
 
 
-def suite_version(chapter: Any) -> str:
-    """What graded a chapter, as a content hash: the chapter's suite files (names and bytes of
-    everything in ``grader/suites/<chapter>/``) and its catalog entry. A (submission, chapter)
-    result recorded under another version is graded again by the next collect."""
-    from grader.catalog import SUITES_DIR
-
-    h = hashlib.sha256(repr(chapter).encode("utf-8"))
-    for path in sorted((SUITES_DIR / chapter.id).glob("*.py")):
-        data = path.read_bytes()
-        h.update(b"\0%s\0%d\0" % (path.name.encode("utf-8"), len(data)) + data)
-    return h.hexdigest()[:20]
-
-
 def not_graded_entry(chapter: str, why: str) -> dict[str, Any]:
     return {"chapter": chapter, "not_graded": True, "score": None, "max_score": None, "execution_time": 0.0,
             "note": f"not graded: {why} where it was collected", "tests": [], "isolation": []}
-
-
-def submitted(files: dict[str, Any], chapter: str) -> bool:
-    """Whether a submission's files (``chapterN/module.py`` names) hold anything of ``chapter``."""
-    prefix = chapter + "/"
-    return any(name.startswith(prefix) for name in files)
-
-
-def not_submitted_entry(chapter: str, version: str) -> dict[str, Any]:
-    """The result of a chapter a submission holds no file of: 0 points, status "not
-    submitted" (not a graded 0 from stubs, not "not graded"); its maximum is the chapter's
-    (the exports take it from the graded submissions)."""
-    return {"chapter": chapter, "not_submitted": True, "score": 0.0, "max_score": None, "execution_time": 0.0,
-            "note": f"not submitted: no exercises/{chapter}/ in the submission", "tests": [], "isolation": [],
-            "suite_version": version}
-
-
-def grade_task(
-    payloads: list[dict[str, Any]], chapters: list[str], sandbox: str = "auto"
-) -> list[dict[str, Any]]:
-    """Grade a batch of submissions (plain data in, plain data out: runs on Dask too)."""
-    from grader.catalog import load_catalog
-    from grader.instructor.batch import run_batch
-
-    catalog = load_catalog()
-    tmp = Path(tempfile.mkdtemp(prefix="grade-collect-"))
-    os.chmod(tmp, 0o700)
-    try:
-        roots: dict[str, Path] = {}
-        for i, p in enumerate(payloads):
-            if any(submitted(p["files"], c) for c in p.get("chapters", chapters)):  # else: nothing to grade
-                roots[p["hash"]] = materialize(p["files"], tmp / f"s{i}")
-        out = {p["hash"]: {"hash": p["hash"], "chapters": []} for p in payloads}
-
-        def grade_chapter(chapter_id: str) -> dict[str, Any]:
-            chapter = catalog.chapter(chapter_id)
-            # A chapter the submission holds no file of is not submitted: known from the file
-            # names alone, so it starts no pytest, worker or TensorFlow.
-            present = [p for p in payloads if chapter_id in p.get("chapters", chapters)
-                       and submitted(p["files"], chapter_id)]
-            if not present:
-                return {}
-            return run_batch(chapter, [(p["hash"], roots[p["hash"]]) for p in present], sandbox=sandbox)
-
-        # A session alternates between pytest and the student's worker (each waits for the
-        # other), keeping about half a core busy: SESSIONS chapters are graded at once. A
-        # chapter with heavy needs (TensorFlow, GBs of memory) is graded alone.
-        light = [c for c in chapters if not catalog.chapter(c).needs]
-        graded: dict[str, dict[str, Any]] = {}
-        if light:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=SESSIONS) as pool:
-                graded.update(zip(light, pool.map(grade_chapter, light), strict=True))
-        for chapter_id in chapters:
-            # a payload may ask for fewer chapters (those its gradebook entry lacks)
-            wanted = [p for p in payloads if chapter_id in p.get("chapters", chapters)]
-            if not wanted:
-                continue
-            version = suite_version(catalog.chapter(chapter_id))  # of the suites that grade here (a Dask worker's own)
-            reports = graded[chapter_id] if chapter_id in graded else grade_chapter(chapter_id)
-            for p in wanted:
-                if p["hash"] not in reports:
-                    out[p["hash"]]["chapters"].append(not_submitted_entry(chapter_id, version))
-                    continue
-                entry = reports[p["hash"]].to_dict()
-                entry["note"] = ""
-                entry["suite_version"] = version
-                out[p["hash"]]["chapters"].append(entry)
-        return list(out.values())
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _rejected_hash(path: Path, student: str) -> str:
@@ -290,7 +203,7 @@ def _scorer(quiz_root: Path | None, quiz_module: Any | None) -> Any:
     from grader.instructor.quizzes import QuizScorer
 
     if quiz_root is None:
-        from grader.runner import PACKAGE_ROOT
+        from grader.grading.runner import PACKAGE_ROOT
 
         # The instructor's keyed banks, never a workspace that happens to be the cwd.
         quiz_root = PACKAGE_ROOT if (PACKAGE_ROOT / "quizzes").is_dir() else None
@@ -353,7 +266,7 @@ def collect(
     """Grade ``inputs`` into ``db_path``. ``quiz_chapters`` (``grade collect --chapter``):
     only these chapters' quizzes are scored, so an attempt a student adds for another
     chapter cannot add a quiz column (0 for everyone else) to the exports."""
-    import grader
+    from grader.util.version import VERSION
 
     started = time.monotonic()
     progress = progress or NullProgress()
@@ -366,12 +279,12 @@ def collect(
     run_id = gb.start_run(workers, summary.executor)
     known = gb.known_hashes()
     results = gb.chapter_results()
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
 
-    current = {c: suite_version(load_catalog().chapter(c)) for c in chapters}
+    current = {c: tasks.suite_version(load_catalog().chapter(c)) for c in chapters}
     scorer = _scorer(quiz_root, quiz_module)
     _use_roster(scorer, gb)
-    version = grader.__version__
+    version = VERSION
     pending: dict[str, Submission] = {}
     todo: dict[str, list[str]] = {}  # chapters each pending submission lacks
     adding: set[str] = set()  # pending submissions already recorded (they get chapters added)
@@ -473,7 +386,7 @@ def collect(
 
     try:
         if chapters:
-            run = _run_dask if scheduler else _run_local
+            run = tasks.run_dask if scheduler else tasks.run_local
             run(scheduler if scheduler else workers, batches, payload, chapters, sandbox, commit, on_error)
         else:
             for b in batches:
@@ -577,7 +490,7 @@ def regrade(
 
     try:
         if todo:
-            run = _run_dask if scheduler else _run_local
+            run = tasks.run_dask if scheduler else tasks.run_local
             run(scheduler if scheduler else workers, batches, payload, todo, sandbox, commit,
                 lambda h, why: summary.failed.append((jobs[h][0]["student"], why)))
         else:
@@ -590,61 +503,3 @@ def regrade(
         gb.close()
     summary.elapsed = time.monotonic() - started
     return summary
-
-
-def _run_local(workers, batches, payload, chapters, sandbox, commit, on_error) -> None:  # type: ignore[no-untyped-def]
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    # Threads are enough: each task's work happens in its own pytest and worker processes.
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    try:
-        futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox): b for b in batches}
-        while futures:
-            for fut in as_completed(list(futures)):
-                batch = futures.pop(fut)
-                try:
-                    results = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    if len(batch) > 1:
-                        # one submission may have broken the batch: grade each on its own
-                        for h in batch:
-                            futures[pool.submit(grade_task, [payload(h)], chapters, sandbox)] = [h]
-                        break
-                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
-                    continue
-                commit(batch, results)
-    finally:
-        # On Ctrl-C: batches not started are dropped; what was committed stays (resumable).
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_dask(scheduler, batches, payload, chapters, sandbox, commit, on_error) -> None:  # type: ignore[no-untyped-def]
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise UsageError("--scheduler needs Dask distributed: pip install 'dl-grade[cluster]'.") from None
-    try:
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout=30)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"Could not reach the Dask scheduler at {scheduler} ({exc}). Is it running?") from None
-    try:
-        futures = {
-            client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, pure=False): b
-            for b in batches
-        }
-        while futures:
-            for fut in as_completed(list(futures)):
-                batch = futures.pop(fut)
-                try:
-                    results = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    if len(batch) > 1:  # grade each on its own: one submission may have broken the batch
-                        for h in batch:
-                            futures[client.submit(grade_task, [payload(h)], chapters, sandbox, pure=False)] = [h]
-                        break
-                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
-                    continue
-                commit(batch, results)
-    finally:
-        if client is not scheduler:
-            client.close()

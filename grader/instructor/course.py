@@ -40,7 +40,7 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.submission import clean_text, normalise_student
 
 COURSE_FILE = "course.toml"
@@ -99,9 +99,9 @@ def _where(path: str, key: str) -> str:
 
 def known_items() -> list[str]:
     """The chapters (the catalog's) and the quizzes (the instructor's banks, and one per chapter)."""
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.quiz.bank import available_banks
-    from grader.runner import PACKAGE_ROOT
+    from grader.grading.runner import PACKAGE_ROOT
 
     chapters = list(load_catalog().chapters)
     banks = available_banks(PACKAGE_ROOT) if (PACKAGE_ROOT / "quizzes").is_dir() else []
@@ -110,7 +110,7 @@ def known_items() -> list[str]:
 
 
 def _item(raw: str, path: str, section: str, known: list[str]) -> str:
-    from grader.catalog import normalize_chapter
+    from grader.grading.catalog import normalize_chapter
 
     text = " ".join(clean_text(raw, 60).lower().split())
     quiz = text.startswith("quiz ")
@@ -236,7 +236,7 @@ def parse_course(data: dict[str, Any], path: str, known: list[str] | None = None
 
 
 def read_course(path: Path) -> Course:
-    from grader.tomlcompat import tomllib
+    from grader.util.tomlcompat import tomllib
 
     path = Path(path)
     try:

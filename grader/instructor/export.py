@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import clean_text, normalise_student
-from grader.results import plain_number, visible_summary
+from grader.grading.results import plain_number, visible_summary
 
 FORMATS = ("csv", "canvas", "gradescope", "json")
 
@@ -160,7 +160,7 @@ def read_column_map(path: Path) -> dict[str, str]:
     """``--canvas-columns map.toml``: our column (``chapter2``, ``"quiz chapter2"``) -> the
     Canvas assignment header (``"Perceptrons (12345)"``), at the top level or under
     ``[columns]``. Checked: TOML, known column names, non-empty unique headers."""
-    from grader.tomlcompat import tomllib
+    from grader.util.tomlcompat import tomllib
 
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -244,7 +244,7 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     a submission named the Canvas way (``name_userid_attachmentid_file``) has its Canvas
     user id in ``ID``; any other id goes to ``SIS User ID``; ``notes`` says so. The file is
     checked against Canvas's import rules (``canvas_format``) before it is returned."""
-    from grader.errors import InternalError
+    from grader.util.errors import InternalError
     from grader.instructor.canvas_format import CanvasFormatError, check_canvas_import
     from grader.instructor.roster import CANVAS_IDENTITY, POINTS_POSSIBLE, canvas_layout, match
 

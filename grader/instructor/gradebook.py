@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 
 SCHEMA_VERSION = 4
 

@@ -36,8 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from grader.errors import UsageError
-from grader.textclean import clean_line
+from grader.util.errors import UsageError
+from grader.util.textclean import clean_line
 
 if TYPE_CHECKING:
     from grader.instructor.submission import Origin
@@ -159,9 +159,9 @@ def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | 
     """Write the Gradescope autograder zip; returns its configuration (autograder.json).
     Like ``grade collect``, the autograder refuses to grade where no sandbox can be made
     unless ``allow_weak_isolation``."""
-    import grader
-    from grader.catalog import load_catalog
-    from grader.runner import PACKAGE_ROOT, suite_files
+    from grader.util.version import VERSION
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import PACKAGE_ROOT, suite_files
 
     root = Path(root or PACKAGE_ROOT).resolve()
     if not (root / "grader" / "suites").is_dir() or not (root / "pyproject.toml").is_file():
@@ -175,7 +175,7 @@ def build_autograder(out: Path, chapters: list[str] | None = None, root: Path | 
     quizzes = [c for c in (wanted or [c.id for c in catalog.chapters.values()])
                if any((root / "quizzes" / f"{c}.{ext}").is_file() for ext in ("toml", "json"))]
     needs = sorted({n for c in graded for n in catalog.chapter(c).needs})
-    config = {"format_version": 1, "grader_version": grader.__version__, "chapters": graded, "quizzes": quizzes,
+    config = {"format_version": 1, "grader_version": VERSION, "chapters": graded, "quizzes": quizzes,
               "needs": needs, "allow_weak_isolation": bool(allow_weak_isolation)}
     out = Path(out)
     if out.suffix.lower() != ".zip":
@@ -407,9 +407,9 @@ def stage_loose(folder: Path, dest: Path, chapters: list[str]) -> tuple[Path | N
     a module of that name. A name two chapters share (``two_layer_net.py``) goes where a
     folder name (``chapter5/``) or the upload's other modules point, else nowhere, with a
     note. Returns (the staged folder or None, notes for the student)."""
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.submission import MAX_FILE_BYTES
-    from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+    from grader.notebook.sources import MAX_NOTEBOOK_BYTES
 
     catalog = load_catalog()
     modules = {c: catalog.chapter(c).modules for c in chapters}
@@ -470,8 +470,8 @@ def memory_problem(chapters: list[str]) -> tuple[str | None, str | None]:
     """(why grading cannot happen here, a note on the cap) from the container's memory limit:
     a chapter with heavy needs (TensorFlow) whose worker cap does not fit is an autograder
     failure, not a 0 for every student; lighter chapters run with the cap lowered."""
-    from grader.catalog import load_catalog
-    from grader.container import RESERVE_MB, container_limit_mb, fit_memory_mb
+    from grader.grading.catalog import load_catalog
+    from grader.boundary.container import RESERVE_MB, container_limit_mb, fit_memory_mb
 
     limit = container_limit_mb()
     if limit is None:
@@ -599,10 +599,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    import grader
-    from grader.runner import PACKAGE_ROOT
+    from grader.util.version import VERSION
+    from grader.grading.runner import PACKAGE_ROOT
 
-    print(f"dl-grade {grader.__version__} from {PACKAGE_ROOT}", flush=True)  # the log (not shown to students)
+    print(f"dl-grade {VERSION} from {PACKAGE_ROOT}", flush=True)  # the log (not shown to students)
     results = args.root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -209,7 +209,7 @@ def canonical_chapter(raw: str) -> str | None:
     or None when ``raw`` names no chapter at all."""
     import re
 
-    from grader.catalog import normalize_chapter
+    from grader.grading.catalog import normalize_chapter
 
     name = normalize_chapter(clean_text(raw, 40))
     return name if re.fullmatch(r"chapter[1-9]\d?", name) else None

@@ -1,7 +1,7 @@
 """``grade release OUT``: the workspace students get.
 
 With ``notebooks=True`` (``--notebooks``) each chapter also gets ``exercises/chapterN.ipynb``,
-generated from the released stubs (``grader.notebook_build``), never written by hand.
+generated from the released stubs (``grader.notebook.build``), never written by hand.
 
 Copied: ``exercises/`` (the stubs committed at git HEAD, never the working tree: a
 release refuses to run while ``exercises/`` differs from them unless ``--allow-dirty``,
@@ -26,7 +26,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.errors import InternalError, UsageError
+from grader.util.errors import InternalError, UsageError
 
 HIDDEN_COUNTS = "hidden.json"
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -74,7 +74,7 @@ def hidden_counts(root: Path) -> dict[str, dict[str, float]]:
         env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
-             "-p", "grader.plugin", "-p", "grader.instructor.counting", "--collect-only", "-q",
+             "-p", "grader.grading.plugin", "-p", "grader.instructor.counting", "--collect-only", "-q",
              "-p", "no:warnings", f"--grader-count-out={out}", *files],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp, timeout=300,
         )
@@ -85,7 +85,7 @@ def hidden_counts(root: Path) -> dict[str, dict[str, float]]:
 
 def read_hidden_counts(chapter_id: str, suites_dir: Path | None = None) -> dict[str, float] | None:
     """In a release: ``{"tests": N, "points": P}`` for the chapter's hidden tests, else None."""
-    from grader.catalog import SUITES_DIR
+    from grader.grading.catalog import SUITES_DIR
 
     path = (suites_dir or SUITES_DIR) / chapter_id / HIDDEN_COUNTS
     try:
@@ -143,7 +143,7 @@ def dirty_exercises(root: Path) -> list[str]:
 
 def wheel_name(root: Path) -> str:
     """The file name of dl-grade's wheel built from ``root`` (its pyproject's name and version)."""
-    from grader.tomlcompat import tomllib
+    from grader.util.tomlcompat import tomllib
 
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     name = re.sub(r"[-_.]+", "_", str(project["name"])).lower()
@@ -183,7 +183,7 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
     """Write the student workspace to ``out``. ``wheel``: also build dl-grade's wheel into
     ``out/exercises/`` (next to the notebooks, whose first cell installs it: from that file,
     else from ``wheel_url``)."""
-    from grader.runner import PACKAGE_ROOT
+    from grader.grading.runner import PACKAGE_ROOT
 
     root = (root or PACKAGE_ROOT).resolve()
     if not (root / "solutions").is_dir() or not (root / "grader" / "suites").is_dir():
@@ -235,11 +235,11 @@ def make_release(out: Path, *, graded_quizzes: bool = False, root: Path | None =
         built = build_wheel(out, out / "exercises")
         if built.name != wheel_file:
             raise InternalError(f"the wheel was built as {built.name}, the notebooks install {wheel_file}")
-    import grader
+    from grader.util.version import VERSION
 
     manifest: dict[str, object] = {
         "format_version": 1,
-        "grader_version": grader.__version__,
+        "grader_version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "graded_quizzes": graded_quizzes,
         "stubs_from": stubs_from,
@@ -263,8 +263,8 @@ def _release_notebooks(exercises: Path, wheel: str | None = None, url: str | Non
     """``exercises/chapterN.ipynb`` generated from the stubs just written (chapters 2-8).
     Each notebook gets its stubs' modification time: neither is "changed last", so a
     fresh workspace grades the .py files, and the notebook as soon as the student saves it."""
-    from grader.catalog import load_catalog
-    from grader.notebook_build import install_cell, write_notebooks
+    from grader.grading.catalog import load_catalog
+    from grader.notebook.build import install_cell, write_notebooks
 
     install = install_cell(wheel, url) if wheel else None
     written = []
@@ -364,7 +364,7 @@ def audit_stubs(out: Path, root: Path, pristine: dict[str, bytes] | None) -> lis
     problems = []
     exercise_names: dict[str, set[str]] = {}
     if pristine is None:
-        from grader.catalog import load_catalog
+        from grader.grading.catalog import load_catalog
 
         for e in load_catalog().exercises.values():
             exercise_names.setdefault(e.id.split(".")[0], set()).add(e.name)

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.submission import clean_text, normalise_student
 
 MAX_ROSTER_BYTES = 20_000_000

@@ -479,7 +479,7 @@ def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Pa
                    min_tokens: int = MIN_TOKENS) -> SimilarityReport:
     """Each student's counted submission (the newest graded one), from the sources the
     gradebook kept at collection (already read through the bounded submission readers)."""
-    from grader.catalog import load_catalog
+    from grader.grading.catalog import load_catalog
     from grader.instructor.gradebook import Gradebook
 
     assert isinstance(gb, Gradebook)
@@ -495,7 +495,7 @@ def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Pa
 
 def similarity_report(db: Path, share: float = DEFAULT_SHARE) -> SimilarityReport:
     """``grade report --similarity``: the comparison of a gradebook's counted submissions."""
-    from grader.errors import UsageError
+    from grader.util.errors import UsageError
     from grader.instructor.gradebook import Gradebook
 
     if not 0.0 < share <= 1.0:

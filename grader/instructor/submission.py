@@ -25,16 +25,17 @@ import os
 import re
 import stat
 import struct
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader import jsonbound
-from grader.jsonbound import MAX_JSON_DEPTH
-from grader.textclean import clean_line as clean_text  # text from a submission: one safe line
+from grader.util import jsonbound
+from grader.util.jsonbound import MAX_JSON_DEPTH
+from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+from grader.util.textclean import clean_line as clean_text  # text from a submission: one safe line
+from grader.util.textclean import normalise_student  # noqa: F401 - re-exported: the instructor side's id form
 
 MAX_MEMBERS = 2000  # entries in one zip
 MAX_FILE_BYTES = 1_000_000  # one extracted file
@@ -42,8 +43,6 @@ MAX_TOTAL_BYTES = 20_000_000  # everything extracted from one submission
 MAX_RATIO = 200  # compression ratio above which a big member is a bomb
 MAX_ZIP_BYTES = 100_000_000  # the zip file itself
 MAX_MANIFEST_BYTES = 1_000_000
-MAX_CHECKED_FILE_BYTES = 64_000  # a source larger than this is not parsed here (exercises are a few KB)
-MAX_CHECKED_BYTES = 256_000  # nor past this much source per submission
 MAX_CENTRAL_DIRECTORY_BYTES = 2_000_000  # the zip's list of entries (MAX_MEMBERS names of ~1 KB)
 RESPONSES = ".grade/quiz_responses.json"
 MANIFEST = "manifest.json"
@@ -52,19 +51,6 @@ _CHAPTER_RE = re.compile(r"chapter\d+")
 
 class BadSubmission(Exception):
     """The submission cannot be graded; the message is the reason recorded."""
-
-
-def normalise_student(raw: str) -> str:
-    """The gradebook's form of a student id: letters, digits and ``_ . @ + -``, lower case
-    (``Alice`` and ``alice`` are one student), at most 64 characters. An id with other
-    characters keeps a short hash of its full spelling (``张三`` -> ``__-1c5e…``): replacing
-    them by ``_`` alone made ``张三`` and ``李四`` one student, the newer replacing the other."""
-    text = clean_text(raw, 1000).strip()
-    clean = re.sub(r"[^A-Za-z0-9_.@+-]", "_", text)
-    if not text.isascii():
-        folded = unicodedata.normalize("NFKC", text).casefold()
-        clean = f"{clean[:55]}-{hashlib.sha256(folded.encode()).hexdigest()[:8]}"
-    return clean[:64].lower() or "unknown"
 
 
 def submission_key(student: str, content_sha256: str) -> str:
@@ -260,7 +246,7 @@ def _zip_time(info: zipfile.ZipInfo) -> float:
 
 
 def _cap(rel: str) -> int:
-    from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+    from grader.notebook.sources import MAX_NOTEBOOK_BYTES
 
     return MAX_NOTEBOOK_BYTES if rel.endswith(".ipynb") else MAX_FILE_BYTES
 
@@ -528,8 +514,8 @@ def _resolve_notebooks(sub: Submission, wanted: dict[str, bytes], times: dict[st
     the notebook's tagged cells (text only, nothing executed) when the notebook is the
     chapter's only source or was changed after its ``.py`` files, else the ``.py`` files.
     Which one was graded, dropped magics and an unreadable notebook are noted."""
-    from grader.catalog import load_catalog
-    from grader.notebook_sources import choose
+    from grader.grading.catalog import load_catalog
+    from grader.notebook.sources import choose
 
     catalog = load_catalog()
     for rel in sorted(k for k in wanted if k.endswith(".ipynb")):

@@ -16,7 +16,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.submission import _wanted as graded_path
 
 RESPONSES = Path(".grade") / "quiz_responses.json"
@@ -41,7 +41,7 @@ def submission_files(workspace: Path) -> list[tuple[str, Path]]:
             # or notes kept beside the exercises stay on the student's machine
             continue
         if path.suffix == ".ipynb":
-            from grader.notebook_sources import MAX_NOTEBOOK_BYTES
+            from grader.notebook.sources import MAX_NOTEBOOK_BYTES
 
             if path.stat().st_size > MAX_NOTEBOOK_BYTES:
                 raise UsageError(f"{rel} is larger than {MAX_NOTEBOOK_BYTES // 1_000_000} MB; clear its outputs "
@@ -56,7 +56,7 @@ def submission_files(workspace: Path) -> list[tuple[str, Path]]:
 
 
 def make_submission(workspace: Path, student: str, out: Path | None = None) -> tuple[Path, dict[str, object]]:
-    import grader
+    from grader.util.version import VERSION
 
     if not _STUDENT_RE.fullmatch(student):
         raise UsageError("A student id is 1-64 letters, digits or . _ @ + - (no spaces), e.g. --student s1234567.")
@@ -65,7 +65,7 @@ def make_submission(workspace: Path, student: str, out: Path | None = None) -> t
         "format_version": 1,
         "student": student,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "grader_version": grader.__version__,
+        "grader_version": VERSION,
         "files": {rel: hashlib.sha256(path.read_bytes()).hexdigest() for rel, path in files},
     }
     out = out or workspace / f"submission-{student}.zip"

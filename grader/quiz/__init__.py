@@ -1,4 +1,12 @@
-"""Quizzes: question banks, sessions, scoring, Moodle interchange, stored responses.
+"""Quizzes: question banks (``bank``, templates with variants in ``template``), sessions
+(``session``, the terminal asker ``tty``), scoring (``scoring``), bank lint (``lint``),
+Moodle interchange (``formats``) and stored responses (``store``).
+
+Owns: what a question, an answer and a quiz score are.
+May import: ``grader.grading.runner`` (to find the workspace) and the utilities.
+Must never: import the commands, reports or the instructor side (they call in); trust a
+stored score (attempts are re-scored from the bank's keys); ship keys or feedback in a
+graded release (``strip_keys``).
 
 Public API (used by the instructor tools):
 

@@ -87,7 +87,7 @@ _SPLIT = re.compile(r"[\s,，、;；/]+")
 
 def parse_letters(text: str, presented: Presented, lang: str = "en") -> tuple[list[int] | None, str]:
     """Parse 'A', 'a', 'A,C', 'AC', 'A，C', 'a c' into option indexes. Returns (indexes, error)."""
-    from grader.i18n import t
+    from grader.util.i18n import t
 
     raw = _SPLIT.sub("", text.strip()).upper()
     if not raw:
@@ -266,7 +266,7 @@ class FileAsker:
         self.problems: list[str] = []
 
     def ask(self, presented: Presented, lang: str) -> Reply:
-        from grader.i18n import t
+        from grader.util.i18n import t
 
         q = presented.question
         value = self.answers.get(q.id)

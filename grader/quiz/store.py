@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.fsutil import locked as _locked
-from grader.fsutil import write_text_atomic
+from grader.util.fsutil import locked as _locked
+from grader.util.fsutil import write_text_atomic
 
 FORMAT_VERSION = 1
 RESPONSES = Path(".grade") / "quiz_responses.json"
@@ -34,7 +34,7 @@ class LoadResult:
 
 def responses_path(workspace: Path | None = None) -> Path:
     if workspace is None:
-        from grader.runner import find_workspace
+        from grader.grading.runner import find_workspace
 
         workspace = find_workspace()
     return Path(workspace) / RESPONSES

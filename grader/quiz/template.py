@@ -307,7 +307,7 @@ def _envs(t: Template) -> list[dict[str, Number]]:
 def variant_index(n: int, *, student: str | None, chapter: str, question_id: str, salt: str = "") -> int:
     """The instance a student gets: a hash of the bank's salt, the student's id (in the
     gradebook's form), the chapter and the question id, modulo the number of instances."""
-    from grader.instructor.submission import normalise_student
+    from grader.util.textclean import normalise_student
 
     who = normalise_student(student) if student else "-"
     key = "\0".join(("dl-grade variant 1", salt, who, chapter, question_id)).encode()

@@ -100,7 +100,7 @@ def choose(
     def _enter(event: Any) -> None:
         if multi:
             if not state["ticked"]:
-                from grader.i18n import t
+                from grader.util.i18n import t
 
                 state["msg"] = t("quiz.tick_one", lang)
                 return
@@ -185,7 +185,7 @@ def wrap_cells(text: str, width: int) -> list[str]:
 
 def key_help(lang: str, multi: bool) -> str:
     """The key line under a question (from the shared message catalogue)."""
-    from grader.i18n import t
+    from grader.util.i18n import t
 
     return t("quiz.keys_multi" if multi else "quiz.keys_single", lang)
 
@@ -203,7 +203,7 @@ class TtyAsker:
         multi = q.type == "multiple"
         head = f"[{presented.number}/{presented.total}] {q.prompt(lang)}"
         if multi:
-            from grader.i18n import t
+            from grader.util.i18n import t
 
             head += t("quiz.multi_short", lang)
         picks = choose(

@@ -1,4 +1,12 @@
-"""Everything the terminal shows. The only module that imports rich."""
+"""Everything shown to a person: the terminal (this module, ``status``, ``watch``, ``quiz``,
+``curves``, ``instructor``, ``late``, ``similarity``) and HTML (``html``).
+
+Owns: wording, layout and colour of results. The only package that imports rich.
+May import: grading, quizzes, the instructor side (to draw their results) and the utilities.
+Must never: import the commands (they call in); compute a grade or change stored state
+(it draws what it is given); show a hidden test's code or expected values, or anything
+from student code that was not cleaned (``grader.util.textclean``).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from grader.catalog import Catalog, Chapter, Exercise
-from grader.i18n import t
-from grader.live import SYMBOL as LIVE_SYMBOL
-from grader.results import CheckReport, TestResult
+from grader.grading.catalog import Catalog, Chapter, Exercise
+from grader.util.i18n import t
+from grader.grading.live import SYMBOL as LIVE_SYMBOL
+from grader.grading.results import CheckReport, TestResult
 
 THEME = Theme(
     {
@@ -296,7 +304,7 @@ def _hidden_in_release(chapter_id: str) -> int:
     ``grader/suites/chapterN/hidden.json``, counts only); 0 elsewhere."""
     import json
 
-    from grader.catalog import SUITES_DIR
+    from grader.grading.catalog import SUITES_DIR
 
     try:
         data = json.loads((SUITES_DIR / chapter_id / "hidden.json").read_text(encoding="utf-8"))

@@ -19,8 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader.i18n import t
-from grader.results import CheckReport
+from grader.util.i18n import t
+from grader.grading.results import CheckReport
 
 # terminal: (marker, style) per series, in order
 MARKERS = [("●", "cyan"), ("×", "magenta"), ("+", "yellow"), ("o", "green")]

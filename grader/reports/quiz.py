@@ -9,7 +9,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from grader.i18n import t
+from grader.util.i18n import t
 from grader.quiz.bank import Bank
 from grader.quiz.scoring import points
 from grader.quiz.session import LETTERS, Presented, QuestionResult, SessionResult

@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.catalog import Catalog
-from grader.i18n import t
-from grader.progress import ChapterProgress, NextStep, Status, describe_next
+from grader.grading.catalog import Catalog
+from grader.util.i18n import t
+from grader.grading.progress import ChapterProgress, NextStep, Status, describe_next
 
 BAR_WIDTH = 10
 

@@ -10,15 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.catalog import Chapter
-from grader.results import CheckReport
+from grader.grading.catalog import Chapter
+from grader.grading.results import CheckReport
 from tests import container_profile
 from tests.conftest import REPO
 
 _BATCH = """
 import json, sys
 from pathlib import Path
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
 chapter = load_catalog().chapter(sys.argv[1])
 targets = [(k, Path(p)) for k, p in json.loads(sys.argv[2])]

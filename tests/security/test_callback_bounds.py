@@ -44,8 +44,8 @@ def numerical_gradient(f, x):
 RUN = """
 import json, resource, sys
 from pathlib import Path
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 
 report = run_check(load_catalog().chapter("chapter4"), Path(sys.argv[1]))
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB: the largest child, pytest's process

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from grader.boundary import codec
 from grader.boundary.channel import WorkerClient, WorkerConfig
-from grader.catalog import load_catalog
-from grader.errors import ChannelViolation, WorkerCrashed, WorkerFault, WorkerTimeout
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.util.errors import ChannelViolation, WorkerCrashed, WorkerFault, WorkerTimeout
+from grader.grading.runner import run_check
 
 CHAPTER = load_catalog().chapter("chapter2")
 HONEST_OR = "\ndef OR(x1, x2):\n    return 1 if (x1 or x2) else 0\n"

@@ -22,8 +22,8 @@ import textwrap
 
 import pytest
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 HAS_TF = all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))

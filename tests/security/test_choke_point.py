@@ -17,8 +17,8 @@ import textwrap
 
 import numpy as np
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 CATALOG = load_catalog()
@@ -180,15 +180,15 @@ def test_frames_a_student_chose_give_no_location_in_a_hidden_test(make_target):
 def test_a_location_is_verified_against_the_syntax_tree_not_the_text():
     """The trusted side alone: a frame named after a def that only a comment or a string holds,
     or at a line outside that def's body, is not a location."""
-    from grader.plugin import _source_shape, _verified_frames
+    from grader.grading.failures import source_shape, verified_frames
 
     source = b"# def secret_1234(): pass\nx = 'def other_5678(): pass'\n\n\ndef real(x):\n    y = x\n    return y\n"
-    shape = _source_shape((("me/chapter3/activations.py", source),))
+    shape = source_shape((("me/chapter3/activations.py", source),))
     tb = "".join(
         f'  File "me/chapter3/activations.py", line {line}, in {name}\n'
         for name, line in (("secret_1234", 1), ("other_5678", 2), ("real", 2), ("real", 900), ("real", 6), ("<module>", 2))
     )
-    assert _verified_frames(tb, shape) == [("me/chapter3/activations.py", 6, "real")]
+    assert verified_frames(tb, shape) == [("me/chapter3/activations.py", 6, "real")]
 
 
 # -- (e) a module that failed to load, tried again after the worker saw a hidden input --------------
@@ -241,7 +241,7 @@ class TwoLayerNet(TwoLayerNet):
 
 
 def test_megabytes_returned_into_a_message_are_capped(make_target):
-    from grader.shown import MESSAGE_CHARS, TEST_BYTES
+    from grader.grading.shown import MESSAGE_CHARS, TEST_BYTES
 
     report = grade(make_target, "chapter4", {"two_layer_net": HUGE_TEXT}, public_only=True)
     net = [t for t in report.tests if t.exercise == "chapter4.TwoLayerNet"]
@@ -254,8 +254,8 @@ def test_every_field_the_student_could_choose_is_masked_in_a_hidden_message():
     """The choke point alone: a chapter-8 hidden message naming the student's curves (the
     keys of the History dict it returned), its class names and its error text; plain text the
     grader did not make from the catalogue. Public messages keep everything."""
-    from grader.i18n import tr
-    from grader.shown import MASK, shown
+    from grader.util.i18n import tr
+    from grader.grading.shown import MASK, shown
 
     chosen = "ZK_0p123456"
     messages = [

@@ -13,11 +13,11 @@ import re
 
 from typer.testing import CliRunner
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.cli import app
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
-from grader.textclean import clean, clean_tree
+from grader.grading.runner import run_check
+from grader.util.textclean import clean, clean_tree
 
 CHAPTER = load_catalog().chapter("chapter2")
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from instructor_helpers import make_folder_submission, responses, zip_folder
 
 import grader.instructor.collect as collect_mod
+import grader.instructor.tasks as tasks_mod
 from grader.instructor.collect import collect
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import BadSubmission, load_json_bounded, read_submission
@@ -181,7 +182,7 @@ def test_a_grading_failure_is_recorded_for_that_submission_and_retried(tmp_path,
     make_folder_submission(subs, "alice", "correct")
     make_folder_submission(subs, "bob", "correct")
     make_folder_submission(subs, "carol", "stub")
-    real_task = collect_mod.grade_task
+    real_task = tasks_mod.grade_task
     bob_hash = read_submission(subs / "bob").hash
 
     def crashes_on_bob(payloads, chapters, sandbox="auto"):
@@ -189,7 +190,7 @@ def test_a_grading_failure_is_recorded_for_that_submission_and_retried(tmp_path,
             raise RuntimeError("the pytest session died")
         return real_task(payloads, chapters, sandbox)
 
-    monkeypatch.setattr(collect_mod, "grade_task", crashes_on_bob)
+    monkeypatch.setattr(tasks_mod, "grade_task", crashes_on_bob)
     db = tmp_path / "gb.sqlite"
     s = collect([subs], db, workers=1, chapters=CHAPTERS, batch_size=3)  # one batch: bob breaks it
     assert s.graded == 2 and [(Path(src).name, "the pytest session died" in why) for src, why in s.failed] == [
@@ -198,7 +199,7 @@ def test_a_grading_failure_is_recorded_for_that_submission_and_retried(tmp_path,
         status = {r["student"]: (r["status"], r["reason"]) for r in gb.submissions()}
     assert status["alice"][0] == status["carol"][0] == "graded"
     assert status["bob"][0] == "error" and "grading failed: RuntimeError" in status["bob"][1]
-    monkeypatch.setattr(collect_mod, "grade_task", real_task)
+    monkeypatch.setattr(tasks_mod, "grade_task", real_task)
     s = collect([subs], db, workers=1, chapters=CHAPTERS)
     assert (s.graded, s.skipped) == (1, 2)
     with Gradebook(db) as gb:

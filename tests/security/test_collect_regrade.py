@@ -24,6 +24,7 @@ from instructor_helpers import make_folder_submission
 from typer.testing import CliRunner
 
 import grader.instructor.collect as collect_mod
+import grader.instructor.tasks as tasks_mod
 from grader.cli import app
 from grader.instructor.gradebook import SCHEMA_VERSION, Gradebook
 
@@ -108,7 +109,7 @@ def test_not_graded_then_regrade_then_changes_with_a_drop(tmp_path, monkeypatch)
     assert "alice" in changes and "not graded" in changes and "10/10" in changes and "DROP" not in changes
 
     # a test made stricter: alice's first test now fails; regrade only alice
-    real_task = collect_mod.grade_task
+    real_task = tasks_mod.grade_task
 
     def stricter(payloads, chapters, sandbox="auto"):
         results = real_task(payloads, chapters, sandbox)
@@ -119,7 +120,7 @@ def test_not_graded_then_regrade_then_changes_with_a_drop(tmp_path, monkeypatch)
                 t.update(status="failed", score=0.0, message="stricter now")
         return results
 
-    monkeypatch.setattr(collect_mod, "grade_task", stricter)
+    monkeypatch.setattr(tasks_mod, "grade_task", stricter)
     out = run("collect", "--regrade", "--db", str(db), "--workers", "1", "--student", "ALICE", "--chapter", "chapter2")
     assert "1 regraded" in out
     text = run("report", "--db", str(db), "--changes")

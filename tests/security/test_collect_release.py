@@ -12,7 +12,7 @@ from instructor_helpers import REPO
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.errors import UsageError
+from grader.util.errors import UsageError
 from grader.instructor.release import audit_release, make_release
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -81,9 +81,9 @@ def test_the_audit_catches_a_shipped_attempt_the_old_checks_missed(repo, tmp_pat
 
 
 def test_cli_release_refuses_then_allows(repo, tried, tmp_path, monkeypatch):
-    import grader.runner
+    import grader.grading.runner
 
-    monkeypatch.setattr(grader.runner, "PACKAGE_ROOT", repo)
+    monkeypatch.setattr(grader.grading.runner, "PACKAGE_ROOT", repo)
     res = CliRunner().invoke(app, ["release", str(tmp_path / "a")])
     assert res.exit_code == 2 and "--allow-dirty" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(app, ["release", str(tmp_path / "b"), "--allow-dirty"])

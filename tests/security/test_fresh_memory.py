@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
 from tests.conftest import REPO, has_bwrap
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import load_catalog
-from grader.results import ISOLATION_WEAK
+from grader.grading.catalog import load_catalog
+from grader.grading.results import ISOLATION_WEAK
 from tests import container_profile
 from tests.conftest import REPO
 from tests.security.jail_helpers import confined_batch, confined_check, grade_command, run_confined
@@ -218,12 +218,12 @@ def test_collect_on_dask_workers_in_containers_uses_the_jail(tmp_path):
 
 
 def test_the_jail_can_be_built_and_verified_ahead_of_time(tmp_path):
-    # python -m grader.boundary.jail: build (or check) the jails, --verify hashes every file
+    # python -m grader.cli.jail (a command over the boundary): build (or check) the jails, --verify hashes every file
     import subprocess
     import sys
 
     env = {**os.environ, "GRADE_JAIL_DIR": str(tmp_path / "jails")}
-    command = [sys.executable, "-m", "grader.boundary.jail", "--chapter", "chapter2"]
+    command = [sys.executable, "-m", "grader.cli.jail", "--chapter", "chapter2"]
     built = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
     assert built.returncode == 0 and "ready" in built.stdout, built.stdout + built.stderr
     (jail_dir,) = [p for p in (tmp_path / "jails").iterdir() if not p.name.startswith(".")]

@@ -51,17 +51,18 @@ def widened(data: bytes, width: int, units: int) -> bytes:
 @pytest.fixture
 def unchecked(monkeypatch):
     """The trusted side's checks switched off (as if they had a hole), and a fresh helper."""
-    from grader import keras_checks
+    from grader.grading import keras_client
 
-    keras_checks.close_helpers()
-    monkeypatch.setattr(keras_checks, "read_config", lambda data, call: {})
-    monkeypatch.setattr(keras_checks, "check_weights", lambda data, call: None)
-    yield keras_checks
-    keras_checks.close_helpers()
+    keras_client.close_helpers()
+    monkeypatch.setattr(keras_client, "read_config", lambda data, call: {})
+    monkeypatch.setattr(keras_client, "check_weights", lambda data, call: None)
+    yield keras_client
+    keras_client.close_helpers()
 
 
 def test_a_model_too_big_to_build_is_stopped_by_the_helpers_memory_cap(unchecked, tmp_path):
-    from grader.checks import Feedback
+    from grader.grading.checks import Feedback
+    from grader.grading.keras_checks import predict
 
     data = small_archive(tmp_path)
     assert unchecked.load_archive(data, "f()").count_params() == 11  # the helper works
@@ -73,11 +74,11 @@ def test_a_model_too_big_to_build_is_stopped_by_the_helpers_memory_cap(unchecked
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 200, grown_mb  # built (or not) in the helper, not here
     model = unchecked.load_archive(data, "f()")  # and the grader goes on
-    assert unchecked.predict(model, np.zeros((2, 3))).shape == (2, 1)
+    assert predict(model, np.zeros((2, 3))).shape == (2, 1)
 
 
 def test_a_build_that_takes_too_long_is_killed_at_its_deadline(unchecked, tmp_path, monkeypatch):
-    from grader.checks import Feedback
+    from grader.grading.checks import Feedback
 
     data = small_archive(tmp_path)
     unchecked.load_archive(data, "f()")  # started and warm

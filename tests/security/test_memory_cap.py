@@ -14,9 +14,9 @@ import textwrap
 import pytest
 
 from grader.boundary import cgroup
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
+from grader.grading.runner import run_check
 
 CHAPTER = load_catalog().chapter("chapter2")
 

@@ -15,9 +15,9 @@ import textwrap
 
 import pytest
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
+from grader.grading.runner import run_check
 from tests import container_profile
 from tests.conftest import has_bwrap
 from tests.security.jail_helpers import confined_batch, confined_check

@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
 from tests import container_profile
 from tests.conftest import REPO, has_bwrap

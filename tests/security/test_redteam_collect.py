@@ -57,7 +57,7 @@ def test_json_with_many_escaped_quotes_is_read_in_linear_time(tmp_path):
     """Quiz responses (or a manifest, or a notebook) of ``"\\"\\"\\"...`` made the nesting
     pre-check's string regex rescan from every escaped quote: quadratic, about an hour
     for a 1 MB file, stalling the whole collection."""
-    from grader.jsonbound import load_json_bounded
+    from grader.util.jsonbound import load_json_bounded
 
     for raw in (b'"' + b'\\"' * 400_000, b'["' + b'\\"' * 400_000 + b"\\"):
         started = time.monotonic()
@@ -561,7 +561,7 @@ def test_a_notebook_marker_line_of_millions_of_letters_is_read_in_linear_time(tm
     import random
     import string
 
-    from grader.notebook_sources import _tag
+    from grader.notebook.sources import _tag
 
     letters = "".join(random.Random(0).choices(string.ascii_letters, k=2_000_000))  # compresses ~1.7x only
     cells = [{"cell_type": "code", "metadata": {}, "source": "# dl-grade: " + letters + "\nx = 1\n"},

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO, has_bwrap
 
 CATALOG = load_catalog()
@@ -620,8 +620,8 @@ def test_a_syntax_error_naming_a_slow_to_parse_file_does_not_stall_the_grader(ma
     many fields is quadratic): only exercise-sized sources are parsed there."""
     import time
 
-    from grader.catalog import load_catalog
-    from grader.runner import run_check
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import run_check
 
     slow = "x = f'" + "{1}" * 150_000 + "'\n"  # ~450 KB: about 20 s in Python's parser
     perceptron = 'raise SyntaxError("invalid syntax (slow.py, line 1)")\n'

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import load_catalog
+from grader.grading.catalog import load_catalog
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
+from grader.grading.runner import run_check
 from tests import container_profile
 from tests.conftest import REPO, has_bwrap
 from tests.security.jail_helpers import confined_batch, confined_check
@@ -203,7 +203,7 @@ def test_weak_isolation_is_said_in_words_a_person_notices():
     import io
 
     from grader.reports import console, render_check
-    from grader.results import ISOLATION_WEAK, CheckReport, TestResult
+    from grader.grading.results import ISOLATION_WEAK, CheckReport, TestResult
 
     test = TestResult("chapter2.AND", "t", "passed", 1.0, 1.0, "public", "", 0.1)
     report = CheckReport("chapter2", "x", (test,), 0.5, isolation=(ISOLATION_WEAK, "memory 1024 MB"))
@@ -271,7 +271,7 @@ def test_a_plan_the_kernel_refuses_leaves_the_worker_weak_and_says_so(monkeypatc
     # e.g. a kernel that gives user namespaces but no right to mount in them
     from grader.boundary import sandbox
     from grader.boundary.channel import WorkerClient, WorkerConfig
-    from grader.results import ISOLATION_WEAK
+    from grader.grading.results import ISOLATION_WEAK
 
     real_plan = sandbox.plan
     monkeypatch.setattr(sandbox, "plan", lambda needs=(): (

@@ -19,8 +19,8 @@ import textwrap
 
 import pytest
 
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 CATALOG = load_catalog()

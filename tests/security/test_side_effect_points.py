@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import Synced
-from grader.catalog import load_catalog
-from grader.runner import run_check
+from grader.grading.catalog import load_catalog
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 CATALOG = load_catalog()
@@ -120,10 +120,10 @@ def test_an_optimizer_that_changes_the_params_dtype_earns_nothing(make_target):
     ],
 )
 def test_synced_says_what_changed(after):
-    from grader.boundary.channel import _compare, _snapshot
+    from grader.boundary.proxy import compare, snapshot
 
     x = np.array([0.5, -1.0, 2.0])
-    changed, reshaped = _compare(_snapshot(x), after(x.copy()))
+    changed, reshaped = compare(snapshot(x), after(x.copy()))
     same = after(x.copy())
     assert changed == (same.shape != x.shape or same.dtype != x.dtype or same.tobytes() != x.tobytes())
     assert reshaped == (same.shape != x.shape or same.dtype != x.dtype)

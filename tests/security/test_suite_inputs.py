@@ -29,9 +29,9 @@ import corpus
 import numpy as np
 import pytest
 
-from grader.catalog import SUITES_DIR, load_catalog
+from grader.grading.catalog import SUITES_DIR, load_catalog
 from grader.instructor.batch import run_batch
-from grader.runner import run_check
+from grader.grading.runner import run_check
 from tests.conftest import REPO
 
 CATALOG = load_catalog()
@@ -326,7 +326,7 @@ def test_the_hostile_channel_is_felt(make_target, tmp_path, monkeypatch):
             """
             import numpy as np
             import pytest
-            from grader.checks import assert_close
+            from grader.grading.checks import assert_close
 
             @pytest.mark.exercise("chapter3.relu")
             def test_reuses_its_argument(student):
@@ -343,7 +343,7 @@ def test_the_hostile_channel_is_felt(make_target, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(plugins))
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p hostile_channel")
     (suite / "pytest.ini").write_text((SUITES_DIR / "pytest.ini").read_text(encoding="utf-8"), encoding="utf-8")
-    monkeypatch.setattr("grader.runner.SUITES_DIR", suite)
+    monkeypatch.setattr("grader.grading.runner.SUITES_DIR", suite)
     report = run_check(CATALOG.chapter("chapter3"), make_target("chapter3"))
     assert [t.status for t in report.tests] == ["failed"]
 

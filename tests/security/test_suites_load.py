@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from grader import runner
-from grader.catalog import load_catalog
-from grader.errors import InternalError
+from grader.grading import runner
+from grader.grading.catalog import load_catalog
+from grader.util.errors import InternalError
 from grader.instructor import batch
 
 
 def _broken_suites(tmp_path, monkeypatch):
     suites = tmp_path / "suites"
     (suites / "chapter2").mkdir(parents=True)
-    (suites / "chapter2" / "test_broken.py").write_text("from grader.checks import DoesNotExist\n")
+    (suites / "chapter2" / "test_broken.py").write_text("from grader.grading.checks import DoesNotExist\n")
     (suites / "pytest.ini").write_text((runner.SUITES_DIR / "pytest.ini").read_text())
     monkeypatch.setattr(runner, "SUITES_DIR", suites)
     monkeypatch.setattr(batch, "SUITES_DIR", suites)

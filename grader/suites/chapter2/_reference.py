@@ -6,7 +6,7 @@ values of any hidden test.
 
 from __future__ import annotations
 
-from grader.checks import call_text, expect_int01, expect_value
+from grader.grading.checks import call_text, expect_int01, expect_value
 
 GATES = ("AND", "NAND", "OR", "XOR")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text, fresh
+from grader.grading.checks import assert_close, call_text, fresh
 from grader.suites.chapter3._reference import forward, make_network
 
 

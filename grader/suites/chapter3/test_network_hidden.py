@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text, fresh, frozen
+from grader.grading.checks import assert_close, call_text, fresh, frozen
 from grader.suites.chapter3._reference import forward, make_network
 
 BOOK_NETWORK = frozen(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from grader.boundary.proxy import type_name
-from grader.checks import Feedback, expect_array, fresh
-from grader.i18n import tr
+from grader.grading.checks import Feedback, expect_array, fresh
+from grader.util.i18n import tr
 
 H = 1e-4
 KEYS = ("W1", "b1", "W2", "b2")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Callback, Feedback, Synced, assert_close, call_text, fresh
-from grader.i18n import tr
+from grader.grading.checks import Callback, Feedback, Synced, assert_close, call_text, fresh
+from grader.util.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
 
 

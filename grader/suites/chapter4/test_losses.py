@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text, fresh, frozen
+from grader.grading.checks import assert_close, call_text, fresh, frozen
 from grader.suites.chapter4._reference import cross_entropy_error, probabilities, sum_squared_error
 
 BOOK_Y = frozen(np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, call_text, fresh
+from grader.grading.checks import assert_close, call_text, fresh
 from grader.suites.chapter4._reference import cross_entropy_error, probabilities, sum_squared_error
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import type_name
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number, fresh
-from grader.i18n import tr
+from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number, fresh
+from grader.util.i18n import tr
 from grader.suites.chapter4._reference import (
     KEYS,
     known_params,

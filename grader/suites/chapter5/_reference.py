@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import Feedback, assert_close, call_text, expect_array, fresh
-from grader.gradcheck import numerical_gradient
-from grader.i18n import tr
+from grader.grading.checks import Feedback, assert_close, call_text, expect_array, fresh
+from grader.grading.gradcheck import numerical_gradient
+from grader.util.i18n import tr
 
 KEYS = ("W1", "b1", "W2", "b2")
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
-from grader.gradcheck import backward_target, numerical_gradient
-from grader.i18n import tr
+from grader.grading.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
+from grader.grading.gradcheck import backward_target, numerical_gradient
+from grader.util.i18n import tr
 from grader.suites.chapter5._reference import affine, away_from_zero, pair, relu, sigmoid, softmax_loss
 
 

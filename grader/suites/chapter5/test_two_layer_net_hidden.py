@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, fresh
-from grader.i18n import tr
+from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, fresh
+from grader.util.i18n import tr
 from grader.suites.chapter5._reference import (
     KEYS,
     check_loss,

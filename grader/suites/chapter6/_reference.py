@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from grader.checks import Feedback, Synced, assert_close, call_text
-from grader.i18n import tr
+from grader.grading.checks import Feedback, Synced, assert_close, call_text
+from grader.util.i18n import tr
 
 EPS = 1e-6  # the book's 10e-7
 

@@ -8,8 +8,8 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, Synced, assert_close, call_text, fresh
-from grader.i18n import tr
+from grader.grading.checks import Feedback, Synced, assert_close, call_text, fresh
+from grader.util.i18n import tr
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, sgd, start
 
 SHAPES = MappingProxyType({"W": (2, 3), "b": (3,)})  # read-only: shared by every target

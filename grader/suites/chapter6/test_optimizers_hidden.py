@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from grader.checks import Synced, assert_close, fresh
+from grader.grading.checks import Synced, assert_close, fresh
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, sgd, start
 
 SHAPES = MappingProxyType({"W1": (3, 2), "b1": (2,), "W2": (2, 2, 2)})  # read-only

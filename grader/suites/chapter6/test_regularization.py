@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
-from grader.gradcheck import backward_target, numerical_gradient
-from grader.i18n import tr
+from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
+from grader.grading.gradcheck import backward_target, numerical_gradient
+from grader.util.i18n import tr
 from grader.suites.chapter6._reference import bn_test, bn_train
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import Feedback, central_difference_gradient
-from grader.i18n import tr
+from grader.grading.checks import Feedback, central_difference_gradient
+from grader.util.i18n import tr
 
 
 def out_size(size: int, f: int, stride: int = 1, pad: int = 0) -> int:

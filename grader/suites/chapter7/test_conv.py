@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_gradient, call_text, fresh, frozen
-from grader.i18n import tr
+from grader.grading.checks import assert_close, assert_gradient, call_text, fresh, frozen
+from grader.util.i18n import tr
 from grader.suites.chapter7._reference import conv as ref_conv
 from grader.suites.chapter7._reference import conv_case, expect_size, numeric_dW_db, numeric_dx, out_size
 from grader.suites.chapter7._reference import pool as ref_pool

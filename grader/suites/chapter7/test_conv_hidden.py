@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_close, assert_gradient, call_text, fresh
-from grader.i18n import tr
+from grader.grading.checks import assert_close, assert_gradient, call_text, fresh
+from grader.util.i18n import tr
 from grader.suites.chapter7._reference import conv as ref_conv
 from grader.suites.chapter7._reference import (
     conv_case,

@@ -1,6 +1,6 @@
 """Public checks for chapter 8: Keras models built in the worker, judged on the trusted side.
 
-Models cross as ``.keras`` archives (``grader.keras_checks.fetch_model``: whitelisted
+Models cross as ``.keras`` archives (``grader.grading.keras_checks.fetch_model``: whitelisted
 classes, then ``safe_mode=True``); everything else crosses as plain data. Models the
 checks hand to the student (to compile, train or read) are built by the suite in the
 worker with its own copy of keras (``student.library("keras")``), so one exercise does
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import type_name
-from grader.checks import Feedback, assert_close, call_text, expect_array, expect_number
-from grader.i18n import t, tr
-from grader.keras_checks import (
+from grader.grading.checks import Feedback, assert_close, call_text, expect_array, expect_number
+from grader.util.i18n import t, tr
+from grader.grading.keras_checks import (
     check_classifier,
     check_compiled,
     check_regularized,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from grader.boundary.proxy import type_name
-from grader.checks import Feedback, assert_close, call_text, expect_array
-from grader.i18n import tr
-from grader.keras_checks import (
+from grader.grading.checks import Feedback, assert_close, call_text, expect_array
+from grader.util.i18n import tr
+from grader.grading.keras_checks import (
     check_classifier,
     check_compiled,
     check_regularized,

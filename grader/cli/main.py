@@ -1,0 +1,215 @@
+"""The ``grade`` command. Thin: parse options, call one core function, hand the result
+to ``grader.reports``. Errors are caught once, in ``_guard``, and become exit codes.
+Heavy modules (numpy, pytest, rich) are imported inside commands, never at start-up."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from grader.cli.kit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
+from grader.cli.text import LocalGroup
+from grader.cli.completion import complete_chapter, complete_exercise
+from grader.util.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
+from grader.util.i18n import t
+
+app = typer.Typer(
+    name="grade",
+    cls=LocalGroup,  # --help, click's words and usage errors in the language of the command line
+    help=_h("help.app"),
+    no_args_is_help=False,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+@app.callback(invoke_without_command=True)
+def main(ctx: typer.Context, lang: LangOpt = None) -> None:
+    from grader.util.i18n import set_lang
+
+    if lang is not None:  # `grade --lang zh check ...` (LocalGroup already read it, with one after the command)
+        set_lang(lang.value)
+    if ctx.invoked_subcommand is None:
+        from grader.cli.student import welcome
+
+        welcome(_lang(lang))
+
+
+@app.command(help=_h("help.check"))
+@_guard
+def check(
+    chapter: Annotated[str, typer.Argument(help=_h("help.check.chapter"), autocompletion=complete_chapter)],
+    solutions: Annotated[bool, typer.Option("--solutions", help=_h("help.check.solutions"))] = False,
+    path: Annotated[Path | None, typer.Option("--path", help=_h("help.check.path"))] = None,
+    json_out: Annotated[bool, typer.Option("--json", help=_h("help.check.json"))] = False,
+    fmt: Annotated[Format, typer.Option("--format", help=_h("help.check.format"))] = Format.text,
+    public: Annotated[bool, typer.Option("--public", help=_h("help.check.public"))] = False,
+    sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=_h("help.check.sandbox"))] = Sandbox.auto,
+    show_output: Annotated[bool, typer.Option("--show-output", help=_h("help.check.show_output"))] = False,
+    lang: LangOpt = None,
+) -> None:
+    from grader.grading import progress
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import require_chapter, resolve_target, run_check
+
+    language = _lang(lang)  # before the run: the feedback is written in it
+    catalog = load_catalog()
+    chap = _chapter_or_quiz_only(catalog, chapter, language)
+    target = resolve_target(path, solutions)
+    require_chapter(target, chap.id)
+    live = None
+    if not json_out and fmt is Format.text:
+        from grader.grading.live import LiveProgress, on_a_real_file
+
+        if on_a_real_file(sys.stdout):  # a terminal, a pipe or a file (not an in-memory capture)
+            live = LiveProgress(sys.stdout, language)
+    try:
+        report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True, live=live)
+    except KeyboardInterrupt:  # before any test was collected
+        typer.echo(t("check.interrupted_early", language), err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if live is not None:
+            live.close()
+    if not report.interrupted:  # an interrupted check leaves the chapter's last full one recorded
+        progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
+    if json_out or fmt is Format.json:
+        typer.echo(report.to_json())
+    elif fmt is Format.gradescope:
+        import json
+
+        typer.echo(json.dumps(report.to_gradescope(), ensure_ascii=False, indent=2))
+    else:
+        from grader import reports
+
+        first_hints = reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
+        workspace = _quiet_workspace() if first_hints else None
+        if workspace is not None:  # the report showed hint 1: the next `grade hint` shows hint 2
+            progress.record_hints_seen(workspace, dict.fromkeys(first_hints, 1))  # one write for all
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
+
+
+@app.command(help=_h("help.hint"))
+@_guard
+def hint(
+    exercise: Annotated[str, typer.Argument(help=_h("help.hint.exercise"), autocompletion=complete_exercise)],
+    number: Annotated[int | None, typer.Argument(help=_h("help.hint.number"))] = None,
+    all_hints: Annotated[bool, typer.Option("--all", help=_h("help.hint.all"))] = False,
+    lang: LangOpt = None,
+) -> None:
+    from grader import reports
+    from grader.grading.catalog import load_catalog
+    from grader.util.errors import UsageError
+    from grader.grading.lookup import find_exercise
+
+    language = _lang(lang)
+    ex = find_exercise(load_catalog(), exercise)
+    if not ex.hints:
+        raise UsageError(t("hint.none", language, id=ex.id))
+    if number is not None and not 1 <= number <= len(ex.hints):
+        raise UsageError(t("hint.range", language, id=ex.id, n=len(ex.hints)))
+    workspace = _quiet_workspace()
+    seen = 0
+    if workspace is not None:
+        from grader.grading.progress import hints_seen
+
+        seen = hints_seen(workspace, ex.id)
+    out = reports.console()
+    if all_hints:
+        reports.render_hint(ex, None, out, language)
+        shown = len(ex.hints)
+    elif number is not None:
+        reports.render_hint(ex, number, out, language)
+        shown = number
+    elif seen >= len(ex.hints):
+        reports.render_no_more_hints(ex, out, language)
+        return
+    else:
+        shown = seen + 1
+        reports.render_hint(ex, shown, out, language)
+    reports.render_hints_left(ex, max(seen, shown), all_hints, out, language, shown=shown)
+    if workspace is not None:
+        from grader.grading.progress import record_hint_seen
+
+        record_hint_seen(workspace, ex.id, shown)
+
+
+def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-untyped-def]
+    """The chapter to check; a quiz-only chapter (chapter1) is answered with its quiz."""
+    from grader.grading.catalog import normalize_chapter
+    from grader.util.errors import UnknownName
+
+    try:
+        return catalog.chapter(name)
+    except UnknownName:
+        workspace = _quiet_workspace()
+        if workspace is not None:
+            from grader.grading.progress import quiz_only_chapters
+
+            key = normalize_chapter(name)
+            if any(c.id == key for c in quiz_only_chapters(catalog, workspace)):
+                typer.echo(t("check.quiz_only", lang, chapter=key))
+                raise typer.Exit(EXIT_OK) from None
+        raise
+
+
+def _quiet_workspace() -> Path | None:
+    from grader.util.errors import UsageError
+    from grader.grading.runner import find_workspace
+
+    try:
+        return find_workspace()
+    except UsageError:
+        return None
+
+
+@app.command("list", help=_h("help.list"))
+@_guard
+def list_(lang: LangOpt = None) -> None:
+    from grader import reports
+    from grader.grading.catalog import load_catalog
+
+    reports.render_list(load_catalog(), reports.console(), _lang(lang))
+
+from grader.cli.instructor import register as _reg_instructor  # noqa: E402
+
+_reg_instructor(app)
+
+
+from grader.cli.quiz import register as _reg_quiz
+
+_reg_quiz(app)
+
+from grader.cli.student import register as _reg_student  # noqa: E402
+
+_reg_student(app)
+
+
+def run() -> None:
+    try:
+        if len(sys.argv) == 1 and not any(k.endswith("_COMPLETE") for k in os.environ):
+            # plain `grade`: the welcome, without typer's parameter machinery (it loads pydantic, ~70 ms)
+            from grader.cli.student import welcome
+
+            welcome(default_lang())
+            return
+        app()
+    except BrokenPipeError:  # `grade status | head`: the reader left; not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback at a student
+        from grader import reports
+
+        lang = default_lang()
+        reports.error(t("error.internal", lang, what=f"{type(exc).__name__}: {exc}"), lang)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    run()

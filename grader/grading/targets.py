@@ -1,0 +1,172 @@
+"""Batch mode (``grade collect``): many targets of one chapter graded in one pytest session.
+
+Every test is parametrized over the targets (``pytest_generate_tests``), items run target
+by target, and each target gets its own worker, forked from a per-session fork server and
+closed before the next target starts (``BatchMode._switch_to``), so a crash or timeout in
+one submission's worker never touches another's. A ``Target`` is a unit: what the trusted
+side keeps for it (``target_state``, module errors shown, parsed names) is made fresh when
+it starts and dropped when it finishes. Results are written per target key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.grading.results import write_results
+from grader.grading.student_code import StudentCode, read_sources
+
+
+class Target:
+    """One folder graded in a batch session: its sources, worker and results."""
+
+    def __init__(self, index: int, key: str, path: Path, chapter: Any) -> None:
+        self.index = index
+        self.key = key
+        self.path = path
+        self.chapter = chapter
+        self.display_dir = f"{path.name}/{chapter.id}"
+        self.artifacts: list[dict[str, Any]] = []  # what this target's tests attached
+        self.results: dict[str, dict[str, Any]] = {}
+        self.client: Any = None
+        self.isolation: list[str] = []
+        self.started = 0.0
+        self.elapsed = 0.0
+        self.student_code = StudentCode(self)
+        # What the trusted side keeps for this target only (the ``target_state`` fixture, the
+        # module errors already shown, parsed names of the sources): made fresh when the target
+        # starts and dropped when it finishes, so nothing computed for one student reaches the next.
+        self.state: dict[str, Any] | None = None
+        self.reported_blocks: set[str] = set()
+        self.names_cache: dict[str, Any] = {}
+
+
+def target_token(index: int) -> str:
+    return f"__gt{index}__"
+
+
+class BatchMode:
+    """The ``Recorder``'s switching between targets (its ``batch`` is None outside batch mode)."""
+
+    def _init_batch(self, targets_file: Path) -> None:
+        from grader.boundary.forkserver import Zygote
+
+        listing = json.loads(targets_file.read_text(encoding="utf-8"))
+        self.batch = [
+            Target(i, str(t["key"]), Path(t["path"]).resolve(), self.chapter) for i, t in enumerate(listing)
+        ]
+        self.zygote = Zygote(sandbox_mode=self.config.getoption("grader_sandbox"), needs=tuple(self.chapter.needs),
+                             startup_timeout=90.0 if self.chapter.needs else 30.0, preload=tuple(self.chapter.needs))
+        self.client = None
+        self.results = {}
+        self.sources: dict[str, tuple[str, bytes]] = {}
+        self.reported_blocks = set()
+        self.names_cache = {}
+        self.state = None  # the current target's (None between targets)
+        self.timed_out = []
+        self.public_blocks = set()
+        self.zygote.start()  # imports numpy while pytest collects
+
+    def _switch_to(self, target: Target) -> None:
+        """Close the previous target's worker, then fork this target's worker."""
+        from grader.boundary.forkserver import ForkedWorkerClient
+
+        if self.current is target:
+            return
+        self._finish_current()
+        sources = read_sources(target.path / self.chapter.id, target.display_dir)
+        self.sources = sources
+        target.state, target.reported_blocks, target.names_cache = {}, set(), {}
+        self.state, self.reported_blocks, self.names_cache = target.state, target.reported_blocks, target.names_cache
+        self.timed_out = []  # a function that looped in the previous submission is this one's to run
+        self.public_blocks = set()
+        target.client = ForkedWorkerClient(self._worker_config(sources), self.zygote)
+        target.started = time.monotonic()
+        self.current = target
+        self.client = target.client
+        self.results = target.results
+
+    def _finish_current(self) -> None:
+        target = self.current
+        if target is None or target.client is None:
+            return
+        target.isolation = list(target.client.isolation)
+        target.client.close()
+        target.client = None
+        target.elapsed = time.monotonic() - target.started
+        # the target is done: what was kept for it goes (and nothing of it is left for the next)
+        target.state, target.reported_blocks, target.names_cache = None, set(), {}
+        target.student_code = StudentCode(target)  # no proxies of the closed worker's modules
+        self.state, self.reported_blocks, self.names_cache = None, set(), {}
+        self.sources = {}
+        self.current = None
+        self.client = None
+        from grader.grading.checks import forget_rebuild
+
+        forget_rebuild()
+
+    def _item_target(self, item: pytest.Item) -> Target | None:
+        if self.batch is None:
+            return None
+        callspec = getattr(item, "callspec", None)
+        index = callspec.params.get("grader_target") if callspec is not None else None
+        return self.batch[index] if isinstance(index, int) else None
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if self.batch is not None and "grader_target" in metafunc.fixturenames:
+            metafunc.parametrize(
+                "grader_target",
+                list(range(len(self.batch))),
+                indirect=True,
+                ids=[target_token(t.index) for t in self.batch],
+            )
+
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        """Batch mode: a failure's report without pytest's source-reading traceback.
+
+        Building the usual long representation costs tens of milliseconds per failing
+        test (it reads and formats the suite's source); with hundreds of submissions
+        that dominated grading. Nothing reads it: statuses come from ``_classify``."""
+        if self.batch is None or call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
+            return None
+        when = "call" if call.when == "collect" else call.when
+        return pytest.TestReport(
+            item.nodeid,
+            item.location,
+            dict.fromkeys(item.keywords, 1),
+            "failed",
+            call.excinfo.exconly()[:1000],
+            when,
+            [],
+            call.duration,
+            call.start,
+            call.stop,
+            user_properties=item.user_properties,
+        )
+
+    def _finish_batch(self) -> None:
+        self._finish_current()
+        self.zygote.close()
+        if not self.results_path:
+            return
+        data = {
+            "chapter": self.chapter.id,
+            "execution_time": round(time.monotonic() - self.started, 3),
+            "targets": {
+                t.key: {
+                    "target": str(t.path),
+                    "execution_time": round(t.elapsed, 4),
+                    "isolation": t.isolation,
+                    "tests": list(t.results.values()),
+                    "artifacts": t.artifacts,
+                }
+                for t in self.batch or []
+            },
+            "internal": self.internal,
+        }
+        write_results(Path(self.results_path), data)

@@ -45,8 +45,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from grader.grading.catalog import load_catalog  # noqa: E402
-from grader.instructor.collect import collect  # noqa: E402
 from grader.grading.runner import run_check, suite_files  # noqa: E402
+from grader.instructor.collect import collect  # noqa: E402
 
 MUTATIONS = [(" + ", " - "), ("> 0", "> 5"), (" * ", " + "), ("np.max", "np.min"), ("np.exp", "np.abs"),
              ("np.sum", "np.mean"), ("1e-7", "1.0")]

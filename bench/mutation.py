@@ -413,8 +413,8 @@ class Outcome:
 def grade_copy(chapter_id: str, solutions: Path, mutant: Mutant | None) -> Outcome:
     """Grade a temporary copy of solutions/<chapter> with the mutant (if any) written in."""
     from grader.grading.catalog import load_catalog
-    from grader.util.errors import GraderError
     from grader.grading.runner import run_check
+    from grader.util.errors import GraderError
 
     chapter = load_catalog().chapter(chapter_id)
     with tempfile.TemporaryDirectory(prefix="grade-mutant-") as tmp:

@@ -14,8 +14,8 @@ import textwrap
 import pytest
 
 from grader.grading.catalog import load_catalog
-from grader.instructor.batch import run_batch
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 
 WRONG_AND = "def AND(x1, x2):\n    return 0\n"
 CRASH = "import os\n\ndef AND(x1, x2):\n    os._exit(7)\n"

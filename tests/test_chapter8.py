@@ -19,8 +19,8 @@ from corpus import replace_once as replace
 
 from grader.boundary.channel import WorkerClient, WorkerConfig
 from grader.grading.catalog import load_catalog
-from grader.util.errors import StudentCodeError, UsageError
 from grader.grading.runner import _require, run_check
+from grader.util.errors import StudentCodeError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 HAS_TF = all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))

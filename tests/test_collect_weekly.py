@@ -19,7 +19,6 @@ import pytest
 from instructor_helpers import fake_quiz_module, make_folder_submission, responses
 from typer.testing import CliRunner
 
-import grader.instructor.collect as collect_mod
 import grader.instructor.tasks as tasks_mod
 from grader.cli import app
 from grader.instructor.collect import collect

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading.catalog import load_catalog
 from grader.cli.completion import complete_chapter, complete_exercise
+from grader.grading.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 

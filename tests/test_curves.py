@@ -9,10 +9,10 @@ import zlib
 from pathlib import Path
 
 from grader.grading.catalog import load_catalog
-from grader.reports import console, render_check
-from grader.reports.curves import Canvas, best_epoch, clean_series, encode_png, plot_png, text_plot
 from grader.grading.results import CheckReport
 from grader.grading.results import TestResult as Result
+from grader.reports import console, render_check
+from grader.reports.curves import Canvas, best_epoch, clean_series, encode_png, plot_png, text_plot
 
 CURVES = {"loss": [0.69, 0.4, 0.25, 0.2, 0.18, 0.17], "val_loss": [0.6, 0.35, 0.22, 0.21, 0.24, 0.3]}
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from grader.cli import app
 from grader.grading import progress
 from grader.grading.catalog import load_catalog
-from grader.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = {"GRADE_LANG": "en", "COLUMNS": "80"}

@@ -157,9 +157,9 @@ def test_a_run_in_another_process_is_stopped_at_its_budget(looping: Path, with_l
     import io
 
     from grader.grading.catalog import load_catalog
-    from grader.util.errors import InternalError
     from grader.grading.live import LiveProgress
     from grader.grading.runner import run_check
+    from grader.util.errors import InternalError
 
     live = LiveProgress(io.StringIO(), "en", tty=False) if with_live else None
     started = time.monotonic()

@@ -11,8 +11,8 @@ import corpus
 import pytest
 from typer.testing import CliRunner
 
-from grader.grading.catalog import load_catalog
 from grader.cli import app
+from grader.grading.catalog import load_catalog
 from grader.grading.runner import run_check
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.util import i18n
 from grader.grading.checks import Feedback, assert_close
+from grader.util import i18n
 
 
 def _message(actual, expected) -> str:

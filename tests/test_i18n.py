@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader.grading.catalog import load_catalog
 from grader.cli import app
+from grader.grading.catalog import load_catalog
 from grader.util.i18n import LANGS, catalogue, error_text, fields_of, t
 
 ROOT = Path(__file__).resolve().parent.parent

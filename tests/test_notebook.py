@@ -354,8 +354,8 @@ def test_release_with_notebooks_ships_generated_notebooks_graded_in_the_release(
 
 
 def test_notebook_notes_and_problems_are_chinese_in_zh(monkeypatch):
-    from grader.util import i18n
     from grader.notebook.sources import choose
+    from grader.util import i18n
 
     monkeypatch.setattr(i18n, "_chosen", "zh")
     cells = [code("%matplotlib inline\nY = 2", {"module": "losses"}), code("x = 1"),
@@ -376,9 +376,9 @@ def test_notebook_notes_and_problems_are_chinese_in_zh(monkeypatch):
 def test_a_missing_tensorflow_is_said_in_chinese_without_english_words(monkeypatch):
     import importlib.util
 
+    from grader.grading.runner import _require
     from grader.util.errors import UsageError
     from grader.util.i18n import error_text
-    from grader.grading.runner import _require
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UsageError) as caught:

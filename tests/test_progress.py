@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from grader.cli import app
 from grader.grading import progress, results
 from grader.grading.catalog import load_catalog
-from grader.cli import app
 from grader.grading.results import CheckReport
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader.grading.catalog import load_catalog
 from grader.cli import app
+from grader.grading.catalog import load_catalog
 from grader.instructor.gradebook import Gradebook, Graded
 from grader.instructor.similarity import MAX_TOKENS, build_similarity, find_references, read_module
 from grader.instructor.submission import submission_key

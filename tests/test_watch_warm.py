@@ -128,8 +128,8 @@ def test_the_watch_uses_the_warm_session_and_closes_it(exercises) -> None:
     closing the session ends the server."""
     import io
 
-    from grader.reports import console
     from grader.cli.watch import WatchSession
+    from grader.reports import console
 
     catalog = load_catalog()
     session = WatchSession(catalog, catalog.chapter("chapter2"), exercises, console(io.StringIO()), "en", "auto", "")

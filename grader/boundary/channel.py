@@ -20,10 +20,9 @@ from typing import Any
 
 import msgpack
 
-from grader.boundary import ISOLATION_WEAK
+from grader.boundary import ISOLATION_WEAK, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
-from grader.boundary import codec, sandbox
 from grader.boundary.proxy import Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
 from grader.util.errors import (
     ChannelViolation,

@@ -17,7 +17,6 @@ import resource
 import signal
 import sys
 
-
 # --- seccomp -------------------------------------------------------------------------
 
 _ARCHES = {

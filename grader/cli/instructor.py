@@ -117,9 +117,9 @@ def register(app: typer.Typer) -> None:
         lang: LangOpt = None,
     ) -> None:
         from grader import reports
-        from grader.util.i18n import t
-        from grader.instructor.submit import make_submission
         from grader.grading.runner import find_workspace
+        from grader.instructor.submit import make_submission
+        from grader.util.i18n import t
 
         language = _lang(lang)  # a student command: its messages follow --lang (errors: grader.util.i18n.error_text)
         path, manifest = make_submission(find_workspace(), student, output)
@@ -150,10 +150,10 @@ def register(app: typer.Typer) -> None:
         from grader import reports
         from grader.boundary import sandbox as sandboxes
         from grader.grading.catalog import load_catalog
-        from grader.util.errors import UsageError
         from grader.instructor.collect import collect as run_collect
         from grader.instructor.collect import regrade as run_regrade
         from grader.reports.instructor import CollectProgress, render_collect
+        from grader.util.errors import UsageError
 
         chapters = [load_catalog().chapter(c).id for c in chapter] if chapter else None
         if scheduler is None and not allow_weak_isolation and sandboxes.strength(sandbox.value) == "weak":

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
+from grader.cli.completion import complete_chapter, complete_exercise
 from grader.cli.kit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
 from grader.cli.text import LocalGroup
-from grader.cli.completion import complete_chapter, complete_exercise
 from grader.util.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
 from grader.util.i18n import t
 
@@ -105,8 +105,8 @@ def hint(
 ) -> None:
     from grader import reports
     from grader.grading.catalog import load_catalog
-    from grader.util.errors import UsageError
     from grader.grading.lookup import find_exercise
+    from grader.util.errors import UsageError
 
     language = _lang(lang)
     ex = find_exercise(load_catalog(), exercise)
@@ -160,8 +160,8 @@ def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-unt
 
 
 def _quiet_workspace() -> Path | None:
-    from grader.util.errors import UsageError
     from grader.grading.runner import find_workspace
+    from grader.util.errors import UsageError
 
     try:
         return find_workspace()

@@ -57,10 +57,10 @@ def register(app: typer.Typer) -> None:
 
 def _import(path: Path, output: Path | None, force: bool, lang: str) -> None:
     from grader import reports
-    from grader.util.errors import UsageError
     from grader.quiz.bank import check_bank, dumps_bank, write_text_atomic
     from grader.quiz.formats import import_aiken, import_gift
     from grader.reports.quiz import render_transfer
+    from grader.util.errors import UsageError
 
     if not path.is_file():
         raise UsageError(t("quiz.err.import_not_a_file", lang, path=path))
@@ -88,11 +88,11 @@ def _import(path: Path, output: Path | None, force: bool, lang: str) -> None:
 
 def _export(chapter: str, fmt: ExportFormat, output: Path | None, lang: str) -> None:
     from grader import reports
-    from grader.util.errors import UsageError
     from grader.quiz import load_bank
     from grader.quiz.bank import write_text_atomic
     from grader.quiz.formats import export_aiken, export_gift
     from grader.reports.quiz import render_transfer
+    from grader.util.errors import UsageError
 
     bank = load_bank(chapter)
     try:
@@ -173,7 +173,6 @@ def _take(
     retry_missed: bool,
 ) -> None:
     from grader import reports
-    from grader.util.errors import UsageError
     from grader.quiz import load_bank
     from grader.quiz.scoring import score_question
     from grader.quiz.session import FileAsker, LineAsker, derive_seed, present, remaining, resumable, run_session
@@ -186,6 +185,7 @@ def _take(
         render_question,
         render_summary,
     )
+    from grader.util.errors import UsageError
 
     bank = load_bank(chapter)
     out = reports.console()

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from grader.cli.kit import LangOpt, Sandbox, _lang, default_lang, guard
 from grader.cli.completion import complete_chapter
+from grader.cli.kit import LangOpt, Sandbox, _lang, default_lang, guard
 from grader.util.i18n import t
 
 _LOCALE = default_lang()
@@ -19,9 +19,9 @@ _LOCALE = default_lang()
 def welcome(lang: str) -> None:
     """``grade`` with no arguments: what this is, the next step (from progress) and the main commands."""
     from grader.grading.catalog import load_catalog
-    from grader.util.errors import UsageError
     from grader.grading.progress import compute_status, describe_next
     from grader.grading.runner import find_workspace
+    from grader.util.errors import UsageError
 
     typer.secho(t("welcome.title", lang), bold=True)
     try:
@@ -54,8 +54,8 @@ def welcome(lang: str) -> None:
 
 def _workspace(lang: str):  # type: ignore[no-untyped-def]
     """The course workspace, or a usage error in the student's language."""
-    from grader.util.errors import UsageError
     from grader.grading.runner import find_workspace
+    from grader.util.errors import UsageError
 
     try:
         return find_workspace()
@@ -88,8 +88,8 @@ def register(app: typer.Typer) -> None:
         sandbox: Annotated[Sandbox, typer.Option("--sandbox", help=t("help.check.sandbox", _LOCALE))] = Sandbox.auto,
         lang: LangOpt = None,
     ) -> None:
-        from grader.grading.catalog import load_catalog
         from grader.cli.watch import watch_chapter
+        from grader.grading.catalog import load_catalog
 
         _workspace(_lang(lang))
         catalog = load_catalog()

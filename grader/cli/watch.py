@@ -235,8 +235,8 @@ class WatchSession:
     def _check(self, live: Any, stop: Any) -> Any:
         """One check: by the warm check server where it can be had (started at the first
         check), else cold; a warm server that fails is dropped and the watch goes on cold."""
-        from grader.util.errors import InternalError
         from grader.grading.runner import run_check
+        from grader.util.errors import InternalError
 
         if self.warm is None and self._warm_ok:
             from grader.grading import warmcheck as warm
@@ -267,10 +267,10 @@ class WatchSession:
         """One check and its report; False when ``stop`` (a file was saved) ended it early."""
         from grader import reports
         from grader.grading import progress
-        from grader.util.errors import GraderError
         from grader.grading.live import LiveProgress, on_a_real_file
-        from grader.reports import watch as screen
         from grader.grading.runner import CheckCancelled
+        from grader.reports import watch as screen
+        from grader.util.errors import GraderError
 
         screen.start(self.console, self._header(), reason)
         screen.say(self.console, t("watch.checking", self.lang, chapter=self.chapter.id))
@@ -345,8 +345,8 @@ def watch_chapter(
     stdin: Any = None,
 ) -> None:
     from grader import reports
-    from grader.util.errors import UsageError
     from grader.grading.runner import find_workspace
+    from grader.util.errors import UsageError
 
     workspace = find_workspace()
     folder = workspace / "exercises" / chapter.id

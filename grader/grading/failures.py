@@ -31,8 +31,8 @@ class FailureText:
             return "passed", ""
         exc = call.excinfo.value
         from grader.grading.checks import Feedback
-        from grader.util.i18n import tr
         from grader.grading.shown import vouched
+        from grader.util.i18n import tr
 
         if isinstance(exc, NotAttempted):
             ex = item.get_closest_marker("exercise")
@@ -81,8 +81,8 @@ class FailureText:
         a line inside it, a function they define), so nothing else the student's code wrote
         there shows, in hidden tests either. Its functions then raise at once when called
         again (``WorkerClient.not_run``)."""
-        from grader.util.i18n import tr
         from grader.grading.shown import vouched
+        from grader.util.i18n import tr
 
         if exc.cut == "check":
             limit = tr("fb.limit_check", chapter=self.chapter.id, seconds=f"{self.check_budget:g}")
@@ -113,8 +113,8 @@ class FailureText:
         In a hidden test the load may have been tried again after the worker saw the test's
         inputs: what the module's code raised then is shown as a hidden error is (its type and
         verified frames), never its text."""
-        from grader.util.i18n import tr
         from grader.grading.shown import vouched
+        from grader.util.i18n import tr
 
         error = module_error(exc, self.sources)
         seen = (exc.type_name, exc.detail, exc.traceback)

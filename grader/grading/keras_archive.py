@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-
 from grader.grading.checks import Feedback
 from grader.util.i18n import tr
 

@@ -26,7 +26,6 @@ next target's helper ahead, while the current one is graded) and never forks.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from typing import Any
@@ -38,6 +37,7 @@ from grader.grading.checks import Feedback, assert_close, call_text
 from grader.grading.keras_archive import ALIASES, DATA_DIR
 from grader.grading.keras_client import LayerView, ModelView, load_archive, warm_helper
 from grader.util.i18n import tr
+
 
 def fetch_model(student: Any, value: Any, call: str) -> Any:
     """What a student's function returned, as a Keras model loaded on the trusted side."""

@@ -21,6 +21,7 @@ from grader.grading.checks import Feedback
 from grader.grading.keras_archive import ALLOWED, MAX_LAYERS, MAX_UNITS, check_weights, read_config, shape_tuple
 from grader.util.i18n import tr
 
+
 def load_archive(data: bytes, call: str) -> ModelView:
     """Check the archive (config and weights), then have the helper process load it with
     ``safe_mode=True``: what comes back is a ``ModelView`` (plain data, predictions on request)."""

@@ -27,8 +27,8 @@ class Recorder(BatchMode, FailureText):
 
     def __init__(self, config: pytest.Config) -> None:
         from grader.boundary.channel import WorkerClient, WorkerConfig
-        from grader.grading.catalog import load_catalog
         from grader.boundary.container import fit_memory_mb
+        from grader.grading.catalog import load_catalog
 
         self.config = config
         self.chapter_id = config.getoption("grader_chapter")

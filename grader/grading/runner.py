@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.grading.catalog import SUITES_DIR, Chapter
-from grader.util.errors import InternalError, UsageError
 from grader.grading.results import CheckReport, TestResult
+from grader.util.errors import InternalError, UsageError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -192,8 +192,8 @@ def locate_in_cells(report: CheckReport, spans: dict) -> CheckReport:  # type: i
     traceback), and in the "Not run: ... at line N" line of the tests they blocked."""
     import re
 
-    from grader.util.i18n import LANGS, t
     from grader.notebook.sources import cell_of, locate
+    from grader.util.i18n import LANGS, t
 
     if not spans:
         return report

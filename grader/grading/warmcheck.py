@@ -72,8 +72,8 @@ class WarmChecker:
         """One check of ``target`` as ``runner.run_check`` makes it (the same report), run by
         a child of the warm server. Raises ``CheckCancelled`` when ``stop()`` said so, and
         ``InternalError`` when the server cannot check (the caller then goes cold)."""
+        from grader.grading.runner import _report, locate_in_cells, notebook_target
         from grader.util.errors import InternalError
-        from grader.grading.runner import CheckCancelled, _report, locate_in_cells, notebook_target
 
         self.count += 1
         started = time.monotonic()
@@ -104,8 +104,8 @@ class WarmChecker:
         return report
 
     def _wait(self, events: Path, live: Any, stop: Any, budget: float) -> None:
-        from grader.util.errors import InternalError
         from grader.grading.runner import CheckCancelled
+        from grader.util.errors import InternalError
 
         offset = 0
         deadline = time.monotonic() + budget

@@ -18,10 +18,9 @@ import time
 from pathlib import Path
 
 from grader.grading.catalog import SUITES_DIR, Chapter
-from grader.util.errors import InternalError
 from grader.grading.results import CheckReport, TestResult
 from grader.grading.runner import pytest_command, pytest_env, suite_files
-
+from grader.util.errors import InternalError
 
 # pytest's own plugins the suites never use (no skip or xfail marks, unittest classes, tmp_path,
 # doctests, ...): each one's per-test hooks cost ~20 % of a batch's pytest-side CPU in all. The

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from grader.util.errors import UsageError
 from grader.instructor import tasks
 from grader.instructor.gradebook import Gradebook, Graded
 from grader.instructor.submission import (
@@ -46,6 +45,7 @@ from grader.instructor.submission import (
     origin_of,
     read_submission,
 )
+from grader.util.errors import UsageError
 
 MAX_BATCH = 64  # submissions per grading task (the unit of progress and of resumption)
 

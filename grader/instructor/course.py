@@ -40,8 +40,8 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
-from grader.util.errors import UsageError
 from grader.instructor.submission import clean_text, normalise_student
+from grader.util.errors import UsageError
 
 COURSE_FILE = "course.toml"
 MAX_COURSE_BYTES = 1_000_000
@@ -100,8 +100,8 @@ def _where(path: str, key: str) -> str:
 def known_items() -> list[str]:
     """The chapters (the catalog's) and the quizzes (the instructor's banks, and one per chapter)."""
     from grader.grading.catalog import load_catalog
-    from grader.quiz.bank import available_banks
     from grader.grading.runner import PACKAGE_ROOT
+    from grader.quiz.bank import available_banks
 
     chapters = list(load_catalog().chapters)
     banks = available_banks(PACKAGE_ROOT) if (PACKAGE_ROOT / "quizzes").is_dir() else []

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.util.errors import UsageError
+from grader.grading.results import plain_number, visible_summary
 from grader.instructor.gradebook import Gradebook
 from grader.instructor.submission import clean_text, normalise_student
-from grader.grading.results import plain_number, visible_summary
+from grader.util.errors import UsageError
 
 FORMATS = ("csv", "canvas", "gradescope", "json")
 
@@ -244,9 +244,9 @@ def to_canvas(gb: Gradebook, column_map: dict[str, str] | None = None, notes: li
     a submission named the Canvas way (``name_userid_attachmentid_file``) has its Canvas
     user id in ``ID``; any other id goes to ``SIS User ID``; ``notes`` says so. The file is
     checked against Canvas's import rules (``canvas_format``) before it is returned."""
-    from grader.util.errors import InternalError
     from grader.instructor.canvas_format import CanvasFormatError, check_canvas_import
     from grader.instructor.roster import CANVAS_IDENTITY, POINTS_POSSIBLE, canvas_layout, match
+    from grader.util.errors import InternalError
 
     notes = notes if notes is not None else []
     roster = gb.roster()

@@ -33,8 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.util.errors import UsageError
 from grader.instructor.submission import clean_text, normalise_student
+from grader.util.errors import UsageError
 
 MAX_ROSTER_BYTES = 20_000_000
 MAX_ROWS = 100_000

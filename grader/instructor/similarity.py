@@ -495,8 +495,8 @@ def from_gradebook(gb: object, share: float = DEFAULT_SHARE, references: list[Pa
 
 def similarity_report(db: Path, share: float = DEFAULT_SHARE) -> SimilarityReport:
     """``grade report --similarity``: the comparison of a gradebook's counted submissions."""
-    from grader.util.errors import UsageError
     from grader.instructor.gradebook import Gradebook
+    from grader.util.errors import UsageError
 
     if not 0.0 < share <= 1.0:
         raise UsageError(f"--similarity-share must be above 0 and at most 1 (got {share:g}).")

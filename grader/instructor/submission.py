@@ -31,9 +31,9 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
 from grader.util import jsonbound
 from grader.util.jsonbound import MAX_JSON_DEPTH
-from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
 from grader.util.textclean import clean_line as clean_text  # text from a submission: one safe line
 from grader.util.textclean import normalise_student  # noqa: F401 - re-exported: the instructor side's id form
 

@@ -16,8 +16,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.util.errors import UsageError
 from grader.instructor.submission import _wanted as graded_path
+from grader.util.errors import UsageError
 
 RESPONSES = Path(".grade") / "quiz_responses.json"
 SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}

@@ -192,8 +192,8 @@ def check(what: str, *, notebook: str | os.PathLike[str] | None = None, lang: st
 def _check(what: str, notebook: str | os.PathLike[str] | None, language: str, sandbox: str, show: bool) -> Output:
     global last_report
     from grader.grading.catalog import load_catalog
-    from grader.notebook.sources import NotebookProblem, write_modules
     from grader.grading.runner import locate_in_cells, run_check
+    from grader.notebook.sources import NotebookProblem, write_modules
 
     chapter, exercise_id = _target(what)
     try:

@@ -39,8 +39,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.util.errors import GraderError, UnknownName, UsageError
-from grader.util.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
 from grader.quiz.template import (
     Template,
     TemplateError,
@@ -50,6 +48,8 @@ from grader.quiz.template import (
     instantiate,
     template_from_dict,
 )
+from grader.util.errors import GraderError, UnknownName, UsageError
+from grader.util.fsutil import write_text_atomic  # noqa: F401 - re-exported for quiz tooling
 from grader.util.tomlcompat import tomllib
 
 FORMAT_VERSION = 1

@@ -20,9 +20,9 @@ from rich.text import Text
 from rich.theme import Theme
 
 from grader.grading.catalog import Catalog, Chapter, Exercise
-from grader.util.i18n import t
 from grader.grading.live import SYMBOL as LIVE_SYMBOL
 from grader.grading.results import CheckReport, TestResult
+from grader.util.i18n import t
 
 THEME = Theme(
     {

@@ -19,8 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from grader.util.i18n import t
 from grader.grading.results import CheckReport
+from grader.util.i18n import t
 
 # terminal: (marker, style) per series, in order
 MARKERS = [("●", "cyan"), ("×", "magenta"), ("+", "yellow"), ("o", "green")]

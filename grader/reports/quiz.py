@@ -9,10 +9,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from grader.util.i18n import t
 from grader.quiz.bank import Bank
 from grader.quiz.scoring import points
 from grader.quiz.session import LETTERS, Presented, QuestionResult, SessionResult
+from grader.util.i18n import t
 
 
 def _m(lang: str, key: str, **kw: object) -> str:

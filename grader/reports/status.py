@@ -7,8 +7,8 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.grading.catalog import Catalog
-from grader.util.i18n import t
 from grader.grading.progress import ChapterProgress, NextStep, Status, describe_next
+from grader.util.i18n import t
 
 BAR_WIDTH = 10
 

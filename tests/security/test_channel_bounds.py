@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from grader.boundary import codec
 from grader.boundary.channel import WorkerClient, WorkerConfig
 from grader.grading.catalog import load_catalog
-from grader.util.errors import ChannelViolation, WorkerCrashed, WorkerFault, WorkerTimeout
 from grader.grading.runner import run_check
+from grader.util.errors import ChannelViolation, WorkerCrashed, WorkerFault, WorkerTimeout
 
 CHAPTER = load_catalog().chapter("chapter2")
 HONEST_OR = "\ndef OR(x1, x2):\n    return 1 if (x1 or x2) else 0\n"

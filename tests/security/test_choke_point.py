@@ -254,8 +254,8 @@ def test_every_field_the_student_could_choose_is_masked_in_a_hidden_message():
     """The choke point alone: a chapter-8 hidden message naming the student's curves (the
     keys of the History dict it returned), its class names and its error text; plain text the
     grader did not make from the catalogue. Public messages keep everything."""
-    from grader.util.i18n import tr
     from grader.grading.shown import MASK, shown
+    from grader.util.i18n import tr
 
     chosen = "ZK_0p123456"
     messages = [

@@ -13,10 +13,10 @@ import re
 
 from typer.testing import CliRunner
 
-from grader.grading.catalog import load_catalog
 from grader.cli import app
-from grader.instructor.batch import run_batch
+from grader.grading.catalog import load_catalog
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 from grader.util.textclean import clean, clean_tree
 
 CHAPTER = load_catalog().chapter("chapter2")

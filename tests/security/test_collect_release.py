@@ -12,8 +12,8 @@ from instructor_helpers import REPO
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.util.errors import UsageError
 from grader.instructor.release import audit_release, make_release
+from grader.util.errors import UsageError
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 STUB = "exercises/chapter2/perceptron.py"

@@ -15,8 +15,8 @@ import pytest
 
 from grader.boundary import cgroup
 from grader.grading.catalog import load_catalog
-from grader.instructor.batch import run_batch
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 
 CHAPTER = load_catalog().chapter("chapter2")
 

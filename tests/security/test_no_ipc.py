@@ -16,8 +16,8 @@ import textwrap
 import pytest
 
 from grader.grading.catalog import load_catalog
-from grader.instructor.batch import run_batch
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 from tests import container_profile
 from tests.conftest import has_bwrap
 from tests.security.jail_helpers import confined_batch, confined_check

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from grader.grading.catalog import load_catalog
-from grader.instructor.batch import run_batch
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 from tests import container_profile
 from tests.conftest import REPO, has_bwrap
 from tests.security.jail_helpers import confined_batch, confined_check
@@ -202,8 +202,8 @@ def test_every_folder_the_plan_makes_ends_read_only_but_tmp(monkeypatch):
 def test_weak_isolation_is_said_in_words_a_person_notices():
     import io
 
-    from grader.reports import console, render_check
     from grader.grading.results import ISOLATION_WEAK, CheckReport, TestResult
+    from grader.reports import console, render_check
 
     test = TestResult("chapter2.AND", "t", "passed", 1.0, 1.0, "public", "", 0.1)
     report = CheckReport("chapter2", "x", (test,), 0.5, isolation=(ISOLATION_WEAK, "memory 1024 MB"))

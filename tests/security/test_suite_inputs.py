@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 from grader.grading.catalog import SUITES_DIR, load_catalog
-from grader.instructor.batch import run_batch
 from grader.grading.runner import run_check
+from grader.instructor.batch import run_batch
 from tests.conftest import REPO
 
 CATALOG = load_catalog()

@@ -9,8 +9,8 @@ import pytest
 
 from grader.grading import runner
 from grader.grading.catalog import load_catalog
-from grader.util.errors import InternalError
 from grader.instructor import batch
+from grader.util.errors import InternalError
 
 
 def _broken_suites(tmp_path, monkeypatch):

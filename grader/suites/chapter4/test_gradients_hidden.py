@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import Callback, Feedback, Synced, assert_close, call_text, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter4._reference import H, descent, gradient
+from grader.util.i18n import tr
 
 
 def cubic(x: float) -> float:

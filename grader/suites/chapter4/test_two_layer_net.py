@@ -7,7 +7,6 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, expect_number, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter4._reference import (
     KEYS,
     expect_params,
@@ -19,6 +18,7 @@ from grader.suites.chapter4._reference import (
     predict,
     set_params,
 )
+from grader.util.i18n import tr
 
 
 @pytest.mark.exercise("chapter4.TwoLayerNet")

@@ -8,8 +8,8 @@ import pytest
 
 from grader.grading.checks import Feedback, Synced, assert_close, assert_gradient, call_text, fresh
 from grader.grading.gradcheck import backward_target, numerical_gradient
-from grader.util.i18n import tr
 from grader.suites.chapter5._reference import affine, away_from_zero, relu, sigmoid, softmax_loss
+from grader.util.i18n import tr
 
 
 @pytest.mark.exercise("chapter5.MulLayer")

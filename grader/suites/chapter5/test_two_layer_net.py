@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter5._reference import (
     KEYS,
     check_loss,
@@ -17,6 +16,7 @@ from grader.suites.chapter5._reference import (
     net_scores,
     params_of,
 )
+from grader.util.i18n import tr
 
 
 @pytest.mark.exercise("chapter5.TwoLayerNet")

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter5._reference import (
     KEYS,
     check_loss,
@@ -16,6 +15,7 @@ from grader.suites.chapter5._reference import (
     net_scores,
     params_of,
 )
+from grader.util.i18n import tr
 
 
 def _check_gradient(student, seed: int, sizes: tuple[int, int, int], x: np.ndarray, t: np.ndarray, what: str) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import Feedback, Synced, assert_close, call_text, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter6._reference import adagrad, adam, check_steps, gradients, momentum, rmsprop, sgd, start
+from grader.util.i18n import tr
 
 SHAPES = MappingProxyType({"W": (2, 3), "b": (3,)})  # read-only: shared by every target
 

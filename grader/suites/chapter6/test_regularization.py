@@ -8,8 +8,8 @@ import pytest
 
 from grader.grading.checks import Feedback, assert_close, assert_gradient, call_text, expect_array, fresh
 from grader.grading.gradcheck import backward_target, numerical_gradient
-from grader.util.i18n import tr
 from grader.suites.chapter6._reference import bn_test, bn_train
+from grader.util.i18n import tr
 
 
 @pytest.mark.exercise("chapter6.xavier_std")

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import assert_close, assert_gradient, call_text, fresh, frozen
-from grader.util.i18n import tr
 from grader.suites.chapter7._reference import conv as ref_conv
 from grader.suites.chapter7._reference import conv_case, expect_size, numeric_dW_db, numeric_dx, out_size
 from grader.suites.chapter7._reference import pool as ref_pool
+from grader.util.i18n import tr
 
 # -- conv_output_size ---------------------------------------------------------------------
 

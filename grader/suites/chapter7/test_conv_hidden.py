@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from grader.grading.checks import assert_close, assert_gradient, call_text, fresh
-from grader.util.i18n import tr
 from grader.suites.chapter7._reference import conv as ref_conv
 from grader.suites.chapter7._reference import (
     conv_case,
@@ -21,6 +20,7 @@ from grader.suites.chapter7._reference import (
     windows,
 )
 from grader.suites.chapter7._reference import pool as ref_pool
+from grader.util.i18n import tr
 
 
 def ref_im2col(x, fh, fw, stride=1, pad=0):

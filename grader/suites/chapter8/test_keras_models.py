@@ -14,7 +14,6 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.grading.checks import Feedback, assert_close, call_text, expect_array, expect_number
-from grader.util.i18n import t, tr
 from grader.grading.keras_checks import (
     check_classifier,
     check_compiled,
@@ -34,6 +33,7 @@ from grader.grading.keras_checks import (
     wdbc_splits,
     worker_linear_unit,
 )
+from grader.util.i18n import t, tr
 
 PASS_MARK = 0.90  # accuracy on the held-back rows for chapter8.train_classifier
 

@@ -7,7 +7,6 @@ import pytest
 
 from grader.boundary.proxy import type_name
 from grader.grading.checks import Feedback, assert_close, call_text, expect_array
-from grader.util.i18n import tr
 from grader.grading.keras_checks import (
     check_classifier,
     check_compiled,
@@ -21,6 +20,7 @@ from grader.grading.keras_checks import (
     fetch_model,
     worker_linear_unit,
 )
+from grader.util.i18n import tr
 
 
 @pytest.mark.exercise("chapter8.linear_unit")

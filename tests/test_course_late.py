@@ -423,3 +423,24 @@ def test_a_submission_without_a_chapter_does_not_replace_one_that_held_it(tmp_pa
                 for ch in ("chapter2", "chapter3")}
     assert float(kim["chapter2"]) == full["chapter2"] > 0
     assert float(kim["chapter3"]) == full["chapter3"] > 0
+
+
+def test_a_manifest_claiming_an_early_time_does_not_make_late_work_on_time(tmp_path):
+    """The student writes manifest.json: its ``created`` (and any time-like field) is ignored;
+    the zip's modification time, the instructor's side, decides. The manifest is a real
+    one (``grade submit``'s fields), only its times are forged to before the due date."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    work = make_folder_submission(tmp_path / "work", "ivy", "correct")
+    forged = {"student": "ivy", "created": "2026-09-01T00:00:00+00:00", "submitted_at": "2026-09-01T00:00:00+00:00",
+              "grader_version": "0.1.0"}
+    at(zip_folder(work, subs / "ivy.zip", extra={"manifest.json": json.dumps(forged).encode()}),
+       "2026-09-23T10:00:00+00:00")  # 1 d 12 h after the due date: 2 days late
+    db = tmp_path / "gradebook.sqlite"
+    res = grade("collect", str(subs), "--db", str(db), "--chapter", "chapter2", "--workers", "1")
+    assert res.returncode == 0, res.stdout + res.stderr
+    with Gradebook(db) as gb:
+        (sub,) = gb.submissions("graded")
+        assert sub["submitted_at"].startswith("2026-09-23T10:00")
+    (tmp_path / "course.toml").write_text(COURSE.format(later="ignored"), encoding="utf-8")
+    assert rows(grade("export", "--db", str(db)).stdout)["ivy"]["chapter2"] == "8"  # 20% off, as bob

@@ -11,6 +11,18 @@ from typing import Any
 
 _HERE = Path(__file__).resolve().parent
 
+# Both bootstraps (BOOTSTRAP here, the fork server's ZYGOTE) run this once they hold the boot
+# frame as ``boot``: the import paths, then the codec and confinement as modules of their own.
+INSTALL_HELPERS = """
+sys.path[:0] = boot['paths']
+m = types.ModuleType('_grader_codec')
+exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
+sys.modules['_grader_codec'] = m
+c = types.ModuleType('_grader_confine')
+exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
+sys.modules['_grader_confine'] = c
+"""
+
 # Runs as `python -I -S -c BOOTSTRAP RFD WFD SFD CGFD` (CGFD: its cgroup's cgroup.procs, or -1): reads one JSON frame with the import
 # paths and the codec and worker sources, then runs the worker, which reads its own
 # configuration (the student's sources, limits, mount plan) as the next frame. SFD is
@@ -27,14 +39,7 @@ def _read(n):
         b += c
     return b
 boot = json.loads(_read(struct.unpack('>I', _read(4))[0]))
-sys.path[:0] = boot['paths']
-m = types.ModuleType('_grader_codec')
-exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
-sys.modules['_grader_codec'] = m
-c = types.ModuleType('_grader_confine')
-exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
-sys.modules['_grader_confine'] = c
-g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': int(sys.argv[3]),
+""" + INSTALL_HELPERS + """g = {'__name__': '__grader_worker__', 'READ_FD': r, 'WRITE_FD': w, 'STACK_FD': int(sys.argv[3]),
      'CGROUP_FD': int(sys.argv[4])}
 code = compile(boot['worker'], '<grader-worker>', 'exec')
 del boot, m, c

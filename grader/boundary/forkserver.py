@@ -57,14 +57,7 @@ def _send(obj):
     b = json.dumps(obj).encode()
     ctl.sendall(struct.pack('>I', len(b)) + b)
 boot, _fds = _recv()
-sys.path[:0] = boot['paths']
-m = types.ModuleType('_grader_codec')
-exec(compile(boot['codec'], '<grader-codec>', 'exec'), m.__dict__)
-sys.modules['_grader_codec'] = m
-c = types.ModuleType('_grader_confine')
-exec(compile(boot['confine'], '<grader-confine>', 'exec'), c.__dict__)
-sys.modules['_grader_confine'] = c
-worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
+""" + boot.INSTALL_HELPERS + r"""worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
 wipe = boot['wipe']
 preload = boot.get('preload', [])
 del boot, m, c

@@ -105,27 +105,34 @@ def grade_task(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _drain(submit, as_completed, batches, commit, on_error) -> None:  # type: ignore[no-untyped-def]
+    """Grade every batch through ``submit`` (a list of hashes -> a future of ``grade_task``),
+    committing each result as it comes. A batch that raises is graded again one submission
+    at a time (one submission may have broken it); a single one that raises is an error."""
+    futures = {submit(b): b for b in batches}
+    while futures:
+        for fut in as_completed(list(futures)):
+            batch = futures.pop(fut)
+            try:
+                results = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                if len(batch) > 1:
+                    for h in batch:
+                        futures[submit([h])] = [h]
+                    break
+                on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
+                continue
+            commit(batch, results)
+
+
 def run_local(workers, batches, payload, chapters, sandbox, commit, on_error) -> None:  # type: ignore[no-untyped-def]
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Threads are enough: each task's work happens in its own pytest and worker processes.
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = {pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox): b for b in batches}
-        while futures:
-            for fut in as_completed(list(futures)):
-                batch = futures.pop(fut)
-                try:
-                    results = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    if len(batch) > 1:
-                        # one submission may have broken the batch: grade each on its own
-                        for h in batch:
-                            futures[pool.submit(grade_task, [payload(h)], chapters, sandbox)] = [h]
-                        break
-                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
-                    continue
-                commit(batch, results)
+        _drain(lambda b: pool.submit(grade_task, [payload(h) for h in b], chapters, sandbox),
+               as_completed, batches, commit, on_error)
     finally:
         # On Ctrl-C: batches not started are dropped; what was committed stays (resumable).
         pool.shutdown(wait=True, cancel_futures=True)
@@ -141,23 +148,8 @@ def run_dask(scheduler, batches, payload, chapters, sandbox, commit, on_error) -
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"Could not reach the Dask scheduler at {scheduler} ({exc}). Is it running?") from None
     try:
-        futures = {
-            client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, pure=False): b
-            for b in batches
-        }
-        while futures:
-            for fut in as_completed(list(futures)):
-                batch = futures.pop(fut)
-                try:
-                    results = fut.result()
-                except Exception as exc:  # noqa: BLE001
-                    if len(batch) > 1:  # grade each on its own: one submission may have broken the batch
-                        for h in batch:
-                            futures[client.submit(grade_task, [payload(h)], chapters, sandbox, pure=False)] = [h]
-                        break
-                    on_error(batch[0], f"{type(exc).__name__}: {clean_text(exc, 500)}")
-                    continue
-                commit(batch, results)
+        _drain(lambda b: client.submit(grade_task, [payload(h) for h in b], chapters, sandbox, pure=False),
+               as_completed, batches, commit, on_error)
     finally:
         if client is not scheduler:
             client.close()

@@ -8,6 +8,7 @@ rebuilds a public test's inputs."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +342,20 @@ class SourceShape:
         self.lines: dict[str, int] = {}  # file -> its number of lines (parsed files only)
 
 
+def parse_budget(sources: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
+    """The (display name, source) pairs the trusted side may parse, in order: Python's parser
+    is quadratic on some sources (an f-string of 300,000 fields: 76 s for 900 KB), so only
+    exercise-sized files, and no more in all than reading a submission checks."""
+    from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
+
+    parsed = 0
+    for display, data in sources:
+        if len(data) > MAX_CHECKED_FILE_BYTES or parsed + len(data) > MAX_CHECKED_BYTES:
+            continue
+        parsed += len(data)
+        yield display, data
+
+
 def source_shape(sources: tuple[tuple[str, bytes], ...], cache: dict[str, Any] | None = None) -> SourceShape:
     """Once per target when ``cache`` (the target's ``names_cache``, dropped with it) is given.
     Only exercise-sized files are parsed (the parser is slow on some crafted sources); the
@@ -349,14 +364,8 @@ def source_shape(sources: tuple[tuple[str, bytes], ...], cache: dict[str, Any] |
         return cache["shape"]  # type: ignore[no-any-return]
     import ast
 
-    from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
-
     shape = SourceShape()
-    parsed = 0
-    for display, data in sources:
-        if len(data) > MAX_CHECKED_FILE_BYTES or parsed + len(data) > MAX_CHECKED_BYTES:
-            continue
-        parsed += len(data)
+    for display, data in parse_budget(sources):
         try:
             tree = ast.parse(data, display)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -447,16 +456,8 @@ def module_error(exc: StudentCodeError, sources: dict[str, tuple[str, bytes]]) -
 
     if exc.type_name in ("SyntaxError", "IndentationError", "TabError"):
         # the same limits as reading a submission: larger sources get the worker's words
-        from grader.notebook.sources import MAX_CHECKED_BYTES, MAX_CHECKED_FILE_BYTES
-
         named_first = sorted(sources.values(), key=lambda src: src[0].rsplit("/", 1)[-1] not in exc.detail)
-        parsed = 0
-        for display, data in named_first:
-            # Python's parser is quadratic on some sources (an f-string of 300,000 fields: 76 s
-            # for 900 KB), and the worker names the file: parse only exercise-sized sources here
-            if len(data) > MAX_CHECKED_FILE_BYTES or parsed + len(data) > MAX_CHECKED_BYTES:
-                continue
-            parsed += len(data)
+        for display, data in parse_budget(named_first):
             try:
                 compile(data, display, "exec", dont_inherit=True)
             except SyntaxError as err:

@@ -212,3 +212,42 @@ def test_a_module_whose_own_code_loops_is_loaded_once(tmp_path: Path) -> None:
     others = [v for k, v in tests.items() if k != "test_and_truth_table"]
     assert others and all(v[:2] == ["timeout", "Not run: `perceptron.py` did not finish in the test above."] for v in others)
     assert result["elapsed"] <= 1.5 + 2.0, result["elapsed"]
+
+
+SLOW_THEN_STUCK = '''\
+import faulthandler
+import time
+
+
+def slow():
+    started = time.monotonic()
+    while time.monotonic() - started < 3.8:  # past its stack alarm (at 3.6 s), within its 4 s limit
+        pass
+    return 1
+
+
+def stuck():
+    faulthandler.cancel_dump_traceback_later()  # no stack of its own this time
+    while True:
+        pass
+'''
+
+
+def test_a_stack_written_for_a_call_that_then_finished_is_not_the_next_timeouts() -> None:
+    """The worker writes its stack shortly before a call's deadline; when the call still ends
+    in time, that stack is stale, and the next call that runs out of time names its own line
+    or none, here where the student's code cancelled its alarm: the channel drains stale stacks
+    before a request, skipping that only while no alarm can have gone off."""
+    from grader.boundary.channel import WorkerClient, WorkerConfig
+    from grader.util.errors import WorkerTimeout
+
+    client = WorkerClient(WorkerConfig(sources={"m": ("m.py", SLOW_THEN_STUCK.encode())}, sandbox="none",
+                                       call_timeout=4.0))
+    try:
+        module = client.load("m")
+        assert module.slow() == 1
+        with pytest.raises(WorkerTimeout) as caught:
+            module.stuck()
+        assert all(frame[2] != "slow" for frame in caught.value.frames), caught.value.frames
+    finally:
+        client.close()

@@ -35,6 +35,9 @@ from grader.util.errors import (
     WorkerTimeout,
 )
 
+# An armed stack alarm goes off no earlier than this before the time its request asked for (the
+# worker keeps one due up to 5 ms earlier; see worker.ALARM_SAME_S), so no drain is needed before.
+STACK_ALARM_MARGIN_S = 0.05
 # A jail's /tmp is checked this often while a request runs, and may hold this many names.
 JAIL_TMP_CHECK_S = 0.05
 JAIL_TMP_ENTRIES = 10_000
@@ -55,6 +58,7 @@ class WorkerClient:
         self._rfd = -1
         self._wfd = -1
         self._stack_rfd = -1  # the worker's stack, written shortly before a deadline
+        self._stack_quiet_until = float("-inf")  # before this time no stack can be waiting (_drain_stack)
         self.deadline_kind = "test"  # what set ``deadline``: "test" (its own limit) or "check" (the whole check's)
         self.not_run: list[list[tuple[str, int, str]]] = []  # stuck stacks whose functions must not run again
         self.stuck_modules: set[str] = set()  # modules (display paths) whose top-level code ran out of time
@@ -191,6 +195,7 @@ class WorkerClient:
         os.set_blocking(wfd, False)
         self._rfd, self._wfd = rfd, wfd
         self._stack_rfd = stack_rfd
+        self._stack_quiet_until = float("-inf")
         self._buf = bytearray()
         self.generation += 1
         self._ready = False
@@ -316,11 +321,11 @@ class WorkerClient:
             if object.__getattribute__(obj, "_grader_gen") != self.generation:
                 raise WorkerCrashed("an object from before the worker restarted was used again")
             hid = object.__getattribute__(obj, "_grader_id")
-            return msgpack.ExtType(codec.EXT_HANDLE, msgpack.packb([hid]))
+            return msgpack.ExtType(codec.EXT_HANDLE, self._codec.pack([hid]))
         if callable(obj):
             cb_id = len(self._callbacks) + 1
             self._callbacks[cb_id] = checked_callback(obj)  # its arguments checked before it runs
-            return msgpack.ExtType(codec.EXT_CALLBACK, msgpack.packb(cb_id))
+            return msgpack.ExtType(codec.EXT_CALLBACK, self._codec.pack(cb_id))
         raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
 
     def _decode_ext(self, code: int, data: bytes) -> Any:
@@ -464,7 +469,14 @@ class WorkerClient:
 
     def _drain_stack(self) -> None:
         """A stack the worker wrote for a request that then finished in time is not this one's.
-        Bounded: a worker thread writing there without pause cannot hold the grader here."""
+        Bounded: a worker thread writing there without pause cannot hold the grader here.
+
+        Skipped while no alarm armed since the last drain can have gone off: the worker arms it
+        ``seconds`` after it reads a request (or keeps one due up to ``ALARM_SAME_S`` earlier),
+        never before our send time plus ``seconds`` less that; the margin covers clock reads."""
+        if time.monotonic() < self._stack_quiet_until:
+            return
+        self._stack_quiet_until = float("inf")
         for _ in range(4):
             try:
                 if self._stack_rfd < 0 or not os.read(self._stack_rfd, MAX_STACK):
@@ -478,7 +490,9 @@ class WorkerClient:
         self._drain_stack()
         # The worker writes its stack this long before the deadline (killed right after).
         remaining = deadline - time.monotonic()
-        message = ["timed", round(max(0.01, remaining - min(0.5, remaining / 10)), 3), message]
+        seconds = round(max(0.01, remaining - min(0.5, remaining / 10)), 3)
+        self._stack_quiet_until = min(self._stack_quiet_until, time.monotonic() + seconds - STACK_ALARM_MARGIN_S)
+        message = ["timed", seconds, message]
         payload = self._codec.pack(message)
         outer_callbacks = dict(self._callbacks)
         self._send(payload, deadline)

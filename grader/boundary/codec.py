@@ -140,14 +140,14 @@ def _np():
     return numpy
 
 
-def encode_array(arr: Any) -> bytes:
+def encode_array(arr: Any, packb: Callable[[Any], bytes] = msgpack.packb) -> bytes:
     np = _np()
     arr = np.ndarray.view(arr, np.ndarray)
     if not arr.flags.c_contiguous:
         arr = arr.copy(order="C")  # (np.ascontiguousarray would turn 0-d into 1-d)
     if arr.dtype.kind not in ALLOWED_KINDS or arr.dtype.hasobject:
         raise CodecError(f"arrays of dtype {arr.dtype} cannot be sent")
-    return msgpack.packb([arr.dtype.str, list(arr.shape), arr.tobytes()])
+    return packb([arr.dtype.str, list(arr.shape), arr.tobytes()])
 
 
 def decode_array(data: bytes) -> Any:
@@ -177,9 +177,9 @@ def decode_array(data: bytes) -> Any:
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
-def encode_scalar(value: Any) -> bytes:
+def encode_scalar(value: Any, packb: Callable[[Any], bytes] = msgpack.packb) -> bytes:
     np = _np()
-    return encode_array(np.asarray(value).reshape(()))
+    return encode_array(np.asarray(value).reshape(()), packb)
 
 
 def decode_scalar(data: bytes) -> Any:
@@ -204,15 +204,20 @@ class Codec:
     ) -> None:
         self._on_object = on_object
         self._on_ext = on_ext
+        # One packer per nesting level (a tuple's or array's payload is packed while the message
+        # around it is), each kept: ``msgpack.packb`` makes a packer with a 256 KB buffer per call,
+        # whose allocation cost more than the rest of a small message's round trip.
+        self._packers: list[msgpack.Packer] = []
+        self._depth = 0
 
     def _default(self, obj: Any) -> Any:
         np = _np()
         if isinstance(obj, tuple):
             return msgpack.ExtType(EXT_TUPLE, self.pack(list(obj)))
         if isinstance(obj, np.ndarray) and obj.dtype.kind in ALLOWED_KINDS and not obj.dtype.hasobject:
-            return msgpack.ExtType(EXT_NDARRAY, encode_array(obj))
+            return msgpack.ExtType(EXT_NDARRAY, encode_array(obj, self.pack))
         if isinstance(obj, np.generic) and np.dtype(type(obj)).kind in ALLOWED_KINDS:
-            return msgpack.ExtType(EXT_SCALAR, encode_scalar(obj))
+            return msgpack.ExtType(EXT_SCALAR, encode_scalar(obj, self.pack))
         # Subclasses of plain types are reduced to their base value: whatever a
         # subclass overrides (__eq__, __repr__, ...) stays behind.
         for base in _PLAIN_BASES:
@@ -237,7 +242,16 @@ class Codec:
         return self._on_ext(code, data)
 
     def pack(self, value: Any) -> bytes:
-        return msgpack.packb(value, default=self._default, strict_types=True, use_bin_type=True)
+        """``value`` as msgpack bytes (also what an extension's payload is packed with)."""
+        depth = self._depth
+        if depth == len(self._packers):
+            self._packers.append(msgpack.Packer(default=self._default, strict_types=True, use_bin_type=True,
+                                                buf_size=4096))
+        self._depth = depth + 1
+        try:
+            return self._packers[depth].pack(value)  # (a packer that raises has reset itself)
+        finally:
+            self._depth = depth
 
     def unpack(self, data: bytes) -> Any:
         try:
@@ -276,6 +290,39 @@ def read_exact(fd: int, n: int) -> bytes | None:
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+class FrameReader:
+    """Frames from a blocking descriptor, in as few reads as they fit in (a small request is one
+    ``read``, not two). Only for a reader that owns every byte after its first frame: what is
+    read ahead stays in its buffer."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+
+    def read(self) -> bytes | None:
+        """The next frame; None on end of file."""
+        import os
+
+        buf = self.buf
+        size = _HEADER.size
+        while True:
+            if len(buf) >= size:
+                (length,) = _HEADER.unpack_from(buf)
+                if length > MAX_FRAME:
+                    raise CodecError("message too large")
+                if len(buf) >= size + length:
+                    frame = bytes(buf[size : size + length])
+                    del buf[: size + length]
+                    return frame
+                want = size + length - len(buf)
+            else:
+                want = size
+            chunk = os.read(self.fd, min(max(want, 1 << 16), 1 << 22))
+            if not chunk:
+                return None
+            buf += chunk
 
 
 def read_frame(fd: int) -> bytes | None:

@@ -154,6 +154,7 @@ class Worker:
         self.alarm_set = False
         self.alarm_due = None  # when the armed stack alarm fires (this process's monotonic clock)
         self.codec = codec.Codec(self._to_handle, self._from_ext)
+        self.reader = codec.FrameReader(read_fd)  # requests come only after "ready": nothing read ahead before
 
     # values that are not plain data stay here, behind a handle
     def _to_handle(self, obj):
@@ -161,7 +162,7 @@ class Worker:
         self.next_id += 1
         self.objects[hid] = obj
         name = type(obj).__name__
-        payload = codec.msgpack.packb([hid, str(name)[:100], bool(callable(obj))])
+        payload = self.codec.pack([hid, str(name)[:100], bool(callable(obj))])
         return codec.msgpack.ExtType(codec.EXT_HANDLE, payload)
 
     def _from_ext(self, code, data):
@@ -255,7 +256,7 @@ class Worker:
     def serve(self, until_callback_reply: bool = False):
         while True:
             armed = False
-            frame = codec.read_frame(self.read_fd)
+            frame = self.reader.read()
             if frame is None:
                 os._exit(0)
             try:

@@ -23,7 +23,7 @@ import msgpack
 from grader.boundary import ISOLATION_WEAK, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
-from grader.boundary.proxy import Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
+from grader.boundary.proxy import Callback, Formula, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
 from grader.util.errors import (
     ChannelViolation,
     NotAttempted,
@@ -322,6 +322,10 @@ class WorkerClient:
                 raise WorkerCrashed("an object from before the worker restarted was used again")
             hid = object.__getattribute__(obj, "_grader_id")
             return msgpack.ExtType(codec.EXT_HANDLE, self._codec.pack([hid]))
+        if isinstance(obj, Callback) and obj.portable and isinstance(obj.fn, Formula):
+            shape = obj.like_shape()
+            payload = self._codec.pack([obj.fn.expr, dict(obj.fn.names), None if shape is None else list(shape)])
+            return msgpack.ExtType(codec.EXT_FORMULA, payload)
         if callable(obj):
             cb_id = len(self._callbacks) + 1
             self._callbacks[cb_id] = checked_callback(obj)  # its arguments checked before it runs

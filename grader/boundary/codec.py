@@ -25,6 +25,9 @@ EXT_HANDLE = 2
 EXT_CALLBACK = 3
 EXT_TUPLE = 4
 EXT_SCALAR = 5
+# Trusted side to worker only: a public test's function as the text of its formula (with its
+# named constants and the argument it takes), run in the worker instead of one round trip per call.
+EXT_FORMULA = 6
 
 # Array kinds allowed across the channel: bool, signed, unsigned, float, complex.
 ALLOWED_KINDS = frozenset("biufc")
@@ -187,6 +190,32 @@ def decode_scalar(data: bytes) -> Any:
     if arr.shape != ():
         raise CodecError("malformed scalar payload")
     return arr[()]
+
+
+def argument_problem(shape: Any, args: Any, kwargs: Any) -> str | None:
+    """Why the arguments given to a test's function are not the one it declared (None when
+    they are): an array of ``shape`` (a tuple) and a float dtype, or, with ``shape`` None, a
+    real number. Both sides ask it: the trusted side before the test's function runs, the
+    worker before a formula sent to it does, with the same words."""
+    np = _np()
+    if shape is not None:
+        wanted = f"an array of shape {tuple(shape)} and a float dtype"
+    else:
+        wanted = "a real number"
+    if kwargs or len(args) != 1:
+        return f"it takes one argument, {wanted} (it was given {len(args)} and {len(kwargs)} by name)"
+    value = args[0]
+    if shape is not None:
+        if not isinstance(value, np.ndarray):
+            return f"it takes {wanted}, not a {type(value).__name__}"
+        if value.shape != tuple(shape) or value.dtype.kind != "f":
+            return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
+        return f"it takes {wanted}, not a {type(value).__name__}"
+    if isinstance(value, np.ndarray) and (value.shape != () or value.dtype.kind not in "iuf"):
+        return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
+    return None
 
 
 class Codec:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from grader.boundary.codec import argument_problem
+
 
 class Requester(Protocol):
     """What a proxy needs of the channel's ``WorkerClient``: requests and calls. Named here
@@ -77,13 +79,18 @@ class Callback:
     function would broadcast into gigabytes is refused, and the student's code gets the error.
 
     ``numerical_gradient(Callback(f, like=x), fresh(x))``
+
+    ``portable`` (set by ``grader.grading.checks.Callback`` in public tests only) lets a
+    ``Formula`` run in the worker instead: the student's code then calls it without a round
+    trip per call, with the same check of its argument and the same errors.
     """
 
-    __slots__ = ("fn", "like")
+    __slots__ = ("fn", "like", "portable")
 
-    def __init__(self, fn: Any, like: Any) -> None:
+    def __init__(self, fn: Any, like: Any, portable: bool = False) -> None:
         self.fn = fn
         self.like = like
+        self.portable = portable
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         problem = self.refuses(args, kwargs)
@@ -93,27 +100,54 @@ class Callback:
 
     def refuses(self, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str | None:
         """Why the arguments are not what the test declared (None when they are)."""
+        return argument_problem(self.like_shape(), args, kwargs)
+
+    def like_shape(self) -> tuple[int, ...] | None:
+        """The declared argument: an array's shape, or None for a real number."""
         import numpy as np
 
-        like = self.like
-        if isinstance(like, np.ndarray):
-            wanted = f"an array of shape {like.shape} and a float dtype"
-        else:
-            wanted = "a real number"
-        if kwargs or len(args) != 1:
-            return f"it takes one argument, {wanted} (it was given {len(args)} and {len(kwargs)} by name)"
-        value = args[0]
-        if isinstance(like, np.ndarray):
-            if not isinstance(value, np.ndarray):
-                return f"it takes {wanted}, not a {type(value).__name__}"
-            if value.shape != like.shape or value.dtype.kind != "f":
-                return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, np.ndarray)):
-            return f"it takes {wanted}, not a {type(value).__name__}"
-        if isinstance(value, np.ndarray) and (value.shape != () or value.dtype.kind not in "iuf"):
-            return f"it takes {wanted}, not an array of shape {value.shape} and dtype {value.dtype}"
-        return None
+        return self.like.shape if isinstance(self.like, np.ndarray) else None
+
+
+class Formula:
+    """A test's function given as the text of an expression in ``x`` (numpy is ``np``; other
+    names are the constants passed by keyword), e.g. ``Formula("float(np.sum(b * np.cos(x)))", b=b)``.
+
+    Here it is compiled and called like any function. Handed to the student's code in a
+    public test (``Callback(formula, like=x)``), the text and constants go to the worker, which
+    evaluates it there: a public test's function is no secret (the student has the file), and
+    whatever the student's code makes of it changes only its own result, which the test
+    judges against this side's own evaluation. In a hidden test it always runs here.
+    """
+
+    __slots__ = ("_fn", "expr", "names", "origin")
+
+    def __init__(self, expr: str, **names: Any) -> None:
+        import sys
+        from types import MappingProxyType
+
+        import numpy as np
+
+        def constant(value: Any) -> Any:
+            if isinstance(value, np.ndarray):
+                value = value.copy()
+                value.flags.writeable = False
+            return value
+
+        # Immutable, so that a suite may keep one at module level (a batch's suites live through
+        # every student): its text, read-only copies of its constants, where it was written.
+        fixed = {k: constant(v) for k, v in names.items()}
+        object.__setattr__(self, "expr", str(expr))
+        object.__setattr__(self, "names", MappingProxyType(fixed))
+        object.__setattr__(self, "origin", sys._getframe(1).f_code.co_filename)  # a hidden suite's never leaves
+        code = compile(f"lambda x: {expr}", "<the test's function>", "eval")
+        object.__setattr__(self, "_fn", eval(code, {"np": np, **fixed}))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a Formula cannot be changed")
+
+    def __call__(self, x: Any) -> Any:
+        return self._fn(x)
 
 
 class CallbackRefused(ValueError):

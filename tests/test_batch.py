@@ -132,3 +132,15 @@ def test_batch_timeout_and_names_per_target(pytester):
     # /tmp of one submission's worker is not seen by the next one (bubblewrap: private
     # /tmp, emptied between children; without it: the worker's file system is read-only)
     assert by["good_again"]["test_tmp_is_private"] == "passed"
+
+
+def test_a_batch_whose_pytest_cannot_start_says_why(make_target, monkeypatch):
+    """pytest's own output goes to a file (not a pipe read while it runs); when pytest ends
+    without results, the error still ends with what it said."""
+    from grader.util.errors import InternalError
+
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--no-such-grader-option")
+    with pytest.raises(InternalError) as caught:
+        run_batch(load_catalog().chapter("chapter2"), [("a", make_target("chapter2"))], sandbox="none")
+    assert "failed to run the chapter2 suites" in str(caught.value)
+    assert "--no-such-grader-option" in str(caught.value)

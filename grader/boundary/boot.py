@@ -76,6 +76,7 @@ class WorkerConfig:
     seccomp: bool = True
     needs: tuple[str, ...] = ()  # heavy packages the worker may see and import (e.g. tensorflow)
     preload: list[str] = field(default_factory=list)  # modules imported before the limits (e.g. keras)
+    share_cpu: bool = False  # once ready, the worker and the grader's thread keep to one CPU (affinity.py)
 
 
 def boot_frame(import_paths: list[str]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgpack
 
-from grader.boundary import ISOLATION_WEAK, codec, sandbox
+from grader.boundary import ISOLATION_WEAK, affinity, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
 from grader.boundary.proxy import Callback, Formula, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
@@ -72,6 +72,7 @@ class WorkerClient:
         self._cgroup: cgroups.WorkerCgroup | None = None
         self._jail: dict[str, str] | None = None  # {"root": jail folder, "tmp": the worker's /tmp in it}
         self._jail_problem: str | None = None
+        self._pin = affinity.Pin()  # this thread's CPU while the worker lives (config.share_cpu)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -254,6 +255,10 @@ class WorkerClient:
                 isolation.insert(1, f"no chroot jail: {self._jail_problem}")
         self.isolation = isolation
         self._ready = True
+        if self.config.share_cpu:
+            cpu = self._pin.narrow()
+            if cpu is not None:
+                self.request(["pin", cpu])
 
     def kill(self) -> None:
         proc = self.proc
@@ -271,6 +276,7 @@ class WorkerClient:
         self._drop_cgroup()
         self._drop_jail()
         self._close_fds()
+        self._pin.release()
         self.proc = None
         self._ready = False
         self._callbacks.clear()

@@ -381,6 +381,7 @@ class ForkedWorkerClient(WorkerClient):
         self._drop_cgroup()
         self._drop_jail()
         self._close_fds()
+        self._pin.release()
         self.proc = None
         self._ready = False
         self._callbacks.clear()

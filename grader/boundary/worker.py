@@ -249,6 +249,12 @@ class Worker:
             return ["ok", None]
         if op == "save_model":
             return ["ok", save_model(request[1])]
+        if op == "pin":  # keep to the grader's CPU while the two talk (affinity.py); best effort
+            try:
+                os.sched_setaffinity(0, {int(request[1])})
+            except (OSError, ValueError, TypeError, AttributeError, OverflowError):
+                pass
+            return ["ok", None]
         if op == "release":
             for hid in request[1]:
                 self.objects.pop(hid, None)

@@ -7,6 +7,7 @@ recorder in pytest's config stash under ``RECORDER``, without importing the plug
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class Recorder(BatchMode, FailureText):
             # numpy too: the worker imports it while pytest collects, not at the first test
             preload=["numpy", *chapter.needs],
             startup_timeout=90.0 if chapter.needs else 30.0,
+            share_cpu=not chapter.needs and os.environ.get("GRADER_SHARE_CPU", "1") != "0",
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:

@@ -29,6 +29,22 @@ def describe_array(x: Any) -> str:
     return type_name(x)
 
 
+_DTYPE_TEXT: dict[tuple[Any, str], str] = {}  # (dtype, "str" | "name") -> its text: numpy builds it anew each time
+
+
+def dtype_text(dtype: Any, form: str = "str") -> str:
+    """``str(dtype)`` (or ``dtype.name``), remembered per dtype: numpy spends microseconds
+    building it, and every call described in a test (``call_text``) names its arrays' dtypes.
+    Only dtypes of the test's own arrays come here, so the memo stays a handful of entries."""
+    key = (dtype, form)
+    text = _DTYPE_TEXT.get(key)
+    if text is None:
+        text = dtype.name if form == "name" else str(dtype)
+        if len(_DTYPE_TEXT) < 256:
+            _DTYPE_TEXT[key] = text
+    return text
+
+
 def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> str:
     """A readable description of a call: arrays by dtype and shape, scalars by value.
 
@@ -40,7 +56,7 @@ def call_text(name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> 
 
     def show(v: Any) -> str:
         if isinstance(v, np.ndarray):
-            return f"<{v.dtype} {v.shape}>"
+            return f"<{dtype_text(v.dtype)} {v.shape}>"
         if isinstance(v, Proxy):  # a class name the student's code may have chosen
             return "<object>" if hidden else f"<{type_name(v)}>"
         if callable(v):
@@ -74,9 +90,9 @@ def _remember_rebuild(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     def value(v: Any, label: str) -> str:
         if isinstance(v, np.ndarray):
             if v.size <= REBUILD_MAX_VALUES and v.dtype.kind in "biuf":
-                lines.append(f"{label} = np.array({v.tolist()!r}, dtype=np.{v.dtype.name})")
+                lines.append(f"{label} = np.array({v.tolist()!r}, dtype=np.{dtype_text(v.dtype, 'name')})")
                 return label
-            return f"<{v.dtype} {v.shape}>"
+            return f"<{dtype_text(v.dtype)} {v.shape}>"
         if isinstance(v, dict):
             return "{" + ", ".join(f"{k!r}: {value(x, f'{label}_{k}')}" for k, x in v.items()) + "}"
         if isinstance(v, Proxy):

@@ -24,6 +24,7 @@ from grader.boundary import ISOLATION_WEAK, affinity, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
 from grader.boundary.proxy import Callback, Formula, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
+from grader.boundary.stuck import MAX_STACK, read_stack
 from grader.util.errors import (
     ChannelViolation,
     NotAttempted,
@@ -290,20 +291,8 @@ class WorkerClient:
         self._rfd = self._wfd = self._stack_rfd = -1
 
     def _stuck_at(self) -> list[tuple[str, int, str]]:
-        """Where the worker's main thread was when it nearly ran out of time: the frames of
-        the student's files (as their display paths name them), innermost first. Read from
-        the stack pipe after the worker is gone (at most ``MAX_STACK`` bytes; the student
-        could have written anything there: the plugin checks each frame against the sources)."""
-        data = b""
-        while len(data) < MAX_STACK:
-            try:
-                chunk = os.read(self._stack_rfd, MAX_STACK - len(data))
-            except (BlockingIOError, OSError):
-                break
-            if not chunk:
-                break
-            data += chunk
-        return parse_stack(data.decode("utf-8", "replace"), {v[0] for v in self.config.sources.values()})
+        """Where the worker's main thread was when it nearly ran out of time (``stuck.read_stack``)."""
+        return read_stack(self._stack_rfd, {v[0] for v in self.config.sources.values()})
 
     def close(self) -> None:
         self.kill()
@@ -596,27 +585,3 @@ class WorkerClient:
         if not isinstance(value, bytes):
             raise ChannelViolation("your model could not be handed over as a .keras file")
         return value
-
-
-MAX_STACK = 64 * 1024  # bytes of a stuck worker's stack dump read
-MAX_STACK_FRAMES = 50
-
-
-def parse_stack(text: str, student_files: set[str]) -> list[tuple[str, int, str]]:
-    """The student frames of the thread that serves requests, innermost first, from a
-    ``faulthandler`` dump (``File "f.py", line 3 in name`` lines under a thread header). The
-    serving thread is the one whose stack reaches the worker's own code."""
-    import re
-
-    frame = re.compile(r'^\s*File "(?P<file>[^"\n]{1,300})", line (?P<line>\d{1,9}) in (?P<name>\S{1,100})\s*$')
-    threads: list[list[tuple[str, int, str]]] = [[]]
-    for row in text.splitlines()[: 20 * MAX_STACK_FRAMES]:
-        if row.startswith(("Thread 0x", "Current thread 0x", "Stack (most recent call first)")):
-            threads.append([])
-            continue
-        match = frame.match(row)
-        if match:
-            threads[-1].append((match["file"], int(match["line"]), match["name"]))
-    serving = [t for t in threads if any(f[0] == "<grader-worker>" for f in t)]
-    chosen = serving[-1] if serving else []
-    return [f for f in chosen if f[0] in student_files][:MAX_STACK_FRAMES]

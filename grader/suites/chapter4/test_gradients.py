@@ -9,7 +9,6 @@ from grader.grading.checks import Callback, Feedback, Formula, Synced, assert_cl
 from grader.suites.chapter4._reference import H, descent, gradient
 from grader.util.i18n import tr
 
-
 # The tests' functions are formulas (``Formula``): handed to your code in these public tests,
 # they run in your worker process, so calling them costs no trip to the grader and back.
 book_f1 = Formula("0.01 * x**2 + 0.1 * x")

@@ -11,6 +11,7 @@ it starts and dropped when it finishes. Results are written per target key.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -125,23 +126,43 @@ class BatchMode:
                 ids=[target_token(t.index) for t in self.batch],
             )
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+        """Batch mode: each test's setup, call and teardown without pytest's per-test
+        reporting (``log=False``: no logstart/logreport/logfinish hooks, no progress dot).
+        Nothing reads it: results come from the recorder's ``pytest_runtest_makereport``, and
+        pytest's own output is read only when a batch fails to start."""
+        if self.batch is None or os.environ.get("GRADER_BATCH_LOG") == "1":
+            return None
+        try:
+            from _pytest.runner import runtestprotocol
+        except ImportError:  # pytest moved it: its own protocol, with reporting
+            return None
+        runtestprotocol(item, nextitem=nextitem, log=False)
+        return True
+
     @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
     def pytest_runtest_makereport_batch(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-        """Batch mode: a failure's report without pytest's source-reading traceback.
+        """Batch mode: every phase's report, made plainly.
 
-        Building the usual long representation costs tens of milliseconds per failing
-        test (it reads and formats the suite's source); with hundreds of submissions
-        that dominated grading. Nothing reads it: statuses come from ``_classify``."""
-        if self.batch is None or call.excinfo is None or isinstance(call.excinfo.value, pytest.skip.Exception):
+        pytest's own gathers the item's keywords (a walk up its parents) and its location (the
+        suite's source read) for every phase of every item, and for a failure builds a long
+        representation that reads and formats the suite's source: tens of milliseconds per
+        failing test, which with hundreds of submissions dominated grading. Nothing reads
+        them here (statuses come from ``_classify``; the reports are not logged, see
+        ``pytest_runtest_protocol``). A skip keeps pytest's report."""
+        if self.batch is None:
             return None
-        when = "call" if call.when == "collect" else call.when
+        excinfo = call.excinfo
+        if excinfo is not None and isinstance(excinfo.value, pytest.skip.Exception):
+            return None
         return pytest.TestReport(
             item.nodeid,
-            item.location,
-            dict.fromkeys(item.keywords, 1),
-            "failed",
-            call.excinfo.exconly()[:1000],
-            when,
+            ("", None, item.name),  # where the test is: unused without logging
+            {},
+            "passed" if excinfo is None else "failed",
+            None if excinfo is None else excinfo.exconly()[:1000],
+            "call" if call.when == "collect" else call.when,
             [],
             call.duration,
             call.start,

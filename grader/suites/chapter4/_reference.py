@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.boundary.proxy import type_name
-from grader.grading.checks import Feedback, expect_array, fresh
+from grader.grading.checks import Feedback, expect_array, fresh, reference
 from grader.util.i18n import tr
 
 H = 1e-4
@@ -98,6 +98,12 @@ def labels_with_accuracy(p: dict[str, np.ndarray], x: np.ndarray, k: int, wrong:
 
 
 def net_numerical_gradient(p: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """The reference loss at ``p`` differentiated by central differences, parameter by parameter,
+    computed once per grading session for the same ``p``, ``x`` and ``labels`` (``reference``)."""
+    return reference(_net_numerical_gradient, p, x, labels)
+
+
+def _net_numerical_gradient(p: dict[str, np.ndarray], x: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """The reference loss differentiated by central differences (h = 1e-4), parameter by parameter."""
     return {key: gradient(lambda v, key=key: loss({**p, key: v}, x, labels), p[key]) for key in KEYS}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.grading.checks import Feedback, assert_close, call_text, expect_array, fresh
+from grader.grading.checks import Feedback, assert_close, call_text, expect_array, fresh, reference
 from grader.grading.gradcheck import numerical_gradient
 from grader.util.i18n import tr
 
@@ -62,6 +62,12 @@ def net_loss(p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
 
 
 def net_numerical_gradient(p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """The reference loss at ``p`` differentiated by central differences, parameter by parameter,
+    computed once per grading session for the same ``p``, ``x`` and ``t`` (``reference``)."""
+    return reference(_net_numerical_gradient, p, x, t)
+
+
+def _net_numerical_gradient(p: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     """The reference loss at ``p`` differentiated by central differences, parameter by parameter."""
     return {key: numerical_gradient(lambda v, key=key: net_loss({**p, key: v}, x, t), p[key]) for key in KEYS}
 

@@ -23,7 +23,7 @@ import msgpack
 from grader.boundary import ISOLATION_WEAK, affinity, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
-from grader.boundary.proxy import Callback, Formula, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
+from grader.boundary.proxy import Callback, Formula, Method, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
 from grader.boundary.stuck import MAX_STACK, read_stack
 from grader.util.errors import (
     ChannelViolation,
@@ -312,6 +312,12 @@ class WorkerClient:
     # -- codec hooks -----------------------------------------------------------------
 
     def _encode_object(self, obj: Any) -> msgpack.ExtType:
+        if isinstance(obj, Method):
+            owner = object.__getattribute__(obj, "_grader_owner")
+            if object.__getattribute__(owner, "_grader_gen") != self.generation:
+                raise WorkerCrashed("an object from before the worker restarted was used again")
+            payload = self._codec.pack([object.__getattribute__(owner, "_grader_id"), object.__getattribute__(obj, "_grader_name")])
+            return msgpack.ExtType(codec.EXT_ATTR, payload)
         if isinstance(obj, Proxy):
             if object.__getattribute__(obj, "_grader_gen") != self.generation:
                 raise WorkerCrashed("an object from before the worker restarted was used again")
@@ -330,12 +336,21 @@ class WorkerClient:
     def _decode_ext(self, code: int, data: bytes) -> Any:
         if code == codec.EXT_HANDLE:
             try:
-                hid, tname, is_callable = msgpack.unpackb(data)
+                items = msgpack.unpackb(data)
+                hid, tname, is_callable = items[:3]
             except Exception as exc:
                 raise codec.CodecError("malformed handle") from exc
-            if type(hid) is not int or not isinstance(tname, str) or type(is_callable) is not bool:
+            if type(hid) is not int or not isinstance(tname, str) or type(is_callable) is not bool or len(items) > 4:
                 raise codec.CodecError("malformed handle")
-            return Proxy(self, self.generation, hid, tname[:100], is_callable)
+            methods = items[3] if len(items) == 4 else None
+            if methods is not None and not (
+                type(methods) is dict and len(methods) <= codec.MAX_METHODS
+                and all(type(k) is str and type(v) is str and len(k) <= 100 for k, v in methods.items())
+            ):
+                raise codec.CodecError("malformed handle")
+            if methods is not None:
+                methods = {k: v[:100] for k, v in methods.items()}
+            return Proxy(self, self.generation, hid, tname[:100], is_callable, methods)
         raise codec.CodecError(f"unexpected extension type {code}")
 
     def _decode(self, frame: bytes) -> Any:

@@ -28,6 +28,10 @@ EXT_SCALAR = 5
 # Trusted side to worker only: a public test's function as the text of its formula (with its
 # named constants and the argument it takes), run in the worker instead of one round trip per call.
 EXT_FORMULA = 6
+# Trusted side to worker only: an attribute of a handle, named without being fetched first
+# (a method the worker listed with the handle); the worker looks it up when the request runs.
+EXT_ATTR = 7
+MAX_METHODS = 256  # names a handle may list as its methods (each at most 100 characters)
 
 # Array kinds allowed across the channel: bool, signed, unsigned, float, complex.
 ALLOWED_KINDS = frozenset("biufc")

@@ -22,18 +22,23 @@ class Requester(Protocol):
 
 
 class Proxy:
-    __slots__ = ("_grader_callable", "_grader_client", "_grader_gen", "_grader_id", "_grader_type")
+    __slots__ = ("_grader_callable", "_grader_client", "_grader_gen", "_grader_id", "_grader_methods", "_grader_type")
 
-    def __init__(self, client: Requester, gen: int, hid: int, type_name: str, is_callable: bool) -> None:
+    def __init__(self, client: Requester, gen: int, hid: int, type_name: str, is_callable: bool,
+                 methods: dict[str, str] | None = None) -> None:
         object.__setattr__(self, "_grader_client", client)
         object.__setattr__(self, "_grader_gen", gen)
         object.__setattr__(self, "_grader_id", hid)
         object.__setattr__(self, "_grader_type", type_name)
         object.__setattr__(self, "_grader_callable", is_callable)
+        object.__setattr__(self, "_grader_methods", methods)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
+        methods = object.__getattribute__(self, "_grader_methods")
+        if methods is not None and name in methods:
+            return Method(self, name, methods[name])
         return self._grader_client.request(["getattr", self, name])[1]
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -47,6 +52,23 @@ class Proxy:
 
     def __repr__(self) -> str:
         return f"<student {self._grader_type}>"
+
+
+class Method(Proxy):
+    """A method (or a module's function or class) of an object in the worker, named without
+    a round trip: the worker listed it with the object's handle (functions of the object's
+    class in the student's module, not shadowed by the instance; a student module's functions
+    and classes). It stands for ``getattr(obj, name)`` looked up by the worker when a request
+    that uses it runs, so ``layer.forward(x)`` is one round trip, not two, and a lookup that
+    fails raises what the ``getattr`` would have raised."""
+
+    __slots__ = ("_grader_name", "_grader_owner")
+
+    def __init__(self, owner: Proxy, name: str, type_name: str) -> None:
+        client = object.__getattribute__(owner, "_grader_client")
+        super().__init__(client, object.__getattribute__(owner, "_grader_gen"), -1, type_name, True)
+        object.__setattr__(self, "_grader_owner", owner)
+        object.__setattr__(self, "_grader_name", name)
 
 
 class Synced:

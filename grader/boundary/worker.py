@@ -145,10 +145,13 @@ def _remember_code(code) -> None:
 
 
 class Worker:
-    def __init__(self, read_fd: int, write_fd: int, student_files: set) -> None:
+    def __init__(self, read_fd: int, write_fd: int, student_files: set, student_modules: set = frozenset()) -> None:
         self.read_fd = read_fd
         self.write_fd = write_fd
         self.student_files = student_files
+        self.student_modules = student_modules
+        self.class_methods: dict = {}  # class -> its methods, as _methods_of lists them
+        self.attrs_pending = False  # a request decoded with an _Attr in it
         self.objects: dict[int, object] = {}
         self.next_id = 1
         self.alarm_set = False
@@ -162,8 +165,57 @@ class Worker:
         self.next_id += 1
         self.objects[hid] = obj
         name = type(obj).__name__
-        payload = self.codec.pack([hid, str(name)[:100], bool(callable(obj))])
+        described = [hid, str(name)[:100], bool(callable(obj))]
+        try:
+            methods = self._methods_of(obj)
+        except Exception:  # noqa: BLE001 - an object the student made may fail anything
+            methods = None
+        if methods:
+            described.append(methods)
+        payload = self.codec.pack(described)
         return codec.msgpack.ExtType(codec.EXT_HANDLE, payload)
+
+    def _methods_of(self, obj):
+        """What the trusted side may call on ``obj`` without fetching it first (``proxy.Method``):
+        a student module's functions and classes, or the functions of an instance's class from a
+        student module (not shadowed by the instance), by name and type name. None for anything
+        else, and for objects that choose their attributes themselves (``__getattr__``)."""
+        import types
+
+        if isinstance(obj, types.ModuleType):
+            space = vars(obj)
+            if space.get("__name__") not in self.student_modules or "__getattr__" in space:
+                return None
+            found = {k: type(v).__name__ for k, v in space.items()
+                     if not k.startswith("__") and isinstance(v, (types.FunctionType, type))}
+        else:
+            cls = type(obj)
+            if getattr(cls, "__module__", None) not in self.student_modules:
+                return None
+            found = self.class_methods.get(cls)
+            if found is None:
+                found = {}
+                for klass in reversed(cls.__mro__):
+                    if klass is object:
+                        continue
+                    for k, v in vars(klass).items():
+                        if k in ("__getattr__", "__getattribute__"):
+                            found = {}
+                            break
+                        if k.startswith("__"):
+                            continue
+                        if isinstance(v, types.FunctionType):
+                            found[k] = "method"
+                        else:
+                            found.pop(k, None)  # a subclass's value shadows a base's method
+                    else:
+                        continue
+                    break
+                self.class_methods[cls] = found
+            own = getattr(obj, "__dict__", None)
+            if isinstance(own, dict):
+                found = {k: v for k, v in found.items() if k not in own}
+        return {k: str(v)[:100] for k, v in list(found.items())[: codec.MAX_METHODS] if len(k) <= 100} or None
 
     def _from_ext(self, code, data):
         if code == codec.EXT_HANDLE:
@@ -173,6 +225,10 @@ class Worker:
             return self._make_callback(codec.msgpack.unpackb(data))
         if code == codec.EXT_FORMULA:
             return _make_formula(*self.codec.unpack(data))
+        if code == codec.EXT_ATTR:
+            hid, name = codec.msgpack.unpackb(data)
+            self.attrs_pending = True
+            return _Attr(self.objects[hid], name)
         raise codec.CodecError(f"unknown extension {code}")
 
     def _make_callback(self, cb_id):
@@ -218,6 +274,9 @@ class Worker:
         return ["err", type(exc).__name__[:100], message[:MAX_MESSAGE], text]
 
     def handle(self, request) -> list:
+        if self.attrs_pending:  # methods named without a lookup: looked up now, as getattr would
+            self.attrs_pending = False
+            request = _resolve(request)
         op = request[0]
         if op == "load":
             module = importlib.import_module(request[1])
@@ -301,6 +360,29 @@ class Worker:
                     self.alarm_set = False
             _flush_output()  # what the call printed reaches the trusted side's file before the reply
             self.send(reply)
+
+
+class _Attr:
+    """``getattr(obj, name)``, named by the trusted side (``codec.EXT_ATTR``) and looked up
+    when the request that holds it is handled (``_resolve``): its errors are the request's."""
+
+    __slots__ = ("name", "obj")
+
+    def __init__(self, obj, name) -> None:
+        self.obj = obj
+        self.name = name
+
+
+def _resolve(value):
+    if isinstance(value, _Attr):
+        return getattr(value.obj, value.name)
+    if type(value) is list:
+        return [_resolve(v) for v in value]
+    if type(value) is tuple:
+        return tuple(_resolve(v) for v in value)
+    if type(value) is dict:
+        return {k: _resolve(v) for k, v in value.items()}
+    return value
 
 
 def _make_formula(expr, names, shape):
@@ -414,7 +496,7 @@ def main() -> None:
     not_run = [[f for f in stack if isinstance(f, list) and len(f) == 3] for stack in config.get("not_run", [])]
     sys.meta_path.insert(0, SourceFinder(sources, not_run))
     sys.argv = ["student"]
-    worker = Worker(READ_FD, WRITE_FD, student_files)
+    worker = Worker(READ_FD, WRITE_FD, student_files, set(sources))
     worker.send(["ready", isolation])
     del config, frame
     worker.serve()

@@ -23,7 +23,17 @@ import msgpack
 from grader.boundary import ISOLATION_WEAK, affinity, codec, sandbox
 from grader.boundary import cgroup as cgroups
 from grader.boundary.boot import BOOTSTRAP, WorkerConfig, boot_frame, student_env
-from grader.boundary.proxy import Callback, Formula, Method, Proxy, Synced, checked_callback, compare, snapshot, sync_in_place
+from grader.boundary.proxy import (
+    Callback,
+    Formula,
+    Method,
+    Proxy,
+    Synced,
+    checked_callback,
+    compare,
+    snapshot,
+    sync_in_place,
+)
 from grader.boundary.stuck import MAX_STACK, read_stack
 from grader.util.errors import (
     ChannelViolation,
@@ -138,40 +148,11 @@ class WorkerClient:
             return None
 
     def _jail_tmp_full(self) -> bool:
-        """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (its
-        size, or JAIL_TMP_ENTRIES names). Walked through descriptors with O_NOFOLLOW: the
-        worker runs meanwhile and may swap a folder for a link; links are never followed."""
+        """The worker's /tmp in the jail holds more than a bubblewrap /tmp could (``jail.tmp_full``)."""
+        from grader.boundary import jail
+
         assert self._jail is not None
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-        total = count = 0
-        try:
-            stack = [os.open(os.path.join(self._jail["root"], self._jail["tmp"].lstrip("/")), flags)]
-        except OSError:
-            return False
-        try:
-            while stack:
-                fd = stack.pop()
-                try:
-                    with os.scandir(fd) as listing:
-                        for entry in listing:
-                            count += 1
-                            try:
-                                st = entry.stat(follow_symlinks=False)
-                                total += st.st_blocks * 512
-                                if entry.is_dir(follow_symlinks=False):
-                                    stack.append(os.open(entry.name, flags, dir_fd=fd))
-                            except OSError:
-                                continue
-                            if total > sandbox.TMP_BYTES or count > JAIL_TMP_ENTRIES:
-                                return True
-                except OSError:
-                    pass
-                finally:
-                    os.close(fd)
-        finally:
-            for fd in stack:
-                os.close(fd)
-        return False
+        return jail.tmp_full(self._jail["root"], self._jail["tmp"], sandbox.TMP_BYTES, JAIL_TMP_ENTRIES)
 
     def _drop_jail(self) -> None:
         made, self._jail = self._jail, None
@@ -343,14 +324,7 @@ class WorkerClient:
             if type(hid) is not int or not isinstance(tname, str) or type(is_callable) is not bool or len(items) > 4:
                 raise codec.CodecError("malformed handle")
             methods = items[3] if len(items) == 4 else None
-            if methods is not None and not (
-                type(methods) is dict and len(methods) <= codec.MAX_METHODS
-                and all(type(k) is str and type(v) is str and len(k) <= 100 for k, v in methods.items())
-            ):
-                raise codec.CodecError("malformed handle")
-            if methods is not None:
-                methods = {k: v[:100] for k, v in methods.items()}
-            return Proxy(self, self.generation, hid, tname[:100], is_callable, methods)
+            return Proxy(self, self.generation, hid, tname[:100], is_callable, codec.checked_methods(methods))
         raise codec.CodecError(f"unexpected extension type {code}")
 
     def _decode(self, frame: bytes) -> Any:

@@ -222,6 +222,17 @@ def argument_problem(shape: Any, args: Any, kwargs: Any) -> str | None:
     return None
 
 
+def checked_methods(methods: Any) -> dict[str, str] | None:
+    """A handle's list of methods (name -> type name) as the worker sent it, bounded; a
+    ``CodecError`` when it is not one."""
+    if methods is None:
+        return None
+    if not (type(methods) is dict and len(methods) <= MAX_METHODS
+            and all(type(k) is str and type(v) is str and len(k) <= 100 for k, v in methods.items())):
+        raise CodecError("malformed handle")
+    return {k: v[:100] for k, v in methods.items()}
+
+
 class Codec:
     """msgpack packer/unpacker with the extension types above.
 

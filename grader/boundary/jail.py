@@ -352,3 +352,39 @@ def remove_tmp(root: str, inside: str) -> None:
     # The worker has ended. rmtree removes links, never follows them, and root may enter
     # folders the worker made unreadable; nothing here changes a mode (that would follow).
     shutil.rmtree(path, ignore_errors=True)
+
+
+def tmp_full(root: str, tmp: str, max_bytes: int, max_entries: int) -> bool:
+    """Whether the worker's /tmp in the jail (``tmp`` inside ``root``) holds more than
+    ``max_bytes`` or ``max_entries`` names. Walked through descriptors with O_NOFOLLOW: the
+    worker runs meanwhile and may swap a folder for a link; links are never followed."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    total = count = 0
+    try:
+        stack = [os.open(os.path.join(root, tmp.lstrip("/")), flags)]
+    except OSError:
+        return False
+    try:
+        while stack:
+            fd = stack.pop()
+            try:
+                with os.scandir(fd) as listing:
+                    for entry in listing:
+                        count += 1
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                            total += st.st_blocks * 512
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(os.open(entry.name, flags, dir_fd=fd))
+                        except OSError:
+                            continue
+                        if total > max_bytes or count > max_entries:
+                            return True
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    finally:
+        for fd in stack:
+            os.close(fd)
+    return False

@@ -52,3 +52,17 @@ def test_without_share_cpu_nothing_is_pinned():
         assert os.sched_getaffinity(0) == before
     finally:
         client.close()
+
+
+def test_a_worker_closed_from_another_thread_gives_the_grader_thread_its_cpus_back():
+    import threading
+
+    before = os.sched_getaffinity(0)
+    client = WorkerClient(WorkerConfig(sources={"m": ("m.py", STUDENT)}, sandbox="none", share_cpu=True))
+    try:
+        assert len(client.load("m").cpus()) == 1 and len(os.sched_getaffinity(0)) == 1
+    finally:
+        closer = threading.Thread(target=client.close)
+        closer.start()
+        closer.join()
+    assert os.sched_getaffinity(0) == before

@@ -26,31 +26,36 @@ def current_cpu() -> int | None:
 
 
 class Pin:
-    """The calling thread's CPU affinity, narrowed to one CPU and given back."""
+    """The calling thread's CPU affinity, narrowed to one CPU and given back (to that thread,
+    whichever thread gives it back: a worker may be closed from another thread)."""
 
     def __init__(self) -> None:
         self.saved: set[int] | None = None
+        self.thread = 0  # the pinned thread's id for the kernel (0: none)
 
     def narrow(self) -> int | None:
         """Keep the calling thread on the CPU it is on; that CPU, or None where it cannot be
         done (one CPU allowed anyway, no ``sched_setaffinity``, refused)."""
         if self.saved is not None or not hasattr(os, "sched_setaffinity"):
             return None
+        import threading
+
+        thread = threading.get_native_id()
         try:
-            allowed = os.sched_getaffinity(0)
+            allowed = os.sched_getaffinity(thread)
             cpu = current_cpu()
             if cpu is None or cpu not in allowed or len(allowed) < 2:
                 return None
-            os.sched_setaffinity(0, {cpu})
+            os.sched_setaffinity(thread, {cpu})
         except OSError:
             return None
-        self.saved = allowed
+        self.saved, self.thread = allowed, thread
         return cpu
 
     def release(self) -> None:
         saved, self.saved = self.saved, None
         if saved is not None:
             try:
-                os.sched_setaffinity(0, saved)
-            except OSError:
+                os.sched_setaffinity(self.thread, saved)
+            except OSError:  # the thread has ended
                 pass

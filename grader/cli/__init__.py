@@ -20,7 +20,20 @@ from typing import Any
 
 
 def run() -> None:
-    """The ``grade`` script's entry point (``grader.cli:run`` in pyproject.toml)."""
+    """The ``grade`` script's entry point (``grader.cli:run`` in pyproject.toml). A plain
+    ``grade check ...`` starts without typer (``check.fast_check``); everything else, and any
+    check command line that one does not read, goes to the typer app."""
+    import os
+    import sys
+
+    args = sys.argv[1:]
+    if "check" in args[:3] and not any(k.endswith("_COMPLETE") for k in os.environ):
+        from grader.cli.check import fast_check
+        from grader.cli.safety import last_defence
+
+        code = last_defence(lambda: fast_check(args))
+        if code is not None:
+            sys.exit(code)
     from grader.cli.main import run as _run
 
     _run()

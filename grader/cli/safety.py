@@ -1,0 +1,53 @@
+"""Errors into messages and exit codes, without typer: the guard of a command (a grader error
+on stderr in the student's language, Ctrl-C as 130) and the last line of defence around the
+whole command line (a broken pipe is no error; anything else is an internal error, never a
+traceback). ``kit.guard`` and ``main.run`` use them for typer's commands, ``check.fast_check``
+for the check that starts without typer. Stdlib only at import time."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from grader.util.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, GraderError
+
+LANGS = ("en", "zh")
+
+
+def show_error(exc: GraderError, chosen: str | None) -> None:
+    """A grader error on stderr, in the command's ``--lang`` if it had one, else the session's."""
+    from grader import reports
+    from grader.util.i18n import error_text, session_lang
+
+    lang = chosen if chosen in LANGS else session_lang()
+    reports.error(error_text(exc, lang), lang)
+
+
+def guarded(lang: str | None, fn: Callable[..., int], /, *args: Any, **kwargs: Any) -> int:
+    """``fn``'s exit code; a grader error is shown and becomes its exit code, Ctrl-C 130."""
+    try:
+        return int(fn(*args, **kwargs))
+    except GraderError as exc:
+        show_error(exc, lang)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def last_defence(fn: Callable[[], Any]) -> Any:
+    """Run the command line ``fn``: a reader that left (``grade status | head``) ends it quietly
+    with 0; any other exception is reported as an internal error (exit 3), without a traceback."""
+    try:
+        return fn()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback at a student
+        from grader import reports
+        from grader.util.i18n import session_lang, t
+
+        lang = session_lang()
+        reports.error(t("error.internal", lang, what=f"{type(exc).__name__}: {exc}"), lang)
+        sys.exit(EXIT_INTERNAL)

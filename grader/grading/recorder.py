@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from grader.grading.early_worker import PLUGIN_NAME as EARLY_WORKER
+from grader.grading.early_worker import not_dumpable, worker_config
 from grader.grading.failures import FailureText, is_hidden, output_since, output_size, rebuild_text
 from grader.grading.results import write_results
 from grader.grading.student_code import ModuleBlocked, StudentCode, read_sources
@@ -26,8 +28,7 @@ class Recorder(BatchMode, FailureText):
     client: Any  # the current target's WorkerClient (None between targets in batch mode)
 
     def __init__(self, config: pytest.Config) -> None:
-        from grader.boundary.channel import WorkerClient, WorkerConfig
-        from grader.boundary.container import fit_memory_mb
+        from grader.boundary.channel import WorkerClient
         from grader.grading.catalog import load_catalog
 
         self.config = config
@@ -46,15 +47,9 @@ class Recorder(BatchMode, FailureText):
         self.batch: list[Target] | None = None
         self.current: Target | None = None
         not_dumpable()
-        self._worker_config = lambda sources: WorkerConfig(
-            sources=sources,
-            memory_mb=fit_memory_mb(chapter.memory_mb),  # below the container's own limit
-            call_timeout=self.test_timeout,
-            sandbox=config.getoption("grader_sandbox"),
-            needs=tuple(chapter.needs),
-            # numpy too: the worker imports it while pytest collects, not at the first test
-            preload=["numpy", *chapter.needs],
-            startup_timeout=90.0 if chapter.needs else 30.0,
+        sandbox = config.getoption("grader_sandbox")
+        self._worker_config = lambda sources: worker_config(
+            chapter, sources, test_timeout=self.test_timeout, sandbox=sandbox
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:
@@ -62,7 +57,12 @@ class Recorder(BatchMode, FailureText):
             return
         if config.getoption("grader_warm", None) is not None:
             return  # grade watch: the plugin hands this recorder to warm.warm_init; each check is a forked child (begin_check)
-        self.begin_check(Path(config.getoption("grader_target")), WorkerClient)
+        target = Path(config.getoption("grader_target"))
+        early = config.pluginmanager.get_plugin(EARLY_WORKER)  # `grade check`: started before pytest
+        if early is None:
+            self.begin_check(target, WorkerClient)
+        else:  # its worker if it is the one this recorder would start, else one of its own
+            self.begin_check(target, lambda wanted: early.take(target, wanted) or WorkerClient(wanted))
 
     def begin_check(self, target: Path, make_client: Any) -> None:
         """The one target's state, read and made fresh: its sources, results, what suites keep
@@ -280,13 +280,3 @@ class Recorder(BatchMode, FailureText):
             msg_id = "fb.interrupted_running" if item.nodeid == self.running else "fb.interrupted_before"
             entry.update(status="not_run", score=0.0, message=tr(msg_id), duration=0.0)
             self.results[item.nodeid] = entry
-
-
-def not_dumpable() -> None:
-    """Keep other processes of our uid (the worker) out of /proc/<pid>/mem and friends."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except (OSError, AttributeError):
-        pass

@@ -187,7 +187,14 @@ def run_check(
         env = pytest_env()
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs and stop is None:
-            _run_pytest_here(command[3:], env, tmp, live)
+            from grader.grading.early_worker import EarlyWorker
+
+            # the worker starts now, while pytest is imported, configured and collects
+            early = EarlyWorker(chapter, graded, sandbox=sandbox, test_timeout=test_timeout)
+            try:
+                _run_pytest_here(command[3:], env, tmp, live, early)
+            finally:
+                early.close()  # if the session never took it
         else:
             _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file, live, stop)
         if not results_file.exists():
@@ -252,7 +259,9 @@ def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, st
     return write_modules(tmp / "exercises", chapter.id, choice.files), note, choice.spans
 
 
-def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: object | None = None) -> None:
+def _run_pytest_here(
+    args: list[str], env: dict[str, str], cwd: str, live: object | None = None, early: object | None = None
+) -> None:
     import contextlib
     import io
 
@@ -268,7 +277,7 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: objec
     # installed distribution's entry points for it first (~10 ms).
     import grader.grading.plugin
 
-    plugins: list[object] = [grader.grading.plugin]
+    plugins: list[object] = [grader.grading.plugin, *([early] if early is not None else [])]
     at = next((i for i in range(len(args) - 1) if args[i] == "-p" and args[i + 1] == "grader.grading.plugin"), None)
     if at is not None:
         args = args[:at] + args[at + 2 :]

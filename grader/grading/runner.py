@@ -114,6 +114,12 @@ UNUSED_PLUGINS = tuple(
 )
 
 
+# The trusted side's numpy works on small arrays: one BLAS thread. OpenBLAS otherwise starts a
+# thread per core when numpy is imported, which spins for a while and then at exit (~40 ms of
+# CPU per check, taken from the worker on a 2-core machine). The worker has one thread too.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def pytest_env() -> dict[str, str]:
     """The environment of a grading pytest process."""
     env = dict(os.environ)
@@ -127,6 +133,8 @@ def pytest_env() -> dict[str, str]:
     env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     env.setdefault("TF_NUM_INTEROP_THREADS", "1")
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    for name in BLAS_THREADS:
+        env.setdefault(name, "1")
     env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
@@ -269,6 +277,9 @@ def _run_pytest_here(
 
     # pytest's own report goes to a string nobody reads; the plugin writes the results file.
     saved_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    if "numpy" not in sys.modules:  # read once, when numpy is imported (the suites import it)
+        for name in BLAS_THREADS:
+            os.environ.setdefault(name, env[name])
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     old_cwd = os.getcwd()
     os.chdir(cwd)

@@ -51,3 +51,21 @@ def last_defence(fn: Callable[[], Any]) -> Any:
         lang = session_lang()
         reports.error(t("error.internal", lang, what=f"{type(exc).__name__}: {exc}"), lang)
         sys.exit(EXIT_INTERNAL)
+
+
+def exit_now(code: int) -> None:
+    """End a finished command at once with ``code``: its output flushed and the exit handlers
+    run, but not the interpreter's teardown, which frees every object of every module one by
+    one (with numpy and pytest loaded, ~50 ms of CPU at the end of each check). Only for the
+    process's own command line (``grader.cli.run``), never inside a caller's process."""
+    import atexit
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left: as last_defence says, not an error
+        code = EXIT_OK
+    except (OSError, ValueError):
+        pass
+    atexit._run_exitfuncs()
+    os._exit(code)

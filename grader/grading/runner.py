@@ -177,6 +177,10 @@ def run_check(
         command = [
             *pytest_command(),
             *UNUSED_PLUGINS,
+            # Nothing reads pytest's capture of the trusted side's output (the student's code
+            # prints in the worker, to a file of its own); capturing costs four dup2 calls and a
+            # read per test phase. Live progress writes to a descriptor of its own.
+            "-s",
             # Students see the plugin's messages, never pytest's tracebacks; building those
             # for every failing stub costs ~0.1 s per test. GRADER_DEBUG=1 keeps them.
             "--tb=" + ("long" if os.environ.get("GRADER_DEBUG") else "no"),

@@ -96,3 +96,24 @@ def test_a_check_with_the_early_worker_equals_one_in_a_fresh_pytest(make_target,
     )
     assert here == fresh
     assert '"passed"' in here or '"not_attempted"' in here or '"error"' in here or '"failed"' in here
+
+
+def test_a_check_leaves_no_worker_folder_cgroup_or_process_behind(tmp_path):
+    # The worker is closed in a thread while the report is written; the check's process
+    # waits for that before it ends (grader.cli.safety.exit_now).
+    from grader.boundary import cgroup
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**__import__("os").environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "chapter2", "--solutions", "--json"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert '"score": 10.0' in out
+    assert list(scratch.iterdir()) == []  # the worker's folder, the run's folder: gone
+    where = cgroup.parent()
+    if where is not None:
+        assert not list(Path(where[1]).glob(f"grade-worker-{proc.pid}-*"))
+    ps = subprocess.run(["ps", "-eo", "ppid="], capture_output=True, text=True).stdout.split()
+    assert str(proc.pid) not in ps  # nothing it started outlives it

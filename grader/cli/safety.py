@@ -59,7 +59,11 @@ def exit_now(code: int) -> None:
     one (with numpy and pytest loaded, ~50 ms of CPU at the end of each check). Only for the
     process's own command line (``grader.cli.run``), never inside a caller's process."""
     import atexit
+    import threading
 
+    for thread in threading.enumerate():  # what the interpreter's own exit waits for (a worker closing)
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -7,6 +7,7 @@ recorder in pytest's config stash under ``RECORDER``, without importing the plug
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -251,7 +252,10 @@ class Recorder(BatchMode, FailureText):
         if self.client is None:  # grade watch's warm session: its checks end in their own processes
             return
         isolation = list(self.client.isolation)
-        self.client.close()
+        # Closing kills the worker at once; waiting for it to go (its sandbox's exit, its
+        # cgroup's removal: 5-20 ms) overlaps writing the results and the report. The thread
+        # is not a daemon: the process waits for it before it ends (cli.safety.exit_now too).
+        threading.Thread(target=self.client.close, name="grade-worker-close").start()
         if not self.results_path:
             return
         if self.interrupted:

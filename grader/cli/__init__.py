@@ -1,6 +1,8 @@
 """The commands: everything a person types. ``grade`` and its subcommands (``main`` builds
 the typer app, ``student``, ``watch``, ``quiz``, ``instructor`` register theirs), the option
-kit (``kit``), the localised help texts (``text``) and shell completion.
+kit (``kit``), the localised help texts (``text``) and shell completion. ``grade check`` is
+``check.check_command``; a plain check command line starts it without typer
+(``check.fast_check``), with the typer-free error guard of ``safety``.
 
 Owns: parsing arguments, choosing the language, turning errors into exit codes and
 messages (never a traceback), handing results to ``grader.reports``.

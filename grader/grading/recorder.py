@@ -47,6 +47,7 @@ class Recorder(BatchMode, FailureText):
         self.started = time.monotonic()
         self.batch: list[Target] | None = None
         self.current: Target | None = None
+        self.close_in_background = False
         not_dumpable()
         sandbox = config.getoption("grader_sandbox")
         self._worker_config = lambda sources: worker_config(
@@ -60,6 +61,9 @@ class Recorder(BatchMode, FailureText):
             return  # grade watch: the plugin hands this recorder to warm.warm_init; each check is a forked child (begin_check)
         target = Path(config.getoption("grader_target"))
         early = config.pluginmanager.get_plugin(EARLY_WORKER)  # `grade check`: started before pytest
+        # a one-shot check in this process (run_check(in_process=True)), which ends by waiting for
+        # its threads: the worker may be closed in one while the report is written
+        self.close_in_background = early is not None
         if early is None:
             self.begin_check(target, WorkerClient)
         else:  # its worker if it is the one this recorder would start, else one of its own
@@ -252,10 +256,13 @@ class Recorder(BatchMode, FailureText):
         if self.client is None:  # grade watch's warm session: its checks end in their own processes
             return
         isolation = list(self.client.isolation)
-        # Closing kills the worker at once; waiting for it to go (its sandbox's exit, its
-        # cgroup's removal: 5-20 ms) overlaps writing the results and the report. The thread
-        # is not a daemon: the process waits for it before it ends (cli.safety.exit_now too).
-        threading.Thread(target=self.client.close, name="grade-worker-close").start()
+        if self.close_in_background:
+            # Closing kills the worker at once; waiting for it to go (its sandbox's exit, its
+            # cgroup's removal: 5-20 ms) overlaps writing the results and the report. The thread
+            # is not a daemon: the process waits for it before it ends (cli.safety.exit_now too).
+            threading.Thread(target=self.client.close, name="grade-worker-close").start()
+        else:  # e.g. a check forked from grade watch's warm session, which ends with os._exit
+            self.client.close()
         if not self.results_path:
             return
         if self.interrupted:

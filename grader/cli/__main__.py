@@ -1,5 +1,5 @@
 """``python -m grader.cli`` (the same as ``python -m grader`` and the ``grade`` script)."""
 
-from grader.cli.main import run
+from grader.cli import run
 
 run()

@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 
+from grader.cli.check import quiet_workspace
 from grader.cli.completion import complete_chapter, complete_exercise
 from grader.cli.kit import Format, LangOpt, Sandbox, _guard, _h, _lang, default_lang
+from grader.cli.safety import last_defence
 from grader.cli.text import LocalGroup
-from grader.util.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_ALL_PASSED, EXIT_OK
 from grader.util.i18n import t
 
 app = typer.Typer(
@@ -52,47 +53,11 @@ def check(
     show_output: Annotated[bool, typer.Option("--show-output", help=_h("help.check.show_output"))] = False,
     lang: LangOpt = None,
 ) -> None:
-    from grader.grading import progress
-    from grader.grading.catalog import load_catalog
-    from grader.grading.runner import require_chapter, resolve_target, run_check
+    from grader.cli.check import check_command
 
-    language = _lang(lang)  # before the run: the feedback is written in it
-    catalog = load_catalog()
-    chap = _chapter_or_quiz_only(catalog, chapter, language)
-    target = resolve_target(path, solutions)
-    require_chapter(target, chap.id)
-    live = None
-    if not json_out and fmt is Format.text:
-        from grader.grading.live import LiveProgress, on_a_real_file
-
-        if on_a_real_file(sys.stdout):  # a terminal, a pipe or a file (not an in-memory capture)
-            live = LiveProgress(sys.stdout, language)
-    try:
-        report = run_check(chap, target, public_only=public, sandbox=sandbox.value, in_process=True, live=live)
-    except KeyboardInterrupt:  # before any test was collected
-        typer.echo(t("check.interrupted_early", language), err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    finally:
-        if live is not None:
-            live.close()
-    if not report.interrupted:  # an interrupted check leaves the chapter's last full one recorded
-        progress.record_check_quietly(report)  # advisory progress for `grade status`; never fails a check
-    if json_out or fmt is Format.json:
-        typer.echo(report.to_json())
-    elif fmt is Format.gradescope:
-        import json
-
-        typer.echo(json.dumps(report.to_gradescope(), ensure_ascii=False, indent=2))
-    else:
-        from grader import reports
-
-        first_hints = reports.render_check(report, catalog, reports.console(), language, show_output=show_output)
-        workspace = _quiet_workspace() if first_hints else None
-        if workspace is not None:  # the report showed hint 1: the next `grade hint` shows hint 2
-            progress.record_hints_seen(workspace, dict.fromkeys(first_hints, 1))  # one write for all
-    if report.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_OK if report.all_passed else EXIT_NOT_ALL_PASSED)
+    code = check_command(chapter, solutions=solutions, path=path, json_out=json_out, fmt=fmt.value, public=public,
+                         sandbox=sandbox.value, show_output=show_output, lang=lang.value if lang is not None else None)
+    raise typer.Exit(code)
 
 
 @app.command(help=_h("help.hint"))
@@ -114,7 +79,7 @@ def hint(
         raise UsageError(t("hint.none", language, id=ex.id))
     if number is not None and not 1 <= number <= len(ex.hints):
         raise UsageError(t("hint.range", language, id=ex.id, n=len(ex.hints)))
-    workspace = _quiet_workspace()
+    workspace = quiet_workspace()
     seen = 0
     if workspace is not None:
         from grader.grading.progress import hints_seen
@@ -140,35 +105,6 @@ def hint(
         record_hint_seen(workspace, ex.id, shown)
 
 
-def _chapter_or_quiz_only(catalog, name: str, lang: str):  # type: ignore[no-untyped-def]
-    """The chapter to check; a quiz-only chapter (chapter1) is answered with its quiz."""
-    from grader.grading.catalog import normalize_chapter
-    from grader.util.errors import UnknownName
-
-    try:
-        return catalog.chapter(name)
-    except UnknownName:
-        workspace = _quiet_workspace()
-        if workspace is not None:
-            from grader.grading.progress import quiz_only_chapters
-
-            key = normalize_chapter(name)
-            if any(c.id == key for c in quiz_only_chapters(catalog, workspace)):
-                typer.echo(t("check.quiz_only", lang, chapter=key))
-                raise typer.Exit(EXIT_OK) from None
-        raise
-
-
-def _quiet_workspace() -> Path | None:
-    from grader.grading.runner import find_workspace
-    from grader.util.errors import UsageError
-
-    try:
-        return find_workspace()
-    except UsageError:
-        return None
-
-
 @app.command("list", help=_h("help.list"))
 @_guard
 def list_(lang: LangOpt = None) -> None:
@@ -192,7 +128,7 @@ _reg_student(app)
 
 
 def run() -> None:
-    try:
+    def command_line() -> None:
         if len(sys.argv) == 1 and not any(k.endswith("_COMPLETE") for k in os.environ):
             # plain `grade`: the welcome, without typer's parameter machinery (it loads pydantic, ~70 ms)
             from grader.cli.student import welcome
@@ -200,15 +136,8 @@ def run() -> None:
             welcome(default_lang())
             return
         app()
-    except BrokenPipeError:  # `grade status | head`: the reader left; not an error worth a message
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_OK)
-    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback at a student
-        from grader import reports
 
-        lang = default_lang()
-        reports.error(t("error.internal", lang, what=f"{type(exc).__name__}: {exc}"), lang)
-        sys.exit(EXIT_INTERNAL)
+    last_defence(command_line)
 
 
 if __name__ == "__main__":

@@ -104,10 +104,9 @@ def normalize_chapter(name: str) -> str:
     return f"chapter{int(match.group(1))}" if match else name
 
 
-def _load_chapter(path: Path) -> Chapter:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def _load_chapter(name: str, data: dict) -> Chapter:  # type: ignore[type-arg]
     if data.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path.name}: format_version must be {FORMAT_VERSION}")
+        raise ValueError(f"{name}: format_version must be {FORMAT_VERSION}")
     ch = data["chapter"]
     cid = ch["id"]
     exercises = tuple(
@@ -140,4 +139,58 @@ def _load_chapter(path: Path) -> Chapter:
 
 @functools.cache
 def load_catalog(directory: Path = CATALOG_DIR) -> Catalog:
-    return Catalog([_load_chapter(p) for p in sorted(directory.glob("chapter*.toml"))])
+    return Catalog([_load_chapter(name, data) for name, data in _chapter_files(directory)])
+
+
+# The TOML files are the source. Parsing them costs ~10 ms of every command that reads the
+# catalog (a quarter of a check's own start-up), so catalog.compiled.json beside them holds the
+# same data with the digest of the files it was made from (``python -m grader.grading.catalog``);
+# it is used only while that digest matches, so an edited TOML file is read directly until the
+# JSON is made again (tests/test_catalog_compiled.py keeps it fresh).
+COMPILED_FILE = CATALOG_DIR / "catalog.compiled.json"
+
+
+def _digest(paths: list[Path]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in paths:
+        data = path.read_bytes()
+        h.update(f"{path.name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def _parse(paths: list[Path]) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    return [(p.name, tomllib.loads(p.read_text(encoding="utf-8"))) for p in paths]
+
+
+def _chapter_files(directory: Path) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    """(file name, its data) for each chapter file: from the compiled JSON while it is fresh."""
+    import json
+
+    paths = sorted(directory.glob("chapter*.toml"))
+    compiled_file = directory / COMPILED_FILE.name
+    try:
+        compiled = json.loads(compiled_file.read_text(encoding="utf-8"))
+        chapters = compiled["chapters"]
+        if compiled.get("digest") == _digest(paths) and isinstance(chapters, list):
+            return [(str(name), data) for name, data in chapters if isinstance(data, dict)]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return _parse(paths)
+
+
+def compile_catalog(directory: Path = CATALOG_DIR) -> Path:
+    """Write ``catalog.compiled.json`` from the chapter TOML files."""
+    import json
+
+    paths = sorted(directory.glob("chapter*.toml"))
+    target = directory / COMPILED_FILE.name
+    data = {"digest": _digest(paths), "chapters": [[name, chapter] for name, chapter in _parse(paths)]}
+    target.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0) + "\n", encoding="utf-8")
+    return target
+
+
+if __name__ == "__main__":  # python -m grader.grading.catalog: after editing a chapter*.toml
+    print(compile_catalog())

@@ -7,13 +7,15 @@ recorder in pytest's config stash under ``RECORDER``, without importing the plug
 
 from __future__ import annotations
 
-import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grader.grading.early_worker import PLUGIN_NAME as EARLY_WORKER
+from grader.grading.early_worker import not_dumpable, worker_config
 from grader.grading.failures import FailureText, is_hidden, output_since, output_size, rebuild_text
 from grader.grading.results import write_results
 from grader.grading.student_code import ModuleBlocked, StudentCode, read_sources
@@ -27,8 +29,7 @@ class Recorder(BatchMode, FailureText):
     client: Any  # the current target's WorkerClient (None between targets in batch mode)
 
     def __init__(self, config: pytest.Config) -> None:
-        from grader.boundary.channel import WorkerClient, WorkerConfig
-        from grader.boundary.container import fit_memory_mb
+        from grader.boundary.channel import WorkerClient
         from grader.grading.catalog import load_catalog
 
         self.config = config
@@ -46,17 +47,11 @@ class Recorder(BatchMode, FailureText):
         self.started = time.monotonic()
         self.batch: list[Target] | None = None
         self.current: Target | None = None
+        self.close_in_background = False
         not_dumpable()
-        self._worker_config = lambda sources: WorkerConfig(
-            sources=sources,
-            memory_mb=fit_memory_mb(chapter.memory_mb),  # below the container's own limit
-            call_timeout=self.test_timeout,
-            sandbox=config.getoption("grader_sandbox"),
-            needs=tuple(chapter.needs),
-            # numpy too: the worker imports it while pytest collects, not at the first test
-            preload=["numpy", *chapter.needs],
-            startup_timeout=90.0 if chapter.needs else 30.0,
-            share_cpu=not chapter.needs and os.environ.get("GRADER_SHARE_CPU", "1") != "0",
+        sandbox = config.getoption("grader_sandbox")
+        self._worker_config = lambda sources: worker_config(
+            chapter, sources, test_timeout=self.test_timeout, sandbox=sandbox
         )
         targets_file = config.getoption("grader_targets")
         if targets_file:
@@ -64,7 +59,15 @@ class Recorder(BatchMode, FailureText):
             return
         if config.getoption("grader_warm", None) is not None:
             return  # grade watch: the plugin hands this recorder to warm.warm_init; each check is a forked child (begin_check)
-        self.begin_check(Path(config.getoption("grader_target")), WorkerClient)
+        target = Path(config.getoption("grader_target"))
+        early = config.pluginmanager.get_plugin(EARLY_WORKER)  # `grade check`: started before pytest
+        # a one-shot check in this process (run_check(in_process=True)), which ends by waiting for
+        # its threads: the worker may be closed in one while the report is written
+        self.close_in_background = early is not None
+        if early is None:
+            self.begin_check(target, WorkerClient)
+        else:  # its worker if it is the one this recorder would start, else one of its own
+            self.begin_check(target, lambda wanted: early.take(target, wanted) or WorkerClient(wanted))
 
     def begin_check(self, target: Path, make_client: Any) -> None:
         """The one target's state, read and made fresh: its sources, results, what suites keep
@@ -253,7 +256,13 @@ class Recorder(BatchMode, FailureText):
         if self.client is None:  # grade watch's warm session: its checks end in their own processes
             return
         isolation = list(self.client.isolation)
-        self.client.close()
+        if self.close_in_background:
+            # Closing kills the worker at once; waiting for it to go (its sandbox's exit, its
+            # cgroup's removal: 5-20 ms) overlaps writing the results and the report. The thread
+            # is not a daemon: the process waits for it before it ends (cli.safety.exit_now too).
+            threading.Thread(target=self.client.close, name="grade-worker-close").start()
+        else:  # e.g. a check forked from grade watch's warm session, which ends with os._exit
+            self.client.close()
         if not self.results_path:
             return
         if self.interrupted:
@@ -282,13 +291,3 @@ class Recorder(BatchMode, FailureText):
             msg_id = "fb.interrupted_running" if item.nodeid == self.running else "fb.interrupted_before"
             entry.update(status="not_run", score=0.0, message=tr(msg_id), duration=0.0)
             self.results[item.nodeid] = entry
-
-
-def not_dumpable() -> None:
-    """Keep other processes of our uid (the worker) out of /proc/<pid>/mem and friends."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except (OSError, AttributeError):
-        pass

@@ -101,6 +101,25 @@ def pytest_command() -> list[str]:
     ]  # fmt: skip
 
 
+# pytest's built-in plugins a check never uses. pytest.ini turns most of them off too, but
+# options from an ini file are read after pytest has imported and registered every built-in
+# plugin; on the command line they are never loaded (~25 ms of a check's CPU). The suites
+# use no skip or xfail marks (a batch runs without them as well).
+UNUSED_PLUGINS = tuple(
+    arg
+    for name in ("skipping", "unittest", "legacypath", "tmpdir", "faulthandler", "unraisableexception",
+                 "threadexception", "doctest", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan",
+                 "debugging", "cacheprovider", "monkeypatch", "recwarn", "logging", "subtests")
+    for arg in ("-p", f"no:{name}")
+)
+
+
+# The trusted side's numpy works on small arrays: one BLAS thread. OpenBLAS otherwise starts a
+# thread per core when numpy is imported, which spins for a while and then at exit (~40 ms of
+# CPU per check, taken from the worker on a 2-core machine). The worker has one thread too.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def pytest_env() -> dict[str, str]:
     """The environment of a grading pytest process."""
     env = dict(os.environ)
@@ -114,6 +133,8 @@ def pytest_env() -> dict[str, str]:
     env.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     env.setdefault("TF_NUM_INTEROP_THREADS", "1")
     env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    for name in BLAS_THREADS:
+        env.setdefault(name, "1")
     env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
@@ -155,6 +176,11 @@ def run_check(
         graded, source_note, spans = notebook_target(chapter, target, Path(tmp))
         command = [
             *pytest_command(),
+            *UNUSED_PLUGINS,
+            # Nothing reads pytest's capture of the trusted side's output (the student's code
+            # prints in the worker, to a file of its own); capturing costs four dup2 calls and a
+            # read per test phase. Live progress writes to a descriptor of its own.
+            "-s",
             # Students see the plugin's messages, never pytest's tracebacks; building those
             # for every failing stub costs ~0.1 s per test. GRADER_DEBUG=1 keeps them.
             "--tb=" + ("long" if os.environ.get("GRADER_DEBUG") else "no"),
@@ -173,7 +199,14 @@ def run_check(
         env = pytest_env()
         budget = timeout or (60 + (check_timeout or chapter.check_budget_s))
         if in_process and not chapter.needs and stop is None:
-            _run_pytest_here(command[3:], env, tmp, live)
+            from grader.grading.early_worker import EarlyWorker
+
+            # the worker starts now, while pytest is imported, configured and collects
+            early = EarlyWorker(chapter, graded, sandbox=sandbox, test_timeout=test_timeout)
+            try:
+                _run_pytest_here(command[3:], env, tmp, live, early)
+            finally:
+                early.close()  # if the session never took it
         else:
             _run_pytest_subprocess(command, env, tmp, budget, chapter, results_file, live, stop)
         if not results_file.exists():
@@ -238,7 +271,9 @@ def notebook_target(chapter: Chapter, target: Path, tmp: Path) -> tuple[Path, st
     return write_modules(tmp / "exercises", chapter.id, choice.files), note, choice.spans
 
 
-def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: object | None = None) -> None:
+def _run_pytest_here(
+    args: list[str], env: dict[str, str], cwd: str, live: object | None = None, early: object | None = None
+) -> None:
     import contextlib
     import io
 
@@ -246,6 +281,9 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: objec
 
     # pytest's own report goes to a string nobody reads; the plugin writes the results file.
     saved_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    if "numpy" not in sys.modules:  # read once, when numpy is imported (the suites import it)
+        for name in BLAS_THREADS:
+            os.environ.setdefault(name, env[name])
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
     old_cwd = os.getcwd()
     os.chdir(cwd)
@@ -254,7 +292,7 @@ def _run_pytest_here(args: list[str], env: dict[str, str], cwd: str, live: objec
     # installed distribution's entry points for it first (~10 ms).
     import grader.grading.plugin
 
-    plugins: list[object] = [grader.grading.plugin]
+    plugins: list[object] = [grader.grading.plugin, *([early] if early is not None else [])]
     at = next((i for i in range(len(args) - 1) if args[i] == "-p" and args[i + 1] == "grader.grading.plugin"), None)
     if at is not None:
         args = args[:at] + args[at + 2 :]

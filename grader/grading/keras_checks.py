@@ -173,6 +173,21 @@ def worker_linear_unit(student: Any, n_inputs: int, **dense_kwargs: Any) -> Any:
     return K.Sequential([K.Input(shape=(n_inputs,)), K.layers.Dense(1, **dense_kwargs)])
 
 
+def worker_sgd_unit(student: Any, n_inputs: int, learning_rate: float) -> Any:
+    """A zero-initialized linear unit built and compiled by the suite in the worker (plain SGD on
+    the mean squared error), for the checks that train it through the student's code.
+
+    It trains eagerly (``run_eagerly=True``): a model this small gains nothing from a traced
+    ``tf.function``, and tracing one (twice with validation data) costs more CPU than all of its
+    epochs. Its numbers are the same either way (the same operations, one at a time: checked against
+    the traced runs on the reference solution and the chapter's wrong cases). The student's own
+    models (``train_classifier``) are compiled by the student's code and train as written."""
+    K = student.library("keras")
+    model = worker_linear_unit(student, n_inputs, kernel_initializer="zeros")
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=learning_rate), loss="mse", run_eagerly=True)
+    return model
+
+
 def dense_params(sizes: list[int]) -> int:
     return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 

@@ -164,3 +164,22 @@ def test_classifier_problem_names_a_wrong_output_layer_or_loss():
     assert classifier_problem(model("sigmoid", "binary_crossentropy")) is None
     assert "Dense(1, softmax)" in classifier_problem(model("softmax", "binary_crossentropy"))
     assert "'binary_crossentropy'" in classifier_problem(model("sigmoid", "mse"))
+
+
+@needs_tf
+def test_the_workers_tensorflow_runs_without_its_graph_optimizer_before_student_code(make_target):
+    # What the student's code finds when it first runs, in a check (a batch uses the same
+    # fixture): TensorFlow's graph optimizer off (keras_checks.TF_OPTIMIZER_OPTIONS), so each
+    # traced step and input pipeline is not rewritten again for every model and epoch.
+    source = textwrap.dedent('''
+        import tensorflow as tf
+
+        def linear_unit(n_inputs=3):
+            options = tf.config.optimizer.get_experimental_options()
+            raise ValueError(f"meta optimizer disabled: {options.get('disable_meta_optimizer')}")
+        ''')
+    target = make_target("chapter8", {"keras_models.py": source})
+    report = run_check(load_catalog().chapter("chapter8"), target, public_only=True)
+    (first,) = [t for t in report.tests if t.exercise == "chapter8.linear_unit"]
+    assert first.status in ("failed", "error")
+    assert "meta optimizer disabled: True" in first.message, first.message

@@ -28,15 +28,36 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pytest
 
 from grader.boundary.proxy import Proxy, type_name
 from grader.grading.checks import Feedback, assert_close, call_text
 from grader.grading.keras_archive import ALIASES, DATA_DIR
 from grader.grading.keras_client import LayerView, ModelView, load_archive, warm_helper
 from grader.util.i18n import tr
+
+
+# TensorFlow's graph optimizer (grappler) off in the worker, for every submission alike (one check
+# or a batch): it rewrites every traced train or test step and every input pipeline's functions
+# once per epoch, which costs more than training these small models on a few hundred rows.
+TF_OPTIMIZER_OPTIONS = MappingProxyType({"disable_meta_optimizer": True})
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_settings(student: Any, target_state: dict[str, Any]) -> None:
+    """Before a submission's first test: the worker's TensorFlow settings (``TF_OPTIMIZER_OPTIONS``),
+    set before its first operation (later ones would not reach functions TensorFlow has set up)."""
+    if "tensorflow_settings" in target_state:
+        return
+    target_state["tensorflow_settings"] = True
+    try:
+        student.library("tensorflow").config.optimizer.set_experimental_options(dict(TF_OPTIMIZER_OPTIONS))
+    except Exception:  # noqa: BLE001 - a worker that cannot even do this fails the test itself
+        pass
 
 
 def fetch_model(student: Any, value: Any, call: str) -> Any:

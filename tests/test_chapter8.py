@@ -164,3 +164,53 @@ def test_classifier_problem_names_a_wrong_output_layer_or_loss():
     assert classifier_problem(model("sigmoid", "binary_crossentropy")) is None
     assert "Dense(1, softmax)" in classifier_problem(model("softmax", "binary_crossentropy"))
     assert "'binary_crossentropy'" in classifier_problem(model("sigmoid", "mse"))
+
+
+@needs_tf
+def test_the_workers_tensorflow_runs_without_its_graph_optimizer_before_student_code(make_target):
+    # What the student's code finds when it first runs, in a check (a batch uses the same
+    # fixture): TensorFlow's graph optimizer off (keras_checks.TF_OPTIMIZER_OPTIONS), so each
+    # traced step and input pipeline is not rewritten again for every model and epoch.
+    source = textwrap.dedent('''
+        import tensorflow as tf
+
+        def linear_unit(n_inputs=3):
+            options = tf.config.optimizer.get_experimental_options()
+            raise ValueError(f"meta optimizer disabled: {options.get('disable_meta_optimizer')}")
+        ''')
+    target = make_target("chapter8", {"keras_models.py": source})
+    report = run_check(load_catalog().chapter("chapter8"), target, public_only=True)
+    (first,) = [t for t in report.tests if t.exercise == "chapter8.linear_unit"]
+    assert first.status in ("failed", "error")
+    assert "meta optimizer disabled: True" in first.message, first.message
+
+
+@needs_tf
+def test_the_helper_recomputes_the_validation_loss_fit_reported_for_the_restored_epoch(tmp_path):
+    # The curves check trusts the helper's compiled loss of the returned model (evaluated
+    # eagerly there): it must be the number fit reported as val_loss for the epoch that early
+    # stopping restored, and nothing for a model that was never compiled.
+    import keras
+    import numpy as np
+
+    from grader.grading.keras_client import close_helpers, load_archive
+
+    rng = np.random.default_rng(5)
+    X, Xv = rng.normal(size=(80, 4)), rng.normal(size=(50, 4))  # 50 = a batch of 32 and one of 18
+    y, yv = (X[:, 0] > 0).astype(float), (Xv[:, 0] > 0).astype(float)
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dropout(0.2), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["binary_accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(X, y, batch_size=32, epochs=12, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
+    model.save(tmp_path / "trained.keras")
+    bare = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(1, activation="sigmoid")])
+    bare.save(tmp_path / "bare.keras")
+    try:
+        loaded = load_archive((tmp_path / "trained.keras").read_bytes(), "train_classifier(...)")
+        best = min(history.history["val_loss"])
+        assert loaded.compiled_loss(Xv, yv) == pytest.approx(best, rel=1e-6)
+        assert load_archive((tmp_path / "bare.keras").read_bytes(), "f()").compiled_loss(Xv, yv) is None
+    finally:
+        close_helpers()

@@ -108,8 +108,9 @@ def _closure_entries(roots: tuple[str, ...]) -> tuple[str, ...]:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
-        for file in dist.files or []:
-            top = file.parts[0] if file.parts else ""
+        # one realpath per top-level entry, not per file (TensorFlow lists ~20,000 files)
+        tops = {file.parts[0] for file in dist.files or [] if file.parts}
+        for top in tops:
             if top and top != ".." and not top.endswith(".pth"):
                 entries.add(_real(str(dist.locate_file(top))))
         for req in dist.requires or []:

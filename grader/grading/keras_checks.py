@@ -28,15 +28,36 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pytest
 
 from grader.boundary.proxy import Proxy, type_name
 from grader.grading.checks import Feedback, assert_close, call_text
 from grader.grading.keras_archive import ALIASES, DATA_DIR
 from grader.grading.keras_client import LayerView, ModelView, load_archive, warm_helper
 from grader.util.i18n import tr
+
+
+# TensorFlow's graph optimizer (grappler) off in the worker, for every submission alike (one check
+# or a batch): it rewrites every traced train or test step and every input pipeline's functions
+# once per epoch, which costs more than training these small models on a few hundred rows.
+TF_OPTIMIZER_OPTIONS = MappingProxyType({"disable_meta_optimizer": True})
+
+
+@pytest.fixture(autouse=True)
+def tensorflow_settings(student: Any, target_state: dict[str, Any]) -> None:
+    """Before a submission's first test: the worker's TensorFlow settings (``TF_OPTIMIZER_OPTIONS``),
+    set before its first operation (later ones would not reach functions TensorFlow has set up)."""
+    if "tensorflow_settings" in target_state:
+        return
+    target_state["tensorflow_settings"] = True
+    try:
+        student.library("tensorflow").config.optimizer.set_experimental_options(dict(TF_OPTIMIZER_OPTIONS))
+    except Exception:  # noqa: BLE001 - a worker that cannot even do this fails the test itself
+        pass
 
 
 def fetch_model(student: Any, value: Any, call: str) -> Any:
@@ -171,6 +192,21 @@ def worker_linear_unit(student: Any, n_inputs: int, **dense_kwargs: Any) -> Any:
     """A linear unit built by the suite in the worker (not by the student's code)."""
     K = student.library("keras")
     return K.Sequential([K.Input(shape=(n_inputs,)), K.layers.Dense(1, **dense_kwargs)])
+
+
+def worker_sgd_unit(student: Any, n_inputs: int, learning_rate: float) -> Any:
+    """A zero-initialized linear unit built and compiled by the suite in the worker (plain SGD on
+    the mean squared error), for the checks that train it through the student's code.
+
+    It trains eagerly (``run_eagerly=True``): a model this small gains nothing from a traced
+    ``tf.function``, and tracing one (twice with validation data) costs more CPU than all of its
+    epochs. Its numbers are the same either way (the same operations, one at a time: checked against
+    the traced runs on the reference solution and the chapter's wrong cases). The student's own
+    models (``train_classifier``) are compiled by the student's code and train as written."""
+    K = student.library("keras")
+    model = worker_linear_unit(student, n_inputs, kernel_initializer="zeros")
+    model.compile(optimizer=K.optimizers.SGD(learning_rate=learning_rate), loss="mse", run_eagerly=True)
+    return model
 
 
 def dense_params(sizes: list[int]) -> int:

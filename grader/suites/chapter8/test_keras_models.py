@@ -26,12 +26,14 @@ from grader.grading.keras_checks import (
     expect_params,
     expect_shapes,
     fetch_model,
+    tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     finite,
     gradient_descent,
     load_archive,
     predict,
     wdbc_splits,
     worker_linear_unit,
+    worker_sgd_unit,
 )
 from grader.util.i18n import t, tr
 
@@ -100,9 +102,7 @@ def test_full_batch_epochs_match_gradient_descent(student):
     rng = np.random.default_rng(81)
     X = rng.normal(size=(64, 3))
     y = X @ np.array([[1.5], [-2.0], [0.5]]) + 0.3 + 0.1 * rng.normal(size=(64, 1))
-    K = student.library("keras")
-    model = worker_linear_unit(student, 3, kernel_initializer="zeros")
-    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.1), loss="mse")
+    model = worker_sgd_unit(student, 3, learning_rate=0.1)
     call = call_text("train_model", model, X, y, batch_size=64, epochs=3, seed=81)
     curves = clean_curves(student.load("keras_models").train_model(model, X, y, batch_size=64, epochs=3), call)
     if "loss" not in curves:
@@ -149,9 +149,7 @@ def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
     epochs, lr = len(steps), STOP_LR
     val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
     n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
-    K = student.library("keras")
-    model = worker_linear_unit(student, 6, kernel_initializer="zeros")
-    model.compile(optimizer=K.optimizers.SGD(learning_rate=lr), loss="mse")
+    model = worker_sgd_unit(student, 6, learning_rate=lr)
     history = model.fit(X, y, batch_size=24, epochs=epochs, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
     ran = len(clean_curves(history.history, call).get("val_loss", []))
     if ran != n_want:

@@ -18,7 +18,9 @@ from grader.grading.keras_checks import (
     expect_params,
     expect_shapes,
     fetch_model,
+    tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     worker_linear_unit,
+    worker_sgd_unit,
 )
 from grader.util.i18n import tr
 
@@ -72,8 +74,7 @@ def test_validation_curve_is_measured_on_the_validation_data(student):
     true_w = np.array([[1.0], [0.5], [-1.0]])
     y, yv = X @ true_w + 0.1 * rng.normal(size=(48, 1)), Xv @ true_w
     K = student.library("keras")
-    model = worker_linear_unit(student, 3, kernel_initializer="zeros")
-    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.05), loss="mse")
+    model = worker_sgd_unit(student, 3, learning_rate=0.05)
     # a callback no epoch can satisfy (an improvement of a million): it ends training after 2 of 6
     # epochs, so passing callbacks through to fit is visible in the length of the curves
     stop = K.callbacks.EarlyStopping(monitor="val_loss", patience=1, min_delta=1e6)
@@ -101,9 +102,7 @@ def test_training_stops_and_restores_the_best_weights(student):
     rng = np.random.default_rng(84)
     X, y = rng.normal(size=(16, 8)), rng.normal(size=(16, 1))
     Xv, yv = rng.normal(size=(16, 8)), rng.normal(size=(16, 1))
-    K = student.library("keras")
-    model = worker_linear_unit(student, 8, kernel_initializer="zeros")
-    model.compile(optimizer=K.optimizers.SGD(learning_rate=0.2), loss="mse")
+    model = worker_sgd_unit(student, 8, learning_rate=0.2)
     call = call_text("early_stopping", min_delta=0.0, patience=3, restore_best_weights=True)
     stop = student.load("keras_models").early_stopping(min_delta=0.0, patience=3, restore_best_weights=True)
     if type_name(stop) != "EarlyStopping":

@@ -120,11 +120,15 @@ def test_a_formula_cannot_be_changed_so_a_suite_may_keep_one() -> None:
         f.names["b"][0] = 5.0
 
 
-def test_the_worker_cannot_send_a_formula_to_the_trusted_side() -> None:
+@pytest.mark.parametrize("code, payload", [
+    (codec.EXT_FORMULA, ["float(1)", {}, None]),  # a formula to run on the trusted side
+    (codec.EXT_ATTR, [1, "forward"]),  # an attribute for the trusted side to look up
+    (codec.EXT_CALLBACK, 1),  # one of the trusted side's own callbacks
+])
+def test_the_worker_cannot_send_what_only_the_trusted_side_sends(code, payload) -> None:
     client = _client()
     try:
-        payload = msgpack.packb(["float(1)", {}, None])
-        frame = msgpack.packb(["ok", msgpack.ExtType(codec.EXT_FORMULA, payload)])
+        frame = msgpack.packb(["ok", msgpack.ExtType(code, msgpack.packb(payload))])
         with pytest.raises(ChannelViolation):
             client._decode(frame)
     finally:

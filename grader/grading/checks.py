@@ -433,8 +433,8 @@ def reference(fn: Any, *args: Any) -> Any:
         value = fn(*args)
         if len(_REFERENCE) >= REFERENCE_ENTRIES:
             del _REFERENCE[next(iter(_REFERENCE))]
-        _REFERENCE[key] = _copy_data(value)
-    return _copy_data(_REFERENCE[key])
+        _REFERENCE[key] = proxy.snapshot(value)
+    return proxy.snapshot(_REFERENCE[key])
 
 
 def _data_key(value: Any) -> Any:
@@ -451,16 +451,6 @@ def _data_key(value: Any) -> Any:
     if value is None or type(value) in (bool, int, float, complex, str, bytes) or isinstance(value, np.generic):
         return (type(value).__name__, repr(value))
     raise TypeError(f"reference() takes plain data, not a {type(value).__name__}")
-
-
-def _copy_data(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _copy_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_copy_data(v) for v in value)
-    return value
 
 
 def central_difference_gradient(f: Any, x: np.ndarray, h: float = 1e-5, batched: bool = False) -> np.ndarray:

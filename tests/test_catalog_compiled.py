@@ -7,13 +7,14 @@ import json
 import shutil
 
 from grader.grading import catalog
+from grader.util.i18n import files_digest
 
 
 def test_the_compiled_catalog_is_fresh_and_the_same_as_the_toml_files() -> None:
     """After editing a grader/catalog/chapter*.toml, run `python -m grader.grading.catalog`."""
     compiled = json.loads(catalog.COMPILED_FILE.read_text(encoding="utf-8"))
     paths = sorted(catalog.CATALOG_DIR.glob("chapter*.toml"))
-    assert compiled["digest"] == catalog._digest(paths), "stale: run python -m grader.grading.catalog"
+    assert compiled["digest"] == files_digest(paths), "stale: run python -m grader.grading.catalog"
     assert [tuple(entry) for entry in compiled["chapters"]] == catalog._parse(paths)
 
 

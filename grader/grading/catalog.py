@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.util.errors import UnknownName, UsageError
+from grader.util.i18n import files_digest
 from grader.util.tomlcompat import tomllib
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "catalog"
@@ -150,17 +151,6 @@ def load_catalog(directory: Path = CATALOG_DIR) -> Catalog:
 COMPILED_FILE = CATALOG_DIR / "catalog.compiled.json"
 
 
-def _digest(paths: list[Path]) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in paths:
-        data = path.read_bytes()
-        h.update(f"{path.name}\0{len(data)}\0".encode())
-        h.update(data)
-    return h.hexdigest()
-
-
 def _parse(paths: list[Path]) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
     return [(p.name, tomllib.loads(p.read_text(encoding="utf-8"))) for p in paths]
 
@@ -174,7 +164,7 @@ def _chapter_files(directory: Path) -> list[tuple[str, dict]]:  # type: ignore[t
     try:
         compiled = json.loads(compiled_file.read_text(encoding="utf-8"))
         chapters = compiled["chapters"]
-        if compiled.get("digest") == _digest(paths) and isinstance(chapters, list):
+        if compiled.get("digest") == files_digest(paths) and isinstance(chapters, list):
             return [(str(name), data) for name, data in chapters if isinstance(data, dict)]
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -187,7 +177,7 @@ def compile_catalog(directory: Path = CATALOG_DIR) -> Path:
 
     paths = sorted(directory.glob("chapter*.toml"))
     target = directory / COMPILED_FILE.name
-    data = {"digest": _digest(paths), "chapters": [[name, chapter] for name, chapter in _parse(paths)]}
+    data = {"digest": files_digest(paths), "chapters": [[name, chapter] for name, chapter in _parse(paths)]}
     target.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0) + "\n", encoding="utf-8")
     return target
 

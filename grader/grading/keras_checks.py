@@ -40,7 +40,6 @@ from grader.grading.keras_archive import ALIASES, DATA_DIR
 from grader.grading.keras_client import LayerView, ModelView, load_archive, warm_helper
 from grader.util.i18n import tr
 
-
 # TensorFlow's graph optimizer (grappler) off in the worker, for every submission alike (one check
 # or a batch): it rewrites every traced train or test step and every input pipeline's functions
 # once per epoch, which costs more than training these small models on a few hundred rows.

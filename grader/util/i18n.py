@@ -48,7 +48,9 @@ def _sources() -> list[Path]:
     return [MESSAGES_FILE, *sorted(MESSAGES_FILE.parent.glob("messages_*.toml"))]
 
 
-def _digest(paths: list[Path]) -> str:
+def files_digest(paths: list[Path]) -> str:
+    """A digest of files' names and bytes: what a compiled JSON beside source files was made
+    from (messages here, the catalog in ``grader.grading.catalog``)."""
     import hashlib
 
     h = hashlib.sha256()
@@ -85,7 +87,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     try:
         compiled = json.loads(COMPILED_FILE.read_text(encoding="utf-8"))
         messages = compiled["messages"]
-        if compiled.get("digest") == _digest(paths) and isinstance(messages, dict):
+        if compiled.get("digest") == files_digest(paths) and isinstance(messages, dict):
             return {key: {lang: str(entry[lang]) for lang in LANGS} for key, entry in messages.items()}
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -97,7 +99,7 @@ def compile_catalogue() -> Path:
     import json
 
     paths = _sources()
-    data = {"digest": _digest(paths), "messages": _parse(paths)}
+    data = {"digest": files_digest(paths), "messages": _parse(paths)}
     COMPILED_FILE.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0) + "\n", encoding="utf-8")
     return COMPILED_FILE
 

@@ -26,11 +26,11 @@ from grader.grading.keras_checks import (
     expect_params,
     expect_shapes,
     fetch_model,
-    tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     finite,
     gradient_descent,
     load_archive,
     predict,
+    tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     wdbc_splits,
     worker_linear_unit,
     worker_sgd_unit,

@@ -29,7 +29,7 @@ from grader.grading.keras_checks import (
     tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     finite,
     gradient_descent,
-    load_archive,
+    load_shared,
     predict,
     wdbc_splits,
     worker_linear_unit,
@@ -245,7 +245,7 @@ def trained_classifier(student, target_state) -> tuple[bytes, dict[str, list[flo
 @pytest.mark.timeout_s(90)
 def test_classifier_reaches_90_percent_on_held_back_rows(student, target_state):
     archive, _, call = trained_classifier(student, target_state)
-    model = load_archive(archive, call)
+    model = load_shared(target_state, "classifier_model", archive, call)
     data = wdbc_splits()
     probs = predict(model, data["X_test"])
     if probs.shape != (len(data["X_test"]), 1) or not finite(probs.ravel().tolist()):
@@ -278,7 +278,7 @@ def test_classifier_returns_its_learning_curves(student, target_state):
         "series": shown,
     })
     data = wdbc_splits()
-    model = load_archive(archive, call)
+    model = load_shared(target_state, "classifier_model", archive, call)
     final = validation_loss(model, data["X_valid"], data["y_valid"])
     # The curves must be this model's history: its validation loss, recomputed here, is one of
     # the epochs' (the restored one). A history written by the student's code is not evidence.

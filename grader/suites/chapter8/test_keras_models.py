@@ -19,6 +19,7 @@ from grader.grading.keras_checks import (
     check_compiled,
     check_regularized,
     classifier_problem,
+    drive_callback,
     clean_curves,
     dense_params,
     expect_dense,
@@ -144,17 +145,15 @@ def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
     replayed here epoch by epoch, so the grader knows the validation curve, the epoch at which
     EarlyStopping(val_loss, min_delta=0.01, patience=3) ends training and the weights it restores.
     The data make every other setting (monitoring 'loss', patience 2 or 4, min_delta 0 or 0.001,
-    not restoring) end at another epoch or with other weights."""
+    not restoring) end at another epoch or with other weights. The callback is driven through
+    ``fit``'s hooks over that run (``drive_callback``), on a linear unit in the worker."""
     X, y, Xv, yv, steps = stopping_problem()
-    epochs, lr = len(steps), STOP_LR
+    epochs = len(steps)
     val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
     n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
-    model = worker_sgd_unit(student, 6, learning_rate=lr)
-    history = model.fit(X, y, batch_size=24, epochs=epochs, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
-    ran = len(clean_curves(history.history, call).get("val_loss", []))
-    if ran != n_want:
-        raise Feedback(tr("k8.early.stopped_after", call=call, n=ran, want=n_want, epochs=epochs))
-    w, b = model.get_weights()
+    ran, (w, b) = drive_callback(student, stop, 6, steps, X, y, Xv, yv)
+    if len(ran) != n_want:
+        raise Feedback(tr("k8.early.stopped_after", call=call, n=len(ran), want=n_want, epochs=epochs))
     final = float(np.mean((Xv @ w + b - yv) ** 2))
     if abs(final - val[best]) > 1e-4 * max(1.0, val[best]):
         raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{val[best]:.4g}"))

@@ -1,8 +1,8 @@
 """Benchmark `grade check chapter8` (the Keras chapter) against its budget of 25 s wall.
 
 The floor is `python -c "import keras"` (TensorFlow's import alone); the check imports
-keras twice in parallel (the grader's side and the worker), builds and saves a dozen
-small models and trains four (the classifier on 341 rows with early stopping).
+keras twice in parallel (the Keras helper and the worker), builds and saves a dozen
+small models and trains a few (the student's classifier on 341 rows with early stopping, twice).
 Machines are noisy: commands run interleaved, several times, and we report medians,
 the slowest tests of the median solutions run, and the load average.
 

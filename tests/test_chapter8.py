@@ -214,3 +214,28 @@ def test_the_helper_recomputes_the_validation_loss_fit_reported_for_the_restored
         assert load_archive((tmp_path / "bare.keras").read_bytes(), "f()").compiled_loss(Xv, yv) is None
     finally:
         close_helpers()
+
+
+@needs_tf
+def test_an_early_stopping_that_only_looks_right_is_judged_by_what_it_does(make_target):
+    # A callback with every attribute the tests read right (val_loss, the patience, min_delta and
+    # restore_best_weights asked for) that in fact watches the training loss: the grader runs it
+    # on a training run it knows and sees it stop at the wrong epoch (or never).
+    s = (REPO / "solutions" / "chapter8" / "keras_models.py").read_text(encoding="utf-8")
+    s = replace(s, "def early_stopping(", textwrap.dedent('''
+        class EarlyStopping(keras.callbacks.EarlyStopping):
+            def on_epoch_end(self, epoch, logs=None):
+                logs = dict(logs or {})
+                super().on_epoch_end(epoch, {**logs, "val_loss": logs.get("loss")})
+
+
+        def early_stopping(''').lstrip("\n"))
+    s = replace(s, "    return keras.callbacks.EarlyStopping(\n        monitor=", "    return EarlyStopping(\n        monitor=")
+    target = make_target("chapter8", {"keras_models.py": s})
+    report = run_check(load_catalog().chapter("chapter8"), target)
+    tests = report.by_exercise()["chapter8.early_stopping"]
+    assert sum(t.score for t in tests) == 0, [(t.name, t.status, t.message) for t in tests]
+    messages = " ".join(t.message for t in tests)
+    assert "training ran 36 epochs" in messages and "ends it after 7" in messages, messages  # public
+    assert "training ran all" in messages, messages  # hidden: the count is not shown
+    assert sum(t.score for t in report.tests) == report.max_score - sum(t.max_score for t in tests)

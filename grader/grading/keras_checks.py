@@ -37,7 +37,13 @@ import pytest
 from grader.boundary.proxy import Proxy, type_name
 from grader.grading.checks import Feedback, assert_close, call_text
 from grader.grading.keras_archive import ALIASES, DATA_DIR
-from grader.grading.keras_client import LayerView, ModelView, load_archive, warm_helper
+from grader.grading.keras_client import (
+    LayerView,
+    ModelView,
+    load_archive,
+    load_shared,  # noqa: F401 - for the suites
+    warm_helper,
+)
 from grader.util.i18n import tr
 
 # TensorFlow's graph optimizer (grappler) off in the worker, for every submission alike (one check
@@ -206,6 +212,39 @@ def worker_sgd_unit(student: Any, n_inputs: int, learning_rate: float) -> Any:
     model = worker_linear_unit(student, n_inputs, kernel_initializer="zeros")
     model.compile(optimizer=K.optimizers.SGD(learning_rate=learning_rate), loss="mse", run_eagerly=True)
     return model
+
+
+def drive_callback(student: Any, callback: Any, n_inputs: int, steps: list, X: np.ndarray, y: np.ndarray,
+                   Xv: np.ndarray, yv: np.ndarray) -> tuple[list[float], list[np.ndarray]]:
+    """A callback of the student's (an EarlyStopping) at work on a training run the grader knows:
+    full-batch gradient descent on a linear unit, ``steps`` (the weights after each epoch, computed
+    here). The callback gets the training and epoch hooks ``fit`` calls (an EarlyStopping acts on no
+    others), in the same order, on a linear unit in the worker that holds each epoch's weights
+    when that epoch ends, and the logs ``fit`` would
+    write (``loss``: the mean squared error at the epoch's start, where a full-batch step measures
+    it; ``val_loss``: on (Xv, yv) at its end). Returns the validation losses of the epochs that ran
+    and the unit's weights at the end (what the callback restored, if it did).
+
+    The same judgement as training the unit with ``fit`` and the callback, without TensorFlow
+    tracing and running a train and a test step per epoch (~0.25 s of the worker's CPU a run)."""
+    model = worker_linear_unit(student, n_inputs)
+    model.stop_training = False
+    callback.set_model(model)
+    callback.on_train_begin({})
+    previous = (np.zeros((X.shape[1], 1)), np.zeros(1))
+    seen: list[float] = []
+    for epoch, (w, b) in enumerate(steps):
+        callback.on_epoch_begin(epoch, {})
+        model.set_weights([w.astype(np.float32), b.astype(np.float32)])
+        loss = float(np.mean((X @ previous[0] + previous[1] - y) ** 2))
+        val_loss = float(np.mean((Xv @ w + b - yv) ** 2))
+        seen.append(val_loss)
+        callback.on_epoch_end(epoch, {"loss": loss, "val_loss": val_loss})
+        previous = (w, b)
+        if model.stop_training is True:
+            break
+    callback.on_train_end({})
+    return seen, [np.asarray(v, dtype=np.float64) for v in model.get_weights()]
 
 
 def dense_params(sizes: list[int]) -> int:

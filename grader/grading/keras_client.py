@@ -39,6 +39,17 @@ def load_archive(data: bytes, call: str) -> ModelView:
     return model
 
 
+def load_shared(target_state: dict[str, Any], key: str, archive: bytes, call: str) -> ModelView:
+    """``load_archive`` for an archive several tests of one target judge (the trained classifier):
+    opened once and kept in the target's state while the helper holding it lives (a helper that
+    was stopped meanwhile gets the archive again, as a test of its own would)."""
+    model = target_state.get(key)
+    if not isinstance(model, ModelView) or not model.open():
+        model = load_archive(archive, call)
+        target_state[key] = model
+    return model
+
+
 # --- the helper process that opens archives ----------------------------------------------
 
 LOAD_SECONDS = 30.0  # one archive opened and built
@@ -384,6 +395,10 @@ class ModelView:
         config = summary.get("compile_config")
         self._compile_config = config if isinstance(config, dict) else {}
         self._helper = _HELPERS.get("current")  # the process that holds the model
+
+    def open(self) -> bool:
+        """Is the helper that holds this model still the current target's, and running?"""
+        return self._helper is not None and self._helper is _HELPERS.get("current") and self._helper.proc.poll() is None
 
     def count_params(self) -> int:
         return self._params

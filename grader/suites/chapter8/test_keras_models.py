@@ -21,6 +21,7 @@ from grader.grading.keras_checks import (
     classifier_problem,
     clean_curves,
     dense_params,
+    drive_callback,
     expect_dense,
     expect_layers,
     expect_params,
@@ -28,7 +29,7 @@ from grader.grading.keras_checks import (
     fetch_model,
     finite,
     gradient_descent,
-    load_archive,
+    load_shared,
     predict,
     tensorflow_settings,  # noqa: F401 - an autouse fixture: TensorFlow's settings in the worker
     wdbc_splits,
@@ -144,17 +145,15 @@ def check_stops_where_the_grader_expects(student, stop, call: str) -> None:
     replayed here epoch by epoch, so the grader knows the validation curve, the epoch at which
     EarlyStopping(val_loss, min_delta=0.01, patience=3) ends training and the weights it restores.
     The data make every other setting (monitoring 'loss', patience 2 or 4, min_delta 0 or 0.001,
-    not restoring) end at another epoch or with other weights."""
+    not restoring) end at another epoch or with other weights. The callback is driven through
+    ``fit``'s hooks over that run (``drive_callback``), on a linear unit in the worker."""
     X, y, Xv, yv, steps = stopping_problem()
-    epochs, lr = len(steps), STOP_LR
+    epochs = len(steps)
     val = [float(np.mean((Xv @ w + b - yv) ** 2)) for w, b in steps]
     n_want, best = early_stopping_replay(val, min_delta=0.01, patience=3)
-    model = worker_sgd_unit(student, 6, learning_rate=lr)
-    history = model.fit(X, y, batch_size=24, epochs=epochs, validation_data=(Xv, yv), callbacks=[stop], verbose=0)
-    ran = len(clean_curves(history.history, call).get("val_loss", []))
-    if ran != n_want:
-        raise Feedback(tr("k8.early.stopped_after", call=call, n=ran, want=n_want, epochs=epochs))
-    w, b = model.get_weights()
+    ran, (w, b) = drive_callback(student, stop, 6, steps, X, y, Xv, yv)
+    if len(ran) != n_want:
+        raise Feedback(tr("k8.early.stopped_after", call=call, n=len(ran), want=n_want, epochs=epochs))
     final = float(np.mean((Xv @ w + b - yv) ** 2))
     if abs(final - val[best]) > 1e-4 * max(1.0, val[best]):
         raise Feedback(tr("k8.early.not_restored", call=call, final=f"{final:.4g}", best=f"{val[best]:.4g}"))
@@ -245,7 +244,7 @@ def trained_classifier(student, target_state) -> tuple[bytes, dict[str, list[flo
 @pytest.mark.timeout_s(90)
 def test_classifier_reaches_90_percent_on_held_back_rows(student, target_state):
     archive, _, call = trained_classifier(student, target_state)
-    model = load_archive(archive, call)
+    model = load_shared(target_state, "classifier_model", archive, call)
     data = wdbc_splits()
     probs = predict(model, data["X_test"])
     if probs.shape != (len(data["X_test"]), 1) or not finite(probs.ravel().tolist()):
@@ -278,7 +277,7 @@ def test_classifier_returns_its_learning_curves(student, target_state):
         "series": shown,
     })
     data = wdbc_splits()
-    model = load_archive(archive, call)
+    model = load_shared(target_state, "classifier_model", archive, call)
     final = validation_loss(model, data["X_valid"], data["y_valid"])
     # The curves must be this model's history: its validation loss, recomputed here, is one of
     # the epochs' (the restored one). A history written by the student's code is not evidence.

@@ -19,18 +19,8 @@ from pathlib import Path
 
 from grader.grading.catalog import SUITES_DIR, Chapter
 from grader.grading.results import CheckReport, TestResult
-from grader.grading.runner import pytest_command, pytest_env, suite_files
+from grader.grading.runner import UNUSED_PLUGINS, pytest_command, pytest_env, suite_files
 from grader.util.errors import InternalError
-
-# pytest's own plugins the suites never use (no skip or xfail marks, unittest classes, tmp_path,
-# doctests, ...): each one's per-test hooks cost ~20 % of a batch's pytest-side CPU in all. The
-# grader's results do not change (every test's status, score and message compared on chapters 2-7).
-UNUSED_PLUGINS = tuple(
-    arg for name in ("skipping", "unittest", "legacypath", "tmpdir", "faulthandler", "unraisableexception",
-                     "threadexception", "doctest", "junitxml", "pastebin", "stepwise", "setuponly", "setupplan",
-                     "debugging")
-    for arg in ("-p", f"no:{name}")
-)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -65,11 +55,12 @@ def run_batch(
         command = [
             *pytest_command(),
             "-rN",
-            # nothing here reads pytest's log capture or output capture (~8 % of the CPU), and
-            # the progress percentage is quadratic in the number of items (~20 % at 20 targets)
-            "-p", "no:logging", "-s", "-o", "console_output_style=classic",
+            # nothing here reads pytest's output capture (~8 % of the CPU, with the log capture
+            # that UNUSED_PLUGINS turns off), and the progress percentage is quadratic in the
+            # number of items (~20 % at 20 targets)
+            "-s", "-o", "console_output_style=classic",
             "--tb=no",  # the end-of-session failure summary is quadratic in the failures too
-            *UNUSED_PLUGINS,
+            *UNUSED_PLUGINS,  # the plugins a single check turns off too (their per-test hooks: ~20 %)
             "--grader-targets", str(targets_file),
             "--grader-chapter", chapter.id,
             "--grader-results", str(results_file),

@@ -527,13 +527,13 @@ class WorkerClient:
         kwargs = {str(k): v for k, v in kwargs.items()}
         problem = fn.refuses(args, kwargs)  # before the test's function computes anything
         if problem:
-            self._send(self._codec.pack(["cberr", f"the function passed to your code failed: {problem}"]), deadline)
+            self._send(self._codec.pack(["cberr", codec.callback_failure(problem)]), deadline)
             return
         try:
             value = fn(*args, **kwargs)
             answer: list[Any] = ["cbret", value]
         except Exception as exc:  # noqa: BLE001 - reported to the student as a failed call
-            answer = ["cberr", f"the function passed to your code failed: {type(exc).__name__}: {exc}"]
+            answer = ["cberr", codec.callback_failure(f"{type(exc).__name__}: {exc}")]
         self._send(self._codec.pack(answer), deadline)
 
     def call(self, target: Proxy, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -222,6 +222,19 @@ def argument_problem(shape: Any, args: Any, kwargs: Any) -> str | None:
     return None
 
 
+def compile_formula(expr: str, names: Any) -> Callable[[Any], Any]:
+    """A test's ``Formula`` (the text of an expression in ``x``; numpy is ``np``, ``names`` its
+    constants) as a function: the same on both sides, the trusted one and the worker."""
+    code = compile(f"lambda x: {expr}", "<the test's function>", "eval")
+    return eval(code, {"np": _np(), **names})  # the test's own text, never the student's
+
+
+def callback_failure(detail: str) -> str:
+    """What the student's code is told when a test's function it called fails (refused its
+    argument, or raised): the trusted side's callbacks and the worker's formulas say the same."""
+    return f"the function passed to your code failed: {detail}"
+
+
 def checked_methods(methods: Any) -> dict[str, str] | None:
     """A handle's list of methods (name -> type name) as the worker sent it, bounded; a
     ``CodecError`` when it is not one."""

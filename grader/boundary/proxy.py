@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from grader.boundary.codec import argument_problem
+from grader.boundary.codec import argument_problem, compile_formula
 
 
 class Requester(Protocol):
@@ -162,8 +162,7 @@ class Formula:
         object.__setattr__(self, "expr", str(expr))
         object.__setattr__(self, "names", MappingProxyType(fixed))
         object.__setattr__(self, "origin", sys._getframe(1).f_code.co_filename)  # a hidden suite's never leaves
-        code = compile(f"lambda x: {expr}", "<the test's function>", "eval")
-        object.__setattr__(self, "_fn", eval(code, {"np": np, **fixed}))
+        object.__setattr__(self, "_fn", compile_formula(expr, fixed))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Formula cannot be changed")

@@ -388,19 +388,17 @@ def _resolve(value):
 def _make_formula(expr, names, shape):
     """A public test's function sent as its formula: evaluated here, its argument checked and
     its errors worded as the trusted side words a callback's (``channel._run_callback``)."""
-    import numpy
-
-    fn = eval(compile(f"lambda x: {expr}", "<the test's function>", "eval"), {"np": numpy, **names})
+    fn = codec.compile_formula(expr, names)
     shape = None if shape is None else tuple(shape)
 
     def f(*args, **kwargs):
         problem = codec.argument_problem(shape, args, kwargs)
         if problem:
-            raise RuntimeError(f"the function passed to your code failed: {problem}")
+            raise RuntimeError(codec.callback_failure(problem))
         try:
             return fn(*args)
         except Exception as exc:  # noqa: BLE001 - worded as a failed callback is
-            raise RuntimeError(f"the function passed to your code failed: {type(exc).__name__}: {exc}") from None
+            raise RuntimeError(codec.callback_failure(f"{type(exc).__name__}: {exc}")) from None
 
     return f
 

@@ -292,18 +292,18 @@ class WorkerClient:
 
     # -- codec hooks -----------------------------------------------------------------
 
+    def _handle_id(self, proxy: Proxy) -> int:
+        """The worker's id for the object ``proxy`` stands for, if it is this worker's."""
+        if object.__getattribute__(proxy, "_grader_gen") != self.generation:
+            raise WorkerCrashed("an object from before the worker restarted was used again")
+        return object.__getattribute__(proxy, "_grader_id")
+
     def _encode_object(self, obj: Any) -> msgpack.ExtType:
-        if isinstance(obj, Method):
-            owner = object.__getattribute__(obj, "_grader_owner")
-            if object.__getattribute__(owner, "_grader_gen") != self.generation:
-                raise WorkerCrashed("an object from before the worker restarted was used again")
-            payload = self._codec.pack([object.__getattribute__(owner, "_grader_id"), object.__getattribute__(obj, "_grader_name")])
-            return msgpack.ExtType(codec.EXT_ATTR, payload)
+        if isinstance(obj, Method):  # an attribute of a handle, looked up by the worker
+            hid = self._handle_id(object.__getattribute__(obj, "_grader_owner"))
+            return msgpack.ExtType(codec.EXT_ATTR, self._codec.pack([hid, object.__getattribute__(obj, "_grader_name")]))
         if isinstance(obj, Proxy):
-            if object.__getattribute__(obj, "_grader_gen") != self.generation:
-                raise WorkerCrashed("an object from before the worker restarted was used again")
-            hid = object.__getattribute__(obj, "_grader_id")
-            return msgpack.ExtType(codec.EXT_HANDLE, self._codec.pack([hid]))
+            return msgpack.ExtType(codec.EXT_HANDLE, self._codec.pack([self._handle_id(obj)]))
         if isinstance(obj, Callback) and obj.portable and isinstance(obj.fn, Formula):
             shape = obj.like_shape()
             payload = self._codec.pack([obj.fn.expr, dict(obj.fn.names), None if shape is None else list(shape)])

@@ -194,23 +194,17 @@ class Worker:
                 return None
             found = self.class_methods.get(cls)
             if found is None:
+                bases = [klass for klass in reversed(cls.__mro__) if klass is not object]
                 found = {}
-                for klass in reversed(cls.__mro__):
-                    if klass is object:
-                        continue
-                    for k, v in vars(klass).items():
-                        if k in ("__getattr__", "__getattribute__"):
-                            found = {}
-                            break
-                        if k.startswith("__"):
-                            continue
-                        if isinstance(v, types.FunctionType):
-                            found[k] = "method"
-                        else:
-                            found.pop(k, None)  # a subclass's value shadows a base's method
-                    else:
-                        continue
-                    break
+                if not any("__getattr__" in vars(k) or "__getattribute__" in vars(k) for k in bases):
+                    for klass in bases:
+                        for k, v in vars(klass).items():
+                            if k.startswith("__"):
+                                continue
+                            if isinstance(v, types.FunctionType):
+                                found[k] = "method"
+                            else:
+                                found.pop(k, None)  # a subclass's value shadows a base's method
                 self.class_methods[cls] = found
             own = getattr(obj, "__dict__", None)
             if isinstance(own, dict):

@@ -59,6 +59,34 @@ def test_inotify_reports_writes_and_atomic_renames(tmp_path: Path) -> None:
         notifier.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
+def test_inotify_tells_whether_a_save_is_finished(tmp_path: Path) -> None:
+    notifier = watch.Inotify.open(tmp_path)
+    assert notifier is not None
+    try:
+        with open(tmp_path / "a.py", "w") as f:  # written in place, still open
+            f.write("x = 1\n")
+            f.flush()
+            assert notifier.read_events() == {"a.py": False}
+        assert notifier.read_events() == {"a.py": True}  # closed after writing
+        (tmp_path / ".b.py.tmp").write_text("y = 2\n")
+        os.replace(tmp_path / ".b.py.tmp", tmp_path / "b.py")  # renamed into place
+        assert notifier.read_events() == {"b.py": True}
+        (tmp_path / "b.py").unlink()
+        assert notifier.read_events() == {"b.py": False}
+    finally:
+        notifier.close()
+
+
+def test_the_short_wait_needs_every_save_finished() -> None:
+    unfinished: set[str] = set()
+    assert watch.quiet_time({"a.py": True}, unfinished) == watch.SETTLED_S
+    assert watch.quiet_time({"a.py": False}, unfinished) == watch.DEBOUNCE_S
+    assert watch.quiet_time({"b.py": True}, unfinished) == watch.DEBOUNCE_S  # a.py is still being written
+    assert watch.quiet_time({"a.py": True}, unfinished) == watch.SETTLED_S
+    assert watch.SETTLED_S < watch.DEBOUNCE_S
+
+
 def test_filesystem_type_and_polling_choice(tmp_path: Path) -> None:
     if not Path("/proc/mounts").exists():
         pytest.skip("no /proc/mounts")
@@ -270,11 +298,48 @@ def test_a_burst_of_saves_is_one_check(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_finished_save_is_checked_without_the_long_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          finished: bool) -> None:
+    """An editor's save that ended (renamed into place) is checked after SETTLED_S; a file
+    still open for writing waits the whole DEBOUNCE_S (set far beyond the test's 2 s here)."""
+    import threading
+
+    monkeypatch.setattr(watch, "DEBOUNCE_S", 30.0)
+    notifier = watch.Inotify.open(tmp_path)
+    assert notifier is not None
+    held = []
+
+    def save() -> None:
+        time.sleep(0.3)
+        if finished:
+            (tmp_path / ".f0.py.tmp").write_text("x = 1\n")
+            os.replace(tmp_path / ".f0.py.tmp", tmp_path / "f0.py")
+        else:
+            f = open(tmp_path / "f0.py", "w")
+            f.write("x = 1\n")
+            f.flush()
+            held.append(f)
+
+    threading.Thread(target=save, daemon=True).start()
+    session = FakeSession(runs=99)
+    try:
+        watch._loop(session, tmp_path, notifier, _keys_pressing("q", after=2.0), interval=0.05)  # type: ignore[arg-type]
+    finally:
+        notifier.close()
+        for f in held:
+            f.close()
+    assert len(session.reasons) == (2 if finished else 1), session.reasons
+    if finished:
+        assert "f0.py" in session.reasons[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
 def test_missing_file_events_switch_to_polling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Deaf(watch.Inotify):
-        def read(self) -> set[str]:  # a network mount: the kernel never reports the change
-            super().read()
-            return set()
+        def read_events(self) -> dict[str, bool]:  # a network mount: the kernel never reports the change
+            super().read_events()
+            return {}
 
     real = watch.Inotify.open(tmp_path)
     assert real is not None

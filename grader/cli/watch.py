@@ -30,6 +30,10 @@ from typing import Any
 from grader.util.i18n import t
 
 DEBOUNCE_S = 0.05  # quiet time after the last save before checking (an editor's save is one burst of a few ms; a later save stops the check it started)
+# Quiet time when every changed file's last event finished a save (closed after writing, or
+# renamed into place): nothing more of that save is coming, so only a "save all" of several
+# files needs the wait. Polling cannot tell, and keeps DEBOUNCE_S.
+SETTLED_S = 0.01
 SAFETY_S = 2.0  # with file events, poll this often anyway to notice events that never come
 
 # inotify(7) constants
@@ -39,6 +43,7 @@ _IN_MOVED_FROM = 0x40
 _IN_MOVED_TO = 0x80
 _IN_CREATE = 0x100
 _IN_DELETE = 0x200
+_FINISHED = _IN_CLOSE_WRITE | _IN_MOVED_TO  # events that end a save
 _MASK = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of name
 
@@ -49,6 +54,15 @@ _NO_EVENT_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "drvfs", "v9fs", "
 def relevant(name: str) -> bool:
     """A student source file (not an editor's swap/backup file or bytecode)."""
     return name.endswith(".py") and not name.startswith((".", "#"))
+
+
+def quiet_time(events: dict[str, bool], unfinished: set[str]) -> float:
+    """How long to wait for more saves after file events (name -> whether its last event
+    finished a save). ``unfinished`` holds the files whose save is still under way, across
+    reads: it is updated here."""
+    for name, finished in events.items():
+        (unfinished.discard if finished else unfinished.add)(name)
+    return SETTLED_S if events and not unfinished else DEBOUNCE_S
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -101,7 +115,12 @@ class Inotify:
 
     def read(self) -> set[str]:
         """Names of relevant files with events since the last read (empty if none)."""
-        names: set[str] = set()
+        return set(self.read_events())
+
+    def read_events(self) -> dict[str, bool]:
+        """Relevant files with events since the last read, each with whether its last event
+        finished a save (``_FINISHED``); empty if none."""
+        names: dict[str, bool] = {}
         while True:
             try:
                 data = os.read(self.fd, 64 * 1024)
@@ -113,12 +132,12 @@ class Inotify:
                 return names
             offset = 0
             while offset + _EVENT.size <= len(data):
-                _wd, _mask, _cookie, length = _EVENT.unpack_from(data, offset)
+                _wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
                 raw = data[offset + _EVENT.size : offset + _EVENT.size + length]
                 offset += _EVENT.size + length
                 name = os.fsdecode(raw.rstrip(b"\0"))
                 if relevant(name):
-                    names.add(name)
+                    names[name] = bool(mask & _FINISHED)
 
     def close(self) -> None:
         try:
@@ -386,6 +405,7 @@ def _loop(session: WatchSession, folder: Path, notifier: Inotify | None, keys: K
     known = snapshot(folder)
     pending: set[str] = set()
     due: float | None = None  # when to run the check (debounced)
+    unfinished: set[str] = set()  # files whose last event did not end a save
     last_look = time.monotonic()
 
     def saved_meanwhile() -> bool:
@@ -427,11 +447,11 @@ def _loop(session: WatchSession, folder: Path, notifier: Inotify | None, keys: K
                     due = time.monotonic()
 
         if notifier is not None and notifier.fd in ready:
-            names = notifier.read()
-            if names:
-                pending |= names
+            events = notifier.read_events()
+            if events:
+                pending |= set(events)
                 known = snapshot(folder)
-                due = time.monotonic() + DEBOUNCE_S
+                due = time.monotonic() + quiet_time(events, unfinished)
 
         if time.monotonic() >= next_poll:
             new = snapshot(folder)  # before draining: a change visible here already queued its event

@@ -84,6 +84,7 @@ class WorkerClient:
         self._jail: dict[str, str] | None = None  # {"root": jail folder, "tmp": the worker's /tmp in it}
         self._jail_problem: str | None = None
         self._pin = affinity.Pin()  # this thread's CPU while the worker lives (config.share_cpu)
+        self._unverified = False  # started in bubblewrap before the probe said it works here
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class WorkerClient:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         stack_r, stack_w = self._stack_pipe()
-        mode = sandbox.choose(self.config.sandbox)
+        mode, self._unverified = sandbox.choose_without_waiting(self.config.sandbox)
         self._cgroup = self._make_cgroup()
         self._jail = self._make_jail(mode)
         cg_fd = self._cgroup.procs_fd if self._cgroup is not None else -1
@@ -220,7 +221,16 @@ class WorkerClient:
         if self._ready:
             return
         started = time.monotonic()
-        frame = self._read_frame(started + self.config.startup_timeout, during="starting")
+        try:
+            frame = self._read_frame(started + self.config.startup_timeout, during="starting")
+        except WorkerCrashed:
+            if not self._unverified or sandbox.bwrap_works():
+                raise
+            # bubblewrap could not make its sandbox here (so no code of the student's ran):
+            # started again as the probe's answer says (auto: without bubblewrap)
+            self.start()
+            self._ensure_ready()
+            return
         message = self._decode(frame)
         if not (isinstance(message, list) and message and message[0] == "ready"):
             self.kill()

@@ -247,10 +247,16 @@ def _bwrap_base() -> list[str]:
 
 
 @functools.cache
+def bwrap_path() -> str | None:
+    """The bubblewrap this process probes and runs (the first on its PATH), or None."""
+    return shutil.which("bwrap")
+
+
+@functools.cache
 def _bwrap_has_size() -> bool:
     """bubblewrap 0.7 and later cap a tmpfs (``--size``); older ones leave it at half the memory."""
     try:
-        text = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+        text = subprocess.run([bwrap_path() or "bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
         return False
     return "--size" in text
@@ -266,16 +272,9 @@ def bwrap_works() -> bool:
         return _bwrap_probe()
 
 
-def probe_early(mode: str) -> None:
-    """Start ``bwrap_works``'s probe in a thread now, so that it runs while the caller
-    imports and configures pytest; ``choose`` later waits for its answer."""
-    if mode != "none" and shutil.which("bwrap") is not None:
-        threading.Thread(target=bwrap_works, name="bwrap-probe", daemon=True).start()
-
-
 @functools.cache
 def _bwrap_probe() -> bool:
-    exe = shutil.which("bwrap")
+    exe = bwrap_path()
     if exe is None:
         return False
     steps, _ = plan()
@@ -316,13 +315,26 @@ def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]
     # fork server empties it after each), so nothing one submission writes can shadow
     # a module or reach the next.
     return [
-        "bwrap", *_bwrap_base(), *_bwrap_plan_args(steps),
+        bwrap_path() or "bwrap", *_bwrap_base(), *_bwrap_plan_args(steps),
         "--remount-ro", "/dev", "--remount-ro", "/",
         "--chdir", "/", "--", *command,
     ]  # fmt: skip
 
 
 # --- choosing -------------------------------------------------------------------------------
+
+
+def choose_without_waiting(mode: str) -> tuple[str, bool]:
+    """``choose``'s answer without waiting for the probe: for "auto" where bubblewrap is
+    installed and this process has not probed it yet, ("bwrap", True), True meaning "not
+    verified" (bubblewrap asked for by name is probed first, and refused plainly). A worker started that way is its own probe: bubblewrap that cannot make its
+    namespaces exits before the worker says it is ready, and the caller then probes and
+    starts the worker again with ``choose``'s answer. So a check that gets bubblewrap does not
+    wait for (or share its two CPUs with) a probe sandbox, and one that cannot still gets
+    exactly what ``choose`` gives."""
+    if mode == "auto" and _bwrap_probe.cache_info().currsize == 0 and bwrap_path() is not None:
+        return "bwrap", True
+    return choose(mode), False
 
 
 def choose(mode: str) -> str:

@@ -167,10 +167,10 @@ def run_check(
     if not files:
         raise InternalError(f"No test suites found for {chapter.id} in {SUITES_DIR / chapter.id}.")
     started = time.monotonic()
-    if in_process:  # the sandbox probe runs while pytest is imported and configured here
-        from grader.boundary.sandbox import probe_early
+    if sandbox == "bwrap":  # asked for by name: refused here, plainly, where it cannot be had
+        from grader.boundary.sandbox import choose
 
-        probe_early(sandbox)
+        choose(sandbox)
     with tempfile.TemporaryDirectory(prefix="grade-run-") as tmp:
         results_file = Path(tmp) / "results.json"
         graded, source_note, spans = notebook_target(chapter, target, Path(tmp))

@@ -51,6 +51,7 @@ from grader.util.errors import (
 STACK_ALARM_MARGIN_S = 0.05
 # A jail's /tmp is checked this often while a request runs, and may hold this many names.
 JAIL_TMP_CHECK_S = 0.05
+READ_CHUNK = 1 << 16  # bytes a read of the worker's pipe asks for, at least (see _read_frame)
 JAIL_TMP_ENTRIES = 10_000
 
 
@@ -350,6 +351,10 @@ class WorkerClient:
     def _read_frame(self, deadline: float, during: str) -> bytes:
         header = codec._HEADER.size
         while True:
+            # What one read asks for: 64 KB, or the rest of a longer frame whose length is known.
+            # Asking for more allocates that much first: above malloc's threshold (128 KB) each
+            # read was an mmap, an mremap and a munmap, ~30 µs of system time per round trip.
+            want = READ_CHUNK
             if len(self._buf) >= header:
                 (length,) = codec._HEADER.unpack(self._buf[:header])
                 if length > codec.MAX_FRAME:
@@ -359,6 +364,7 @@ class WorkerClient:
                     frame = bytes(self._buf[header : header + length])
                     del self._buf[: header + length]
                     return frame
+                want = max(want, header + length - len(self._buf))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._on_timeout(during)
@@ -370,7 +376,7 @@ class WorkerClient:
                 raise ResourceExceeded("your code wrote more to /tmp than allowed")
             if not ready:
                 continue
-            chunk = os.read(self._rfd, 1 << 20)
+            chunk = os.read(self._rfd, want)
             if not chunk:
                 self._on_exit(during)
             self._buf += chunk

@@ -88,3 +88,31 @@ def test_a_command_line_the_fast_start_does_not_read_is_explained_by_typer(args,
     assert result.returncode == 2
     assert said in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_check_builds_no_pytest_failure_text_unless_debugging(monkeypatch, debug) -> None:
+    """A stub's failing tests are reported by the grader's own words; pytest's failure text
+    (a traceback formatted from the suite's source, never shown: ``--tb=no``) is built only
+    with ``GRADER_DEBUG=1``. The report is the same either way."""
+    from _pytest.python import Function
+
+    from grader.grading.catalog import load_catalog
+    from grader.grading.runner import run_check
+
+    built = []
+    real = Function.repr_failure
+    monkeypatch.setattr(Function, "repr_failure", lambda self, *a, **k: built.append(self.name) or real(self, *a, **k))
+    if debug:
+        monkeypatch.setenv("GRADER_DEBUG", "1")
+    else:
+        monkeypatch.delenv("GRADER_DEBUG", raising=False)
+    report = run_check(load_catalog().chapter("chapter3"), REPO / "exercises", in_process=True, sandbox="none")
+    failed = [t for t in report.tests if t.status != "passed"]
+    assert failed and all(t.message for t in failed)
+    assert bool(built) == debug
+    seen = [(t.name, t.status, t.message) for t in report.tests]
+    if debug:
+        monkeypatch.delenv("GRADER_DEBUG")
+        again = run_check(load_catalog().chapter("chapter3"), REPO / "exercises", in_process=True, sandbox="none")
+        assert [(t.name, t.status, t.message) for t in again.tests] == seen

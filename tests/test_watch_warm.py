@@ -141,3 +141,49 @@ def test_the_watch_uses_the_warm_session_and_closes_it(exercises) -> None:
     finally:
         session.close()
     assert server.poll() is not None
+
+
+def _maps(pid: int) -> str:
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
+def test_what_a_check_imported_is_imported_once_in_the_server(exercises, checker) -> None:
+    """A re-check's child loses its own imports when it ends: the suites' lazy ``numpy.random``
+    (chapter 6's inputs) would be imported again by every re-check. The server imports what a
+    check imported, after that check, and the next check gives the same results."""
+    shutil.copytree(ROOT / "solutions" / "chapter6", exercises / "chapter6", dirs_exist_ok=True)
+    one = checker("chapter6")
+    first = one.check(exercises)
+    pid = one.proc.pid
+    import time
+
+    end = time.monotonic() + 10  # the server imports after it has answered: wait for it
+    while ("numpy/random" not in _maps(pid) or (Path(one.tmp) / "imports.json").exists()) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert "numpy/random" in _maps(pid)  # loaded by the server once the first check has ended
+    assert not (Path(one.tmp) / "imports.json").exists()  # read and removed
+    second = one.check(exercises)
+    assert _seen(second) == _seen(first) and all(t.status == "passed" for t in second.tests)
+
+
+def test_the_server_imports_only_the_graders_numpys_and_the_standard_librarys(tmp_path, monkeypatch) -> None:
+    import json
+    import sys
+
+    from grader.grading import warm as server
+
+    listing = tmp_path / "imports.json"
+    listing.write_text(json.dumps(["wave", "grader.util.textclean", "not_ours_at_all", 7, "numpy.polynomial"]))
+    for name in ("wave", "numpy.polynomial"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    imported = []
+    monkeypatch.setattr("importlib.import_module", lambda name: imported.append(name))
+    server._hoist(str(listing))
+    assert [n for n in imported if n != "grader.util.textclean"] == ["wave", "numpy.polynomial"]  # parents first
+    assert "not_ours_at_all" not in imported
+    assert not listing.exists()
+    server._hoist(str(listing))  # gone, or garbage: nothing happens
+    listing.write_text("{not json")
+    server._hoist(str(listing))

@@ -44,6 +44,9 @@ MAX_REQUEST = 64 * 1024  # a request names a few paths: anything larger is not o
 CANCEL_GRACE_S = 3.0  # a cancelled check's time to record what ran and close its worker
 
 _in_child = False  # set in each forked check
+_forked_with: frozenset[str] = frozenset()  # the server's modules when it forked this check
+_imports_file: str | None = None  # where this check lists the modules it imported itself
+MAX_HOISTED = 400
 
 
 # --- both ends: length-prefixed JSON over a stream socket --------------------------------
@@ -119,6 +122,7 @@ def pytest_unconfigure(config: Any) -> None:
     if config.getoption("grader_warm", None) is None:
         return
     if _in_child:  # the check is written: end here, without the exit handlers the server also holds
+        _list_imports()
         for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -133,8 +137,10 @@ def pytest_unconfigure(config: Any) -> None:
 def _serve(config: Any, recorder: Any, fd: int) -> bool:
     """The server's loop: True in a forked check (which then runs the tests), False when
     the watch has gone."""
-    global _in_child
+    global _in_child, _forked_with, _imports_file
     sock = socket.socket(fileno=fd)
+    # the server's own folder (the watch's, for this session): each check lists its imports there
+    _imports_file = os.path.join(os.path.dirname(str(config.getoption("grader_results"))), "imports.json")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the running check (and the watch)
     while True:
         msg = receive_message(sock)
@@ -147,6 +153,7 @@ def _serve(config: Any, recorder: Any, fd: int) -> bool:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        _forked_with = frozenset(sys.modules)
         pid = os.fork()
         if pid == 0:
             _in_child = True
@@ -164,6 +171,44 @@ def _serve(config: Any, recorder: Any, fd: int) -> bool:
             send_message(sock, {"done": True, "clean": clean})
         except OSError:
             return False
+        _hoist(_imports_file)
+
+
+def _list_imports() -> None:
+    """In a check that has ended: the modules it imported that the server had not (the
+    suites' lazy imports: ``numpy.random``, the results writer's), for ``_hoist``."""
+    if _imports_file is None:
+        return
+    names = sorted(name for name in set(sys.modules) - _forked_with if isinstance(name, str))[:MAX_HOISTED]
+    with contextlib.suppress(OSError):
+        with open(_imports_file, "w", encoding="utf-8") as f:
+            json.dump(names, f)
+
+
+def _hoist(path: str | None) -> None:
+    """In the server, after a check: import what that check imported for itself, so the next
+    check's child starts with it (each child's own imports are lost when it ends). Only the
+    grader's, numpy's and the standard library's modules (none of them starts a thread on
+    import: the server forks); the names come from the trusted check process, which runs no
+    student code. Parents before their submodules; one that fails is skipped."""
+    import importlib
+
+    if path is None:
+        return
+    try:
+        with open(path, encoding="utf-8") as f:
+            names = json.load(f)
+        os.unlink(path)
+    except (OSError, ValueError):
+        return
+    if not isinstance(names, list):
+        return
+    for name in sorted((n for n in names if isinstance(n, str)), key=lambda n: n.count("."))[:MAX_HOISTED]:
+        top = name.partition(".")[0]
+        if name in sys.modules or not (top in ("grader", "numpy") or top in sys.stdlib_module_names):
+            continue
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 def _begin(config: Any, recorder: Any, msg: dict[str, Any]) -> None:

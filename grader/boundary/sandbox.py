@@ -327,11 +327,13 @@ def bwrap_command(command: list[str], steps: list[tuple[str, ...]]) -> list[str]
 def choose_without_waiting(mode: str) -> tuple[str, bool]:
     """``choose``'s answer without waiting for the probe: for "auto" where bubblewrap is
     installed and this process has not probed it yet, ("bwrap", True), True meaning "not
-    verified" (bubblewrap asked for by name is probed first, and refused plainly). A worker started that way is its own probe: bubblewrap that cannot make its
-    namespaces exits before the worker says it is ready, and the caller then probes and
-    starts the worker again with ``choose``'s answer. So a check that gets bubblewrap does not
-    wait for (or share its two CPUs with) a probe sandbox, and one that cannot still gets
-    exactly what ``choose`` gives."""
+    verified" (bubblewrap asked for by name is probed first, and refused plainly).
+
+    A worker started that way is its own probe: bubblewrap that cannot make its namespaces
+    exits before the worker says it is ready, and the caller then probes and starts the
+    worker again with ``choose``'s answer. So a check that gets bubblewrap does not wait for
+    (or share its two CPUs with) a probe sandbox, and one that cannot still gets exactly
+    what ``choose`` gives."""
     if mode == "auto" and _bwrap_probe.cache_info().currsize == 0 and bwrap_path() is not None:
         return "bwrap", True
     return choose(mode), False

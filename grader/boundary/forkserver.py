@@ -3,8 +3,9 @@
 Starting a worker costs a fresh interpreter plus ``import numpy`` (~0.25 s of CPU). In
 batch grading (``grade collect``) every submission-chapter needs its own worker, so a
 *zygote* process is started once per pytest session, inside the same sandbox a worker
-would get (bubblewrap where usable). It imports numpy (and a chapter's heavy library,
-TensorFlow, when importing it starts no thread: ~3 s of CPU each child no longer pays), the
+would get (bubblewrap where usable). It imports numpy and ``numpy.random`` (each child
+reseeds numpy's global generator from fresh entropy), a chapter's heavy library
+(TensorFlow, when importing it starts no thread: ~3 s of CPU each child no longer pays), the
 codec and compiles the worker's source, then never runs student code itself: on request it forks a child that
 runs the unchanged ``worker.py`` main with the pipes and configuration it was handed
 (limits, privilege drop and seccomp are applied in the child, before student code).
@@ -62,7 +63,7 @@ wipe = boot['wipe']
 preload = boot.get('preload', [])
 del boot, m, c
 import collections, copy, ctypes, functools, importlib.abc, importlib.util, itertools, math, platform
-import random, resource, signal, traceback, typing, numpy
+import random, resource, signal, traceback, typing, numpy, numpy.random
 for _name in preload:
     # A chapter's heavy library (TensorFlow), imported once here instead of in every child.
     # Importing runs no operation and starts no thread; the check below makes sure of the
@@ -114,6 +115,7 @@ while True:
                 ctl.close()
                 libc.prctl(1, 9, 0, 0, 0)  # PDEATHSIG is not inherited: die with the zygote too
                 os.setsid()
+                numpy.random.seed()  # numpy's global generator from fresh entropy, as in a new process
                 r, w, out, stack = fds[:4]
                 cg = fds[4] if len(fds) == 5 else -1  # the child's own cgroup (cgroup.procs)
                 os.dup2(out, 1)

@@ -117,3 +117,34 @@ def test_a_check_leaves_no_worker_folder_cgroup_or_process_behind(tmp_path):
         assert not list(Path(where[1]).glob(f"grade-worker-{proc.pid}-*"))
     ps = subprocess.run(["ps", "-eo", "ppid="], capture_output=True, text=True).stdout.split()
     assert str(proc.pid) not in ps  # nothing it started outlives it
+
+
+PRELOADED = "import numpy as np\n\ndef random_loaded():\n    return 'random' in vars(np)\n"
+
+
+@pytest.mark.parametrize(("chapter_id", "module", "expected"), [("chapter4", "losses.py", True), ("chapter2", "perceptron.py", False)])
+def test_the_early_worker_imports_numpy_random_only_for_chapters_whose_suites_seed(make_target, chapter_id, module, expected):
+    # chapters 4-6 seed the student's generators: imported while pytest collects, numpy.random
+    # is off the first seeded test's path; a chapter that never seeds does not pay for it
+    target = make_target(chapter_id, {module: PRELOADED})
+    early = EarlyWorker(load_catalog().chapter(chapter_id), target, sandbox="auto", test_timeout=None)
+    try:
+        client = early.take(target, _config_for(target, chapter_id))
+        assert client is not None
+        try:
+            assert client.load(module.removesuffix(".py")).random_loaded() is expected
+        finally:
+            client.close()
+    finally:
+        early.close()
+
+
+def test_every_numpy_chapter_whose_suites_seed_preloads_numpy_random():
+    from grader.grading.runner import suite_files
+
+    for chapter in load_catalog().chapters.values():
+        if chapter.needs:  # TensorFlow's chapter imports numpy.random with keras anyway
+            continue
+        seeds = any(".seed(" in f.read_text(encoding="utf-8") for f in suite_files(chapter) + list(
+            f for f in (REPO / "grader" / "suites" / chapter.id).glob("_*.py")))
+        assert ("numpy.random" in chapter.preload) == seeds, chapter.id

@@ -58,6 +58,9 @@ class Chapter:
     memory_mb: int | None  # address-space cap for the worker (None: no cap)
     needs: tuple[str, ...]  # heavy imports the chapter needs, e.g. ("tensorflow",)
     check_timeout_s: float = 0.0  # wall-clock budget for one whole check (0: derived, see below)
+    # light modules the worker of a single check imports while pytest collects, e.g.
+    # ("numpy.random",) where the suites seed the student's generators (else the first seed imports it)
+    preload: tuple[str, ...] = ()
 
     @property
     def check_budget_s(self) -> float:
@@ -135,6 +138,7 @@ def _load_chapter(name: str, data: dict) -> Chapter:  # type: ignore[type-arg]
         memory_mb=ch.get("memory_mb", 1024) or None,
         needs=tuple(ch.get("needs", [])),
         check_timeout_s=float(ch.get("check_timeout_s", 0)),
+        preload=tuple(ch.get("preload", [])),
     )
 
 

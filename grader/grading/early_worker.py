@@ -34,8 +34,9 @@ def worker_config(chapter: Chapter, sources: dict[str, tuple[str, bytes]], *, te
         call_timeout=test_timeout,
         sandbox=sandbox,
         needs=tuple(chapter.needs),
-        # numpy too: the worker imports it while pytest collects, not at the first test
-        preload=["numpy", *chapter.needs],
+        # numpy too (and numpy.random where the suites seed): the worker imports them while
+        # pytest collects, not at the first test
+        preload=["numpy", *chapter.preload, *chapter.needs],
         startup_timeout=90.0 if chapter.needs else 30.0,
         # numpy chapters: once ready, the worker and the grader's thread share one CPU (affinity.py)
         share_cpu=not chapter.needs and os.environ.get("GRADER_SHARE_CPU", "1") != "0",

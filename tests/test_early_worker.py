@@ -62,6 +62,7 @@ def test_a_worker_started_for_other_sources_is_not_taken(make_target):
         early.close()
     early = EarlyWorker(load_catalog().chapter("chapter2"), other, sandbox="auto", test_timeout=None)
     try:
+        early._started.wait(60)  # its sources are read: the change below comes after the start
         (other / "chapter2" / "perceptron.py").write_text("def AND(x1, x2):\n    return 1\n", encoding="utf-8")
         assert early.take(other, _config_for(other)) is None  # the file changed after the early start
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -44,8 +45,10 @@ def test_ctrl_c_while_xor_loops_is_reported_as_interrupted(tmp_path: Path, lang,
 
     module = tmp_path / "exercises" / "chapter2" / "perceptron.py"
     module.write_text(module.read_text().replace("    s1 = NAND(x1, x2)", "    while True:\n        pass\n    s1 = NAND(x1, x2)"))
+    # Ctrl-C as a student's shell starts the check: SIGINT at its default, even when this suite
+    # runs in the background (a non-interactive shell's `&` hands its jobs SIGINT ignored)
     child = pexpect.spawn(GRADE[0], [*GRADE[1:], "check", "chapter2"], cwd=str(tmp_path), env=_env(lang),
-                          encoding="utf-8", timeout=60)
+                          encoding="utf-8", timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     child.expect("test_xor_truth_table")  # the live line: XOR is running (and loops)
     child.sendintr()
     child.expect(pexpect.EOF)

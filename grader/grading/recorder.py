@@ -187,7 +187,10 @@ class Recorder(BatchMode, FailureText):
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
         outcome = yield
-        report = outcome.get_result()
+        self._record(item, call, outcome.get_result())
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+        """A phase's report turned into the test's record (the first problem wins)."""
         key = item.nodeid
         if key in self.results and self.results[key]["status"] != "passed":
             return  # the first problem wins (e.g. setup error, then teardown)

@@ -88,6 +88,8 @@ class Recorder(BatchMode, FailureText):
         self.student_code = StudentCode(self)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.batch is not None:
+            self._remember_hook_proxies(session)
         if "keras" in self.chapter.needs:
             from grader.grading.keras_client import warm_helper
 

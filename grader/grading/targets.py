@@ -186,6 +186,22 @@ class BatchMode:
         self._record(item, call, report)
         return report
 
+    @staticmethod
+    def _remember_hook_proxies(session: pytest.Session) -> None:
+        """Each test's hook proxy, looked up once per suite file instead of ~7 times per test
+        (its fixtures' setup and teardown hooks, its call). A proxy depends only on the
+        conftest files of the path, all known once collection has finished."""
+        lookup = session.gethookproxy
+        proxies: dict[Any, Any] = {}
+
+        def gethookproxy(fspath: Any) -> Any:
+            proxy = proxies.get(fspath)
+            if proxy is None:
+                proxy = proxies[fspath] = lookup(fspath)
+            return proxy
+
+        session.gethookproxy = gethookproxy  # type: ignore[method-assign]
+
     def _lean_protocol(self) -> tuple[Any, tuple[type[BaseException], ...]] | None:
         """What the lean protocol needs of pytest (``CallInfo`` and the exceptions a phase
         lets through), or None when this pytest lacks it: then pytest's own protocol runs."""

@@ -216,6 +216,7 @@ def test_a_module_whose_own_code_loops_is_loaded_once(tmp_path: Path) -> None:
 
 SLOW_THEN_STUCK = '''\
 import faulthandler
+import signal
 import time
 
 
@@ -228,6 +229,7 @@ def slow():
 
 def stuck():
     faulthandler.cancel_dump_traceback_later()  # no stack of its own this time
+    signal.setitimer(signal.ITIMER_REAL, 0)
     while True:
         pass
 '''
@@ -249,5 +251,43 @@ def test_a_stack_written_for_a_call_that_then_finished_is_not_the_next_timeouts(
         with pytest.raises(WorkerTimeout) as caught:
             module.stuck()
         assert all(frame[2] != "slow" for frame in caught.value.frames), caught.value.frames
+    finally:
+        client.close()
+
+
+THREADS = """\
+import os
+import time
+
+
+def tasks():
+    return len(os.listdir('/proc/self/task'))
+
+
+def stuck():
+    while True:
+        time.sleep(0.01)
+"""
+
+
+def test_the_stack_alarm_starts_no_thread_and_still_names_the_line() -> None:
+    """Issue 22: each test's stack alarm is a one-shot timer whose signal faulthandler answers,
+    not a watchdog thread started (and the last one joined) per test, ~50 µs of CPU each. The
+    worker keeps one thread while a timed call runs, and a call that runs out of time still
+    names its line, also when it waits in a system call."""
+    import time
+
+    from grader.boundary.channel import WorkerClient, WorkerConfig
+    from grader.util.errors import WorkerTimeout
+
+    client = WorkerClient(WorkerConfig(sources={"m": ("m.py", THREADS.encode())}, sandbox="none", call_timeout=2.0))
+    try:
+        module = client.load("m")
+        client.deadline = time.monotonic() + 30
+        assert module.tasks() == 1
+        client.deadline = None
+        with pytest.raises(WorkerTimeout) as caught:
+            module.stuck()
+        assert ("m.py", 11, "stuck") in [tuple(f) for f in caught.value.frames], caught.value.frames
     finally:
         client.close()

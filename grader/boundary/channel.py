@@ -340,8 +340,12 @@ class WorkerClient:
 
     def _decode(self, frame: bytes) -> Any:
         try:
-            codec.check_message(frame)
-            return self._codec.unpack(frame)
+            if codec.needs_walk(frame):
+                codec.check_message(frame)
+                return self._codec.unpack(frame)
+            value = self._codec.unpack(frame)
+            codec.check_built(value)
+            return value
         except codec.CodecError as exc:
             self.kill()
             raise ChannelViolation(f"your code sent data the grader does not accept ({exc})") from None

@@ -62,6 +62,39 @@ _ARRAY = {0xDC: 2, 0xDD: 4}
 _MAP = {0xDE: 2, 0xDF: 4}
 
 
+def needs_walk(data: bytes, max_values: int = MAX_VALUES) -> bool:
+    """Whether a message must be walked (``check_message``) before it is built. One that is no
+    longer than ``max_values`` bytes cannot hold more values than that (each costs a byte), and
+    msgpack bounds every length by the message's own: built, it is small (at most ~100 bytes
+    per byte of message), and ``check_built`` bounds its nesting. Walking it first in Python
+    cost more than decoding it (a few % of a batch's CPU: nearly every reply is this small)."""
+    return len(data) > max_values
+
+
+def check_built(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse a decoded message whose lists, dicts and tuples nest deeper than ``max_depth``
+    (as ``check_message`` refuses its bytes); arrays, scalars and handles are leaves."""
+    stack = [(value, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        kind = type(item)
+        if kind is list or kind is tuple:
+            children = item
+        elif kind is dict:
+            children = [*item.keys(), *item.values()]
+        else:
+            continue
+        if not children:
+            continue
+        if depth >= max_depth:
+            raise CodecError("message nested too deeply")
+        for child in children:
+            kind = type(child)
+            if kind is list or kind is tuple or kind is dict:
+                push((child, depth + 1))
+
+
 def check_message(data: bytes, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES) -> None:
     """Walk a message's structure without building it: refuse anything nested deeper
     than ``max_depth`` or holding more than ``max_values`` values (extension payloads
@@ -266,6 +299,7 @@ class Codec:
         # whose allocation cost more than the rest of a small message's round trip.
         self._packers: list[msgpack.Packer] = []
         self._depth = 0
+        self._unpack_depth = 0  # tuples being unpacked inside each other (_ext_hook)
 
     def _default(self, obj: Any) -> Any:
         np = _np()
@@ -292,7 +326,16 @@ class Codec:
         if code == EXT_SCALAR:
             return decode_scalar(data)
         if code == EXT_TUPLE:
-            value = self.unpack(data)
+            # Each tuple's payload is unpacked inside the one around it (msgpack's C code under
+            # this hook, each time): nested past MAX_DEPTH is refused before it goes deeper, so
+            # no message can exhaust the C stack.
+            if self._unpack_depth >= MAX_DEPTH:
+                raise CodecError("message nested too deeply")
+            self._unpack_depth += 1
+            try:
+                value = self.unpack(data)
+            finally:
+                self._unpack_depth -= 1
             if not isinstance(value, list):
                 raise CodecError("malformed tuple payload")
             return tuple(value)

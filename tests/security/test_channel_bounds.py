@@ -39,8 +39,20 @@ def _client(**config) -> WorkerClient:
     return WorkerClient(WorkerConfig(sources=config.pop("sources", {}), **config))
 
 
+def _tuples_of_lists(depth: int) -> bytes:
+    """A tuple holding a list holding a tuple ... ``depth`` levels: small, and each tuple is an
+    extension unpacked inside the one around it."""
+    message = msgpack.packb(None)
+    for level in range(depth):
+        message = b"\x91" + message if level % 2 else msgpack.packb(msgpack.ExtType(codec.EXT_TUPLE, message))
+    return message
+
+
 HOSTILE = {
     "tuples nested 300 deep": _nested_tuples(300),
+    "tuples nested 20000 deep": _nested_tuples(20_000),
+    "tuples and lists nested 3000 deep": _tuples_of_lists(3000),
+    "lists nested 50000 deep": b"\x91" * 50_000 + b"\xc0",
     "lists nested 300 deep": b"\x91" * 300 + b"\xc0",
     "maps nested 300 deep": b"\x81\xc0" * 300 + b"\xc0",
     "a million values in 1 MB": b"\xdd" + (1_000_000).to_bytes(4, "big") + b"\xc0" * 1_000_000,

@@ -517,4 +517,8 @@ def main() -> None:
     worker.serve()
 
 
-main()
+# A fresh worker process runs its module as ``__grader_worker__`` and serves at once. A fork
+# server runs it once under another name, defining everything without serving (no student's
+# data exists yet), and each child it forks only sets its descriptors and calls ``main``.
+if __name__ == "__grader_worker__":
+    main()

@@ -6,9 +6,10 @@ batch grading (``grade collect``) every submission-chapter needs its own worker,
 would get (bubblewrap where usable). It imports numpy and ``numpy.random`` (each child
 reseeds numpy's global generator from fresh entropy), a chapter's heavy library
 (TensorFlow, when importing it starts no thread: ~3 s of CPU each child no longer pays), the
-codec and compiles the worker's source, then never runs student code itself: on request it forks a child that
-runs the unchanged ``worker.py`` main with the pipes and configuration it was handed
-(limits, privilege drop and seccomp are applied in the child, before student code).
+codec, and defines the worker's module (its functions and classes, without serving), then
+never runs student code itself: on request it forks a child that runs the unchanged
+``worker.py`` main with the pipes and configuration it was handed (limits, privilege drop and
+seccomp are applied in the child, before student code).
 
 The zygote is not dumpable and the children's seccomp filter denies signals and
 ptrace, so a child cannot reach its parent or a sibling. Only one child per zygote runs

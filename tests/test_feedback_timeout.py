@@ -261,7 +261,10 @@ import time
 
 
 def tasks():
-    return len(os.listdir('/proc/self/task'))
+    try:
+        return len(os.listdir('/proc/self/task'))
+    except OSError:  # a chroot jail has no /proc
+        return None
 
 
 def stuck():
@@ -284,10 +287,10 @@ def test_the_stack_alarm_starts_no_thread_and_still_names_the_line() -> None:
     try:
         module = client.load("m")
         client.deadline = time.monotonic() + 30
-        assert module.tasks() == 1
+        assert module.tasks() in (1, None)  # None: no /proc to count threads in (a jail)
         client.deadline = None
         with pytest.raises(WorkerTimeout) as caught:
             module.stuck()
-        assert ("m.py", 11, "stuck") in [tuple(f) for f in caught.value.frames], caught.value.frames
+        assert ("m.py", 14, "stuck") in [tuple(f) for f in caught.value.frames], caught.value.frames
     finally:
         client.close()

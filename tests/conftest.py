@@ -34,3 +34,18 @@ def has_bwrap() -> bool:
     from grader.boundary.sandbox import bwrap_works
 
     return bwrap_works()
+
+
+def write_batch_targets(root: Path, students: dict[str, str]) -> None:
+    """A batch's targets under ``root``: a folder per key holding ``chapter2/perceptron.py`` with
+    that source, and ``root/targets.json`` listing them (what ``--grader-targets`` reads)."""
+    import json
+    import textwrap
+
+    listing = []
+    for key, src in students.items():
+        folder = root / key / "chapter2"
+        folder.mkdir(parents=True)
+        (folder / "perceptron.py").write_text(textwrap.dedent(src))
+        listing.append({"key": key, "path": str(folder.parent)})
+    (root / "targets.json").write_text(json.dumps(listing))

@@ -9,13 +9,13 @@ exactly the verdicts a fresh single-target run (run_check) gives it.
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
 from grader.grading.catalog import load_catalog
 from grader.grading.runner import run_check
 from grader.instructor.batch import run_batch
+from tests.conftest import write_batch_targets
 
 WRONG_AND = "def AND(x1, x2):\n    return 0\n"
 CRASH = "import os\n\ndef AND(x1, x2):\n    os._exit(7)\n"
@@ -111,13 +111,7 @@ def test_batch_timeout_and_names_per_target(pytester):
         "exits": "import sys\ndef AND(x1, x2):\n    sys.exit(3)\n",
         "good_again": TMP_WRITER,
     }
-    listing = []
-    for key, src in students.items():
-        folder = pytester.path / key / "chapter2"
-        folder.mkdir(parents=True)
-        (folder / "perceptron.py").write_text(textwrap.dedent(src))
-        listing.append({"key": key, "path": str(folder.parent)})
-    (pytester.path / "targets.json").write_text(json.dumps(listing))
+    write_batch_targets(pytester.path, students)
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(

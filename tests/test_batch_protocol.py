@@ -7,9 +7,10 @@ not load, per target."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
+
+from tests.conftest import write_batch_targets
 
 SUITE = """
 import pytest
@@ -106,13 +107,7 @@ def _grade(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, pytest_pr
 
 def test_the_lean_batch_protocol_grades_as_pytests_own(pytester, monkeypatch):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    listing = []
-    for key, src in STUDENTS.items():
-        folder = pytester.path / key / "chapter2"
-        folder.mkdir(parents=True)
-        (folder / "perceptron.py").write_text(textwrap.dedent(src))
-        listing.append({"key": key, "path": str(folder.parent)})
-    (pytester.path / "targets.json").write_text(json.dumps(listing))
+    write_batch_targets(pytester.path, STUDENTS)
     pytester.makepyfile(test_suite=SUITE)
     pytester.makeconftest(CONFTEST)
 

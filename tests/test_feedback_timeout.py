@@ -8,11 +8,12 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import write_batch_targets
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,13 +158,7 @@ GOOD = "def AND(x1, x2):\n    return int(x1 and x2)\n\ndef OR(x1, x2):\n    retu
 
 
 def _batch(pytester, students: dict[str, str], *options: str) -> dict:
-    listing = []
-    for key, src in students.items():
-        folder = pytester.path / key / "chapter2"
-        folder.mkdir(parents=True)
-        (folder / "perceptron.py").write_text(textwrap.dedent(src))
-        listing.append({"key": key, "path": str(folder.parent)})
-    (pytester.path / "targets.json").write_text(json.dumps(listing))
+    write_batch_targets(pytester.path, students)
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(

@@ -9,9 +9,10 @@ is judged on their own work — also when the first student's run raised.
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
+
+from tests.conftest import write_batch_targets
 
 SUITE = """
 import pytest
@@ -50,13 +51,7 @@ def _fast_subprocess(monkeypatch):
 
 
 def test_each_target_gets_its_own_state_in_a_batch(pytester):
-    listing = []
-    for key, src in STUDENTS.items():
-        folder = pytester.path / key / "chapter2"
-        folder.mkdir(parents=True)
-        (folder / "perceptron.py").write_text(textwrap.dedent(src))
-        listing.append({"key": key, "path": str(folder.parent)})
-    (pytester.path / "targets.json").write_text(json.dumps(listing))
+    write_batch_targets(pytester.path, STUDENTS)
     pytester.makepyfile(test_suite=SUITE)
     results = pytester.path / "results.json"
     pytester.runpytest_subprocess(

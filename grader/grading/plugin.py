@@ -22,6 +22,8 @@ parsed source names) is made fresh when it starts and dropped when it finishes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 
@@ -35,6 +37,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-check-timeout", type=float, default=None, help="seconds per whole check (default: the chapter's)")
     group.addoption("--grader-events", help="append live progress events (JSON lines) to this file")
     group.addoption("--grader-targets", help="batch mode: JSON file listing many targets to grade")
+
+
+@pytest.fixture(scope="session")
+def student(pytestconfig: pytest.Config) -> Any:
+    """What a suite sees of the student's work: one object for the session
+    (``student_code.CurrentStudent``) whose every call reaches the target being graded
+    (``pytest_runtest_setup`` switches to it before a test's fixtures are set up)."""
+    from grader.grading.recorder import RECORDER
+    from grader.grading.student_code import CurrentStudent
+
+    return CurrentStudent(pytestconfig.stash[RECORDER])
 
 
 def pytest_configure(config: pytest.Config) -> None:

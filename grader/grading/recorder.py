@@ -18,7 +18,7 @@ from grader.grading.early_worker import PLUGIN_NAME as EARLY_WORKER
 from grader.grading.early_worker import not_dumpable, worker_config
 from grader.grading.failures import FailureText, is_hidden, output_since, output_size, rebuild_text
 from grader.grading.results import write_results
-from grader.grading.student_code import CurrentStudent, ModuleBlocked, StudentCode, read_sources
+from grader.grading.student_code import ModuleBlocked, StudentCode, read_sources
 from grader.grading.targets import BatchMode, Target, target_token
 from grader.util.errors import WorkerTimeout
 
@@ -133,11 +133,6 @@ class Recorder(BatchMode, FailureText):
             raise RuntimeError("target_state outside a target")
         return self.state
 
-    @pytest.fixture(scope="session")
-    def student(self) -> CurrentStudent:
-        # (each call reaches the target being graded: ``pytest_runtest_setup`` has switched to
-        # it before the test's fixtures are set up)
-        return CurrentStudent(self)
 
     # -- per test --------------------------------------------------------------------
 

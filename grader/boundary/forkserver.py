@@ -59,12 +59,11 @@ def _send(obj):
     b = json.dumps(obj).encode()
     ctl.sendall(struct.pack('>I', len(b)) + b)
 boot, _fds = _recv()
-""" + boot.INSTALL_HELPERS + r"""worker_code = compile(boot['worker'], '<grader-worker>', 'exec')
-# The worker's module, defined here once (its functions and classes, the codec's, the confiner's)
+""" + boot.INSTALL_HELPERS + r"""# The worker's module, defined here once (its functions and classes, the codec's, the confiner's)
 # instead of in every child: run under another name, it only defines (see its last lines).
 worker_space = {'__name__': '__grader_worker_forked__', 'READ_FD': -1, 'WRITE_FD': -1, 'STACK_FD': -1,
                 'CGROUP_FD': -1}
-exec(worker_code, worker_space)
+exec(compile(boot['worker'], '<grader-worker>', 'exec'), worker_space)
 wipe = boot['wipe']
 preload = boot.get('preload', [])
 del boot, m, c

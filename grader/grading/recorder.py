@@ -133,7 +133,6 @@ class Recorder(BatchMode, FailureText):
             raise RuntimeError("target_state outside a target")
         return self.state
 
-
     # -- per test --------------------------------------------------------------------
 
     def _meta(self, item: pytest.Item) -> dict[str, Any]:
